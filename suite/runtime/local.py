@@ -1,0 +1,76 @@
+"""The local runtime: MongoDB and servers as child process groups on loopback (no Docker)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from suite import REPO_ROOT, environment
+from suite.catalog import Variant, setting_env
+from suite.mongo import EmbeddedMongo
+from suite.procs import Child
+from suite.runtime import MongoEndpoint, ServerFailed
+
+HOST = "127.0.0.1"
+
+
+class LocalServer:
+    def __init__(self, child: Child, port: int):
+        self.child = child
+        self.host = HOST
+        self.port = port
+
+    def alive(self) -> bool:
+        return self.child.alive()
+
+    def exit_detail(self) -> str:
+        code = self.child.returncode
+        state = "still running" if code is None else f"exited with code {code}"
+        tail = " | ".join(line.strip() for line in self.child.log_tail(6).splitlines() if line.strip())
+        return f"{state}; last log lines: {tail}" if tail else f"{state}; empty log"
+
+    def stop(self) -> None:
+        self.child.stop(grace=10)
+
+
+class LocalRuntime:
+    name = "local"
+
+    def __init__(self, python: str = sys.executable):
+        self.python = python
+
+    def server_cpus(self) -> int:
+        return len(os.sched_getaffinity(0))
+
+    def loadgen_cpus(self) -> int:
+        return len(os.sched_getaffinity(0))
+
+    @contextmanager
+    def mongo(self, log_path: Path) -> Iterator[MongoEndpoint]:
+        with EmbeddedMongo(log_path) as mongod:
+            yield MongoEndpoint(url=mongod.url, embedded=True, binary=str(mongod.binary))
+
+    def command(self, variant: Variant, settings: dict[str, Any], port: int) -> list[str]:
+        return variant.argv(settings, python=self.python, host=HOST, port=port)
+
+    def start_server(self, variant: Variant, settings: dict[str, Any], *, mongo_url: str,
+                     database: str, port: int, log_path: Path) -> LocalServer:
+        argv = self.command(variant, settings, port)
+        env = {**os.environ, **setting_env(settings), **variant.env,
+               "BATTLE_MONGO_URL": mongo_url, "BATTLE_MONGO_DB": database,
+               # Servers import `servers.<app>` from the repository, installed or not.
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT),
+                                                           os.environ.get("PYTHONPATH")]))}
+        try:
+            child = Child(argv, log_path=log_path, env=env, cwd=REPO_ROOT)
+        except OSError as exc:
+            raise ServerFailed(f"cannot start {argv[0]}: {exc.strerror}") from None
+        return LocalServer(child, port)
+
+    def package_versions(self, variant: Variant) -> dict[str, str]:
+        # Servers run in this interpreter's environment, so its metadata is theirs.
+        return environment.package_versions(variant.packages)

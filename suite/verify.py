@@ -1,0 +1,77 @@
+"""Readiness and verification: a server is measured only after it answers the contract exactly."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from suite import documents
+from suite.http import get
+from suite.results import Check
+from suite.runtime import Server, ServerFailed
+
+
+def wait_ready(server: Server, timeout_s: float) -> None:
+    """Poll /health until it answers 200; fail fast if the server dies."""
+    deadline = time.monotonic() + timeout_s
+    last_error = "no answer"
+    while time.monotonic() < deadline:
+        if not server.alive():
+            raise ServerFailed(f"server died at start: {server.exit_detail()}")
+        try:
+            response = get(server.host, server.port, "/health", timeout=2)
+            if response.status == 200:
+                return
+            last_error = f"/health answered {response.status}"
+        except OSError as exc:
+            last_error = str(exc) or type(exc).__name__
+        time.sleep(0.1)
+    raise ServerFailed(f"not ready within {timeout_s:g} s ({last_error}): {server.exit_detail()}")
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def check_document(server: Server, name: str, expected: bytes) -> Check:
+    try:
+        response = get(server.host, server.port, f"/{name}")
+    except OSError as exc:
+        return Check(f"/{name}", False, f"request failed: {exc}")
+    if response.status != 200:
+        return Check(f"/{name}", False, f"status {response.status}, expected 200: "
+                     f"{response.body[:120]!r}")
+    if not _is_json(response.content_type):
+        return Check(f"/{name}", False, f"Content-Type {response.content_type!r}, "
+                     "expected application/json")
+    if response.body != expected:
+        try:
+            same_json = json.loads(response.body) == json.loads(expected)
+        except ValueError:
+            same_json = False
+        why = ("same JSON value, different bytes" if same_json
+               else "body differs from the stored document")
+        return Check(f"/{name}", False, f"{why} ({len(response.body)} B, expected "
+                     f"{len(expected)} B)")
+    return Check(f"/{name}", True, f"{len(expected)} B, exact")
+
+
+def check_plain(server: Server) -> Check:
+    try:
+        response = get(server.host, server.port, "/plain")
+    except OSError as exc:
+        return Check("/plain", False, f"request failed: {exc}")
+    try:
+        body = json.loads(response.body)
+    except ValueError:
+        body = None
+    if response.status != 200 or not _is_json(response.content_type) or body != documents.PLAIN_BODY:
+        return Check("/plain", False, f"status {response.status}, Content-Type "
+                     f"{response.content_type!r}, body {response.body[:80]!r}")
+    return Check("/plain", True, f"{len(response.body)} B")
+
+
+def verify(server: Server, names: tuple[str, ...] = documents.DOCUMENT_NAMES) -> list[Check]:
+    """Every document byte-for-byte, plus /plain. All checks run, so every failure is listed."""
+    expected = documents.expected_bodies()
+    return [*(check_document(server, name, expected[name]) for name in names), check_plain(server)]

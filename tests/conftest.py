@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from suite import REPO_ROOT
+from suite.mongo import EmbeddedMongo, seed
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def mongo_url(tmp_path_factory) -> str:
+    """A real embedded mongod, seeded, for the whole session; its URL."""
+    log = tmp_path_factory.mktemp("mongo") / "mongod.log"
+    with EmbeddedMongo(log) as mongod:
+        seed(mongod.url)
+        yield mongod.url
+
+
+def battle(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+    """Run the CLI as a user would, from the repository root."""
+    return subprocess.run([sys.executable, "-m", "suite", *args], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below `pid`, found through /proc's parent links."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if stat[0] != "Z":
+                children.setdefault(int(stat[1]), []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    def running(pid: int) -> bool:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        return state != "Z"
+    return {pid for pid in pids if running(pid)}

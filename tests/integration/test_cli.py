@@ -1,0 +1,178 @@
+"""The `battle` command end to end, as a user runs it: real mongod, real servers, real wrk."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from suite import REPO_ROOT, results
+from suite.http import get
+from suite.mongo import free_port
+from tests.conftest import FIXTURES, alive, battle, descendants
+
+pytestmark = pytest.mark.integration
+SHORT = ["--duration", "1", "--warmup", "1", "--connections", "10,40", "--profile", "quick"]
+
+
+def run_files(out):
+    return sorted(out.glob("*.json"))
+
+
+def test_run_measures_every_cell_and_writes_a_report(tmp_path):
+    out, reports = tmp_path / "results", tmp_path / "reports"
+    done = battle("run", "flask-gunicorn-gevent", "fastapi-uvicorn", *SHORT, "--out", str(out),
+                  "--reports", str(reports))
+    assert done.returncode == 0, done.stderr
+    [path] = run_files(out)
+    run = results.load(path)
+    assert run.status == "complete" and run.runtime == "local"
+    assert [v.name for v in run.variants] == ["flask-gunicorn-gevent", "fastapi-uvicorn"]
+    for variant in run.variants:
+        assert variant.status == "measured"
+        assert all(check.passed for check in variant.verification)
+        assert [(c.doc, c.connections) for c in variant.cells] == [
+            ("small", 10), ("small", 40), ("large", 10), ("large", 40)]
+        for cell in variant.cells:
+            assert cell.status == "measured" and cell.warmup is not None
+            [sample] = cell.repeats
+            assert sample.requests > 0 and sample.error_count == 0
+            assert (out / sample.raw_output).read_text().count("BATTLE_WRK") == 1
+            assert "-c" in sample.wrk_args
+        assert variant.packages["pymongo"] != "missing"
+    assert run.mongo["embedded"] and run.mongo["version"]
+    assert run.environment["cpu_count"] >= 1 and run.environment["nofile_soft"] > 5000
+    report_text = (reports / "latest.md").read_text()
+    assert report_text == (reports / f"{run.run_id}.md").read_text()
+    assert "fastapi-uvicorn" in report_text and "Failures" not in report_text
+
+    # Regenerating the report reads only the results file.
+    again = battle("report", str(path), "--reports", str(tmp_path / "again"))
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "again" / f"{run.run_id}.md").read_text() == report_text
+
+
+def test_broken_variants_fail_with_reasons_and_the_run_goes_on(tmp_path):
+    out = tmp_path / "results"
+    done = battle("--catalog", str(FIXTURES / "catalog-failures.toml"), "run", *SHORT,
+                  "--docs", "small", "--out", str(out), "--reports", str(tmp_path / "rep"))
+    assert done.returncode == 0, done.stderr
+    run = results.load(run_files(out)[0])
+    by_name = {v.name: v for v in run.variants}
+    crashed = by_name["crashes-at-start"]
+    assert crashed.status == "failed"
+    assert "died at start" in crashed.reason and "boom: cannot import xyz" in crashed.reason
+    assert all(c.status == "skipped" for c in crashed.cells)
+    wrong = by_name["wrong-body"]
+    assert wrong.status == "failed" and "verification failed: /small" in wrong.reason
+    assert [c.passed for c in wrong.verification] == [False, True]
+    died = by_name["dies-mid-run"]
+    assert died.status == "failed" and "server died during small" in died.reason
+    assert "code 7" in died.reason
+    assert by_name["fastapi-uvicorn"].status == "measured"
+    report_text = (tmp_path / "rep" / "latest.md").read_text()
+    assert "**crashes-at-start** failed" in report_text
+    assert "**wrong-body** failed" in report_text
+
+
+def test_unknown_variant_is_a_usage_error(tmp_path):
+    done = battle("run", "no-such-variant", "--out", str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        done.stderr.strip()] and "unknown variant 'no-such-variant'" in done.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_missing_wrk_is_one_clear_line(tmp_path):
+    env = {**os.environ, "PATH": str(tmp_path)}  # no wrk (and no mongod) on PATH
+    done = battle("run", "fastapi-uvicorn", "--out", str(tmp_path / "r"), env=env)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "battle: error: wrk not found: install it (`apt-get install " \
+                                  "wrk`, or `make setup` as root)"
+
+
+def test_ctrl_c_stops_every_child_and_keeps_results(tmp_path):
+    out = tmp_path / "results"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "suite", "run", "flask-gunicorn-gevent", "fastapi-uvicorn",
+         "--duration", "30", "--warmup", "1", "--connections", "10", "--out", str(out),
+         "--reports", str(tmp_path / "rep")],
+        cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        children: set[int] = set()
+        while time.monotonic() < deadline and not list(out.glob("*/raw/*/*-r1.txt")):
+            children |= descendants(process.pid)
+            time.sleep(0.2)
+        # Wait until the first counted repeat has started, then interrupt mid-measurement.
+        while time.monotonic() < deadline:
+            children |= descendants(process.pid)
+            run = results.load(run_files(out)[0])
+            if run.variants and run.variants[0].cells[0].warmup is not None:
+                break
+            time.sleep(0.2)
+        time.sleep(1)
+        children |= descendants(process.pid)
+        assert len(children) >= 3  # mongod, gunicorn master + workers, wrk
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr.strip().splitlines()[-1]
+    deadline = time.monotonic() + 10
+    while alive(children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(children)
+    run = results.load(run_files(out)[0])
+    assert run.status == "interrupted"
+    assert run.variants[0].status == "interrupted"
+    assert "interrupted" in (tmp_path / "rep" / "latest.md").read_text().splitlines()[0]
+
+
+def test_serve_answers_until_interrupted(tmp_path):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "suite", "serve", "fastapi-uvicorn", "--port", str(port),
+         "--logs", str(tmp_path)], cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        response = None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                response = get("127.0.0.1", port, "/small", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert response is not None and response.status == 200
+        assert json.loads(response.body) == {"canonicalUrl": "https://t.co/bttl"}
+        children = descendants(process.pid)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert f"serving fastapi-uvicorn on http://127.0.0.1:{port}" in stderr
+    time.sleep(0.5)
+    assert not alive(children)
+
+
+def test_serve_on_a_busy_port_is_one_clear_line(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = battle("serve", "fastapi-uvicorn", "--port", str(port), "--logs", str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.strip() == (f"battle: error: port {port} on 127.0.0.1 is already in use "
+                                   "(try --port)")
+
+
+def test_bad_arguments_exit_2(tmp_path):
+    assert battle("run", "--connections", "0").returncode == 2
+    assert battle("run", "--docs", "medium").returncode == 2
+    assert battle("report", str(tmp_path / "missing.json")).returncode == 1

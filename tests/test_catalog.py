@@ -1,0 +1,69 @@
+import pytest
+
+from suite.catalog import CatalogError, UnknownVariant, evaluate, load_catalog, select, setting_env
+from tests.conftest import FIXTURES
+
+NAMES = {"cpus": 2, "max_connections": 5000}
+
+
+@pytest.mark.parametrize("raw, value", [
+    (4096, 4096), ("uvloop", "uvloop"), ("cpus", 2), ("2*cpus+1", 5), ("cpus//2", 1),
+    ("max(1000, max_connections)", 5000), ("min(cpus, 1)", 1), (True, True), ("1.5", "1.5"),
+])
+def test_evaluate(raw, value):
+    assert evaluate(raw, NAMES) == value
+
+
+@pytest.mark.parametrize("raw", ["__import__('os')", "cpus ** 2", "open('x')", "cpus.bit_length()"])
+def test_evaluate_refuses_code(raw):
+    with pytest.raises(CatalogError):
+        evaluate(raw, NAMES)
+
+
+def test_repository_catalog_loads_and_resolves():
+    catalog = load_catalog()
+    assert {"flask-gunicorn-sync", "flask-gunicorn-gevent", "fastapi-uvicorn"} <= set(catalog)
+    for variant in catalog.values():
+        settings = variant.resolve(cpus=2, max_connections=5000)
+        argv = variant.argv(settings, python="/py", host="127.0.0.1", port=8001)
+        assert argv[0] == "/py"
+        assert all("{" not in part for part in argv), argv
+        if "backlog" in settings:
+            assert settings["backlog"] >= 4096
+    gevent = catalog["flask-gunicorn-gevent"].resolve(cpus=2, max_connections=5000)
+    assert gevent["worker_connections"] >= 5000
+    assert catalog["flask-gunicorn-sync"].resolve(cpus=2, max_connections=5000)["workers"] == 5
+
+
+def test_select_keeps_order_and_rejects_unknown():
+    catalog = load_catalog()
+    assert [v.name for v in select(catalog, ["fastapi-uvicorn", "flask-gunicorn-sync"])] == [
+        "fastapi-uvicorn", "flask-gunicorn-sync"]
+    assert len(select(catalog, [])) == len(catalog)
+    with pytest.raises(UnknownVariant, match="unknown variant 'nope' \\(known: "):
+        select(catalog, ["nope"])
+
+
+def test_malformed_catalogs(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[variant.x]\napp = "a"\n')
+    with pytest.raises(CatalogError, match="lacks server"):
+        load_catalog(bad)
+    bad.write_text("not toml [")
+    with pytest.raises(CatalogError, match="cannot read catalog"):
+        load_catalog(bad)
+    bad.write_text('[variant.x]\napp="a"\nserver="s"\nworker_model="m"\ndriver="d"\nwhy="w"\n'
+                   'command="python -m x"\n')
+    with pytest.raises(CatalogError, match="list of strings"):
+        load_catalog(bad)
+
+
+def test_undefined_placeholder_is_a_catalog_error():
+    variant = load_catalog(FIXTURES / "catalog-failures.toml")["dies-mid-run"]
+    with pytest.raises(CatalogError, match="undefined 'limit'"):
+        variant.argv({}, python="py", host="h", port=1)
+
+
+def test_setting_env():
+    assert setting_env({"pool_size": 100, "flag": True}) == {
+        "BATTLE_POOL_SIZE": "100", "BATTLE_FLAG": "true"}

@@ -1,0 +1,42 @@
+import json
+
+import bson
+import orjson
+
+from suite import documents
+
+
+def test_documents_are_deterministic():
+    assert documents.build_documents() == documents.build_documents()
+    assert documents.expected_bodies() == documents.expected_bodies()
+
+
+def test_sizes_match_the_2014_study():
+    docs = documents.build_documents()
+    assert 50 <= len(bson.encode(docs["small"])) <= 60
+    assert 6000 <= len(bson.encode(docs["large"])) <= 6600
+
+
+def test_large_document_shape():
+    large = documents.build_documents()["large"]
+    assert len(large["my"]) == 6
+    for person in large["my"]:
+        assert len(person) == 21
+        assert len(person["tags"]) == 7
+        assert len(person["friends"]) == 3
+        assert all(set(friend) == {"id", "name"} for friend in person["friends"])
+
+
+def test_served_body_drops_only_id():
+    small = documents.build_documents()["small"]
+    assert documents.served_body(small) == {"canonicalUrl": small["canonicalUrl"]}
+
+
+def test_canonical_json_is_compact_and_orjson_identical():
+    for name, doc in documents.build_documents().items():
+        body = documents.served_body(doc)
+        encoded = documents.canonical_json(body)
+        assert len(encoded) < len(json.dumps(body).encode())  # no separator whitespace
+        assert json.loads(encoded) == body
+        # Servers encode with orjson: the bytes must be the ones the verifier expects.
+        assert orjson.dumps(body) == encoded, name
