@@ -141,29 +141,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"port {args.port} on 127.0.0.1 is already in use (try --port)")
     runtime = LocalRuntime()
     settings = variant.resolve(cpus=runtime.server_cpus(), max_connections=5000)
-    with ExitStack() as stack:
-        if args.mongo_url:
-            endpoint = MongoEndpoint(url=args.mongo_url, embedded=False)
-        else:
-            endpoint = stack.enter_context(runtime.mongo(args.logs / "mongod.log"))
-        seed(endpoint.url, args.database)
-        log_path = args.logs / f"{variant.name}.log"
-        server = runtime.start_server(variant, settings, mongo_url=endpoint.url,
-                                      database=args.database, port=args.port, log_path=log_path)
-        stack.callback(server.stop)
-        wait_ready(server, 60)
-        checks = verify(server)
-        for check in checks:
-            print(f"{'PASS' if check.passed else 'FAIL'} {check.name}: {check.detail}",
-                  file=sys.stderr)
-        print(f"serving {variant.name} on http://127.0.0.1:{args.port} (MongoDB {endpoint.url}, "
-              f"log {log_path}); Ctrl-C stops it", file=sys.stderr)
-        try:
+    try:
+        with ExitStack() as stack:
+            if args.mongo_url:
+                endpoint = MongoEndpoint(url=args.mongo_url, embedded=False)
+            else:
+                endpoint = stack.enter_context(runtime.mongo(args.logs / "mongod.log"))
+            seed(endpoint.url, args.database)
+            log_path = args.logs / f"{variant.name}.log"
+            server = runtime.start_server(variant, settings, mongo_url=endpoint.url,
+                                          database=args.database, port=args.port,
+                                          log_path=log_path)
+            stack.callback(server.stop)
+            wait_ready(server, 60)
+            for check in verify(server):
+                print(f"{'PASS' if check.passed else 'FAIL'} {check.name}: {check.detail}",
+                      file=sys.stderr)
+            print(f"serving {variant.name} on http://127.0.0.1:{args.port} (MongoDB "
+                  f"{endpoint.url}, log {log_path}); Ctrl-C stops it", file=sys.stderr)
             while server.alive():
                 time.sleep(0.5)
-        except KeyboardInterrupt:
-            return 0
-        raise ServerFailed(f"{variant.name} stopped: {server.exit_detail()}")
+            raise ServerFailed(f"{variant.name} stopped: {server.exit_detail()}")
+    except KeyboardInterrupt:
+        return 0  # Ctrl-C is how serve ends; the ExitStack has stopped the server and mongod
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -150,9 +150,13 @@ def test_serve_answers_until_interrupted(tmp_path):
                 time.sleep(0.2)
         assert response is not None and response.status == 200
         assert json.loads(response.body) == {"canonicalUrl": "https://t.co/bttl"}
+        printed = []
+        while not printed or not (printed[-1] == "" or printed[-1].startswith("serving")):
+            printed.append(process.stderr.readline())
         children = descendants(process.pid)
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
+        _, rest = process.communicate(timeout=30)
+        stderr = "".join(printed) + rest
     finally:
         process.kill()
     assert process.returncode == 0, stderr
