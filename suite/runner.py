@@ -184,6 +184,7 @@ class Runner:
             if self.profile.warmup_s:
                 cell.warmup = self.wrk.run(url, cell.connections, self.profile.warmup_s,
                                            raw / f"{stem}-warmup.txt", self.options.out_dir)
+                self.save()
             for repeat in range(1, self.profile.repeats + 1):
                 sample = self.wrk.run(url, cell.connections, self.profile.duration_s,
                                       raw / f"{stem}-r{repeat}.txt", self.options.out_dir)

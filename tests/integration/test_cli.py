@@ -105,14 +105,12 @@ def test_ctrl_c_stops_every_child_and_keeps_results(tmp_path):
     try:
         deadline = time.monotonic() + 90
         children: set[int] = set()
-        while time.monotonic() < deadline and not list(out.glob("*/raw/*/*-r1.txt")):
-            children |= descendants(process.pid)
-            time.sleep(0.2)
-        # Wait until the first counted repeat has started, then interrupt mid-measurement.
+        # Wait until the warmup is recorded and the first counted repeat runs, then interrupt.
         while time.monotonic() < deadline:
             children |= descendants(process.pid)
-            run = results.load(run_files(out)[0])
-            if run.variants and run.variants[0].cells[0].warmup is not None:
+            files = run_files(out)
+            run = results.load(files[0]) if files else None
+            if run and run.variants and run.variants[0].cells[0].warmup is not None:
                 break
             time.sleep(0.2)
         time.sleep(1)
