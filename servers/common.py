@@ -4,9 +4,11 @@ The suite passes settings as BATTLE_* environment variables (see suite/runtime/l
 server can also be started by hand: `BATTLE_MONGO_URL=mongodb://127.0.0.1:27017 gunicorn ...`.
 """
 
+import inspect
 import os
 
 MONGO_URL = os.environ.get("BATTLE_MONGO_URL", "mongodb://127.0.0.1:27017")
+DRIVER = os.environ.get("BATTLE_DRIVER", "pymongo-async")  # async apps: pymongo-async | motor
 DATABASE = os.environ.get("BATTLE_MONGO_DB", "battle")
 COLLECTION = "documents"
 DOCUMENT_NAMES = ("small", "large")
@@ -28,3 +30,27 @@ def client_options() -> dict:
         "connectTimeoutMS": 2000,
         "socketTimeoutMS": 5000,
     }
+
+
+def async_client():
+    """The async Mongo client the catalog asks for: PyMongo's native async client or Motor.
+
+    Call it inside the event loop that will use the client, once per process. Both expose the
+    same `await collection.find_one(...)`; Motor runs each operation on a thread pool
+    (MOTOR_MAX_WORKERS threads), PyMongo Async on the event loop itself.
+    """
+    if DRIVER == "motor":
+        from motor.motor_asyncio import AsyncIOMotorClient
+
+        return AsyncIOMotorClient(MONGO_URL, **client_options())
+    if DRIVER != "pymongo-async":
+        raise ValueError(f"BATTLE_DRIVER={DRIVER!r}: expected pymongo-async or motor")
+    from pymongo import AsyncMongoClient
+
+    return AsyncMongoClient(MONGO_URL, **client_options())
+
+
+async def close_async_client(client) -> None:
+    closed = client.close()  # a coroutine for PyMongo Async, a plain call for Motor
+    if inspect.isawaitable(closed):
+        await closed

@@ -6,7 +6,7 @@ import ast
 import operator
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from suite import REPO_ROOT
@@ -44,10 +44,27 @@ class Variant:
         return {key: evaluate(value, names) for key, value in self.settings.items()}
 
     def argv(self, settings: dict[str, Setting], *, python: str, host: str, port: int) -> list[str]:
-        values = {**{k: _text(v) for k, v in settings.items()}, "python": python, "host": host,
-                  "port": str(port)}
+        """The command line: "{name}" filled from settings and the interpreter's location."""
+        values = self._placeholders(settings, python=python, host=host, port=port)
+        return [self._fill(part, values) for part in self.command]
+
+    def environment(self, settings: dict[str, Setting], *, python: str, host: str,
+                    port: int) -> dict[str, str]:
+        """The variant's own environment variables ("{name}" filled like the command)."""
+        values = self._placeholders(settings, python=python, host=host, port=port)
+        return {key: self._fill(value, values) for key, value in self.env.items()}
+
+    @staticmethod
+    def _placeholders(settings: dict[str, Setting], *, python: str, host: str,
+                      port: int) -> dict[str, str]:
+        interpreter = PurePosixPath(python)
+        return {**{k: _text(v) for k, v in settings.items()}, "python": python,
+                "bin": str(interpreter.parent), "prefix": str(interpreter.parent.parent),
+                "host": host, "port": str(port)}
+
+    def _fill(self, template: str, values: dict[str, str]) -> str:
         try:
-            return [part.format_map(values) for part in self.command]
+            return template.format_map(values)
         except KeyError as missing:
             raise CatalogError(f"variant {self.name!r}: command uses undefined {missing}") from None
 

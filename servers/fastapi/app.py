@@ -1,15 +1,15 @@
-"""FastAPI with async endpoints and PyMongo's native async client, served by uvicorn.
+"""FastAPI with async endpoints and an async Mongo driver (PyMongo Async or Motor).
 
-The client is created in the lifespan handler, inside the event loop that uses it, once per
-uvicorn worker process. Bodies are encoded with orjson into a plain Response: FastAPI's
-jsonable_encoder would cost more than the framework itself on the large document.
+Served by uvicorn, gunicorn's uvicorn worker, gunicorn's own asgi worker or granian: the app is
+the same, the catalog says which server runs it. The client is created in the lifespan handler,
+inside the event loop that uses it, once per worker process. Bodies are encoded with orjson into
+a plain Response: FastAPI's jsonable_encoder would cost more than the framework on /large.
 """
 
 from contextlib import asynccontextmanager
 
 import orjson
 from fastapi import FastAPI, Request, Response
-from pymongo import AsyncMongoClient
 from pymongo.errors import ConnectionFailure
 
 from servers import common
@@ -17,10 +17,10 @@ from servers import common
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    client = AsyncMongoClient(common.MONGO_URL, **common.client_options())
+    client = common.async_client()
     app.state.documents = client[common.DATABASE][common.COLLECTION]
     yield
-    await client.close()
+    await common.close_async_client(client)
 
 
 app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)

@@ -60,7 +60,8 @@ class LocalRuntime:
     def start_server(self, variant: Variant, settings: dict[str, Any], *, mongo_url: str,
                      database: str, port: int, log_path: Path) -> LocalServer:
         argv = self.command(variant, settings, port)
-        env = {**os.environ, **setting_env(settings), **variant.env,
+        env = {**os.environ, **setting_env(settings),
+               **variant.environment(settings, python=self.python, host=HOST, port=port),
                "BATTLE_MONGO_URL": mongo_url, "BATTLE_MONGO_DB": database,
                # Servers import `servers.<app>` from the repository, installed or not.
                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT),

@@ -1,0 +1,47 @@
+"""aiohttp: its own HTTP server and routing, PyMongo's async client, served by gunicorn's
+aiohttp worker (one process per CPU, uvloop)."""
+
+import orjson
+from aiohttp import web
+from pymongo.errors import ConnectionFailure
+
+from servers import common
+
+DOCUMENTS = web.AppKey("documents")
+
+
+def json_response(body, status=200):
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+async def mongo_client(app):
+    client = common.async_client()  # created in the worker's loop, after gunicorn forks
+    app[DOCUMENTS] = client[common.DATABASE][common.COLLECTION]
+    yield
+    await common.close_async_client(client)
+
+
+async def document(request):
+    try:
+        doc = await request.app[DOCUMENTS].find_one({"_id": request.match_info["name"]},
+                                                    {"_id": 0})
+    except ConnectionFailure:
+        return json_response(common.UNAVAILABLE, 503)
+    if doc is None:
+        return json_response(common.NOT_FOUND, 404)
+    return json_response(doc)
+
+
+async def plain(request):
+    return json_response(common.PLAIN)
+
+
+async def health(request):
+    return json_response({"status": "ok"})
+
+
+app = web.Application()
+app.cleanup_ctx.append(mongo_client)
+app.router.add_get("/{name:small|large}", document)
+app.router.add_get("/plain", plain)
+app.router.add_get("/health", health)

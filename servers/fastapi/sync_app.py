@@ -1,0 +1,59 @@
+"""FastAPI with plain `def` endpoints: each request runs on anyio's thread pool with blocking
+pymongo. The pool is raised from anyio's default of 40 threads to the catalog's `threads`."""
+
+import os
+from contextlib import asynccontextmanager
+
+import orjson
+from anyio import to_thread
+from fastapi import FastAPI, Request, Response
+from pymongo import MongoClient
+from pymongo.errors import ConnectionFailure
+
+from servers import common
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    to_thread.current_default_thread_limiter().total_tokens = int(os.environ["BATTLE_THREADS"])
+    client = MongoClient(common.MONGO_URL, **common.client_options())
+    app.state.documents = client[common.DATABASE][common.COLLECTION]
+    yield
+    client.close()
+
+
+app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+
+
+def json_response(body, status_code=200) -> Response:
+    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
+
+
+def fetch(request: Request, name: str) -> Response:
+    try:
+        doc = request.app.state.documents.find_one({"_id": name}, {"_id": 0})
+    except ConnectionFailure:
+        return json_response(common.UNAVAILABLE, 503)
+    if doc is None:
+        return json_response(common.NOT_FOUND, 404)
+    return json_response(doc)
+
+
+@app.get("/small")
+def small(request: Request) -> Response:
+    return fetch(request, "small")
+
+
+@app.get("/large")
+def large(request: Request) -> Response:
+    return fetch(request, "large")
+
+
+@app.get("/plain")
+def plain() -> Response:
+    return json_response(common.PLAIN)
+
+
+@app.get("/health")
+def health() -> Response:
+    return json_response({"status": "ok"})

@@ -1,0 +1,79 @@
+"""Tornado: one process per CPU, forked after binding, each with its own event loop and an
+async Mongo driver (PyMongo Async or Motor) created after the fork.
+
+    python -m servers.tornado.app --host 127.0.0.1 --port 8000 --processes 2 --backlog 4096
+"""
+
+import argparse
+import asyncio
+
+import orjson
+import tornado.web
+from pymongo.errors import ConnectionFailure
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+from tornado.process import fork_processes
+
+from servers import common
+
+
+class JSONHandler(tornado.web.RequestHandler):
+    def compute_etag(self):
+        return None  # Tornado hashes every body for an ETag by default; an API has no use for it
+
+    def send_json(self, body, status=200):
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(orjson.dumps(body))
+
+
+class DocumentHandler(JSONHandler):
+    def initialize(self, documents):
+        self.documents = documents
+
+    async def get(self, name):
+        try:
+            doc = await self.documents.find_one({"_id": name}, {"_id": 0})
+        except ConnectionFailure:
+            return self.send_json(common.UNAVAILABLE, 503)
+        if doc is None:
+            return self.send_json(common.NOT_FOUND, 404)
+        self.send_json(doc)
+
+
+class PlainHandler(JSONHandler):
+    def get(self):
+        self.send_json(common.PLAIN)
+
+
+class HealthHandler(JSONHandler):
+    def get(self):
+        self.send_json({"status": "ok"})
+
+
+async def serve(sockets):
+    client = common.async_client()  # in this process's loop, after the fork
+    documents = client[common.DATABASE][common.COLLECTION]
+    app = tornado.web.Application([
+        (r"/(small|large)", DocumentHandler, {"documents": documents}),
+        (r"/plain", PlainHandler),
+        (r"/health", HealthHandler),
+    ], log_function=lambda handler: None)  # no access log
+    HTTPServer(app).add_sockets(sockets)
+    await asyncio.Event().wait()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--processes", type=int, default=0, help="0: one per CPU")
+    parser.add_argument("--backlog", type=int, default=4096)
+    args = parser.parse_args()
+    sockets = bind_sockets(args.port, args.host, backlog=args.backlog)
+    fork_processes(args.processes)
+    asyncio.run(serve(sockets))
+
+
+if __name__ == "__main__":
+    main()

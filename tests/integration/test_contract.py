@@ -1,0 +1,71 @@
+"""The server contract, checked for real against every variant in the catalog.
+
+Each variant gets its own mongod, so the last check can stop it: with MongoDB gone, a document
+request must answer 503 (JSON) within a bounded time, never hang. Adding a variant to the
+catalog adds a case here; there is nothing to copy.
+"""
+
+import json
+import time
+
+import pytest
+from pymongo import MongoClient
+
+from suite import documents
+from suite.catalog import load_catalog
+from suite.http import get
+from suite.mongo import DEFAULT_DATABASE, EmbeddedMongo, free_port, seed
+from suite.procs import group_members
+from suite.runtime.local import LocalRuntime
+from suite.verify import verify, wait_ready
+
+CATALOG = load_catalog()
+UNAVAILABLE_WITHIN_S = 10  # 2 s server selection + a socket timeout, with margin
+
+
+def is_json(response) -> bool:
+    return response.content_type.split(";")[0].strip() == "application/json"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", list(CATALOG))
+def test_contract(name, tmp_path):
+    runtime = LocalRuntime()
+    variant = CATALOG[name]
+    settings = variant.resolve(cpus=runtime.server_cpus(), max_connections=100)
+    with EmbeddedMongo(tmp_path / "mongod.log") as mongod:
+        seed(mongod.url)
+        server = runtime.start_server(variant, settings, mongo_url=mongod.url,
+                                      database=DEFAULT_DATABASE, port=free_port(),
+                                      log_path=tmp_path / "server.log")
+        try:
+            wait_ready(server, 60)
+            # Status, content type and the exact bytes of each document, and /plain.
+            checks = verify(server)
+            assert all(check.passed for check in checks), checks
+            expected = documents.expected_bodies()
+            for doc in documents.DOCUMENT_NAMES:  # the same bytes on a second, reused path
+                assert get(server.host, server.port, f"/{doc}").body == expected[doc]
+
+            # A missing document: 404 with a JSON error.
+            collection = MongoClient(mongod.url)[DEFAULT_DATABASE][documents.COLLECTION]
+            collection.delete_one({"_id": "small"})
+            missing = get(server.host, server.port, "/small")
+            assert missing.status == 404 and is_json(missing)
+            assert "error" in json.loads(missing.body)
+            seed(mongod.url)
+            assert get(server.host, server.port, "/small").status == 200
+
+            # MongoDB gone: 503 with a JSON error, in bounded time, and the server survives.
+            mongod.stop()
+            for _ in range(2):  # a pooled connection breaks first, then server selection fails
+                started = time.monotonic()
+                gone = get(server.host, server.port, "/large", timeout=UNAVAILABLE_WITHIN_S + 5)
+                assert time.monotonic() - started < UNAVAILABLE_WITHIN_S
+                assert gone.status == 503 and is_json(gone), (gone.status, gone.body[:200])
+                assert "error" in json.loads(gone.body)
+            assert get(server.host, server.port, "/plain").status == 200
+            assert server.alive()
+        finally:
+            server.stop()
+    assert not group_members(server.child.pid)
