@@ -25,11 +25,11 @@ def test_repository_catalog_loads_and_resolves():
     assert {"flask-gunicorn-sync", "flask-gunicorn-gevent", "fastapi-uvicorn"} <= set(catalog)
     for variant in catalog.values():
         settings = variant.resolve(cpus=2, max_connections=5000)
-        argv = variant.argv(settings, python="/py", host="127.0.0.1", port=8001)
-        assert argv[0] == "/py"
+        argv = variant.argv(settings, python="/venv/bin/python", host="127.0.0.1", port=8001)
+        assert argv[0].startswith("/venv/bin/")
         assert all("{" not in part for part in argv), argv
-        if "backlog" in settings:
-            assert settings["backlog"] >= 4096
+        if any("{backlog}" in part for part in variant.command):  # the server takes one
+            assert settings["backlog"] >= 4096, variant.name
     gevent = catalog["flask-gunicorn-gevent"].resolve(cpus=2, max_connections=5000)
     assert gevent["worker_connections"] >= 5000
     assert catalog["flask-gunicorn-sync"].resolve(cpus=2, max_connections=5000)["workers"] == 5
@@ -62,6 +62,17 @@ def test_undefined_placeholder_is_a_catalog_error():
     variant = load_catalog(FIXTURES / "catalog-failures.toml")["dies-mid-run"]
     with pytest.raises(CatalogError, match="undefined 'limit'"):
         variant.argv({}, python="py", host="h", port=1)
+
+
+def test_interpreter_placeholders_and_env():
+    catalog = load_catalog()
+    uwsgi = catalog["flask-uwsgi-gevent"]
+    argv = uwsgi.argv(uwsgi.resolve(cpus=2, max_connections=5000), python="/venv/bin/python",
+                      host="127.0.0.1", port=1)
+    assert argv[0] == "/venv/bin/uwsgi" and argv[argv.index("--virtualenv") + 1] == "/venv"
+    motor = catalog["tornado-motor"]
+    assert motor.environment(motor.resolve(cpus=2, max_connections=5000), python="/p",
+                             host="h", port=1) == {"MOTOR_MAX_WORKERS": "10"}
 
 
 def test_setting_env():
