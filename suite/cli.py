@@ -11,14 +11,14 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from suite import documents, report, results
+from suite import compare, documents, report, results
 from suite.catalog import DEFAULT_CATALOG, CatalogError, load_catalog, select
 from suite.loadgen import LoadGenError
 from suite.mongo import DEFAULT_DATABASE, MongoError, port_is_free, seed
 from suite.procs import raise_nofile_limit, stop_all
 from suite.profiles import PROFILES
 from suite.runner import RunOptions, Runner
-from suite.runtime import MongoEndpoint, ServerFailed
+from suite.runtime import ROLES, MongoEndpoint, ServerFailed
 from suite.runtime.local import LocalRuntime
 from suite.verify import verify, wait_ready
 
@@ -59,6 +59,28 @@ def _seconds(text: str) -> int:
     return int(text)
 
 
+def parse_cpu_roles(specs: list[str]) -> dict[str, list[int]]:
+    """"loadgen=0 server=1 db=1" (or several such arguments) -> {"loadgen": [0], ...}."""
+    roles: dict[str, list[int]] = {}
+    available = os.sched_getaffinity(0)
+    for token in " ".join(specs).split():
+        role, sep, cpus_text = token.partition("=")
+        if not sep or role not in ROLES:
+            raise UsageError(f"--cpus takes ROLE=CPUS with ROLE one of {', '.join(ROLES)}; "
+                             f"got {token!r}")
+        cpus: set[int] = set()
+        try:
+            for part in cpus_text.split(","):
+                low, dash, high = part.partition("-")
+                cpus.update(range(int(low), int(high if dash else low) + 1))
+        except ValueError:
+            raise UsageError(f"--cpus {token!r}: CPUs are like 0, 0-1 or 0,2") from None
+        if not cpus or not cpus <= available:
+            raise UsageError(f"--cpus {token!r}: this process may use CPUs {sorted(available)}")
+        roles[role] = sorted(cpus)
+    return roles
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="battle", description=__doc__.splitlines()[0])
     parser.add_argument("--catalog", type=Path,
@@ -78,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warmup", type=_seconds, help="whole seconds of warmup per cell (0: none)")
     run.add_argument("--repeats", type=_positive_int)
     run.add_argument("--timeout", type=_seconds, help="wrk --timeout, whole seconds")
+    run.add_argument("--cpus", action="append", default=[], metavar="ROLE=CPUS",
+                     help='pin roles to CPUs, e.g. "loadgen=0 server=1 db=1"')
+    run.add_argument("--sequential", action="store_true",
+                     help="run each variant's repeats back to back instead of interleaving")
     run.add_argument("--mongo-url", help="use this MongoDB instead of an embedded mongod")
     run.add_argument("--database", default=DEFAULT_DATABASE,
                      help="database the suite seeds and servers read (default: battle)")
@@ -96,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("results", nargs="+", type=Path, metavar="RESULTS.json")
     rep.add_argument("--reports", type=Path, default=Path("reports"))
     rep.add_argument("--latest", action="store_true", help="also write reports/latest.md")
+
+    cmp = commands.add_parser("compare", help="per-cell ratios of two runs, with significance")
+    cmp.add_argument("base", type=Path, metavar="BASE.json")
+    cmp.add_argument("new", type=Path, metavar="NEW.json")
+    cmp.add_argument("--reports", type=Path, default=Path("reports"))
     return parser
 
 
@@ -116,10 +147,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         profile = PROFILES[args.profile].with_overrides(
             docs=args.docs, connections=args.connections, duration_s=args.duration,
-            warmup_s=args.warmup, repeats=args.repeats, timeout_s=args.timeout)
+            warmup_s=args.warmup, repeats=args.repeats, timeout_s=args.timeout,
+            interleave=False if args.sequential else None)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    options = RunOptions(variants=variants, profile=profile, runtime=LocalRuntime(),
+    cpu_roles = parse_cpu_roles(args.cpus)
+    if args.mongo_url and "db" in cpu_roles:
+        raise UsageError("--cpus db=... pins the embedded mongod; it cannot pin --mongo-url")
+    options = RunOptions(variants=variants, profile=profile,
+                         runtime=LocalRuntime(cpu_roles=cpu_roles),
                          out_dir=args.out, mongo_url=args.mongo_url, database=args.database,
                          port=args.port, argv=("battle", *sys.argv[1:]))
     runner = Runner(options)
@@ -173,7 +209,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "serve": cmd_serve, "report": cmd_report}
+def cmd_compare(args: argparse.Namespace) -> int:
+    result = compare.compare(results.load(args.base), results.load(args.new))
+    for warning in result.warnings:
+        print(f"battle: WARNING: {warning}", file=sys.stderr)
+    text = compare.render(result)
+    args.reports.mkdir(parents=True, exist_ok=True)
+    path = args.reports / f"compare-{result.base.run_id}-vs-{result.new.run_id}.md"
+    path.write_text(text)
+    print(text)
+    print(f"written to {path}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "serve": cmd_serve, "report": cmd_report,
+            "compare": cmd_compare}
 
 
 def _interrupt(signum: int, frame: object) -> None:

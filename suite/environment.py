@@ -58,6 +58,42 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def cpu_frequency_policy() -> dict[str, str | None]:
+    """Scaling governor and turbo state where the kernel exposes them (often not in VMs)."""
+    no_turbo = _read("/sys/devices/system/cpu/intel_pstate/no_turbo")
+    boost = _read("/sys/devices/system/cpu/cpufreq/boost")
+    turbo = ("off" if no_turbo == "1" else "on") if no_turbo is not None else (
+        ("on" if boost == "1" else "off") if boost is not None else None)
+    return {"governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+            "turbo": turbo}
+
+
+def container_limits() -> dict[str, str | None]:
+    """The cgroup limits this process runs under (v2 first, then v1); None where unlimited."""
+    cpu_max = _read("/sys/fs/cgroup/cpu.max")
+    if cpu_max is None:
+        quota = _read("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
+        period = _read("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+        cpu_max = None if quota in (None, "-1") else f"{quota} {period}"
+    elif cpu_max.startswith("max"):
+        cpu_max = None
+    memory = _read("/sys/fs/cgroup/memory.max") or _read("/sys/fs/cgroup/memory/memory.limit_in_bytes")
+    if memory is not None and (memory == "max" or int(memory) >= 2**62):
+        memory = None
+    cpuset = _read("/sys/fs/cgroup/cpuset.cpus.effective") or _read("/sys/fs/cgroup/cpuset/cpuset.cpus")
+    return {"cpu_max": cpu_max, "memory_max": memory, "cpuset": cpuset}
+
+
+def installed_packages() -> dict[str, str]:
+    """Every distribution in this interpreter's environment (what `pip freeze` would list)."""
+    found = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if name:
+            found[name.lower()] = dist.version
+    return dict(sorted(found.items()))
+
+
 def package_versions(names: list[str] | tuple[str, ...]) -> dict[str, str]:
     """Installed versions in this interpreter's environment ("missing" when not installed)."""
     versions = {}
@@ -85,7 +121,21 @@ def collect() -> dict:
         "nofile_hard": hard,
         "somaxconn": _int_or_none(_read("/proc/sys/net/core/somaxconn")),
         "tcp_max_syn_backlog": _int_or_none(_read("/proc/sys/net/ipv4/tcp_max_syn_backlog")),
+        "load_average": list(os.getloadavg()),
+        "cpu_frequency": cpu_frequency_policy(),
+        "container_limits": container_limits(),
         "suite_version": __version__,
         "git_commit": git_commit(),
-        "suite_packages": package_versions(["pymongo"]),
+        # Local servers run in this interpreter's environment: these are their versions too.
+        "packages": installed_packages(),
     }
+
+
+# What must match for two runs' numbers to be comparable at all.
+FINGERPRINT_KEYS = ("cpu_model", "cpu_count", "memory_bytes", "kernel", "python", "hostname")
+
+
+def fingerprint_differences(a: dict, b: dict) -> list[str]:
+    """Human-readable differences between two runs' machines (empty when they match)."""
+    return [f"{key}: {a.get(key)!r} vs {b.get(key)!r}" for key in FINGERPRINT_KEYS
+            if a.get(key) != b.get(key)]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from suite.procs import Child
+from suite.resources import Monitor
 from suite.results import ERROR_KEYS, LATENCY_KEYS, Sample
 
 SCRIPT = Path(__file__).parent / "wrk" / "report.lua"
@@ -38,6 +39,7 @@ class Wrk:
     binary: str
     threads: int                 # threads available to the load generator (its CPUs)
     timeout_s: int
+    cpus: tuple[int, ...] = ()   # pinned CPUs (empty: not pinned)
 
     def threads_for(self, connections: int) -> int:
         # wrk splits connections evenly over threads and needs connections >= threads.
@@ -49,20 +51,26 @@ class Wrk:
                 "-s", str(SCRIPT), url]
 
     def run(self, url: str, connections: int, duration_s: int, raw_path: Path,
-            relative_to: Path) -> Sample:
+            relative_to: Path, watch: dict[str, int | None] | None = None) -> Sample:
+        """One wrk execution. `watch` names process groups (role -> pgid) whose CPU and memory
+        are sampled while it runs, together with wrk's own ("loadgen")."""
         args = self.args(url, connections, duration_s)
-        child = Child([self.binary, *args])
+        child = Child([self.binary, *args], cpus=self.cpus or None)
+        monitor = Monitor({**(watch or {}), "loadgen": child.pid}).start() if watch is not None \
+            else None
         try:
             output = child.communicate(timeout=duration_s + self.timeout_s + 30)
         except subprocess.TimeoutExpired:
             raise LoadGenError(f"wrk did not finish within {duration_s + self.timeout_s + 30:.0f} s")
         finally:
+            usage = monitor.stop() if monitor else None
             child.stop(grace=2)
         raw_path.parent.mkdir(parents=True, exist_ok=True)
         raw_path.write_text(output)
         if child.returncode != 0:
             raise LoadGenError(f"wrk exited with {child.returncode}: {_last_line(output)}")
         sample = parse_output(output, args, str(raw_path.relative_to(relative_to)))
+        sample.resources = usage
         return sample
 
 

@@ -62,8 +62,10 @@ class EmbeddedMongo:
     whatever ends the block.
     """
 
-    def __init__(self, log_path: Path, *, mongod: Path | None = None, start_timeout: float = 30):
+    def __init__(self, log_path: Path, *, mongod: Path | None = None, start_timeout: float = 30,
+                 cpus: list[int] | None = None):
         self.binary = mongod or find_mongod()
+        self.cpus = cpus
         self.log_path = log_path
         self.start_timeout = start_timeout
         self.port = 0
@@ -85,7 +87,7 @@ class EmbeddedMongo:
                 "--bind_ip", "127.0.0.1", "--nounixsocket", "--quiet",
                 # Small cache: the working set is two documents, the rest of RAM is the servers'.
                 "--wiredTigerCacheSizeGB", "0.25"]
-        self._child = Child(argv, log_path=self.log_path)
+        self._child = Child(argv, log_path=self.log_path, cpus=self.cpus)
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if not self._child.alive():

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
@@ -21,13 +22,17 @@ _PR_SET_PDEATHSIG = 1
 _live: set["Child"] = set()
 
 
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec: if the suite dies, the group leader gets SIGTERM
-    # and, being a server master, takes its workers down with it.
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
+def _child_setup(cpus: frozenset[int] | None) -> Callable[[], None]:
+    def setup() -> None:
+        # Runs in the child between fork and exec. If the suite dies, the group leader gets
+        # SIGTERM and, being a server master, takes its workers down with it.
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):
+            pass
+        if cpus:
+            os.sched_setaffinity(0, cpus)  # inherited by everything the child forks
+    return setup
 
 
 def raise_nofile_limit() -> int:
@@ -42,7 +47,8 @@ class Child:
     """One process group started from an argument list, with its output in a file (or a pipe)."""
 
     def __init__(self, argv: list[str], *, log_path: Path | None = None,
-                 env: dict[str, str] | None = None, cwd: Path | None = None):
+                 env: dict[str, str] | None = None, cwd: Path | None = None,
+                 cpus: Iterable[int] | None = None):
         self.argv = list(argv)
         self.log_path = log_path
         self._log: IO[bytes] | None = None
@@ -53,7 +59,8 @@ class Child:
         try:
             self.process = subprocess.Popen(
                 self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                env=env, cwd=cwd, start_new_session=True, preexec_fn=_die_with_parent,
+                env=env, cwd=cwd, start_new_session=True,
+                preexec_fn=_child_setup(frozenset(cpus) if cpus else None),
             )
         except OSError:
             self._close_log()

@@ -17,6 +17,8 @@ class Profile:
     docs: tuple[str, ...] = ("small", "large")
     ready_timeout_s: float = 60.0
     pause_s: float = 1.0     # between cells, so sockets from the last one drain
+    primer_s: int = 1        # after each server start: low-concurrency load, not counted
+    interleave: bool = True  # repeat r of every variant before repeat r+1 of any
 
     def with_overrides(self, **changes: object) -> "Profile":
         profile = replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -32,8 +34,9 @@ class Profile:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Profile":
-        return cls(**{**data, "connections": tuple(data["connections"]),
-                      "docs": tuple(data["docs"])})
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{**{k: v for k, v in data.items() if k in known},
+                      "connections": tuple(data["connections"]), "docs": tuple(data["docs"])})
 
 
 # The timeout is long on purpose: at 5000 connections a closed-loop client queues for seconds

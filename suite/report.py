@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from suite import results
+from suite.analysis import LATENCY_KEYS, CellSummary, checks, summarize
 from suite.results import Cell, RunResult, VariantResult
-from suite.stats import median
 
 DOC_TITLES = {"small": "Small document", "large": "Large document"}
 
@@ -28,38 +28,33 @@ def _bytes(count: int | None) -> str:
     return f"{count:,} B" if count < 1024 else f"{count / 1024:.1f} KiB"
 
 
-def cell_ok_rps(cell: Cell) -> float | None:
-    return median([s.ok_rps for s in cell.repeats])
-
-
-def cell_p99_us(cell: Cell) -> float | None:
-    values = [s.latency_us["p99"] for s in cell.repeats if s.latency_us["p99"] is not None]
-    return median(values)
-
-
-def cell_errors(cell: Cell) -> dict[str, float]:
-    """Median count per repeat for each error class."""
-    if not cell.repeats:
-        return {}
-    classes = cell.repeats[0].errors.keys()
-    return {cls: median([s.errors[cls] for s in cell.repeats]) for cls in classes}
-
-
 def _not_measured(cell: Cell | None) -> str | None:
     if cell is None:
         return "–"
-    if cell.status != "measured" or not cell.repeats:
-        return {"failed": "failed", "skipped": "–", "pending": "not run"}.get(cell.status, "–")
+    if cell.status == "failed":
+        return "failed"
+    if not cell.repeats:
+        return {"skipped": "–", "pending": "not run"}.get(cell.status, "–")
     return None
 
 
-def _errors_text(cell: Cell) -> str:
-    errors = cell_errors(cell)
-    total = sum(errors.values())
-    if total == 0:
+def _rps_text(s: CellSummary) -> str:
+    text = _int(s.median_rps)
+    if s.n > 1:
+        text += f" ({_int(s.min_rps)}–{_int(s.max_rps)})"
+    return text + (" ⚠" if s.unstable else "")
+
+
+def _errors_text(s: CellSummary) -> str:
+    if s.error_total == 0:
         return "0"
-    parts = ", ".join(f"{cls} {count:,.0f}" for cls, count in errors.items() if count)
-    return f"{total:,.0f} ({parts})"
+    parts = ", ".join(f"{cls} {count:,.0f}" for cls, count in s.errors.items() if count)
+    return f"{s.error_total:,.0f} ({parts}; {s.error_rate:.1%})"
+
+
+def _latency_text(s: CellSummary) -> str:
+    return " / ".join(_ms(s.latency_ms.get(k) * 1000 if s.latency_ms.get(k) is not None else None)
+                      for k in ("p50", "p99", "p99.9"))
 
 
 def _table(run: RunResult, doc: str, title: str, value) -> list[str]:
@@ -70,7 +65,7 @@ def _table(run: RunResult, doc: str, title: str, value) -> list[str]:
         row = []
         for conns in levels:
             cell = variant.cell(doc, conns)
-            row.append(_not_measured(cell) or value(cell))
+            row.append(_not_measured(cell) or value(summarize(cell)))
         lines.append(f"| {variant.name} | " + " | ".join(row) + " |")
     return lines + [""]
 
@@ -78,15 +73,63 @@ def _table(run: RunResult, doc: str, title: str, value) -> list[str]:
 def _document_section(run: RunResult, doc: str) -> list[str]:
     json_bytes = run.mongo.get("json_bytes", {}).get(doc)
     bson_bytes = run.mongo.get("bson_bytes", {}).get(doc)
+    repeats = run.profile.repeats
+    spread = " (min–max over repeats; ⚠ = unstable)" if repeats > 1 else ""
     lines = [f"## {DOC_TITLES.get(doc, doc)} (`/{doc}`: {_bytes(json_bytes)} JSON, "
              f"{_bytes(bson_bytes)} BSON)", ""]
-    lines += _table(run, doc, "Successful requests per second (higher is better)",
-                    lambda c: _int(cell_ok_rps(c)))
-    lines += _table(run, doc, "Errors per repeat (connect, read, write, timeout, HTTP status)",
-                    _errors_text)
-    lines += _table(run, doc, "p99 latency, ms (lower is better; timeouts excluded)",
-                    lambda c: _ms(cell_p99_us(c)))
+    lines += _table(run, doc, f"Successful requests per second, median{spread} (higher is better)",
+                    _rps_text)
+    lines += _table(run, doc, "Errors per repeat (connect, read, write, timeout, HTTP status; "
+                    "error rate)", _errors_text)
+    lines += _table(run, doc, "Latency p50 / p99 / p99.9, ms (lower is better; timeouts excluded)",
+                    _latency_text)
     return lines
+
+
+def _cores(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _mib(value: int | None) -> str:
+    return "–" if value is None else f"{value / 2**20:,.0f}"
+
+
+def _details_section(run: RunResult) -> list[str]:
+    lines = ["## Every cell", "",
+             "<details><summary>n repeats, spread, confidence interval, latency, resources, "
+             "Little's law</summary>", "",
+             "| variant | doc | conn. | n | median req/s | 95% CI | CV | p50 / p90 / p99 / p99.9 ms "
+             "| errors | server CPU | mongod CPU | wrk CPU | server RSS MiB | L/N |",
+             "|---|---|---:|---:|---:|---|---:|---|---|---:|---:|---:|---:|---:|"]
+    for v in run.variants:
+        for cell in v.cells:
+            if not cell.repeats:
+                continue
+            s = summarize(cell)
+            ci = f"{_int(s.ci95[0])}–{_int(s.ci95[1])}" if s.ci95 else "–"
+            cv = "–" if s.cv is None else f"{s.cv:.1%}" + (" ⚠" if s.unstable else "")
+            latency = " / ".join(_ms(s.latency_ms[k] * 1000 if s.latency_ms.get(k) is not None
+                                     else None) for k in LATENCY_KEYS)
+            flags = " (client-bound)" if s.client_bound else ""
+            little = "–" if s.little is None else f"{s.little:.2f}"
+            lines.append(
+                f"| {v.name} | {cell.doc} | {cell.connections:,} | {s.n} | {_int(s.median_rps)} "
+                f"| {ci} | {cv} | {latency} | {_errors_text(s)} | {_cores(s.cpu_cores.get('server'))} "
+                f"| {_cores(s.cpu_cores.get('mongod'))} | {_cores(s.cpu_cores.get('loadgen'))}{flags} "
+                f"| {_mib(s.rss_max_bytes.get('server'))} | {little} |")
+    lines += ["", "CPU in cores (1.00 = one CPU busy for the whole repeat), medians over "
+              "repeats; RSS is the largest resident memory of the server's whole process tree. "
+              "L/N is Little's law: throughput × mean latency ÷ connections, about 1 when every "
+              "connection always waits on a response.", "", "</details>", ""]
+    return lines
+
+
+def _checks_section(run: RunResult) -> list[str]:
+    found = checks(run)
+    if not found:
+        return ["## Checks", "", "No warnings: repeats agree, the load generator had CPU to "
+                "spare, and no cell looks bottlenecked elsewhere.", ""]
+    return ["## Checks", "", *[f"- **{f.kind}**: {f.text}" for f in found], ""]
 
 
 def _settings_text(variant: VariantResult) -> str:
@@ -149,6 +192,18 @@ def _environment_section(run: RunResult) -> list[str]:
     return lines + [""]
 
 
+def _order_text(run: RunResult) -> str:
+    if run.order == "interleaved" and run.profile.repeats > 1:
+        return "interleaved (repeat r of every variant, each freshly started, before repeat r+1)"
+    return "one after the other"
+
+
+def _roles_text(run: RunResult) -> str:
+    if not run.cpu_roles:
+        return ", no CPU pinning"
+    return ", CPUs pinned: " + ", ".join(f"{role} {cpus}" for role, cpus in run.cpu_roles.items())
+
+
 def render(run: RunResult) -> str:
     p = run.profile
     status = {"complete": "", "interrupted": " — **interrupted: partial results**",
@@ -157,20 +212,26 @@ def render(run: RunResult) -> str:
     lines = [
         f"# Python server battle: run {run.run_id}{status}", "",
         f"Each server fetches one document from MongoDB per request. Profile **{p.name}**: "
-        f"{p.duration_s:g} s per repeat, {p.repeats} repeat(s) per cell after a {p.warmup_s:g} s "
-        f"warmup; wrk `--timeout {p.timeout_s:g}s`. Runtime `{run.runtime}`. "
+        f"{p.duration_s:g} s per repeat, {p.repeats} repeat(s) per cell, each after a "
+        f"{p.warmup_s:g} s uncounted warmup; variants {_order_text(run)}; wrk "
+        f"`--timeout {p.timeout_s:g}s`. Runtime `{run.runtime}`{_roles_text(run)}. "
         f"Started {run.started_at}, finished {run.finished_at or '–'}.", "",
         "How to read it: *successful requests per second* counts only responses with HTTP status "
-        "below 400 (median over repeats). *Errors* are wrk's counts per repeat (median): connect, "
-        "read and write are socket errors, timeout means no response within the timeout, status "
-        "means HTTP 4xx/5xx. *p99* is the latency under which 99% of completed responses "
-        "arrived; timed-out requests are not in it. Every server on one machine with the load "
-        "generator and MongoDB: compare rows within this run, as ratios, not with other machines.",
+        "below 400, per second; the median over repeats, with the lowest and highest repeat in "
+        "brackets and ⚠ where repeats differ by more than 10% (coefficient of variation). "
+        "*Errors* are wrk's counts per repeat (median) by class — connect, read and write are "
+        "socket errors, timeout means no response within the timeout, status means HTTP 4xx/5xx "
+        "— and the share of attempts that failed. *Latency* p50 / p99 / p99.9: half, 99% and "
+        "99.9% of completed responses arrived within that many milliseconds; timed-out requests "
+        "are not in these figures. *Checks* lists what the numbers themselves warn about. Server, "
+        "MongoDB and load generator share one machine: compare rows within this run, as ratios.",
         "",
     ]
     for doc in p.docs:
         lines += _document_section(run, doc)
+    lines += _checks_section(run)
     lines += _failures_section(run)
+    lines += _details_section(run)
     lines += _variants_section(run)
     lines += _environment_section(run)
     lines += [f"Regenerate this report with `battle report results/{run.run_id}.json`.", ""]

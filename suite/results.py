@@ -16,7 +16,7 @@ from typing import Any
 from suite.profiles import Profile
 
 SCHEMA = "battle.results"
-VERSION = 1
+VERSION = 2  # v2: warmups per cell, primers, resources per sample, cpu_roles, order (v1 upgraded on load)
 LATENCY_KEYS = ("min", "mean", "stdev", "max", "p50", "p75", "p90", "p99", "p99.9")
 ERROR_KEYS = ("connect", "read", "write", "status", "timeout")
 
@@ -36,6 +36,8 @@ class Sample:
     latency_us: dict[str, float | None]  # LATENCY_KEYS; None when nothing completed
     wrk_args: list[str]
     raw_output: str                    # path of wrk's own output, relative to the results file
+    # CPU (cores) and memory per role during the run: server, mongod, loadgen, machine.
+    resources: dict[str, dict[str, float]] | None = None
 
     @property
     def ok_requests(self) -> int:
@@ -50,13 +52,25 @@ class Sample:
     def error_count(self) -> int:
         return sum(self.errors.values())
 
+    @property
+    def attempts(self) -> int:
+        # Completed responses plus requests that died on the socket; timeouts are not added:
+        # wrk may count a late response both as a request and as a timeout.
+        return self.requests + self.errors["connect"] + self.errors["read"] + self.errors["write"]
+
+    @property
+    def error_rate(self) -> float:
+        """Errors of every class per attempt (0.0 when nothing was attempted)."""
+        return self.error_count / self.attempts if self.attempts else (1.0 if self.error_count else 0.0)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Sample":
         errors = {key: int(data["errors"][key]) for key in ERROR_KEYS}
         latency = {key: _opt_float(data["latency_us"].get(key)) for key in LATENCY_KEYS}
         return cls(requests=int(data["requests"]), bytes=int(data["bytes"]),
                    duration_s=float(data["duration_s"]), errors=errors, latency_us=latency,
-                   wrk_args=list(data["wrk_args"]), raw_output=str(data["raw_output"]))
+                   wrk_args=list(data["wrk_args"]), raw_output=str(data["raw_output"]),
+                   resources=data.get("resources"))
 
 
 def _opt_float(value: Any) -> float | None:
@@ -65,21 +79,20 @@ def _opt_float(value: Any) -> float | None:
 
 @dataclass
 class Cell:
-    """variant x document x connections: a warmup and N counted repeats."""
+    """variant x document x connections: N counted repeats, each after an uncounted warmup."""
 
     doc: str
     connections: int
-    status: str = "pending"            # pending | measured | failed
+    status: str = "pending"            # pending | measured (>= 1 repeat) | failed | skipped
     reason: str | None = None
-    warmup: Sample | None = None
+    warmups: list[Sample] = field(default_factory=list)
     repeats: list[Sample] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Cell":
-        warmup = data.get("warmup")
         return cls(doc=data["doc"], connections=int(data["connections"]), status=data["status"],
                    reason=data.get("reason"),
-                   warmup=Sample.from_dict(warmup) if warmup else None,
+                   warmups=[Sample.from_dict(s) for s in data.get("warmups", [])],
                    repeats=[Sample.from_dict(s) for s in data.get("repeats", [])])
 
 
@@ -107,6 +120,7 @@ class VariantResult:
     reason: str | None = None
     log: str | None = None             # server log, relative to the results file
     verification: list[Check] = field(default_factory=list)
+    primers: list[Sample] = field(default_factory=list)  # one per server start, not counted
     cells: list[Cell] = field(default_factory=list)
 
     def cell(self, doc: str, connections: int) -> Cell | None:
@@ -116,6 +130,7 @@ class VariantResult:
     def from_dict(cls, data: dict[str, Any]) -> "VariantResult":
         return cls(**{**data,
                       "verification": [Check(**c) for c in data.get("verification", [])],
+                      "primers": [Sample.from_dict(s) for s in data.get("primers", [])],
                       "cells": [Cell.from_dict(c) for c in data.get("cells", [])]})
 
 
@@ -130,6 +145,8 @@ class RunResult:
     mongo: dict[str, Any]
     loadgen: dict[str, Any]
     variants: list[VariantResult] = field(default_factory=list)
+    cpu_roles: dict[str, list[int]] = field(default_factory=dict)  # role -> CPUs it was pinned to
+    order: str = "interleaved"         # interleaved: round r runs every variant once
     status: str = "running"            # running | complete | interrupted | failed
     finished_at: str | None = None
     schema: str = SCHEMA
@@ -149,12 +166,31 @@ class RunResult:
     def from_dict(cls, data: dict[str, Any]) -> "RunResult":
         if data.get("schema") != SCHEMA:
             raise ResultsError(f"not a {SCHEMA} document (schema={data.get('schema')!r})")
+        if data.get("version") == 1:
+            data = upgrade_v1(data)
         if data.get("version") != VERSION:
             raise ResultsError(f"results version {data.get('version')!r} is not supported "
                                f"(this suite reads version {VERSION})")
         fields = {k: v for k, v in data.items() if k not in ("profile", "variants")}
         return cls(**fields, profile=Profile.from_dict(data["profile"]),
                    variants=[VariantResult.from_dict(v) for v in data.get("variants", [])])
+
+
+def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 (one warmup per cell, no resources) read as version 2."""
+    variants = []
+    for variant in data.get("variants", []):
+        cells = []
+        for cell in variant.get("cells", []):
+            cell = dict(cell)
+            warmup = cell.pop("warmup", None)
+            cells.append({**cell, "warmups": [warmup] if warmup else []})
+        variants.append({**variant, "cells": cells})
+    # v1 runs had no primer and ran variants one after the other.
+    profile = ({**data["profile"], "primer_s": 0, "interleave": False}
+               if isinstance(data.get("profile"), dict) else data.get("profile"))
+    return {**data, "version": 2, "variants": variants, "profile": profile,
+            "order": "sequential", "cpu_roles": {}}
 
 
 def save(run: RunResult, path: Path) -> None:

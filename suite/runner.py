@@ -53,7 +53,14 @@ class RunOptions:
 
 
 class Runner:
-    """Owns one run: its results file, its MongoDB, and the server currently measured."""
+    """Owns one run: its results file, its MongoDB, and the server currently measured.
+
+    Repeats are rounds: with `interleave` (the default) round r starts every variant in turn,
+    measures each of its cells once, and stops it, so slow drift of the machine (thermal, noisy
+    neighbours) spreads over all variants instead of landing on whichever ran last, and every
+    repeat comes from a freshly started server. Without it, a variant runs all its repeats in
+    one session, as the 2014 study did.
+    """
 
     def __init__(self, options: RunOptions, progress: Progress = _stderr):
         self.options = options
@@ -61,17 +68,21 @@ class Runner:
         self.runtime = options.runtime
         self.progress = progress
         self.wrk = Wrk(find_wrk(), threads=self.runtime.loadgen_cpus(),
-                       timeout_s=self.profile.timeout_s)
+                       timeout_s=self.profile.timeout_s,
+                       cpus=tuple(self.runtime.cpu_roles.get("loadgen", ())))
         self.run_id = new_run_id()
         self.path = options.out_dir / f"{self.run_id}.json"
         self.artifacts = options.out_dir / self.run_id
+        self.mongo_group: int | None = None
         self.result = RunResult(
             run_id=self.run_id, started_at=now(), profile=self.profile,
             runtime=self.runtime.name, argv=list(options.argv),
             environment=environment.collect(), mongo={},
             loadgen={"tool": "wrk", "version": wrk_version(self.wrk.binary),
                      "threads": self.wrk.threads, "timeout_s": self.wrk.timeout_s,
-                     "script": "suite/wrk/report.lua"})
+                     "script": "suite/wrk/report.lua"},
+            cpu_roles={role: list(cpus) for role, cpus in self.runtime.cpu_roles.items()},
+            order="interleaved" if self.profile.interleave else "sequential")
 
     def save(self) -> None:
         results.save(self.result, self.path)
@@ -82,8 +93,18 @@ class Runner:
         try:
             with ExitStack() as stack:
                 endpoint = self._mongo(stack)
-                for variant in self.options.variants:
-                    self._measure_variant(variant, endpoint)
+                plan = [(variant, self._record(variant)) for variant in self.options.variants]
+                self.save()
+                rounds, per_session = ((self.profile.repeats, 1) if self.profile.interleave
+                                       else (1, self.profile.repeats))
+                for round_no in range(1, rounds + 1):
+                    for variant, record in plan:
+                        if record.status != "failed":
+                            self._session(variant, record, endpoint, per_session,
+                                          f"round {round_no}/{rounds}" if rounds > 1 else "")
+                for _, record in plan:
+                    if record.status == "pending":
+                        record.status = "measured"
             self.result.status = "complete" if self.measured_cells() else "failed"
         except KeyboardInterrupt:
             self.result.status = "interrupted"
@@ -108,6 +129,7 @@ class Runner:
         else:
             self.progress("starting mongod")
             endpoint = stack.enter_context(self.runtime.mongo(self.artifacts / "mongod.log"))
+        self.mongo_group = endpoint.process_group
         info = seed(endpoint.url, self.options.database)
         self.result.mongo = {
             "url": redact(endpoint.url), "embedded": endpoint.embedded, "binary": endpoint.binary,
@@ -118,55 +140,80 @@ class Runner:
         self.save()
         return endpoint
 
-    def _measure_variant(self, variant: Variant, endpoint: MongoEndpoint) -> None:
-        settings = variant.resolve(cpus=self.runtime.server_cpus(),
-                                   max_connections=max(self.profile.connections))
-        port = self.options.port or free_port()
+    def _settings(self, variant: Variant) -> dict:
+        return variant.resolve(cpus=self.runtime.server_cpus(),
+                               max_connections=max(self.profile.connections))
+
+    def _record(self, variant: Variant) -> VariantResult:
+        settings = self._settings(variant)
         log_path = self.artifacts / "logs" / f"{variant.name}.log"
         record = VariantResult(
             name=variant.name, app=variant.app, server=variant.server,
             worker_model=variant.worker_model, driver=variant.driver, why=variant.why,
-            settings=settings, command=self.runtime.command(variant, settings, port),
+            settings=settings, command=self.runtime.command(variant, settings, 0),
             packages=self.runtime.package_versions(variant),
             log=str(log_path.relative_to(self.options.out_dir)),
             cells=[Cell(doc, conns) for doc in self.profile.docs
                    for conns in self.profile.connections])
         self.result.variants.append(record)
-        self.save()
-        self.progress(f"[{variant.name}] starting on port {port}")
+        return record
+
+    def _session(self, variant: Variant, record: VariantResult, endpoint: MongoEndpoint,
+                 repeats: int, label: str) -> None:
+        """Start the variant, verify it, prime it, measure each cell `repeats` times, stop it."""
+        name = f"[{variant.name}{' ' + label if label else ''}]"
+        port = self.options.port or free_port()
         if not port_is_free(port):
             self._fail(record, f"port {port} on 127.0.0.1 is already in use")
             return
+        settings = record.settings
+        record.command = self.runtime.command(variant, settings, port)
+        self.progress(f"{name} starting on port {port}")
         server: Server | None = None
         try:
-            server = self.runtime.start_server(variant, settings, mongo_url=endpoint.url,
-                                               database=self.options.database, port=port,
-                                               log_path=log_path)
+            server = self.runtime.start_server(
+                variant, settings, mongo_url=endpoint.url, database=self.options.database,
+                port=port, log_path=self.artifacts / "logs" / f"{variant.name}.log")
             wait_ready(server, self.profile.ready_timeout_s)
-            record.verification = verify(server, self.profile.docs)
-            failed = [c for c in record.verification if not c.passed]
+            checks = verify(server, self.profile.docs)
+            if not record.verification:
+                record.verification = checks
+            failed = [c for c in checks if not c.passed]
             if failed:
                 self._fail(record, "verification failed: "
                            + "; ".join(f"{c.name}: {c.detail}" for c in failed))
                 return
-            self.progress(f"[{variant.name}] verified: "
-                          + ", ".join(c.name for c in record.verification))
+            self.progress(f"{name} verified: " + ", ".join(c.name for c in checks))
+            watch = {"server": server.process_group(), "mongod": self.mongo_group}
+            if self.profile.primer_s:
+                # Fills connection pools and lazy imports before anything is counted.
+                primer = self.wrk.run(f"http://{server.host}:{server.port}/{self.profile.docs[0]}",
+                                      max(2, self.wrk.threads), self.profile.primer_s,
+                                      self._raw(variant.name, f"primer-{len(record.primers) + 1}"),
+                                      self.options.out_dir, watch)
+                record.primers.append(primer)
             for cell in record.cells:
-                self._measure_cell(variant.name, server, cell)
+                if cell.status in ("failed", "skipped"):
+                    continue
+                self._measure_cell(name, variant.name, server, cell, repeats, watch)
                 if not server.alive():
                     self._fail(record, f"server died during {cell.doc} @ {cell.connections}: "
                                f"{server.exit_detail()}")
                     return
-            record.status = "measured"
             self.save()
         except ServerFailed as exc:
             self._fail(record, str(exc))
+        except LoadGenError as exc:
+            self._fail(record, f"primer failed: {exc}")
         except KeyboardInterrupt:
             record.status, record.reason = "interrupted", "run interrupted"
             raise
         finally:
             if server is not None:
                 server.stop()
+
+    def _raw(self, variant: str, stem: str) -> Path:
+        return self.artifacts / "raw" / variant / f"{stem}.txt"
 
     def _fail(self, record: VariantResult, reason: str) -> None:
         record.status, record.reason = "failed", reason
@@ -176,26 +223,30 @@ class Runner:
         self.save()
         self.progress(f"[{record.name}] FAILED: {reason}")
 
-    def _measure_cell(self, name: str, server: Server, cell: Cell) -> None:
+    def _measure_cell(self, name: str, variant: str, server: Server, cell: Cell, repeats: int,
+                      watch: dict[str, int | None]) -> None:
         url = f"http://{server.host}:{server.port}/{cell.doc}"
-        raw = self.artifacts / "raw" / name
         stem = f"{cell.doc}-c{cell.connections}"
         try:
             if self.profile.warmup_s:
-                cell.warmup = self.wrk.run(url, cell.connections, self.profile.warmup_s,
-                                           raw / f"{stem}-warmup.txt", self.options.out_dir)
+                cell.warmups.append(self.wrk.run(
+                    url, cell.connections, self.profile.warmup_s,
+                    self._raw(variant, f"{stem}-warmup{len(cell.warmups) + 1}"),
+                    self.options.out_dir, watch))
                 self.save()
-            for repeat in range(1, self.profile.repeats + 1):
+            for _ in range(repeats):
+                number = len(cell.repeats) + 1
                 sample = self.wrk.run(url, cell.connections, self.profile.duration_s,
-                                      raw / f"{stem}-r{repeat}.txt", self.options.out_dir)
+                                      self._raw(variant, f"{stem}-r{number}"),
+                                      self.options.out_dir, watch)
                 cell.repeats.append(sample)
+                cell.status = "measured"
                 self.save()
-                self.progress(f"[{name}] {cell.doc} c={cell.connections} repeat {repeat}: "
+                self.progress(f"{name} {cell.doc} c={cell.connections} repeat {number}: "
                               f"{sample.ok_rps:,.0f} ok req/s, {sample.error_count} errors")
-            cell.status = "measured"
         except LoadGenError as exc:
             cell.status, cell.reason = "failed", str(exc)
-            self.progress(f"[{name}] {cell.doc} c={cell.connections} FAILED: {exc}")
+            self.progress(f"{name} {cell.doc} c={cell.connections} FAILED: {exc}")
         self.save()
         time.sleep(self.profile.pause_s)
 

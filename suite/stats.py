@@ -1,10 +1,152 @@
-"""Statistics over repeats: plain functions on lists of numbers."""
+"""Statistics over repeats: plain functions on lists of numbers, no dependencies.
+
+Repeats are few (3 in `standard`, 5 in `rigorous`), so intervals and tests use Student's t
+distribution, computed here from the regularized incomplete beta function.
+"""
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+UNSTABLE_CV = 0.10  # a cell whose coefficient of variation exceeds this is flagged
 
 
 def median(values: Sequence[float]) -> float | None:
     return statistics.median(values) if values else None
+
+
+def mean(values: Sequence[float]) -> float | None:
+    return statistics.fmean(values) if values else None
+
+
+def stdev(values: Sequence[float]) -> float | None:
+    """Sample standard deviation; None below two values."""
+    return statistics.stdev(values) if len(values) >= 2 else None
+
+
+def cv(values: Sequence[float]) -> float | None:
+    """Coefficient of variation (stdev / mean); None below two values or at a zero mean."""
+    s, m = stdev(values), mean(values)
+    if s is None or not m:
+        return None
+    return s / abs(m)
+
+
+def _betacf(a: float, b: float, x: float) -> float:
+    # Continued fraction for the incomplete beta function (modified Lentz's method).
+    tiny, eps = 1e-300, 3e-16
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 500):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < eps:
+            break
+    return h
+
+
+def betainc(a: float, b: float, x: float) -> float:
+    """Regularized incomplete beta function I_x(a, b)."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+                     + a * math.log(x) + b * math.log1p(-x))
+    if x < (a + 1.0) / (a + b + 2.0):
+        return front * _betacf(a, b, x) / a
+    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
+
+
+def t_cdf(t: float, df: float) -> float:
+    """P(T <= t) for Student's t with df degrees of freedom."""
+    tail = 0.5 * betainc(df / 2.0, 0.5, df / (df + t * t))
+    return 1.0 - tail if t >= 0 else tail
+
+
+def t_quantile(p: float, df: float) -> float:
+    """The t such that P(T <= t) = p (bisection on t_cdf; p in (0, 1))."""
+    if not 0.0 < p < 1.0:
+        raise ValueError("p must be in (0, 1)")
+    if p < 0.5:
+        return -t_quantile(1.0 - p, df)
+    low, high = 0.0, 1.0
+    while t_cdf(high, df) < p:
+        high *= 2.0
+    for _ in range(200):
+        mid = (low + high) / 2.0
+        if t_cdf(mid, df) < p:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2.0
+
+
+def ci95(values: Sequence[float]) -> tuple[float, float] | None:
+    """95% confidence interval of the mean (Student's t); None below two values."""
+    if len(values) < 2:
+        return None
+    m, s = statistics.fmean(values), statistics.stdev(values)
+    half = t_quantile(0.975, len(values) - 1) * s / math.sqrt(len(values))
+    return (m - half, m + half)
+
+
+@dataclass(frozen=True)
+class Welch:
+    t: float
+    df: float
+    p: float
+
+
+def welch(a: Sequence[float], b: Sequence[float]) -> Welch | None:
+    """Welch's two-sided t-test for different means; None when either side has < 2 values.
+
+    With zero variance on both sides the result is exact: p = 1 for equal means, else 0.
+    """
+    if len(a) < 2 or len(b) < 2:
+        return None
+    ma, mb = statistics.fmean(a), statistics.fmean(b)
+    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
+    if va + vb == 0.0:
+        return Welch(0.0, float(len(a) + len(b) - 2), 1.0) if ma == mb else \
+            Welch(math.copysign(math.inf, mb - ma), float(len(a) + len(b) - 2), 0.0)
+    t = (mb - ma) / math.sqrt(va + vb)
+    df = (va + vb) ** 2 / ((va * va / (len(a) - 1)) + (vb * vb / (len(b) - 1)))
+    p = 2.0 * (1.0 - t_cdf(abs(t), df))
+    return Welch(t, df, min(1.0, max(0.0, p)))
+
+
+def geometric_mean(values: Sequence[float]) -> float | None:
+    positive = [v for v in values if v > 0]
+    if not positive or len(positive) != len(values):
+        return None
+    return math.exp(statistics.fmean(math.log(v) for v in positive))
+
+
+def littles_law_ratio(throughput_rps: float, mean_latency_s: float, in_flight: int) -> float | None:
+    """Throughput × mean latency over the connections in flight (Little's law: L = λW).
+
+    Near 1.0 for a closed-loop client whose every connection always waits on a response.
+    Well below 1 means connections sat idle or were not counted: errors, reconnects (no
+    keep-alive), timeouts left out of the latency, or a client that could not keep up.
+    """
+    if in_flight <= 0 or throughput_rps <= 0 or mean_latency_s <= 0:
+        return None
+    return throughput_rps * mean_latency_s / in_flight

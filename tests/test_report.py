@@ -19,7 +19,8 @@ def test_report_tables_come_from_the_samples():
     expected = [f"{fastapi.cell('small', c).repeats[0].ok_rps:,.0f}" for c in (50, 1000)]
     assert table_row(text, "Successful requests per second", "fastapi-uvicorn") == expected
     p99 = fastapi.cell("small", 1000).repeats[0].latency_us["p99"] / 1000
-    assert table_row(text, "p99 latency", "fastapi-uvicorn")[1] == f"{p99:,.0f}"
+    assert table_row(text, "Latency p50 / p99 / p99.9", "fastapi-uvicorn")[1].split(" / ")[1] \
+        == f"{p99:,.0f}"
     assert table_row(text, "Errors per repeat", "fastapi-uvicorn") == ["0", "0"]
 
 
@@ -40,7 +41,9 @@ def test_error_classes_are_itemised():
     row = table_row(report.render(run), "Errors per repeat", "fastapi-uvicorn")
     # The large-document table is the second "Errors per repeat" table.
     text = report.render(run).split("## Large document")[1]
-    assert table_row(text, "Errors per repeat", "fastapi-uvicorn")[0] == "15 (read 12, timeout 3)"
+    rate = sample.error_count / sample.attempts
+    assert table_row(text, "Errors per repeat", "fastapi-uvicorn")[0] == \
+        f"15 (read 12, timeout 3; {rate:.1%})"
     assert row[0] == "0"
 
 
@@ -55,3 +58,18 @@ def test_write_is_deterministic(tmp_path):
     second = report.write_from_file(FIXTURES / "results-v1.json", tmp_path / "b")
     assert first.read_bytes() == second.read_bytes()
     assert (tmp_path / "a" / "latest.md").read_bytes() == first.read_bytes()
+
+
+def test_repeats_show_spread_unstable_cells_and_resources():
+    run = results.load(FIXTURES / "results-v2.json")
+    text = report.render(run)
+    cell = run.variant("flask-gunicorn-gevent").cell("small", 20)
+    rps = sorted(s.ok_rps for s in cell.repeats)
+    row = table_row(text, "Successful requests per second", "flask-gunicorn-gevent")
+    assert row[0] == f"{rps[1]:,.0f} ({rps[0]:,.0f}–{rps[2]:,.0f}) ⚠"  # CV 18%: unstable
+    assert "## Checks" in text and "**unstable**: 4 cell(s)" in text
+    assert "CPUs pinned: loadgen [0], server [1], db [1]" in text
+    assert "interleaved (repeat r of every variant" in text
+    detail = next(line for line in text.splitlines()
+                  if line.startswith("| fastapi-uvicorn | small | 100 | 3 |"))
+    assert "18.3%" not in detail and " 0.73 | 0.21 | 0.05 | 61 | 0.98 |" in detail

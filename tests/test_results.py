@@ -8,7 +8,7 @@ from tests.conftest import FIXTURES
 
 
 def test_round_trip_is_lossless(tmp_path):
-    original = json.loads((FIXTURES / "results-v1.json").read_text())
+    original = json.loads((FIXTURES / "results-v2.json").read_text())
     run = results.RunResult.from_dict(original)
     path = tmp_path / "copy.json"
     results.save(run, path)
@@ -17,15 +17,37 @@ def test_round_trip_is_lossless(tmp_path):
 
 
 def test_numbers_are_typed():
-    run = results.load(FIXTURES / "results-v1.json")
+    run = results.load(FIXTURES / "results-v2.json")
     sample = run.variants[0].cells[0].repeats[0]
     assert isinstance(sample.requests, int) and isinstance(sample.duration_s, float)
     assert all(isinstance(v, float) for v in sample.latency_us.values())
-    assert run.profile.connections == (50, 1000)
+    assert run.profile.connections == (20, 100)
+    assert isinstance(sample.resources["server"]["cpu_cores"], float)
+    assert isinstance(sample.resources["loadgen"]["rss_bytes_max"], int)
+
+
+def test_a_v2_run_keeps_every_repeat_warmup_and_primer():
+    run = results.load(FIXTURES / "results-v2.json")
+    assert run.order == "interleaved" and run.cpu_roles == {"loadgen": [0], "server": [1],
+                                                            "db": [1]}
+    for variant in run.variants:
+        assert len(variant.primers) == 3  # one per server start: three rounds
+        for cell in variant.cells:
+            assert len(cell.repeats) == 3 and len(cell.warmups) == 3
+            assert {"server", "mongod", "loadgen", "machine"} <= set(cell.repeats[0].resources)
+
+
+def test_version_1_files_stay_readable():
+    run = results.load(FIXTURES / "results-v1.json")
+    assert run.version == results.VERSION and run.order == "sequential"
+    assert run.profile.primer_s == 0 and run.profile.interleave is False
+    cell = run.variant("fastapi-uvicorn").cell("small", 50)
+    assert len(cell.warmups) == 1 and cell.warmups[0].requests > 0
+    assert cell.repeats[0].resources is None
 
 
 def test_save_is_atomic(tmp_path, monkeypatch):
-    run = results.load(FIXTURES / "results-v1.json")
+    run = results.load(FIXTURES / "results-v2.json")
     path = tmp_path / "r.json"
     results.save(run, path)
     before = path.read_text()
@@ -45,7 +67,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     ({"profile": {}}, "does not match"),
 ])
 def test_load_rejects_other_documents(tmp_path, change, message):
-    data = {**json.loads((FIXTURES / "results-v1.json").read_text()), **change}
+    data = {**json.loads((FIXTURES / "results-v2.json").read_text()), **change}
     path = tmp_path / "r.json"
     path.write_text(json.dumps(data))
     with pytest.raises(ResultsError, match=message):

@@ -18,11 +18,15 @@ class ServerFailed(Exception):
     """A server did not start, did not become ready, or died."""
 
 
+ROLES = ("loadgen", "server", "db")
+
+
 @dataclass(frozen=True)
 class MongoEndpoint:
     url: str
     embedded: bool
     binary: str | None = None
+    process_group: int | None = None   # for resource sampling; None when not ours
 
 
 class Server(Protocol):
@@ -30,6 +34,10 @@ class Server(Protocol):
     port: int
 
     def alive(self) -> bool: ...
+
+    def process_group(self) -> int | None:
+        """The process group holding the server and its workers (for resource sampling)."""
+        ...
 
     def exit_detail(self) -> str:
         """One line: how the server ended and its last log lines."""
@@ -40,6 +48,7 @@ class Server(Protocol):
 
 class Runtime(Protocol):
     name: str
+    cpu_roles: dict[str, list[int]]    # role (ROLES) -> CPUs it is pinned to; empty: not pinned
 
     def server_cpus(self) -> int:
         """CPUs the server may use; catalog settings such as workers follow it."""

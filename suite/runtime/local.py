@@ -27,6 +27,9 @@ class LocalServer:
     def alive(self) -> bool:
         return self.child.alive()
 
+    def process_group(self) -> int | None:
+        return self.child.pid
+
     def exit_detail(self) -> str:
         code = self.child.returncode
         state = "still running" if code is None else f"exited with code {code}"
@@ -38,21 +41,29 @@ class LocalServer:
 
 
 class LocalRuntime:
+    """Pinning (`cpu_roles`) is CPU affinity, set in each child before exec."""
+
     name = "local"
 
-    def __init__(self, python: str = sys.executable):
+    def __init__(self, python: str = sys.executable,
+                 cpu_roles: dict[str, list[int]] | None = None):
         self.python = python
+        self.cpu_roles = dict(cpu_roles or {})
+
+    def _cpus(self, role: str) -> int:
+        return len(self.cpu_roles.get(role) or os.sched_getaffinity(0))
 
     def server_cpus(self) -> int:
-        return len(os.sched_getaffinity(0))
+        return self._cpus("server")
 
     def loadgen_cpus(self) -> int:
-        return len(os.sched_getaffinity(0))
+        return self._cpus("loadgen")
 
     @contextmanager
     def mongo(self, log_path: Path) -> Iterator[MongoEndpoint]:
-        with EmbeddedMongo(log_path) as mongod:
-            yield MongoEndpoint(url=mongod.url, embedded=True, binary=str(mongod.binary))
+        with EmbeddedMongo(log_path, cpus=self.cpu_roles.get("db")) as mongod:
+            yield MongoEndpoint(url=mongod.url, embedded=True, binary=str(mongod.binary),
+                                process_group=mongod.pid)
 
     def command(self, variant: Variant, settings: dict[str, Any], port: int) -> list[str]:
         return variant.argv(settings, python=self.python, host=HOST, port=port)
@@ -67,7 +78,8 @@ class LocalRuntime:
                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT),
                                                            os.environ.get("PYTHONPATH")]))}
         try:
-            child = Child(argv, log_path=log_path, env=env, cwd=REPO_ROOT)
+            child = Child(argv, log_path=log_path, env=env, cwd=REPO_ROOT,
+                          cpus=self.cpu_roles.get("server"))
         except OSError as exc:
             raise ServerFailed(f"cannot start {argv[0]}: {exc.strerror}") from None
         return LocalServer(child, port)

@@ -19,31 +19,59 @@ pytestmark = pytest.mark.integration
 SHORT = ["--duration", "1", "--warmup", "1", "--connections", "10,40", "--profile", "quick"]
 
 
+def test_pinned_roles_run_on_their_cpus(tmp_path):
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpu = cpus[-1]
+    out = tmp_path / "results"
+    done = battle("run", "fastapi-uvicorn", "--duration", "1", "--warmup", "0",
+                  "--connections", "10", "--docs", "small", "--cpus",
+                  f"loadgen={cpus[0]} server={server_cpu} db={server_cpu}", "--out", str(out),
+                  "--reports", str(tmp_path / "rep"))
+    assert done.returncode == 0, done.stderr
+    run = results.load(run_files(out)[0])
+    assert run.cpu_roles == {"loadgen": [cpus[0]], "server": [server_cpu], "db": [server_cpu]}
+    variant = run.variants[0]
+    assert variant.settings["workers"] == 1  # workers follow the CPUs the server is given
+    assert "-t" in variant.cells[0].repeats[0].wrk_args
+    assert variant.cells[0].repeats[0].wrk_args[1] == "1"  # one wrk thread for one CPU
+
+
 def run_files(out):
     return sorted(out.glob("*.json"))
 
 
 def test_run_measures_every_cell_and_writes_a_report(tmp_path):
     out, reports = tmp_path / "results", tmp_path / "reports"
-    done = battle("run", "flask-gunicorn-gevent", "fastapi-uvicorn", *SHORT, "--out", str(out),
-                  "--reports", str(reports))
+    done = battle("run", "flask-gunicorn-gevent", "fastapi-uvicorn", *SHORT, "--repeats", "2",
+                  "--out", str(out), "--reports", str(reports))
     assert done.returncode == 0, done.stderr
     [path] = run_files(out)
     run = results.load(path)
-    assert run.status == "complete" and run.runtime == "local"
+    assert run.status == "complete" and run.runtime == "local" and run.order == "interleaved"
     assert [v.name for v in run.variants] == ["flask-gunicorn-gevent", "fastapi-uvicorn"]
     for variant in run.variants:
         assert variant.status == "measured"
         assert all(check.passed for check in variant.verification)
+        assert len(variant.primers) == 2  # a fresh server per round
         assert [(c.doc, c.connections) for c in variant.cells] == [
             ("small", 10), ("small", 40), ("large", 10), ("large", 40)]
         for cell in variant.cells:
-            assert cell.status == "measured" and cell.warmup is not None
-            [sample] = cell.repeats
-            assert sample.requests > 0 and sample.error_count == 0
-            assert (out / sample.raw_output).read_text().count("BATTLE_WRK") == 1
-            assert "-c" in sample.wrk_args
+            assert cell.status == "measured" and len(cell.warmups) == 2
+            assert len(cell.repeats) == 2
+            for sample in cell.repeats:
+                assert sample.requests > 0 and sample.error_count == 0
+                assert (out / sample.raw_output).read_text().count("BATTLE_WRK") == 1
+                assert "-c" in sample.wrk_args
+                usage = sample.resources
+                assert usage["server"]["cpu_cores"] > 0 and usage["mongod"]["cpu_cores"] > 0
+                assert usage["loadgen"]["rss_bytes_max"] > 0
+                assert usage["server"]["processes_max"] >= 2  # master + workers
         assert variant.packages["pymongo"] != "missing"
+    # Interleaved: round 1 of both variants ran before round 2 of either.
+    raw = out / run.run_id / "raw"
+    mtime = lambda variant, r: (raw / variant / f"small-c10-r{r}.txt").stat().st_mtime
+    assert mtime("flask-gunicorn-gevent", 1) < mtime("fastapi-uvicorn", 1) \
+        < mtime("flask-gunicorn-gevent", 2) < mtime("fastapi-uvicorn", 2)
     assert run.mongo["embedded"] and run.mongo["version"]
     assert run.environment["cpu_count"] >= 1 and run.environment["nofile_soft"] > 5000
     report_text = (reports / "latest.md").read_text()
@@ -110,7 +138,7 @@ def test_ctrl_c_stops_every_child_and_keeps_results(tmp_path):
             children |= descendants(process.pid)
             files = run_files(out)
             run = results.load(files[0]) if files else None
-            if run and run.variants and run.variants[0].cells[0].warmup is not None:
+            if run and run.variants and run.variants[0].cells[0].warmups:
                 break
             time.sleep(0.2)
         time.sleep(1)

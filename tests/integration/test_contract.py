@@ -69,3 +69,5 @@ def test_contract(name, tmp_path):
         finally:
             server.stop()
     assert not group_members(server.child.pid)
+    log = (tmp_path / "server.log").read_text()
+    assert "GET /small" not in log and "/large" not in log, "access log is on: " + log[-300:]

@@ -1,0 +1,68 @@
+"""Statistics on fixed fixtures, with reference values from published t tables / scipy."""
+
+import math
+
+import pytest
+
+from suite import stats
+
+
+@pytest.mark.parametrize("df, expected", [(1, 12.7062047), (2, 4.3026527), (4, 2.7764451),
+                                          (30, 2.0422725)])
+def test_t_quantile_matches_tables(df, expected):
+    assert stats.t_quantile(0.975, df) == pytest.approx(expected, rel=1e-6)
+
+
+def test_t_cdf_reference_points():
+    assert stats.t_cdf(0.0, 3) == pytest.approx(0.5)
+    assert stats.t_cdf(2.0, 5) == pytest.approx(0.9490303, rel=1e-6)
+    assert stats.t_cdf(-2.0, 5) == pytest.approx(1 - 0.9490303, rel=1e-5)
+    assert stats.betainc(2, 3, 0.4) == pytest.approx(0.5248, rel=1e-6)
+
+
+def test_ci95_and_cv_on_a_fixture():
+    values = [100.0, 110.0, 120.0]
+    low, high = stats.ci95(values)
+    half = 4.3026527 * 10.0 / math.sqrt(3)
+    assert (low, high) == (pytest.approx(110 - half), pytest.approx(110 + half))
+    assert stats.cv(values) == pytest.approx(10 / 110)
+    assert stats.median(values) == 110
+
+
+@pytest.mark.parametrize("values", [[], [5.0]])
+def test_degenerate_samples_have_no_spread(values):
+    assert stats.ci95(values) is None
+    assert stats.cv(values) is None
+    assert stats.stdev(values) is None
+
+
+def test_zero_variance():
+    assert stats.ci95([7.0, 7.0, 7.0]) == (7.0, 7.0)
+    assert stats.cv([7.0, 7.0]) == 0.0
+    assert stats.cv([0.0, 0.0]) is None  # all errors: no throughput, no meaningful CV
+    assert stats.welch([1.0, 1.0], [1.0, 1.0]).p == 1.0
+    assert stats.welch([1.0, 1.0], [2.0, 2.0]).p == 0.0
+
+
+@pytest.mark.parametrize("a, b, t, p, df", [
+    # scipy.stats.ttest_ind(b, a, equal_var=False) on the same inputs
+    ([19.8, 20.4, 19.6, 17.8, 18.5, 18.9], [22.0, 18.6, 21.9, 20.7, 23.1, 18.8],
+     1.9992358073, 0.0829966424, 7.4992705114),
+    ([1400, 1390, 1415], [1500, 1520, 1490], 8.8977644814, 0.0010383072, 3.8585152838),
+])
+def test_welch_matches_scipy(a, b, t, p, df):
+    result = stats.welch(a, b)
+    assert result.t == pytest.approx(t, rel=1e-9)
+    assert result.df == pytest.approx(df, rel=1e-9)
+    assert result.p == pytest.approx(p, rel=1e-6)
+
+
+def test_welch_needs_two_values_a_side():
+    assert stats.welch([1.0], [1.0, 2.0]) is None
+
+
+def test_geometric_mean_and_littles_law():
+    assert stats.geometric_mean([1.0, 4.0]) == pytest.approx(2.0)
+    assert stats.geometric_mean([1.0, 0.0]) is None
+    assert stats.littles_law_ratio(2000, 0.1, 200) == pytest.approx(1.0)
+    assert stats.littles_law_ratio(0, 0.1, 200) is None
