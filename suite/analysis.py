@@ -39,6 +39,7 @@ class CellSummary:
     cv: float | None = None
     latency_ms: dict[str, float | None] = field(default_factory=dict)
     errors: dict[str, float] = field(default_factory=dict)     # median per repeat, per class
+    error_totals: list[int] = field(default_factory=list)      # every class, per repeat
     error_rate: float | None = None
     cpu_cores: dict[str, float | None] = field(default_factory=dict)   # role -> median cores
     rss_max_bytes: dict[str, int | None] = field(default_factory=dict)
@@ -69,6 +70,7 @@ def summarize(cell: Cell) -> CellSummary:
             _median_of(samples, lambda s, k=key: s.latency_us.get(k)))
         for key in (*LATENCY_KEYS, "mean")}
     summary.errors = {key: stats.median([s.errors[key] for s in samples]) for key in ERROR_KEYS}
+    summary.error_totals = [s.error_count for s in samples]
     summary.error_rate = stats.median([s.error_rate for s in samples])
     roles = sorted({role for s in samples for role in (s.resources or {})})
     for role in roles:

@@ -163,7 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         runner.run()
     finally:
         if runner.result.variants:
-            path = report.write(runner.result, args.reports)
+            path = report.write(runner.result, args.reports, results_dir=args.out)
             print(f"results: {runner.path}\nreport:  {path}", file=sys.stderr)
     if runner.measured_cells() == 0:
         print("battle: no cell was measured (see the report's Failures section)", file=sys.stderr)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from suite import results
 from suite.analysis import LATENCY_KEYS, CellSummary, checks, summarize
+from suite.findings import findings, ranking
 from suite.results import Cell, RunResult, VariantResult
 
 DOC_TITLES = {"small": "Small document", "large": "Large document"}
@@ -70,17 +71,49 @@ def _table(run: RunResult, doc: str, title: str, value) -> list[str]:
     return lines + [""]
 
 
-def _document_section(run: RunResult, doc: str) -> list[str]:
+def _chart(charts: dict[str, str], kind: str, doc: str, alt: str) -> list[str]:
+    path = charts.get(f"{kind}-{doc}")
+    return [f"![{alt}]({path})", ""] if path else []
+
+
+def _ranking_table(run: RunResult, doc: str) -> list[str]:
+    levels = run.profile.connections
+    columns = [ranking(run, doc, conns) for conns in levels]
+    depth = max((len(c) for c in columns), default=0)
+    if not depth:
+        return []
+    lines = ["**Ranking by successful requests per second** (× = relative to the best)", "",
+             "| # | " + " | ".join(f"{c:,} conn." for c in levels) + " |",
+             "|---:|" + "---|" * len(levels)]
+    for rank in range(depth):
+        row = []
+        for ranked in columns:
+            if rank < len(ranked):
+                name, s = ranked[rank]
+                best = ranked[0][1].median_rps
+                row.append(f"{name} {_int(s.median_rps)} ({s.median_rps / best:.2f}×)"
+                           if best else f"{name} {_int(s.median_rps)}")
+            else:
+                row.append("")
+        lines.append(f"| {rank + 1} | " + " | ".join(row) + " |")
+    return lines + [""]
+
+
+def _document_section(run: RunResult, doc: str, charts: dict[str, str]) -> list[str]:
     json_bytes = run.mongo.get("json_bytes", {}).get(doc)
     bson_bytes = run.mongo.get("bson_bytes", {}).get(doc)
     repeats = run.profile.repeats
     spread = " (min–max over repeats; ⚠ = unstable)" if repeats > 1 else ""
     lines = [f"## {DOC_TITLES.get(doc, doc)} (`/{doc}`: {_bytes(json_bytes)} JSON, "
              f"{_bytes(bson_bytes)} BSON)", ""]
+    lines += _chart(charts, "throughput", doc, f"successful requests per second, {doc}")
+    lines += _ranking_table(run, doc)
     lines += _table(run, doc, f"Successful requests per second, median{spread} (higher is better)",
                     _rps_text)
+    lines += _chart(charts, "errors", doc, f"failed requests per repeat, {doc}")
     lines += _table(run, doc, "Errors per repeat (connect, read, write, timeout, HTTP status; "
                     "error rate)", _errors_text)
+    lines += _chart(charts, "latency", doc, f"latency percentiles, {doc}")
     lines += _table(run, doc, "Latency p50 / p99 / p99.9, ms (lower is better; timeouts excluded)",
                     _latency_text)
     return lines
@@ -204,7 +237,50 @@ def _roles_text(run: RunResult) -> str:
     return ", CPUs pinned: " + ", ".join(f"{role} {cpus}" for role, cpus in run.cpu_roles.items())
 
 
-def render(run: RunResult) -> str:
+def _findings_section(run: RunResult) -> list[str]:
+    found = findings(run)
+    return ["## Findings", "", *[f"- {sentence}" for sentence in found], ""] if found else []
+
+
+def _methodology_section(run: RunResult) -> list[str]:
+    p, env = run.profile, run.environment
+    variants = [v for v in run.variants]
+    cells = len(p.docs) * len(p.connections)
+    command = " ".join(run.argv) if run.argv else "battle run"
+    if command.startswith("battle "):
+        command = ".venv/bin/" + command
+    lines = [
+        "## Methodology", "",
+        f"- **What ran**: {len(variants)} variant(s) × {len(p.docs)} document(s) × "
+        f"{len(p.connections)} connection level(s) = {len(variants) * cells} cells; the "
+        f"`{run.runtime}` runtime on one machine ({env.get('cpu_model')} × {env.get('cpu_count')}) "
+        f"with MongoDB {run.mongo.get('version')} "
+        f"({'embedded mongod' if run.mongo.get('embedded') else 'an existing server'}) and wrk.",
+        f"- **How long**: each counted repeat {p.duration_s:g} s after a {p.warmup_s:g} s "
+        f"uncounted warmup at the same concurrency; {p.repeats} repeat(s) per cell, "
+        f"{_order_text(run)}; a {p.primer_s:g} s low-concurrency primer after each server start. "
+        f"wrk `--timeout {p.timeout_s:g}s`, threads = min(connections, CPUs of the load "
+        f"generator). Run from {run.started_at} to {run.finished_at or '–'}.",
+        "- **What was verified** before any measurement, at every server start: `/small`, "
+        "`/large` and `/plain` answer 200 with `Content-Type: application/json`, and each "
+        "document's body is byte-for-byte the stored document without `_id` (compact JSON). A "
+        "variant that fails is reported as failed, never measured.",
+        "- **What was measured**: wrk's own counts and latency histogram (its Lua `done()` "
+        "prints them as one JSON line; the raw output of every wrk run is kept beside the "
+        "results), and CPU/memory of the server's process group, mongod and wrk sampled from "
+        "/proc every 0.5 s.",
+        "- **Reproduce**: on a machine like this one (see below), "
+        f"`git checkout {env.get('git_commit') or '<commit>'}`, `make setup`, then "
+        f"`{command}`. Regenerate this report (charts included) from the results file alone "
+        f"with `battle report results/{run.run_id}.json`.",
+        "",
+    ]
+    return lines
+
+
+def render(run: RunResult, charts: dict[str, str] | None = None) -> str:
+    """The report's markdown. `charts` maps "kind-doc" to the relative path of each chart."""
+    charts = charts or {}
     p = run.profile
     status = {"complete": "", "interrupted": " — **interrupted: partial results**",
               "running": " — **still running: partial results**",
@@ -227,10 +303,12 @@ def render(run: RunResult) -> str:
         "MongoDB and load generator share one machine: compare rows within this run, as ratios.",
         "",
     ]
+    lines += _findings_section(run)
     for doc in p.docs:
-        lines += _document_section(run, doc)
+        lines += _document_section(run, doc, charts)
     lines += _checks_section(run)
     lines += _failures_section(run)
+    lines += _methodology_section(run)
     lines += _details_section(run)
     lines += _variants_section(run)
     lines += _environment_section(run)
@@ -238,15 +316,62 @@ def render(run: RunResult) -> str:
     return "\n".join(lines)
 
 
-def write(run: RunResult, reports_dir: Path, latest: bool = True) -> Path:
+def write(run: RunResult, reports_dir: Path, latest: bool = True,
+          results_dir: Path | None = None) -> Path:
+    """reports/<run-id>.md with its charts in reports/<run-id>/, latest.md, and index.md."""
+    from suite import charts as chart_module  # matplotlib is loaded only to draw
+
     reports_dir.mkdir(parents=True, exist_ok=True)
-    text = render(run)
+    drawn = chart_module.render_all(run, reports_dir / run.run_id)
+    charts = {path.stem: f"{run.run_id}/{path.name}" for paths in drawn.values() for path in paths}
+    text = render(run, charts)
     path = reports_dir / f"{run.run_id}.md"
     path.write_text(text)
     if latest:
         (reports_dir / "latest.md").write_text(text)
+    if results_dir is not None:
+        write_index(results_dir, reports_dir)
     return path
 
 
 def write_from_file(results_path: Path, reports_dir: Path, latest: bool = True) -> Path:
-    return write(results.load(results_path), reports_dir, latest)
+    return write(results.load(results_path), reports_dir, latest, results_path.parent)
+
+
+def _headline(run: RunResult) -> str:
+    doc, conns = run.profile.docs[0], min(run.profile.connections)
+    ranked = ranking(run, doc, conns)
+    if not ranked:
+        return "nothing measured"
+    name, s = ranked[0]
+    return f"{doc}@{conns:,}: {name} {_int(s.median_rps)} req/s"
+
+
+def render_index(runs: list[RunResult], rendered: set[str] | frozenset[str] = frozenset()) -> str:
+    """The list of runs; a run links to its report when that report exists (`rendered`)."""
+    lines = ["# Runs", "", "Every results file in `results/`, newest first. Generated by "
+             "`battle report`; each link is that run's report.", "",
+             "| run | date | profile | variants | machine | headline (best) | status |",
+             "|---|---|---|---:|---|---|---|"]
+    for run in sorted(runs, key=lambda r: r.run_id, reverse=True):
+        env = run.environment
+        name = (f"[{run.run_id}]({run.run_id}.md)" if run.run_id in rendered
+                else f"{run.run_id} (no report yet: `battle report`)")
+        lines.append(f"| {name} | {run.started_at[:10]} | "
+                     f"{run.profile.name} | {len(run.variants)} | {env.get('cpu_model')} × "
+                     f"{env.get('cpu_count')}, {run.runtime} | {_headline(run)} | {run.status} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_index(results_dir: Path, reports_dir: Path) -> Path:
+    """reports/index.md over every readable results file (unreadable ones are skipped)."""
+    runs = []
+    for path in sorted(results_dir.glob("*.json")):
+        try:
+            runs.append(results.load(path))
+        except results.ResultsError:
+            continue
+    index = reports_dir / "index.md"
+    rendered = {path.stem for path in reports_dir.glob("*.md")}
+    index.write_text(render_index(runs, rendered))
+    return index

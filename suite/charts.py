@@ -1,0 +1,138 @@
+"""Charts for a report, rendered from a results file with matplotlib, as deterministic SVG.
+
+The same results file and the same matplotlib version give the same bytes: no timestamps in the
+SVG metadata, a fixed hash salt for element ids, and the bundled DejaVu font.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display; must precede pyplot
+import matplotlib.pyplot as plt  # noqa: E402
+
+from suite import stats  # noqa: E402
+from suite.analysis import summarize  # noqa: E402
+from suite.results import RunResult  # noqa: E402
+
+COLORS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3")  # one per connection level
+PERCENTILE_COLORS = {"p50": "#55A868", "p99": "#DD8452", "p99.9": "#C44E52"}
+DOC_TITLES = {"small": "small document", "large": "large document"}
+
+
+def _style() -> None:
+    plt.rcParams.update({"svg.hashsalt": "battle", "svg.fonttype": "path",
+                         "font.family": "DejaVu Sans", "font.size": 9,
+                         "axes.spines.top": False, "axes.spines.right": False})
+
+
+def _measured(run: RunResult, doc: str) -> list:
+    return [v for v in run.variants if any(c.repeats for c in v.cells if c.doc == doc)]
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _grouped_bars(run: RunResult, doc: str, value, title: str, xlabel: str, path: Path,
+                  error_bars: bool) -> Path | None:
+    variants = _measured(run, doc)
+    if not variants:
+        return None
+    levels = run.profile.connections
+    height = 0.8 / len(levels)
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.45 * len(variants) * max(1, len(levels) / 3)))
+    for i, conns in enumerate(levels):
+        ys, widths, lows, highs = [], [], [], []
+        for row, variant in enumerate(variants):
+            cell = variant.cell(doc, conns)
+            summary = summarize(cell) if cell else None
+            mid, low, high = value(summary) if summary and summary.n else (None, None, None)
+            if mid is None:
+                continue
+            ys.append(row + (i - (len(levels) - 1) / 2) * height)
+            widths.append(mid)
+            lows.append(mid - low)
+            highs.append(high - mid)
+        xerr = [lows, highs] if error_bars and any(lows + highs) else None
+        ax.barh(ys, widths, height=height * 0.95, color=COLORS[i % len(COLORS)],
+                label=f"{conns:,} connections", xerr=xerr,
+                error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "#333333"})
+    ax.set_yticks(range(len(variants)), [v.name for v in variants])
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left", pad=22)
+    ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=len(levels), frameon=False)
+    return _save(fig, path)
+
+
+def throughput_chart(run: RunResult, doc: str, path: Path) -> Path | None:
+    return _grouped_bars(
+        run, doc, lambda s: (s.median_rps, s.min_rps, s.max_rps),
+        f"Successful requests per second, {DOC_TITLES.get(doc, doc)} (median; bars: min–max)",
+        "successful requests / s (higher is better)", path, error_bars=True)
+
+
+def errors_chart(run: RunResult, doc: str, path: Path) -> Path | None:
+    def value(s):
+        return stats.median(s.error_totals), min(s.error_totals), max(s.error_totals)
+    return _grouped_bars(
+        run, doc, value,
+        f"Failed requests per repeat, {DOC_TITLES.get(doc, doc)} (median, every error class; "
+        "bars: min–max)", "errors per repeat (lower is better)", path, error_bars=True)
+
+
+def latency_chart(run: RunResult, doc: str, path: Path) -> Path | None:
+    variants = _measured(run, doc)
+    if not variants:
+        return None
+    levels = run.profile.connections
+    fig, axes = plt.subplots(1, len(levels), sharey=True,
+                             figsize=(3.2 * len(levels), 0.9 + 0.32 * len(variants)),
+                             squeeze=False)
+    for ax, conns in zip(axes[0], levels):
+        for row, variant in enumerate(variants):
+            cell = variant.cell(doc, conns)
+            summary = summarize(cell) if cell else None
+            if not summary or not summary.n:
+                continue
+            points = [(k, summary.latency_ms.get(k)) for k in PERCENTILE_COLORS]
+            points = [(k, v) for k, v in points if v]
+            if points:
+                ax.plot([v for _, v in points], [row] * len(points), color="#999999",
+                        linewidth=0.8, zorder=1)
+            for key, ms in points:
+                ax.scatter([ms], [row], s=14, color=PERCENTILE_COLORS[key], zorder=2,
+                           label=key if row == 0 else None)
+        ax.set_xscale("log")
+        ax.set_title(f"{conns:,} connections", fontsize=9)
+        ax.set_xlabel("ms (log scale)")
+        ax.grid(axis="x", color="#dddddd", linewidth=0.6, which="both")
+        ax.set_axisbelow(True)
+    axes[0][0].set_yticks(range(len(variants)), [v.name for v in variants])
+    axes[0][0].invert_yaxis()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper right", ncol=3, frameon=False)
+    fig.suptitle(f"Latency p50 / p99 / p99.9, {DOC_TITLES.get(doc, doc)} "
+                 "(median over repeats; timeouts excluded)", x=0.01, ha="left", fontsize=10)
+    return _save(fig, path)
+
+
+def render_all(run: RunResult, directory: Path) -> dict[str, list[Path]]:
+    """Every chart of a run into `directory`, by kind, one per document."""
+    _style()
+    charts: dict[str, list[Path]] = {"throughput": [], "errors": [], "latency": []}
+    for doc in run.profile.docs:
+        for kind, draw in (("throughput", throughput_chart), ("errors", errors_chart),
+                           ("latency", latency_chart)):
+            path = draw(run, doc, directory / f"{kind}-{doc}.svg")
+            if path is not None:
+                charts[kind].append(path)
+    return charts

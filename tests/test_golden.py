@@ -1,0 +1,69 @@
+"""Golden files: a stored results file renders to exactly the stored report and charts.
+
+After an intended change to the rendering, regenerate with
+    BATTLE_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py
+and review the diff of tests/fixtures/golden/ like any other change.
+"""
+
+import os
+import shutil
+
+import pytest
+
+from suite import report, results
+from tests.conftest import FIXTURES
+
+GOLDEN = FIXTURES / "golden"
+RUN_ID = "20261122T163057Z-95fc"
+CHECKED = [f"{RUN_ID}.md", f"{RUN_ID}/throughput-small.svg", f"{RUN_ID}/errors-large.svg",
+           f"{RUN_ID}/latency-small.svg"]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    report.write(results.load(FIXTURES / "results-v2.json"), out, latest=False)
+    if os.environ.get("BATTLE_UPDATE_GOLDEN"):
+        for name in CHECKED:
+            (GOLDEN / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(out / name, GOLDEN / name)
+    return out
+
+
+@pytest.mark.parametrize("name", CHECKED)
+def test_rendering_matches_golden(rendered, name):
+    assert (rendered / name).read_bytes() == (GOLDEN / name).read_bytes(), (
+        f"{name} changed; if intended, regenerate the golden files (see this module's docstring)")
+
+
+def test_every_chart_is_embedded_and_exists(rendered):
+    text = (rendered / f"{RUN_ID}.md").read_text()
+    for kind in ("throughput", "errors", "latency"):
+        for doc in ("small", "large"):
+            path = f"{RUN_ID}/{kind}-{doc}.svg"
+            assert f"]({path})" in text
+            assert (rendered / path).read_text().startswith("<?xml")
+
+
+def test_regeneration_is_byte_for_byte(tmp_path, rendered):
+    report.write(results.load(FIXTURES / "results-v2.json"), tmp_path, latest=False)
+    for path in rendered.rglob("*"):
+        if path.is_file():
+            assert (tmp_path / path.relative_to(rendered)).read_bytes() == path.read_bytes()
+
+
+def test_reports_need_no_server_package(tmp_path):
+    # A machine that has none of the servers: their imports fail, the report still renders.
+    import subprocess
+    import sys
+
+    blocked = ["flask", "fastapi", "starlette", "gunicorn", "uvicorn", "granian", "tornado",
+               "motor", "aiohttp", "gevent", "orjson", "uwsgi"]
+    code = ("import sys\n"
+            f"for name in {blocked!r}: sys.modules[name] = None\n"
+            "from suite.cli import main\n"
+            f"raise SystemExit(main(['report', {str(FIXTURES / 'results-v2.json')!r}, "
+            f"'--reports', {str(tmp_path)!r}]))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / f"{RUN_ID}.md").read_bytes() == (GOLDEN / f"{RUN_ID}.md").read_bytes()
