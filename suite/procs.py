@@ -135,9 +135,11 @@ class Child:
         self.stop()
 
 
-def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes in a process group, read from /proc."""
-    members = []
+def all_group_stats(pgids: set[int] | None = None) -> dict[int, dict[int, list[str]]]:
+    """pgid -> pid -> /proc/<pid>/stat fields from the state on (proc(5) field 3 = index 0),
+    for every live, non-zombie process (of the given groups only, when `pgids` is given).
+    One pass over /proc, whatever the number of groups."""
+    found: dict[int, dict[int, list[str]]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -145,9 +147,19 @@ def group_members(pgid: int) -> list[int]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            members.append(int(entry.name))
-    return members
+        pgid = int(fields[2])
+        if fields[0] != "Z" and (pgids is None or pgid in pgids):
+            found.setdefault(pgid, {})[int(entry.name)] = fields
+    return found
+
+
+def group_stats(pgid: int) -> dict[int, list[str]]:
+    return all_group_stats({pgid}).get(pgid, {})
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes in a process group."""
+    return sorted(group_stats(pgid))
 
 
 def stop_all() -> None:

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from suite.procs import all_group_stats
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
@@ -29,20 +31,11 @@ class Usage:
                 "rss_bytes_mean": self.rss_bytes_mean, "processes_max": self.processes_max}
 
 
-def _group_snapshot(pgid: int) -> dict[int, tuple[int, int]]:
-    """pid -> (cpu ticks utime+stime, rss pages) for every live process in the group."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        # fields[0] is field 3 of proc(5): state; [2] pgrp; [11] utime; [12] stime; [21] rss
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found[int(entry.name)] = (int(fields[11]) + int(fields[12]), int(fields[21]))
-    return found
+def _snapshot(pgids: set[int]) -> dict[int, dict[int, tuple[int, int]]]:
+    """pgid -> pid -> (cpu ticks utime+stime, rss pages), in one pass over /proc."""
+    # Fields from the state on: [11] utime, [12] stime, [21] rss (proc(5) fields 14, 15, 24).
+    return {pgid: {pid: (int(f[11]) + int(f[12]), int(f[21])) for pid, f in group.items()}
+            for pgid, group in all_group_stats(pgids).items()}
 
 
 def machine_cpu_ticks() -> tuple[int, int]:
@@ -67,38 +60,34 @@ class Monitor:
         self._started = 0.0
         self._machine_start = (0, 0)
 
-    def add(self, role: str, pgid: int) -> None:
-        self.roles[role] = pgid
-        self._sample_role(role)
-
     def start(self) -> "Monitor":
         self._started = time.monotonic()
         self._machine_start = machine_cpu_ticks()
-        for role in self.roles:
-            self._sample_role(role)
+        self._sample()
         self._thread = threading.Thread(target=self._run, name="resource-monitor", daemon=True)
         self._thread.start()
         return self
 
-    def _sample_role(self, role: str) -> None:
-        snapshot = _group_snapshot(self.roles[role])
-        first = self._first.setdefault(role, {})
-        last = self._last.setdefault(role, {})
-        for pid, (ticks, _) in snapshot.items():
-            first.setdefault(pid, ticks)   # a process born mid-interval starts from its first tick
-            last[pid] = ticks
-        self._rss.setdefault(role, []).append(sum(rss for _, rss in snapshot.values()) * PAGE_SIZE)
-        self._procs[role] = max(self._procs.get(role, 0), len(snapshot))
+    def _sample(self) -> None:
+        snapshots = _snapshot(set(self.roles.values()))
+        for role, pgid in self.roles.items():
+            snapshot = snapshots.get(pgid, {})
+            first = self._first.setdefault(role, {})
+            last = self._last.setdefault(role, {})
+            for pid, (ticks, _) in snapshot.items():
+                first.setdefault(pid, ticks)  # a process born mid-interval counts from then
+                last[pid] = ticks
+            self._rss.setdefault(role, []).append(
+                sum(rss for _, rss in snapshot.values()) * PAGE_SIZE)
+            self._procs[role] = max(self._procs.get(role, 0), len(snapshot))
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
-            for role in list(self.roles):
-                self._sample_role(role)
+            self._sample()
 
     def stop(self) -> dict:
         """Usage per role plus the machine's overall CPU use, as plain dicts for results."""
-        for role in list(self.roles):
-            self._sample_role(role)
+        self._sample()
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)

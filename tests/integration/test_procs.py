@@ -27,3 +27,23 @@ def test_child_is_pinned_and_stopped_with_its_whole_group(tmp_path):
     child.stop(grace=1)
     assert group_members(child.pid) == []
     assert not child.alive()
+
+
+def test_monitor_measures_a_busy_process_group(tmp_path):
+    import time
+
+    from suite.resources import Monitor
+
+    burner = Child([sys.executable, "-c", "while True: pass"], log_path=tmp_path / "burn")
+    try:
+        time.sleep(0.3)
+        monitor = Monitor({"burner": burner.pid, "absent": 2**22 + 1}, interval_s=0.2).start()
+        time.sleep(1.5)
+        usage = monitor.stop()
+    finally:
+        burner.stop(grace=1)
+    # One busy-looping process: about one core (less when the machine is shared).
+    assert 0.3 < usage["burner"]["cpu_cores"] <= 1.1
+    assert usage["burner"]["rss_bytes_max"] > 2**20 and usage["burner"]["processes_max"] == 1
+    assert usage["absent"]["cpu_cores"] == 0 and usage["absent"]["processes_max"] == 0
+    assert 0 < usage["machine"]["cpu_cores"] <= usage["machine"]["cpus"]
