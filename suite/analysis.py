@@ -40,12 +40,14 @@ class CellSummary:
     latency_ms: dict[str, float | None] = field(default_factory=dict)
     errors: dict[str, float] = field(default_factory=dict)     # median per repeat, per class
     error_totals: list[int] = field(default_factory=list)      # every class, per repeat
+    error_classes_seen: dict[str, int] = field(default_factory=dict)  # max per class, any repeat
     error_rate: float | None = None
     cpu_cores: dict[str, float | None] = field(default_factory=dict)   # role -> median cores
     rss_max_bytes: dict[str, int | None] = field(default_factory=dict)
     little: float | None = None
     client_bound: bool = False
     machine_busy: bool = False
+    stalled_repeats: int = 0   # repeats with no response and no error at all
 
     @property
     def unstable(self) -> bool:
@@ -71,6 +73,7 @@ def summarize(cell: Cell) -> CellSummary:
         for key in (*LATENCY_KEYS, "mean")}
     summary.errors = {key: stats.median([s.errors[key] for s in samples]) for key in ERROR_KEYS}
     summary.error_totals = [s.error_count for s in samples]
+    summary.error_classes_seen = {key: max(s.errors[key] for s in samples) for key in ERROR_KEYS}
     summary.error_rate = stats.median([s.error_rate for s in samples])
     roles = sorted({role for s in samples for role in (s.resources or {})})
     for role in roles:
@@ -79,6 +82,7 @@ def summarize(cell: Cell) -> CellSummary:
         rss = [(s.resources or {}).get(role, {}).get("rss_bytes_max") for s in samples]
         rss = [v for v in rss if v is not None]
         summary.rss_max_bytes[role] = max(rss) if rss else None
+    summary.stalled_repeats = sum(1 for s in samples if s.requests == 0 and s.error_count == 0)
     summary.little = stats.median([r for r in (_little(s) for s in samples) if r is not None])
     summary.client_bound = any(
         (s.resources or {}).get("loadgen", {}).get("cpu_cores", 0) >= CLIENT_BOUND * _threads(s)
@@ -114,6 +118,13 @@ def checks(run: RunResult) -> list[Finding]:
         return [f"{name} {doc}@{conns}" for (name, doc, conns), s in summaries.items()
                 if predicate(s)]
 
+    stalled = cells_where(lambda s: s.stalled_repeats > 0)
+    if stalled:
+        found.append(Finding("stalled", f"{len(stalled)} cell(s) had a repeat in which the "
+                             "server answered nothing and wrk saw no error (connections open, "
+                             "no response before the end of the repeat, too early for wrk's "
+                             "timeout check): the server stalled, it was not slow. Read those "
+                             f"zeros as a failure, not a throughput: {', '.join(stalled)}."))
     unstable = cells_where(lambda s: s.unstable)
     if unstable:
         found.append(Finding("unstable", f"{len(unstable)} cell(s) vary by more than "
@@ -144,7 +155,7 @@ def checks(run: RunResult) -> list[Finding]:
                              f"{LITTLE_HIGH - 1:.0%}, which a closed-loop client cannot do in "
                              "steady state; their mean latency or request count is suspect (very "
                              f"bimodal latency, or too short a run): {', '.join(high)}."))
-    timeouts = cells_where(lambda s: s.errors.get("timeout", 0) > 0)
+    timeouts = cells_where(lambda s: s.error_classes_seen.get("timeout", 0) > 0)
     if timeouts:
         found.append(Finding("timeouts", f"{len(timeouts)} cell(s) had timeouts; wrk leaves "
                              "timed-out requests out of every latency figure, so their "

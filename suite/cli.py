@@ -157,7 +157,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     options = RunOptions(variants=variants, profile=profile,
                          runtime=LocalRuntime(cpu_roles=cpu_roles),
                          out_dir=args.out, mongo_url=args.mongo_url, database=args.database,
-                         port=args.port, argv=("battle", *sys.argv[1:]))
+                         port=args.port, argv=("battle", *args.argv))
     runner = Runner(options)
     try:
         runner.run()
@@ -233,6 +233,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded to reproduce the run
     raise_nofile_limit()
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)

@@ -22,13 +22,17 @@ class CellComparison:
     ratio: float | None        # median(new) / median(base)
     p: float | None            # Welch's two-sided p; None with fewer than 2 repeats a side
 
+    t: float | None = None     # Welch's t, positive when new's mean is above base's
+
     @property
     def verdict(self) -> str:
         if self.ratio is None:
             return "missing"
         if self.p is None:
             return "untested"
-        return "different" if self.p < ALPHA else "noise"
+        # The ratio is of medians, the test of means: a difference counts only when both agree.
+        agree = self.t is not None and (self.t > 0) == (self.ratio > 1)
+        return "different" if self.p < ALPHA and agree else "noise"
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ def compare(base: RunResult, new: RunResult) -> Comparison:
                 ratio = mb / ma if ma and mb is not None else None
                 test = stats.welch(a, b)
                 cells.append(CellComparison(name, doc, conns, a, b, ratio,
-                                            test.p if test else None))
+                                            test.p if test else None, test.t if test else None))
     return Comparison(base, new, cells, warnings)
 
 

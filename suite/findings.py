@@ -36,7 +36,8 @@ def _lead(best: CellSummary, second: CellSummary) -> str:
     test = stats.welch(second.ok_rps, best.ok_rps)
     if test is None:
         return "single repeat, so not tested against noise"
-    if test.p < 0.05:
+    # Ranked by median, tested on means: only a lead both agree on is called real.
+    if test.p < 0.05 and test.t > 0:
         return f"a difference beyond noise (Welch p = {test.p:.3f})"
     return f"but within the noise of the repeats (Welch p = {test.p:.2f})"
 
@@ -101,13 +102,13 @@ def findings(run: RunResult) -> list[str]:
                                  for family, (name, rps) in best.items()) + ".")
     erring: dict[str, list[CellSummary]] = {}
     for (name, _, _), s in summaries.items():
-        if s.error_total > 0:
+        if any(s.error_totals):
             erring.setdefault(name, []).append(s)
     measured = {name for (name, _, _) in summaries}
     if erring:
         parts = []
         for name, cells in erring.items():
-            classes = sorted({k for s in cells for k, v in s.errors.items() if v})
+            classes = sorted({k for s in cells for k, v in s.error_classes_seen.items() if v})
             rates = [s.error_rate for s in cells if s.error_rate is not None]
             where = ", ".join(f"{s.doc}@{s.connections:,}" for s in cells)
             parts.append(f"{name} ({', '.join(classes)}; up to {max(rates):.1%} of attempts; "
@@ -119,6 +120,7 @@ def findings(run: RunResult) -> list[str]:
         found.append("Every measured variant answered every request without an error.")
     failed = [v for v in run.variants if v.status == "failed"]
     if failed:
-        found.append(f"{len(failed)} variant(s) could not be measured: "
-                     + ", ".join(v.name for v in failed) + " (see Failures).")
+        found.append(f"{len(failed)} variant(s) failed: " + ", ".join(
+            v.name + (" (earlier repeats kept)" if any(c.repeats for c in v.cells) else "")
+            for v in failed) + " (see Failures).")
     return found

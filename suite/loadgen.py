@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +57,10 @@ class Wrk:
         """One wrk execution. `watch` names process groups (role -> pgid) whose CPU and memory
         are sampled while it runs, together with wrk's own ("loadgen")."""
         args = self.args(url, connections, duration_s)
+        # wrk is the only child reaped while it runs, so the change in RUSAGE_CHILDREN is its
+        # CPU time, to its last tick (sampling /proc would miss the time after the last sample).
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.monotonic()
         child = Child([self.binary, *args], cpus=self.cpus or None)
         monitor = Monitor({**(watch or {}), "loadgen": child.pid}).start() if watch is not None \
             else None
@@ -65,6 +71,10 @@ class Wrk:
         finally:
             usage = monitor.stop() if monitor else None
             child.stop(grace=2)
+        if usage is not None:
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu_s = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+            usage["loadgen"]["cpu_cores"] = round(cpu_s / max(time.monotonic() - started, 1e-6), 3)
         raw_path.parent.mkdir(parents=True, exist_ok=True)
         raw_path.write_text(output)
         if child.returncode != 0:

@@ -87,17 +87,27 @@ class EmbeddedMongo:
                 "--bind_ip", "127.0.0.1", "--nounixsocket", "--quiet",
                 # Small cache: the working set is two documents, the rest of RAM is the servers'.
                 "--wiredTigerCacheSizeGB", "0.25"]
-        self._child = Child(argv, log_path=self.log_path, cpus=self.cpus)
+        try:
+            self._child = Child(argv, log_path=self.log_path, cpus=self.cpus)
+        except OSError as exc:
+            self.stop()
+            raise MongoError(f"cannot start {self.binary}: {exc.strerror}") from None
+        try:
+            self._wait_until_up()
+        except BaseException:  # also Ctrl-C: never leave mongod or its data directory behind
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_up(self) -> None:
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if not self._child.alive():
                 tail = self._child.log_tail(5)
-                self.stop()
                 raise MongoError(f"mongod exited at start (code {self._child.returncode}): {tail}")
             if ping(self.url, timeout_ms=500):
-                return self
+                return
             time.sleep(0.2)
-        self.stop()
         raise MongoError(f"mongod did not answer within {self.start_timeout:.0f} s "
                          f"(log: {self.log_path})")
 

@@ -92,24 +92,25 @@ class Child:
         return b"".join(tail).decode(errors="replace").rstrip()
 
     def stop(self, grace: float = 5.0) -> int | None:
-        """SIGTERM the whole group, SIGKILL it after `grace` seconds; safe to call twice."""
-        try:
-            if self.alive():
-                self._signal_group(signal.SIGTERM)
-                try:
-                    self.process.wait(timeout=grace)
-                except subprocess.TimeoutExpired:
-                    pass
-            # Workers may outlive a master that exited: the group is swept either way.
-            self._signal_group(signal.SIGKILL)
+        """SIGTERM the whole group, SIGKILL it after `grace` seconds; safe to call twice.
+
+        The child stays registered until the sweep is done, so if a second Ctrl-C cuts this
+        short, stop_all() still finds and kills it."""
+        if self.alive():
+            self._signal_group(signal.SIGTERM)
             try:
                 self.process.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 pass
-            self._wait_group_gone(grace)
-        finally:
-            _live.discard(self)
-            self._close_log()
+        # Workers may outlive a master that exited: the group is swept either way.
+        self._signal_group(signal.SIGKILL)
+        try:
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+        self._wait_group_gone(grace)
+        _live.discard(self)
+        self._close_log()
         return self.process.returncode
 
     def _signal_group(self, sig: int) -> None:

@@ -48,7 +48,8 @@ def _rps_text(s: CellSummary) -> str:
 
 def _errors_text(s: CellSummary) -> str:
     if s.error_total == 0:
-        return "0"
+        worst = max(s.error_totals, default=0)
+        return f"0 (up to {worst:,} in one repeat)" if worst else "0"
     parts = ", ".join(f"{cls} {count:,.0f}" for cls, count in s.errors.items() if count)
     return f"{s.error_total:,.0f} ({parts}; {s.error_rate:.1%})"
 
@@ -160,7 +161,9 @@ def _details_section(run: RunResult) -> list[str]:
 def _checks_section(run: RunResult) -> list[str]:
     found = checks(run)
     if not found:
-        return ["## Checks", "", "No warnings: repeats agree, the load generator had CPU to "
+        stability = ("repeats agree" if run.profile.repeats > 1
+                     else "with one repeat per cell nothing can be said about stability")
+        return ["## Checks", "", f"No warnings: {stability}, the load generator had CPU to "
                 "spare, and no cell looks bottlenecked elsewhere.", ""]
     return ["## Checks", "", *[f"- **{f.kind}**: {f.text}" for f in found], ""]
 
@@ -191,7 +194,8 @@ def _variants_section(run: RunResult) -> list[str]:
 
 def _failures_section(run: RunResult) -> list[str]:
     failed = [v for v in run.variants if v.status in ("failed", "interrupted")]
-    broken_cells = [(v, c) for v in run.variants for c in v.cells if c.status == "failed"]
+    broken_cells = [(v, c) for v in run.variants for c in v.cells
+                    if c.status == "failed" or (c.reason and c.status == "measured")]
     if not failed and not broken_cells:
         return []
     lines = ["## Failures", ""]
@@ -244,7 +248,7 @@ def _findings_section(run: RunResult) -> list[str]:
 
 def _methodology_section(run: RunResult) -> list[str]:
     p, env = run.profile, run.environment
-    variants = [v for v in run.variants]
+    variants = run.variants
     cells = len(p.docs) * len(p.connections)
     command = " ".join(run.argv) if run.argv else "battle run"
     if command.startswith("battle "):
@@ -261,10 +265,11 @@ def _methodology_section(run: RunResult) -> list[str]:
         f"{_order_text(run)}; a {p.primer_s:g} s low-concurrency primer after each server start. "
         f"wrk `--timeout {p.timeout_s:g}s`, threads = min(connections, CPUs of the load "
         f"generator). Run from {run.started_at} to {run.finished_at or '–'}.",
-        "- **What was verified** before any measurement, at every server start: `/small`, "
-        "`/large` and `/plain` answer 200 with `Content-Type: application/json`, and each "
-        "document's body is byte-for-byte the stored document without `_id` (compact JSON). A "
-        "variant that fails is reported as failed, never measured.",
+        "- **What was verified** before any measurement, at every server start: "
+        + ", ".join(f"`/{doc}`" for doc in p.docs) + " and `/plain` answer 200 with "
+        "`Content-Type: application/json`, and each document's body is byte-for-byte the stored "
+        "document without `_id` (compact JSON). A variant that fails is reported as failed, "
+        "never measured.",
         "- **What was measured**: wrk's own counts and latency histogram (its Lua `done()` "
         "prints them as one JSON line; the raw output of every wrk run is kept beside the "
         "results), and CPU/memory of the server's process group, mongod and wrk sampled from "
@@ -284,7 +289,9 @@ def render(run: RunResult, charts: dict[str, str] | None = None) -> str:
     p = run.profile
     status = {"complete": "", "interrupted": " — **interrupted: partial results**",
               "running": " — **still running: partial results**",
-              "failed": " — **failed: nothing measured**"}.get(run.status, f" — {run.status}")
+              "failed": " — **failed: nothing measured**",
+              "error": " — **stopped by an error: partial results**"}.get(run.status,
+                                                                           f" — {run.status}")
     lines = [
         f"# Python server battle: run {run.run_id}{status}", "",
         f"Each server fetches one document from MongoDB per request. Profile **{p.name}**: "

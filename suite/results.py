@@ -59,9 +59,17 @@ class Sample:
         return self.requests + self.errors["connect"] + self.errors["read"] + self.errors["write"]
 
     @property
+    def failed_attempts(self) -> int:
+        """Attempts that got no good response: socket errors and HTTP >= 400. Timeouts are not
+        in it: wrk counts every stuck connection again at each 2 s check, so a timeout count
+        is not a number of requests."""
+        return (self.errors["connect"] + self.errors["read"] + self.errors["write"]
+                + self.errors["status"])
+
+    @property
     def error_rate(self) -> float:
-        """Errors of every class per attempt (0.0 when nothing was attempted)."""
-        return self.error_count / self.attempts if self.attempts else (1.0 if self.error_count else 0.0)
+        """Failed attempts per attempt, between 0 and 1 (0.0 when nothing was attempted)."""
+        return self.failed_attempts / self.attempts if self.attempts else 0.0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Sample":

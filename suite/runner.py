@@ -87,7 +87,14 @@ class Runner:
     def save(self) -> None:
         results.save(self.result, self.path)
 
+    def check_catalog(self) -> None:
+        """Resolve every variant's settings and command before anything starts, so a bad
+        catalog row is a usage error, not a crash half-way through a run."""
+        for variant in self.options.variants:
+            self.runtime.command(variant, self._settings(variant), 0)
+
     def run(self) -> RunResult:
+        self.check_catalog()
         self.progress(f"run {self.run_id}: {len(self.options.variants)} variant(s), profile "
                       f"{self.profile.name}, results in {self.path}")
         try:
@@ -104,7 +111,10 @@ class Runner:
                                           f"round {round_no}/{rounds}" if rounds > 1 else "")
                 for _, record in plan:
                     if record.status == "pending":
-                        record.status = "measured"
+                        if any(c.status == "measured" for c in record.cells):
+                            record.status = "measured"
+                        else:
+                            self._fail(record, "no cell could be measured (see cell reasons)")
             self.result.status = "complete" if self.measured_cells() else "failed"
         except KeyboardInterrupt:
             self.result.status = "interrupted"
@@ -113,7 +123,7 @@ class Runner:
                     variant.status, variant.reason = "interrupted", "run interrupted"
             raise
         except BaseException:
-            self.result.status = "failed"
+            self.result.status = "error"  # stopped by an unexpected error; partial results
             raise
         finally:
             self.result.finished_at = now()
@@ -216,6 +226,8 @@ class Runner:
         return self.artifacts / "raw" / variant / f"{stem}.txt"
 
     def _fail(self, record: VariantResult, reason: str) -> None:
+        if any(c.repeats for c in record.cells):
+            reason += "; repeats measured before the failure are kept"
         record.status, record.reason = "failed", reason
         for cell in record.cells:
             if cell.status == "pending":
@@ -245,7 +257,9 @@ class Runner:
                 self.progress(f"{name} {cell.doc} c={cell.connections} repeat {number}: "
                               f"{sample.ok_rps:,.0f} ok req/s, {sample.error_count} errors")
         except LoadGenError as exc:
-            cell.status, cell.reason = "failed", str(exc)
+            # A cell with repeats from earlier rounds stays measured; the reason says what broke.
+            cell.status = "measured" if cell.repeats else "failed"
+            cell.reason = str(exc)
             self.progress(f"{name} {cell.doc} c={cell.connections} FAILED: {exc}")
         self.save()
         time.sleep(self.profile.pause_s)

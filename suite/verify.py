@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from http.client import HTTPException
 
 from suite import documents
 from suite.http import get
@@ -23,7 +24,7 @@ def wait_ready(server: Server, timeout_s: float) -> None:
             if response.status == 200:
                 return
             last_error = f"/health answered {response.status}"
-        except OSError as exc:
+        except (OSError, HTTPException) as exc:
             last_error = str(exc) or type(exc).__name__
         time.sleep(0.1)
     raise ServerFailed(f"not ready within {timeout_s:g} s ({last_error}): {server.exit_detail()}")
@@ -36,7 +37,7 @@ def _is_json(content_type: str) -> bool:
 def check_document(server: Server, name: str, expected: bytes) -> Check:
     try:
         response = get(server.host, server.port, f"/{name}")
-    except OSError as exc:
+    except (OSError, HTTPException) as exc:
         return Check(f"/{name}", False, f"request failed: {exc}")
     if response.status != 200:
         return Check(f"/{name}", False, f"status {response.status}, expected 200: "
@@ -59,7 +60,7 @@ def check_document(server: Server, name: str, expected: bytes) -> Check:
 def check_plain(server: Server) -> Check:
     try:
         response = get(server.host, server.port, "/plain")
-    except OSError as exc:
+    except (OSError, HTTPException) as exc:
         return Check("/plain", False, f"request failed: {exc}")
     try:
         body = json.loads(response.body)

@@ -71,3 +71,13 @@ def test_littles_law_outliers_are_flagged_both_ways():
         s.latency_us["mean"] = s.latency_us["mean"] * 10
     texts = [f.text for f in analysis.checks(run) if f.kind == "little"]
     assert any("exceeds the connections" in t and "fastapi-uvicorn small@100" in t for t in texts)
+
+
+def test_a_silent_repeat_is_called_a_stall():
+    run = run_v2()
+    sample = run.variant("fastapi-uvicorn").cell("large", 100).repeats[1]
+    sample.requests, sample.bytes = 0, 0
+    summary = analysis.summarize(run.variant("fastapi-uvicorn").cell("large", 100))
+    assert summary.stalled_repeats == 1
+    [stall] = [f for f in analysis.checks(run) if f.kind == "stalled"]
+    assert stall.text.endswith("fastapi-uvicorn large@100.")

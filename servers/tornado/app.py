@@ -6,6 +6,8 @@ async Mongo driver (PyMongo Async or Motor) created after the fork.
 
 import argparse
 import asyncio
+import os
+import signal
 
 import orjson
 import tornado.web
@@ -63,6 +65,13 @@ async def serve(sockets):
     await asyncio.Event().wait()
 
 
+def stop_everyone(signum, frame):
+    # fork_processes' parent waits for its children but does not pass SIGTERM on: without this,
+    # stopping the parent alone would leave the workers serving.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.killpg(0, signal.SIGTERM)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
@@ -71,7 +80,9 @@ def main():
     parser.add_argument("--backlog", type=int, default=4096)
     args = parser.parse_args()
     sockets = bind_sockets(args.port, args.host, backlog=args.backlog)
+    signal.signal(signal.SIGTERM, stop_everyone)
     fork_processes(args.processes)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # in each child: plain exit on SIGTERM
     asyncio.run(serve(sockets))
 
 

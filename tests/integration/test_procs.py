@@ -47,3 +47,37 @@ def test_monitor_measures_a_busy_process_group(tmp_path):
     assert usage["burner"]["rss_bytes_max"] > 2**20 and usage["burner"]["processes_max"] == 1
     assert usage["absent"]["cpu_cores"] == 0 and usage["absent"]["processes_max"] == 0
     assert 0 < usage["machine"]["cpu_cores"] <= usage["machine"]["cpus"]
+
+
+def test_a_server_master_stopped_alone_takes_its_workers_down(tmp_path):
+    # What happens when the suite itself is killed: only the master gets SIGTERM (its
+    # parent-death signal). Every multi-process server must then end its workers itself.
+    import signal
+    import time
+
+    import pytest
+
+    from suite.catalog import load_catalog
+    from suite.mongo import free_port
+    from suite.runtime.local import LocalRuntime
+    from suite.verify import wait_ready
+
+    runtime = LocalRuntime()
+    catalog = load_catalog()
+    for name in ("tornado-pymongo-async", "flask-gunicorn-gevent", "fastapi-uvicorn"):
+        variant = catalog[name]
+        settings = variant.resolve(cpus=2, max_connections=100)
+        server = runtime.start_server(variant, settings, mongo_url="mongodb://127.0.0.1:9",
+                                      database="x", port=free_port(),
+                                      log_path=tmp_path / f"{name}.log")
+        try:
+            wait_ready(server, 60)
+            assert len(group_members(server.child.pid)) >= 3, name  # master + 2 workers
+            os.kill(server.child.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            while group_members(server.child.pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if group_members(server.child.pid):
+                pytest.fail(f"{name}: workers outlived their master")
+        finally:
+            server.stop()
