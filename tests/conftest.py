@@ -22,6 +22,19 @@ def mongo_url(tmp_path_factory) -> str:
         yield mongod.url
 
 
+def start_variant(name: str, mongo_url: str, log_path: Path, max_connections: int = 100):
+    """A catalog variant started by the local runtime on a free port (the caller stops it)."""
+    from suite.catalog import load_catalog
+    from suite.mongo import DEFAULT_DATABASE, free_port
+    from suite.runtime.local import LocalRuntime
+
+    runtime = LocalRuntime()
+    variant = load_catalog()[name]
+    settings = variant.resolve(cpus=runtime.server_cpus(), max_connections=max_connections)
+    return runtime.start_server(variant, settings, mongo_url=mongo_url, database=DEFAULT_DATABASE,
+                                port=free_port(), log_path=log_path)
+
+
 def battle(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
     """Run the CLI as a user would, from the repository root."""
     return subprocess.run([sys.executable, "-m", "suite", *args], cwd=REPO_ROOT,

@@ -14,10 +14,10 @@ from pymongo import MongoClient
 from suite import documents
 from suite.catalog import load_catalog
 from suite.http import get
-from suite.mongo import DEFAULT_DATABASE, EmbeddedMongo, free_port, seed
+from suite.mongo import DEFAULT_DATABASE, EmbeddedMongo, seed
 from suite.procs import group_members
-from suite.runtime.local import LocalRuntime
 from suite.verify import verify, wait_ready
+from tests.conftest import start_variant
 
 CATALOG = load_catalog()
 UNAVAILABLE_WITHIN_S = 10  # 2 s server selection + a socket timeout, with margin
@@ -30,14 +30,9 @@ def is_json(response) -> bool:
 @pytest.mark.integration
 @pytest.mark.parametrize("name", list(CATALOG))
 def test_contract(name, tmp_path):
-    runtime = LocalRuntime()
-    variant = CATALOG[name]
-    settings = variant.resolve(cpus=runtime.server_cpus(), max_connections=100)
     with EmbeddedMongo(tmp_path / "mongod.log") as mongod:
         seed(mongod.url)
-        server = runtime.start_server(variant, settings, mongo_url=mongod.url,
-                                      database=DEFAULT_DATABASE, port=free_port(),
-                                      log_path=tmp_path / "server.log")
+        server = start_variant(name, mongod.url, tmp_path / "server.log")
         try:
             wait_ready(server, 60)
             # Status, content type and the exact bytes of each document, and /plain.

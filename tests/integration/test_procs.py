@@ -57,19 +57,11 @@ def test_a_server_master_stopped_alone_takes_its_workers_down(tmp_path):
 
     import pytest
 
-    from suite.catalog import load_catalog
-    from suite.mongo import free_port
-    from suite.runtime.local import LocalRuntime
     from suite.verify import wait_ready
+    from tests.conftest import start_variant
 
-    runtime = LocalRuntime()
-    catalog = load_catalog()
     for name in ("tornado-pymongo-async", "flask-gunicorn-gevent", "fastapi-uvicorn"):
-        variant = catalog[name]
-        settings = variant.resolve(cpus=2, max_connections=100)
-        server = runtime.start_server(variant, settings, mongo_url="mongodb://127.0.0.1:9",
-                                      database="x", port=free_port(),
-                                      log_path=tmp_path / f"{name}.log")
+        server = start_variant(name, "mongodb://127.0.0.1:9", tmp_path / f"{name}.log")
         try:
             wait_ready(server, 60)
             assert len(group_members(server.child.pid)) >= 3, name  # master + 2 workers

@@ -5,10 +5,10 @@ import pytest
 
 from suite.catalog import load_catalog
 from suite.loadgen import Wrk, find_wrk
-from suite.mongo import DEFAULT_DATABASE, free_port
 from suite.procs import group_members
 from suite.runtime.local import LocalRuntime
 from suite.verify import verify, wait_ready
+from tests.conftest import start_variant
 
 CATALOG = load_catalog()
 
@@ -17,11 +17,7 @@ CATALOG = load_catalog()
 @pytest.mark.parametrize("name", list(CATALOG))
 def test_variant_serves_the_contract_under_load(name, mongo_url, tmp_path):
     runtime = LocalRuntime()
-    variant = CATALOG[name]
-    settings = variant.resolve(cpus=runtime.server_cpus(), max_connections=50)
-    server = runtime.start_server(variant, settings, mongo_url=mongo_url,
-                                  database=DEFAULT_DATABASE, port=free_port(),
-                                  log_path=tmp_path / "server.log")
+    server = start_variant(name, mongo_url, tmp_path / "server.log", max_connections=50)
     try:
         wait_ready(server, 60)
         checks = verify(server)
