@@ -67,10 +67,9 @@ def summarize(cell: Cell) -> CellSummary:
     summary.ok_rps = rps
     summary.median_rps, summary.min_rps, summary.max_rps = stats.median(rps), min(rps), max(rps)
     summary.ci95, summary.cv = stats.ci95(rps), stats.cv(rps)
-    summary.latency_ms = {
-        key: (lambda v: None if v is None else v / 1000)(
-            _median_of(samples, lambda s, k=key: s.latency_us.get(k)))
-        for key in (*LATENCY_KEYS, "mean")}
+    for key in (*LATENCY_KEYS, "mean"):
+        us = _median_of(samples, lambda s, k=key: s.latency_us.get(k))
+        summary.latency_ms[key] = None if us is None else us / 1000
     summary.errors = {key: stats.median([s.errors[key] for s in samples]) for key in ERROR_KEYS}
     summary.error_totals = [s.error_count for s in samples]
     summary.error_classes_seen = {key: max(s.errors[key] for s in samples) for key in ERROR_KEYS}

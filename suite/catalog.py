@@ -87,11 +87,13 @@ def evaluate(value: Setting, names: dict[str, int]) -> Setting:
     if not isinstance(value, str):
         return value
     try:
-        tree = ast.parse(value, mode="eval")
+        body = ast.parse(value, mode="eval").body
     except SyntaxError:
         return value
-    if isinstance(tree.body, ast.Name) and tree.body.id not in names:
-        return value  # a word such as "uvloop", not an expression
+    word = isinstance(body, ast.Name) and body.id not in names          # e.g. "uvloop"
+    literal = isinstance(body, ast.Constant) and not isinstance(body.value, int)  # e.g. "1.5"
+    if word or literal or not isinstance(body, (ast.Constant, ast.Name, ast.BinOp, ast.Call)):
+        return value
 
     def walk(node: ast.AST) -> int:
         if isinstance(node, ast.Constant) and isinstance(node.value, int):
@@ -106,11 +108,7 @@ def evaluate(value: Setting, names: dict[str, int]) -> Setting:
         raise CatalogError(f"setting {value!r}: only integers, {sorted(names)}, + - * //, "
                            "max() and min() are allowed")
 
-    if isinstance(tree.body, (ast.Constant, ast.Name, ast.BinOp, ast.Call)):
-        if isinstance(tree.body, ast.Constant) and not isinstance(tree.body.value, int):
-            return value
-        return walk(tree.body)
-    return value
+    return walk(body)
 
 
 _REQUIRED = ("app", "server", "worker_model", "driver", "why", "command")

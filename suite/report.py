@@ -16,10 +16,9 @@ def _int(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f}"
 
 
-def _ms(value_us: float | None) -> str:
-    if value_us is None:
+def _ms(ms: float | None) -> str:
+    if ms is None:
         return "–"
-    ms = value_us / 1000
     return f"{ms:,.1f}" if ms < 100 else f"{ms:,.0f}"
 
 
@@ -55,8 +54,7 @@ def _errors_text(s: CellSummary) -> str:
 
 
 def _latency_text(s: CellSummary) -> str:
-    return " / ".join(_ms(s.latency_ms.get(k) * 1000 if s.latency_ms.get(k) is not None else None)
-                      for k in ("p50", "p99", "p99.9"))
+    return " / ".join(_ms(s.latency_ms.get(k)) for k in ("p50", "p99", "p99.9"))
 
 
 def _table(run: RunResult, doc: str, title: str, value) -> list[str]:
@@ -142,8 +140,7 @@ def _details_section(run: RunResult) -> list[str]:
             s = summarize(cell)
             ci = f"{_int(s.ci95[0])}–{_int(s.ci95[1])}" if s.ci95 else "–"
             cv = "–" if s.cv is None else f"{s.cv:.1%}" + (" ⚠" if s.unstable else "")
-            latency = " / ".join(_ms(s.latency_ms[k] * 1000 if s.latency_ms.get(k) is not None
-                                     else None) for k in LATENCY_KEYS)
+            latency = " / ".join(_ms(s.latency_ms.get(k)) for k in LATENCY_KEYS)
             flags = " (client-bound)" if s.client_bound else ""
             little = "–" if s.little is None else f"{s.little:.2f}"
             lines.append(
