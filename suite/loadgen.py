@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from suite.procs import Child
-from suite.resources import Monitor
+from suite.resources import Cgroup, Monitor
 from suite.results import ERROR_KEYS, LATENCY_KEYS, Sample
 
 SCRIPT = Path(__file__).parent / "wrk" / "report.lua"
@@ -53,9 +53,9 @@ class Wrk:
                 "-s", str(SCRIPT), url]
 
     def run(self, url: str, connections: int, duration_s: int, raw_path: Path,
-            relative_to: Path, watch: dict[str, int | None] | None = None) -> Sample:
-        """One wrk execution. `watch` names process groups (role -> pgid) whose CPU and memory
-        are sampled while it runs, together with wrk's own ("loadgen")."""
+            relative_to: Path, watch: dict[str, "int | Cgroup | None"] | None = None) -> Sample:
+        """One wrk execution. `watch` names what to sample while it runs (role -> process group
+        id or container cgroup), CPU and memory, together with wrk's own ("loadgen")."""
         args = self.args(url, connections, duration_s)
         # wrk is the only child reaped while it runs, so the change in RUSAGE_CHILDREN is its
         # CPU time, to its last tick (sampling /proc would miss the time after the last sample).

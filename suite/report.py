@@ -176,13 +176,23 @@ def _variants_section(run: RunResult) -> list[str]:
     for v in run.variants:
         lines.append(f"| {v.name} | {v.server} | {v.worker_model} | {v.driver} | "
                      f"{_settings_text(v)} | {v.status} |")
-    lines += ["", "Commands, as run:", ""]
+    where = " (inside each variant's container)" if run.runtime == "docker" else ""
+    lines += ["", f"Commands, as run{where}:", ""]
     for v in run.variants:
         lines.append(f"- `{v.name}`: `{' '.join(v.command)}`")
+    built = [v for v in run.variants if v.image]
+    if built:
+        lines += ["", "Images:", ""]
+        lines += [f"- `{v.name}`: `{v.image.get('name')}` "
+                  f"({str(v.image.get('id', '')).removeprefix('sha256:')[:12]}), "
+                  f"Python {v.image.get('python')}, on `{v.image.get('base')}`, "
+                  f"open files {(v.image.get('nofile') or ['?'])[0]}"
+                  f"{', packages from the local wheelhouse only' if v.image.get('offline') else ''}"
+                  for v in built]
     versions: dict[str, set[str]] = {}
     for v in run.variants:
         for package, version in v.packages.items():
-            versions.setdefault(package, set()).add(version)
+            versions.setdefault(package, set()).add(str(version))
     if versions:
         lines += ["", "Package versions: " + ", ".join(
             f"{p} {'/'.join(sorted(vs))}" for p, vs in sorted(versions.items())) + "."]
@@ -203,6 +213,26 @@ def _failures_section(run: RunResult) -> list[str]:
     return lines + [""]
 
 
+def _mongo_text(mongo: dict) -> str:
+    container = mongo.get("container")
+    if container:
+        return (f"container `{container.get('image')}`, cpuset {container.get('cpuset')}, "
+                f"memory {container.get('memory')}")
+    return "embedded mongod" if mongo.get("embedded") else f"existing server {mongo.get('url')}"
+
+
+def _runtime_text(run: RunResult) -> str:
+    details = run.runtime_details
+    if run.runtime != "docker" or not details:
+        return run.runtime
+    compose, limits = details.get("compose", {}), details.get("limits", {})
+    return (f"docker (engine {details.get('engine')}, compose {compose.get('version')} via "
+            f"`{' '.join(compose.get('command', []))}`), {details.get('images')} images "
+            f"(chosen by {details.get('images_source')}), {details.get('network')} network; "
+            + "; ".join(f"{role}: cpuset {lim.get('cpuset')}, memory {lim.get('memory')}"
+                        for role, lim in limits.items()))
+
+
 def _environment_section(run: RunResult) -> list[str]:
     env, mongo, wrk = run.environment, run.mongo, run.loadgen
     memory = env.get("memory_bytes")
@@ -215,11 +245,11 @@ def _environment_section(run: RunResult) -> list[str]:
         ("Open files (soft/hard)", f"{env.get('nofile_soft')}/{env.get('nofile_hard')}"),
         ("somaxconn / tcp_max_syn_backlog",
          f"{env.get('somaxconn')} / {env.get('tcp_max_syn_backlog')}"),
-        ("MongoDB", f"{mongo.get('version')} ({'embedded mongod' if mongo.get('embedded') else mongo.get('url')})"),
+        ("MongoDB", f"{mongo.get('version')} ({_mongo_text(mongo)})"),
         ("Load generator", f"{wrk.get('version')}, up to {wrk.get('threads')} threads, "
                            f"--timeout {wrk.get('timeout_s')} s"),
         ("Suite", f"{env.get('suite_version')} at commit {env.get('git_commit')}"),
-        ("Runtime", run.runtime),
+        ("Runtime", _runtime_text(run)),
     ]
     lines = ["## Machine and versions", "", "| | |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in rows]
@@ -255,8 +285,7 @@ def _methodology_section(run: RunResult) -> list[str]:
         f"- **What ran**: {len(variants)} variant(s) × {len(p.docs)} document(s) × "
         f"{len(p.connections)} connection level(s) = {len(variants) * cells} cells; the "
         f"`{run.runtime}` runtime on one machine ({env.get('cpu_model')} × {env.get('cpu_count')}) "
-        f"with MongoDB {run.mongo.get('version')} "
-        f"({'embedded mongod' if run.mongo.get('embedded') else 'an existing server'}) and wrk.",
+        f"with MongoDB {run.mongo.get('version')} ({_mongo_text(run.mongo)}) and wrk.",
         f"- **How long**: each counted repeat {p.duration_s:g} s after a {p.warmup_s:g} s "
         f"uncounted warmup at the same concurrency; {p.repeats} repeat(s) per cell, "
         f"{_order_text(run)}; a {p.primer_s:g} s low-concurrency primer after each server start. "
@@ -269,8 +298,9 @@ def _methodology_section(run: RunResult) -> list[str]:
         "never measured.",
         "- **What was measured**: wrk's own counts and latency histogram (its Lua `done()` "
         "prints them as one JSON line; the raw output of every wrk run is kept beside the "
-        "results), and CPU/memory of the server's process group, mongod and wrk sampled from "
-        "/proc every 0.5 s.",
+        "results), and CPU/memory of the server, mongod and wrk sampled every 0.5 s ("
+        + ("each container's cgroup" if run.runtime == "docker" else "process groups in /proc")
+        + "; wrk's CPU from its rusage).",
         "- **Reproduce**: on a machine like this one (see below), "
         f"`git checkout {env.get('git_commit') or '<commit>'}`, `make setup`, then "
         f"`{command}`. Regenerate this report (charts included) from the results file alone "

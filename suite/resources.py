@@ -1,8 +1,10 @@
 """CPU and memory of each role (server, mongod, load generator) sampled during a measurement.
 
-Read straight from /proc: a role is a process group (every child the suite starts leads its own
-group, so a server's workers are in its master's group). CPU is reported in cores (1.0 = one
-CPU busy for the whole interval), memory as resident bytes summed over the group.
+A role is either a process group, read straight from /proc (every child the local runtime starts
+leads its own group, so a server's workers are in its master's group), or a container's cgroup
+(`Cgroup`, docker runtime), read from the cgroup filesystem, v1 or v2. CPU is reported in cores
+(1.0 = one CPU busy for the whole interval), memory as resident bytes: RSS summed over the group,
+or the cgroup's anonymous memory (its RSS, page cache left out).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from suite.procs import all_group_stats
+
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -45,11 +48,85 @@ def machine_cpu_ticks() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
-class Monitor:
-    """Samples process groups by role on a background thread between start() and stop()."""
+class CgroupError(Exception):
+    """A process's cgroup cannot be found or read."""
 
-    def __init__(self, roles: dict[str, int | None], interval_s: float = 0.5):
-        self.roles = {role: pgid for role, pgid in roles.items() if pgid}
+
+def _cgroup_mounts(mountinfo: str) -> dict[str, Path]:
+    """Controller ("cpuacct", "memory", "pids"; "" for the v2 unified tree) -> mount point."""
+    mounts: dict[str, Path] = {}
+    for line in mountinfo.splitlines():
+        left, _, right = line.partition(" - ")
+        fields, tail = left.split(), right.split()
+        if len(fields) < 5 or len(tail) < 3:
+            continue
+        if tail[0] == "cgroup2":
+            mounts.setdefault("", Path(fields[4]))
+        elif tail[0] == "cgroup":
+            for option in tail[2].split(","):
+                mounts.setdefault(option, Path(fields[4]))
+    return mounts
+
+
+@dataclass(frozen=True)
+class Cgroup:
+    """A container's cgroup: everything in it, processes that already exited included.
+
+    v1 (cgroupfs): CPU from cpuacct.usage (ns), memory from memory.stat's total_rss, processes
+    from cgroup.procs. v2: cpu.stat's usage_usec, memory.stat's anon, cgroup.procs.
+    """
+
+    version: int
+    cpu: Path       # directory holding the CPU accounting file
+    memory: Path    # directory holding memory.stat
+    procs: Path     # cgroup.procs
+
+    @classmethod
+    def of_pid(cls, pid: int, proc: Path = Path("/proc")) -> "Cgroup":
+        try:
+            mounts = _cgroup_mounts((proc / "self" / "mountinfo").read_text())
+            lines = (proc / str(pid) / "cgroup").read_text().splitlines()
+        except OSError as exc:
+            raise CgroupError(f"cannot read the cgroup of process {pid}: {exc.strerror}") from None
+        paths: dict[str, str] = {}
+        for line in lines:
+            _, controllers, path = line.split(":", 2)
+            for controller in controllers.split(",") if controllers else [""]:
+                paths[controller] = path.lstrip("/")
+        if "cpuacct" in mounts and "memory" in mounts and "cpuacct" in paths and "memory" in paths:
+            cpu = mounts["cpuacct"] / paths["cpuacct"]
+            return cls(1, cpu, mounts["memory"] / paths["memory"], cpu / "cgroup.procs")
+        if "" in mounts and "" in paths:
+            unified = mounts[""] / paths[""]
+            return cls(2, unified, unified, unified / "cgroup.procs")
+        raise CgroupError(f"no cpuacct/memory (v1) or unified (v2) cgroup for process {pid}")
+
+    def read(self) -> tuple[float, int, int] | None:
+        """(CPU seconds so far, resident bytes, processes), or None once the cgroup is gone."""
+        try:
+            if self.version == 1:
+                cpu_s = int((self.cpu / "cpuacct.usage").read_text()) / 1e9
+                rss_key = "total_rss"
+            else:
+                stat = dict(line.split() for line in (self.cpu / "cpu.stat").read_text().splitlines())
+                cpu_s = int(stat["usage_usec"]) / 1e6
+                rss_key = "anon"
+            memory = dict(line.split() for line in (self.memory / "memory.stat").read_text()
+                          .splitlines())
+            processes = len((self.procs).read_text().split())
+            return cpu_s, int(memory[rss_key]), processes
+        except (OSError, KeyError, ValueError):
+            return None
+
+
+class Monitor:
+    """Samples roles (process groups or cgroups) on a background thread between start() and
+    stop()."""
+
+    def __init__(self, roles: dict[str, "int | Cgroup | None"], interval_s: float = 0.5):
+        self.cgroups = {role: c for role, c in roles.items() if isinstance(c, Cgroup)}
+        self.roles = {role: pgid for role, pgid in roles.items()
+                      if pgid and not isinstance(pgid, Cgroup)}
         self.interval_s = interval_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -57,6 +134,7 @@ class Monitor:
         self._last: dict[str, dict[int, int]] = {}
         self._rss: dict[str, list[int]] = {}
         self._procs: dict[str, int] = {}
+        self._cpu_s: dict[str, list[float]] = {}   # cgroup role -> [first, last] CPU seconds
         self._started = 0.0
         self._machine_start = (0, 0)
 
@@ -80,6 +158,14 @@ class Monitor:
             self._rss.setdefault(role, []).append(
                 sum(rss for _, rss in snapshot.values()) * PAGE_SIZE)
             self._procs[role] = max(self._procs.get(role, 0), len(snapshot))
+        for role, cgroup in self.cgroups.items():
+            reading = cgroup.read()
+            if reading is None:
+                continue
+            cpu_s, rss, processes = reading
+            self._cpu_s.setdefault(role, [cpu_s, cpu_s])[1] = cpu_s
+            self._rss.setdefault(role, []).append(rss)
+            self._procs[role] = max(self._procs.get(role, 0), processes)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -101,6 +187,13 @@ class Monitor:
             usage[role] = Usage(cpu_cores=ticks / CLOCK_TICKS / elapsed, rss_bytes_max=max(rss),
                                 rss_bytes_mean=int(sum(rss) / len(rss)),
                                 processes_max=self._procs[role]).to_dict()
+        for role in self.cgroups:
+            first, last = self._cpu_s.get(role, (0.0, 0.0))
+            rss = self._rss.get(role) or [0]
+            usage[role] = {**Usage(cpu_cores=(last - first) / elapsed, rss_bytes_max=max(rss),
+                                   rss_bytes_mean=int(sum(rss) / len(rss)),
+                                   processes_max=self._procs.get(role, 0)).to_dict(),
+                           "source": "cgroup"}
         cpus = os.cpu_count() or 1
         usage["machine"] = {"cpu_cores": round((busy1 - busy0) / max(total1 - total0, 1) * cpus, 3),
                             "cpus": cpus}

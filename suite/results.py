@@ -16,7 +16,10 @@ from typing import Any
 from suite.profiles import Profile
 
 SCHEMA = "battle.results"
-VERSION = 2  # v2: warmups per cell, primers, resources per sample, cpu_roles, order (v1 upgraded on load)
+# v2: warmups per cell, primers, resources per sample, cpu_roles, order.
+# v3: runtime_details (docker: compose tool, images, limits) and each variant's image.
+# Older versions are upgraded on load.
+VERSION = 3
 LATENCY_KEYS = ("min", "mean", "stdev", "max", "p50", "p75", "p90", "p99", "p99.9")
 ERROR_KEYS = ("connect", "read", "write", "status", "timeout")
 
@@ -127,6 +130,7 @@ class VariantResult:
     status: str = "pending"            # pending | measured | failed | interrupted
     reason: str | None = None
     log: str | None = None             # server log, relative to the results file
+    image: dict[str, Any] = field(default_factory=dict)  # docker: name, id, bases; {} locally
     verification: list[Check] = field(default_factory=list)
     primers: list[Sample] = field(default_factory=list)  # one per server start, not counted
     cells: list[Cell] = field(default_factory=list)
@@ -155,6 +159,7 @@ class RunResult:
     variants: list[VariantResult] = field(default_factory=list)
     cpu_roles: dict[str, list[int]] = field(default_factory=dict)  # role -> CPUs it was pinned to
     order: str = "interleaved"         # interleaved: round r runs every variant once
+    runtime_details: dict[str, Any] = field(default_factory=dict)  # what the runtime recorded
     status: str = "running"            # running | complete | interrupted | failed
     finished_at: str | None = None
     schema: str = SCHEMA
@@ -176,6 +181,8 @@ class RunResult:
             raise ResultsError(f"not a {SCHEMA} document (schema={data.get('schema')!r})")
         if data.get("version") == 1:
             data = upgrade_v1(data)
+        if data.get("version") == 2:
+            data = {**data, "version": 3, "runtime_details": {"name": data.get("runtime")}}
         if data.get("version") != VERSION:
             raise ResultsError(f"results version {data.get('version')!r} is not supported "
                                f"(this suite reads version {VERSION})")

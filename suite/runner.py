@@ -22,7 +22,7 @@ from suite.loadgen import LoadGenError, Wrk, find_wrk, wrk_version
 from suite.mongo import DEFAULT_DATABASE, MongoError, free_port, port_is_free, redact, seed
 from suite.profiles import Profile
 from suite.results import Cell, RunResult, VariantResult
-from suite.runtime import MongoEndpoint, Runtime, Server, ServerFailed
+from suite.runtime import MongoEndpoint, Runtime, Server, ServerFailed, Watch
 from suite.verify import verify, wait_ready
 
 Progress = Callable[[str], None]
@@ -73,7 +73,7 @@ class Runner:
         self.run_id = new_run_id()
         self.path = options.out_dir / f"{self.run_id}.json"
         self.artifacts = options.out_dir / self.run_id
-        self.mongo_group: int | None = None
+        self.mongo_watch: Watch = None
         self.result = RunResult(
             run_id=self.run_id, started_at=now(), profile=self.profile,
             runtime=self.runtime.name, argv=list(options.argv),
@@ -95,13 +95,17 @@ class Runner:
 
     def run(self) -> RunResult:
         self.check_catalog()
-        self.progress(f"run {self.run_id}: {len(self.options.variants)} variant(s), profile "
-                      f"{self.profile.name}, results in {self.path}")
-        try:
-            with ExitStack() as stack:
-                endpoint = self._mongo(stack)
+        with ExitStack() as stack:
+            # Raises RuntimeUnavailable (e.g. no Docker daemon) before any results file exists.
+            self.result.runtime_details = stack.enter_context(self.runtime.open(self.artifacts))
+            self.progress(f"run {self.run_id}: {len(self.options.variants)} variant(s), profile "
+                          f"{self.profile.name}, runtime {self.runtime.name}, results in {self.path}")
+            try:
                 plan = [(variant, self._record(variant)) for variant in self.options.variants]
                 self.save()
+                for variant, record in plan:
+                    self._prepare(variant, record)
+                endpoint = self._mongo(stack)
                 rounds, per_session = ((self.profile.repeats, 1) if self.profile.interleave
                                        else (1, self.profile.repeats))
                 for round_no in range(1, rounds + 1):
@@ -115,19 +119,19 @@ class Runner:
                             record.status = "measured"
                         else:
                             self._fail(record, "no cell could be measured (see cell reasons)")
-            self.result.status = "complete" if self.measured_cells() else "failed"
-        except KeyboardInterrupt:
-            self.result.status = "interrupted"
-            for variant in self.result.variants:
-                if variant.status == "pending":
-                    variant.status, variant.reason = "interrupted", "run interrupted"
-            raise
-        except BaseException:
-            self.result.status = "error"  # stopped by an unexpected error; partial results
-            raise
-        finally:
-            self.result.finished_at = now()
-            self.save()
+                self.result.status = "complete" if self.measured_cells() else "failed"
+            except KeyboardInterrupt:
+                self.result.status = "interrupted"
+                for variant in self.result.variants:
+                    if variant.status == "pending":
+                        variant.status, variant.reason = "interrupted", "run interrupted"
+                raise
+            except BaseException:
+                self.result.status = "error"  # stopped by an unexpected error; partial results
+                raise
+            finally:
+                self.result.finished_at = now()
+                self.save()
         return self.result
 
     def measured_cells(self) -> int:
@@ -139,13 +143,14 @@ class Runner:
         else:
             self.progress("starting mongod")
             endpoint = stack.enter_context(self.runtime.mongo(self.artifacts / "mongod.log"))
-        self.mongo_group = endpoint.process_group
+        self.mongo_watch = endpoint.watch
         info = seed(endpoint.url, self.options.database)
         self.result.mongo = {
             "url": redact(endpoint.url), "embedded": endpoint.embedded, "binary": endpoint.binary,
             "version": info.version, "database": info.database, "collection": info.collection,
             "bson_bytes": info.bson_sizes,
             "json_bytes": {k: len(v) for k, v in documents.expected_bodies().items()},
+            **endpoint.details,
         }
         self.save()
         return endpoint
@@ -160,13 +165,22 @@ class Runner:
         record = VariantResult(
             name=variant.name, app=variant.app, server=variant.server,
             worker_model=variant.worker_model, driver=variant.driver, why=variant.why,
-            settings=settings, command=self.runtime.command(variant, settings, 0),
-            packages=self.runtime.package_versions(variant),
+            settings=settings, command=self.runtime.command(variant, settings, 0), packages={},
             log=str(log_path.relative_to(self.options.out_dir)),
             cells=[Cell(doc, conns) for doc in self.profile.docs
                    for conns in self.profile.connections])
         self.result.variants.append(record)
         return record
+
+    def _prepare(self, variant: Variant, record: VariantResult) -> None:
+        """Build what the variant needs (the docker runtime's image); a failure fails only it."""
+        try:
+            record.image = self.runtime.prepare(
+                variant, self.artifacts / "logs" / f"{variant.name}.build.log")
+            record.packages = self.runtime.package_versions(variant)
+        except ServerFailed as exc:
+            self._fail(record, str(exc))
+        self.save()
 
     def _session(self, variant: Variant, record: VariantResult, endpoint: MongoEndpoint,
                  repeats: int, label: str) -> None:
@@ -194,7 +208,7 @@ class Runner:
                            + "; ".join(f"{c.name}: {c.detail}" for c in failed))
                 return
             self.progress(f"{name} verified: " + ", ".join(c.name for c in checks))
-            watch = {"server": server.process_group(), "mongod": self.mongo_group}
+            watch = {"server": server.watch(), "mongod": self.mongo_watch}
             if self.profile.primer_s:
                 # Fills connection pools and lazy imports before anything is counted.
                 primer = self.wrk.run(f"http://{server.host}:{server.port}/{self.profile.docs[0]}",
@@ -236,7 +250,7 @@ class Runner:
         self.progress(f"[{record.name}] FAILED: {reason}")
 
     def _measure_cell(self, name: str, variant: str, server: Server, cell: Cell, repeats: int,
-                      watch: dict[str, int | None]) -> None:
+                      watch: dict[str, Watch]) -> None:
         url = f"http://{server.host}:{server.port}/{cell.doc}"
         stem = f"{cell.doc}-c{cell.connections}"
         try:

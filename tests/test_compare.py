@@ -54,3 +54,13 @@ def test_different_machines_warn_loudly():
     assert "cpu_count: 2 vs 64" in warnings[0]
     assert "profiles differ: duration_s 2 vs 30" in warnings
     assert "WARNING" in compare.render(compare.compare(old, new))
+
+
+def test_containers_with_other_limits_or_images_warn():
+    old = results.load(FIXTURES / "results-v3-docker.json")
+    new = copy.deepcopy(old)
+    new.runtime_details["limits"]["server"]["cpuset"] = "1"
+    warnings = compare.compare(old, new).warnings
+    assert any(w.startswith("container limits differ") for w in warnings)
+    assert not any("images differ" in w for w in warnings)
+    assert compare.compare(old, copy.deepcopy(old)).warnings == []

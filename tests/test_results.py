@@ -8,12 +8,33 @@ from tests.conftest import FIXTURES
 
 
 def test_round_trip_is_lossless(tmp_path):
-    original = json.loads((FIXTURES / "results-v2.json").read_text())
+    original = json.loads((FIXTURES / "results-v3-docker.json").read_text())
+    assert original["version"] == results.VERSION
     run = results.RunResult.from_dict(original)
     path = tmp_path / "copy.json"
     results.save(run, path)
     assert json.loads(path.read_text()) == original
     assert results.load(path) == run
+
+
+def test_version_2_files_read_as_version_3():
+    original = json.loads((FIXTURES / "results-v2.json").read_text())
+    run = results.RunResult.from_dict(original)
+    assert run.version == 3 and run.runtime_details == {"name": "local"}
+    assert all(variant.image == {} for variant in run.variants)
+    saved = run.to_dict()
+    assert {k: v for k, v in saved.items() if k not in ("version", "runtime_details")} == \
+        {k: v for k, v in original.items() if k != "version"} | {"variants": saved["variants"]}
+
+
+def test_a_docker_run_records_images_limits_and_cgroup_usage():
+    run = results.load(FIXTURES / "results-v3-docker.json")
+    assert run.runtime == "docker" and run.runtime_details["compose"]["version"]
+    assert run.mongo["container"]["image_id"].startswith("sha256:")
+    for variant in run.variants:
+        assert variant.image["id"].startswith("sha256:")
+        usage = variant.cells[0].repeats[0].resources
+        assert usage["server"]["source"] == usage["mongod"]["source"] == "cgroup"
 
 
 def test_numbers_are_typed():

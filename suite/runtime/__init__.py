@@ -7,15 +7,23 @@ runtimes are interchangeable. A `Server` is an owned handle: whoever starts it s
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from suite.catalog import Variant
+from suite.resources import Cgroup
+
+# What resource sampling watches for a role: a process group id (local), a cgroup (docker).
+Watch = int | Cgroup | None
 
 
 class ServerFailed(Exception):
-    """A server did not start, did not become ready, or died."""
+    """A server did not start, did not become ready, or died (or its image did not build)."""
+
+
+class RuntimeUnavailable(Exception):
+    """The runtime cannot work at all here (e.g. no Docker daemon): nothing can be measured."""
 
 
 ROLES = ("loadgen", "server", "db")
@@ -26,7 +34,8 @@ class MongoEndpoint:
     url: str
     embedded: bool
     binary: str | None = None
-    process_group: int | None = None   # for resource sampling; None when not ours
+    watch: Watch = None                # for resource sampling; None when not ours
+    details: dict[str, Any] = field(default_factory=dict)  # e.g. image and limits (recorded)
 
 
 class Server(Protocol):
@@ -35,8 +44,8 @@ class Server(Protocol):
 
     def alive(self) -> bool: ...
 
-    def process_group(self) -> int | None:
-        """The process group holding the server and its workers (for resource sampling)."""
+    def watch(self) -> Watch:
+        """What holds the server and its workers, for resource sampling."""
         ...
 
     def exit_detail(self) -> str:
@@ -55,6 +64,16 @@ class Runtime(Protocol):
         ...
 
     def loadgen_cpus(self) -> int: ...
+
+    def open(self, artifacts: Path) -> AbstractContextManager[dict[str, Any]]:
+        """The runtime's lifetime within a run: checks it can work (RuntimeUnavailable if not),
+        yields what results record about it, and leaves nothing running on exit."""
+        ...
+
+    def prepare(self, variant: Variant, log_path: Path) -> dict[str, Any]:
+        """Whatever must exist before the variant starts (an image); what to record about it.
+        Raises ServerFailed when that variant cannot be prepared."""
+        ...
 
     def mongo(self, log_path: Path) -> AbstractContextManager[MongoEndpoint]: ...
 

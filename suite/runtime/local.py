@@ -27,7 +27,7 @@ class LocalServer:
     def alive(self) -> bool:
         return self.child.alive()
 
-    def process_group(self) -> int | None:
+    def watch(self) -> int:
         return self.child.pid
 
     def exit_detail(self) -> str:
@@ -60,10 +60,17 @@ class LocalRuntime:
         return self._cpus("loadgen")
 
     @contextmanager
+    def open(self, artifacts: Path) -> Iterator[dict[str, Any]]:
+        yield {"name": self.name, "python": self.python}
+
+    def prepare(self, variant: Variant, log_path: Path) -> dict[str, Any]:
+        return {}  # servers run from this interpreter's environment as they are
+
+    @contextmanager
     def mongo(self, log_path: Path) -> Iterator[MongoEndpoint]:
         with EmbeddedMongo(log_path, cpus=self.cpu_roles.get("db")) as mongod:
             yield MongoEndpoint(url=mongod.url, embedded=True, binary=str(mongod.binary),
-                                process_group=mongod.pid)
+                                watch=mongod.pid)
 
     def command(self, variant: Variant, settings: dict[str, Any], port: int) -> list[str]:
         return variant.argv(settings, python=self.python, host=HOST, port=port)

@@ -1,0 +1,119 @@
+"""compose/docker-compose.yml, generated from the catalog: a `mongo` service and one service per
+variant (each in a profile named after it).
+
+The committed file is `render(load_catalog())` (a test keeps them equal; regenerate with
+`battle compose-file > compose/docker-compose.yml`). A run writes the file for its own catalog
+next to its results and uses that one. Everything that changes between runs or machines is a
+`${BATTLE_...}` variable with a default, filled from the environment the suite passes, or from
+compose/.env when a person runs `docker compose` by hand (`battle images --offline` writes it).
+The file format is 2.4, which Compose v1 (docker-compose 1.29) and v2 (`docker compose`) both
+read, with cpuset and mem_limit as plain service keys.
+"""
+
+from __future__ import annotations
+
+import json
+
+from suite.catalog import Variant
+
+# Defaults: a machine with a registry, used by hand. The suite sets every one of these when it
+# runs the file; `battle images --offline` writes the offline images' names to compose/.env.
+DEFAULTS = {
+    "BATTLE_IMAGES": "registry",                 # image tag: registry | offline
+    "BATTLE_SERVER_BASE": "python:3.12-slim",
+    "BATTLE_BUILD_BASE": "python:3.12",
+    "BATTLE_PIP_OFFLINE": "0",
+    "BATTLE_MONGO_IMAGE": "mongo:7.0",
+    "BATTLE_SERVER_CPUSET": "",                  # "": every CPU
+    "BATTLE_DB_CPUSET": "",
+    "BATTLE_SERVER_MEMORY": "4g",
+    "BATTLE_DB_MEMORY": "2g",
+    "BATTLE_MONGO_PORT": "27017",
+    "BATTLE_MONGO_URL": "mongodb://127.0.0.1:27017",
+    "BATTLE_MONGO_DB": "battle",
+    "BATTLE_PORT": "8080",
+    "BATTLE_MAX_CONNECTIONS": "5000",
+    "BATTLE_SETTINGS": "",                       # the suite's resolved settings (JSON)
+    "BATTLE_EXPECT_ARGV": "",                    # the suite's command, checked by the launcher
+    "BATTLE_CATALOG_FILE": "../servers/catalog.toml",
+    "BATTLE_OWNER": "manual",                    # the suite: host:pid, to sweep orphans
+}
+
+HEADER = """\
+# Generated from servers/catalog.toml by `battle compose-file`: do not edit by hand.
+#
+# The suite drives this file itself (`battle run --runtime docker`). By hand, after
+# `battle images --offline` (or with a registry, as is):
+#   docker compose -f compose/docker-compose.yml up -d mongo        # then seed it: battle run does
+#   docker compose -f compose/docker-compose.yml --profile fastapi-uvicorn up fastapi-uvicorn
+# Host networking everywhere: wrk talks to 127.0.0.1, no NAT in the measured path.
+"""
+
+
+def _q(value: str) -> str:
+    return json.dumps(value)   # a JSON string is a valid YAML double-quoted scalar
+
+
+def _var(name: str) -> str:
+    return f"${{{name}:-{DEFAULTS[name]}}}"
+
+
+def _common(role: str) -> list[str]:
+    """Keys every container shares: host network, an init that forwards signals, labels the
+    suite finds its own containers by, and the role's CPU set and memory limit."""
+    prefix = "SERVER" if role == "server" else "DB"
+    return [
+        "    network_mode: host",
+        "    init: true",
+        f"    cpuset: {_q(_var(f'BATTLE_{prefix}_CPUSET'))}",
+        f"    mem_limit: {_q(_var(f'BATTLE_{prefix}_MEMORY'))}",
+        "    labels:",
+        f"      battle.role: {_q(role)}",
+        f"      battle.owner: {_q(_var('BATTLE_OWNER'))}",
+    ]
+
+
+def _mongo() -> list[str]:
+    return [
+        "  mongo:",
+        f"    image: {_q(_var('BATTLE_MONGO_IMAGE'))}",
+        *_common("db"),
+        "    tmpfs: [\"/data/db\"]",
+        "    command: [\"mongod\", \"--bind_ip\", \"127.0.0.1\", \"--port\", "
+        f"{_q(_var('BATTLE_MONGO_PORT'))}, \"--dbpath\", \"/data/db\"]",
+    ]
+
+
+def _server(variant: Variant) -> list[str]:
+    return [
+        f"  {variant.name}:",
+        f"    profiles: [{_q(variant.name)}]",
+        f"    image: {_q('battle/' + variant.name + ':' + _var('BATTLE_IMAGES'))}",
+        "    build:",
+        "      context: ..",
+        "      dockerfile: compose/server.Dockerfile",
+        "      args:",
+        f"        BASE: {_q(_var('BATTLE_SERVER_BASE'))}",
+        f"        BUILD_BASE: {_q(_var('BATTLE_BUILD_BASE'))}",
+        f"        PIP_OFFLINE: {_q(_var('BATTLE_PIP_OFFLINE'))}",
+        f"        PACKAGES: {_q(' '.join(variant.packages))}",
+        *_common("server"),
+        f"      battle.variant: {_q(variant.name)}",
+        "    environment:",
+        f"      BATTLE_MONGO_URL: {_q(_var('BATTLE_MONGO_URL'))}",
+        f"      BATTLE_MONGO_DB: {_q(_var('BATTLE_MONGO_DB'))}",
+        f"      BATTLE_PORT: {_q(_var('BATTLE_PORT'))}",
+        f"      BATTLE_MAX_CONNECTIONS: {_q(_var('BATTLE_MAX_CONNECTIONS'))}",
+        f"      BATTLE_SETTINGS: {_q(_var('BATTLE_SETTINGS'))}",
+        f"      BATTLE_EXPECT_ARGV: {_q(_var('BATTLE_EXPECT_ARGV'))}",
+        "    volumes:",
+        f"      - {_q(_var('BATTLE_CATALOG_FILE') + ':/opt/battle/servers/catalog.toml:ro')}",
+        f"    command: [{_q(variant.name)}]",
+    ]
+
+
+def render(catalog: dict[str, Variant]) -> str:
+    lines = [HEADER, 'version: "2.4"', "services:", *_mongo()]
+    for variant in catalog.values():
+        lines += ["", *_server(variant)]
+    return "\n".join(lines) + "\n"

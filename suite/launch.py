@@ -1,0 +1,62 @@
+"""The entrypoint of every server image: `python -m suite.launch VARIANT` inside the container.
+
+The suite passes the settings it resolved and records (BATTLE_SETTINGS, JSON); started by hand,
+the launcher resolves them from the catalog as the suite would (CPUs = the container's cpuset;
+max_connections from BATTLE_MAX_CONNECTIONS). It fills the variant's command, prints it and execs
+it, so the server is the process the container's init supervises. The suite also passes the
+command it expects (BATTLE_EXPECT_ARGV, JSON): a difference means the image and the host disagree
+(a stale image, another catalog) and the container exits with status 2 instead of measuring the
+wrong thing. Only the standard library and suite.catalog are used: the image holds nothing else of
+the suite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from suite.catalog import CatalogError, load_catalog, setting_env
+
+HOST = "127.0.0.1"   # host networking: the load generator reaches the server on loopback
+
+
+def resolve(name: str, environ: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    variant = load_catalog()[name]   # servers/catalog.toml: the run's catalog is mounted over it
+    if environ.get("BATTLE_SETTINGS"):
+        settings = json.loads(environ["BATTLE_SETTINGS"])
+    else:
+        settings = variant.resolve(
+            cpus=len(os.sched_getaffinity(0)),
+            max_connections=int(environ.get("BATTLE_MAX_CONNECTIONS", "5000")))
+    port = int(environ.get("BATTLE_PORT", "8080"))
+    argv = variant.argv(settings, python=sys.executable, host=HOST, port=port)
+    env = {**environ, **setting_env(settings),
+           **variant.environment(settings, python=sys.executable, host=HOST, port=port)}
+    return argv, env
+
+
+def main(args: list[str]) -> int:
+    if len(args) != 1:
+        print("usage: python -m suite.launch VARIANT", file=sys.stderr)
+        return 2
+    try:
+        argv, env = resolve(args[0], dict(os.environ))
+    except (CatalogError, KeyError, ValueError) as exc:
+        print(f"battle-launch: cannot resolve variant {args[0]!r}: {exc}", file=sys.stderr)
+        return 2
+    expected = os.environ.get("BATTLE_EXPECT_ARGV")
+    if expected and json.loads(expected) != argv:
+        print(f"battle-launch: the image resolves {argv}, the suite expected {expected}: "
+              "rebuild the image (battle images) or check the catalog", file=sys.stderr)
+        return 2
+    print("battle-launch: " + json.dumps(argv), flush=True)
+    try:
+        os.execvpe(argv[0], argv, env)
+    except OSError as exc:
+        print(f"battle-launch: cannot run {argv[0]}: {exc.strerror}", file=sys.stderr)
+        return 127
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,375 @@
+"""The docker runtime: MongoDB and each variant in its own container, one at a time, from
+compose/ (Compose v2 `docker compose` or v1 `docker-compose`, whichever is there).
+
+Every container is on the host network (wrk -> 127.0.0.1, no NAT in the measured path), has the
+role's cpuset and memory limit, and carries the label battle.owner=<host>:<pid> of the suite
+process that started it. The runtime removes its containers when a server stops, when the run
+ends however it ends, and, at the next start, any container whose owner process is gone (the
+suite killed outright). Images come from suite.images (registry or offline set).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from suite import REPO_ROOT, composefile
+from suite.catalog import DEFAULT_CATALOG, Variant, load_catalog
+from suite.images import ImageError, image_settings
+from suite.mongo import MongoError, free_port, ping
+from suite.resources import Cgroup, CgroupError
+from suite.runtime import MongoEndpoint, RuntimeUnavailable, ServerFailed
+
+HOST = "127.0.0.1"
+IMAGE_PYTHON = "/opt/venv/bin/python"   # the venv every server image installs into
+COMPOSE_DIR = REPO_ROOT / "compose"
+STOP_GRACE_S = 10
+
+# Prints the Python version, {distribution: version} for the names given on the command line and
+# the open-files limit containers get from the daemon, from inside an image.
+_VERSIONS = ("import importlib.metadata as m, json, platform, resource, sys\n"
+             "v = {}\n"
+             "for n in sys.argv[1:]:\n"
+             "    try: v[n] = m.version(n)\n"
+             "    except m.PackageNotFoundError: v[n] = None\n"
+             "print(json.dumps({'python': platform.python_version(), 'packages': v,\n"
+             "                  'nofile': resource.getrlimit(resource.RLIMIT_NOFILE)}))\n")
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def docker(*args: str, timeout: float = 120, env: dict[str, str] | None = None,
+           check: bool = False) -> subprocess.CompletedProcess:
+    """The docker CLI with an argument list; RuntimeUnavailable when it is not installed."""
+    try:
+        done = subprocess.run(["docker", *args], capture_output=True, text=True,
+                              timeout=timeout, env=env, stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise RuntimeUnavailable("docker not found: install Docker Engine, or use --runtime local")\
+            from None
+    except subprocess.TimeoutExpired:
+        # A hung daemon must not hang or crash the cleanup paths: report it as a failed call.
+        done = subprocess.CompletedProcess(["docker", *args], 124, "",
+                                           f"docker {args[0]}: no answer within {timeout:.0f} s")
+    if check and done.returncode != 0:
+        raise ServerFailed(f"docker {args[0]} failed: {_last_line(done.stderr or done.stdout)}")
+    return done
+
+
+def detect_compose() -> tuple[list[str], str]:
+    """The Compose command here and its version: the v2 plugin first, then v1's docker-compose."""
+    for argv in (["docker", "compose"], ["docker-compose"]):
+        try:
+            done = subprocess.run([*argv, "version", "--short"], capture_output=True, text=True,
+                                  timeout=30, stdin=subprocess.DEVNULL)
+        except (FileNotFoundError, subprocess.TimeoutExpired):
+            continue
+        if done.returncode == 0 and done.stdout.strip():
+            return argv, done.stdout.strip().lstrip("v")
+    raise RuntimeUnavailable("neither `docker compose` (v2) nor `docker-compose` (v1) works here: "
+                             "install one of them")
+
+
+def owner_label() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def remove_containers(*filters: str) -> list[str]:
+    """Force-remove (with anonymous volumes) every container matching the label filters."""
+    listed = docker("ps", "-aq", *[arg for f in filters for arg in ("--filter", f"label={f}")])
+    ids = listed.stdout.split()
+    if ids:
+        docker("rm", "-fv", *ids, timeout=60)
+    return ids
+
+
+def sweep_orphans() -> list[str]:
+    """Remove containers left by a suite process on this host that no longer exists."""
+    listed = docker("ps", "-a", "--filter", "label=battle.owner",
+                    "--format", '{{.ID}} {{.Label "battle.owner"}}')
+    host = socket.gethostname()
+    orphans = []
+    for line in listed.stdout.splitlines():
+        cid, _, owner = line.partition(" ")
+        owner_host, _, pid = owner.rpartition(":")
+        if owner_host == host and pid.isdigit() and not _pid_alive(int(pid)):
+            orphans.append(cid)
+    if orphans:
+        docker("rm", "-fv", *orphans, timeout=60)
+    return orphans
+
+
+class Container:
+    """One running container, by id: the state and logs docker keeps about it."""
+
+    def __init__(self, cid: str, log_path: Path | None):
+        self.id = cid
+        self.log_path = log_path
+
+    def state(self) -> dict[str, Any]:
+        done = docker("inspect", "--format", "{{json .State}}", self.id)
+        return json.loads(done.stdout) if done.returncode == 0 else {}
+
+    def alive(self) -> bool:
+        return bool(self.state().get("Running"))
+
+    def cgroup(self) -> Cgroup | None:
+        pid = self.state().get("Pid")
+        try:
+            return Cgroup.of_pid(pid) if pid else None
+        except CgroupError:
+            return None
+
+    def logs(self, tail: int | None = None) -> str:
+        args = ["logs", *(["--tail", str(tail)] if tail else []), self.id]
+        done = docker(*args)
+        return done.stdout + done.stderr
+
+    def exit_detail(self) -> str:
+        state = self.state()
+        if not state:
+            status = "container gone"
+        elif state.get("Running"):
+            status = "still running"
+        else:
+            status = (f"container exited with code {state.get('ExitCode')}"
+                      + (" (killed: out of memory)" if state.get("OOMKilled") else ""))
+        tail = " | ".join(line.strip() for line in self.logs(6).splitlines() if line.strip())
+        return f"{status}; last log lines: {tail}" if tail else f"{status}; empty log"
+
+    def remove(self) -> None:
+        """Keep its logs, stop it (SIGTERM, then SIGKILL after the grace), remove it."""
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.log_path, "a") as handle:
+                handle.write(self.logs())
+        docker("stop", "--time", str(STOP_GRACE_S), self.id, timeout=STOP_GRACE_S + 60)
+        docker("rm", "-fv", self.id, timeout=60)
+
+
+class DockerServer:
+    def __init__(self, container: Container, port: int):
+        self.container = container
+        self.host = HOST
+        self.port = port
+        self._cgroup: Cgroup | None = None
+
+    def alive(self) -> bool:
+        return self.container.alive()
+
+    def watch(self) -> Cgroup | None:
+        if self._cgroup is None:
+            self._cgroup = self.container.cgroup()
+        return self._cgroup
+
+    def exit_detail(self) -> str:
+        return self.container.exit_detail()
+
+    def stop(self) -> None:
+        self.container.remove()
+
+
+def _cpuset(cpus: list[int] | None) -> str:
+    return ",".join(str(cpu) for cpu in cpus) if cpus else ""
+
+
+class DockerRuntime:
+    """Pinning (`cpu_roles`) is each container's cpuset; `memory` its memory limit per role."""
+
+    name = "docker"
+
+    def __init__(self, cpu_roles: dict[str, list[int]] | None = None,
+                 memory: dict[str, str] | None = None, images: str | None = None,
+                 catalog_path: Path = DEFAULT_CATALOG):
+        self.cpu_roles = dict(cpu_roles or {})
+        self.memory = {"server": composefile.DEFAULTS["BATTLE_SERVER_MEMORY"],
+                       "db": composefile.DEFAULTS["BATTLE_DB_MEMORY"], **(memory or {})}
+        try:
+            self.images, self.images_source = image_settings(images)
+        except ImageError as exc:
+            raise RuntimeUnavailable(str(exc)) from None
+        self.catalog_path = Path(catalog_path).resolve()
+        self.owner = owner_label()
+        self.compose: list[str] = []
+        self.project = ""
+        self.compose_file: Path | None = None
+        self._versions: dict[str, dict[str, Any]] = {}
+
+    # -- what the runner asks -------------------------------------------------------------------
+
+    def _cpus(self, role: str) -> int:
+        return len(self.cpu_roles.get(role) or os.sched_getaffinity(0))
+
+    def server_cpus(self) -> int:
+        return self._cpus("server")
+
+    def loadgen_cpus(self) -> int:
+        return self._cpus("loadgen")
+
+    def command(self, variant: Variant, settings: dict[str, Any], port: int) -> list[str]:
+        """The command inside the container (the launcher checks it resolves the same)."""
+        return variant.argv(settings, python=IMAGE_PYTHON, host=HOST, port=port)
+
+    def image(self, variant: Variant) -> str:
+        return f"battle/{variant.name}:{self.images['BATTLE_IMAGES']}"
+
+    def environment(self, **extra: str) -> dict[str, str]:
+        """What the compose file's ${BATTLE_...} variables are for this run."""
+        return {**os.environ, **self.images,
+                "BATTLE_SERVER_CPUSET": _cpuset(self.cpu_roles.get("server")),
+                "BATTLE_DB_CPUSET": _cpuset(self.cpu_roles.get("db")),
+                "BATTLE_SERVER_MEMORY": self.memory["server"],
+                "BATTLE_DB_MEMORY": self.memory["db"],
+                "BATTLE_CATALOG_FILE": str(self.catalog_path),
+                "BATTLE_OWNER": self.owner, **extra}
+
+    def _compose(self, *args: str, env: dict[str, str] | None = None,
+                 timeout: float = 180) -> subprocess.CompletedProcess:
+        argv = [*self.compose, "--project-name", self.project,
+                "--project-directory", str(COMPOSE_DIR), "--file", str(self.compose_file), *args]
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                                  env=env or self.environment(), stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise ServerFailed(f"{' '.join(argv[:2])} {args[0]} gave no result within "
+                               f"{timeout:.0f} s") from None
+
+    @contextmanager
+    def open(self, artifacts: Path) -> Iterator[dict[str, Any]]:
+        engine = docker("version", "--format", "{{.Server.Version}}", timeout=30)
+        if engine.returncode != 0:
+            raise RuntimeUnavailable("cannot reach the Docker daemon: "
+                                     f"{_last_line(engine.stderr)}")
+        self.compose, compose_version = detect_compose()
+        offline = self.images["BATTLE_IMAGES"] == "offline"
+        for base in {self.images["BATTLE_SERVER_BASE"], self.images["BATTLE_BUILD_BASE"]}:
+            if offline and docker("image", "inspect", base).returncode != 0:
+                raise RuntimeUnavailable(f"offline base image {base} is missing: run "
+                                         "`make images-offline` (battle images --offline) first")
+        swept = sweep_orphans()
+        self.project = "battle" + re.sub(r"[^a-z0-9]", "", artifacts.name.lower())
+        artifacts.mkdir(parents=True, exist_ok=True)
+        self.compose_file = artifacts / "docker-compose.yml"
+        self.compose_file.write_text(composefile.render(load_catalog(self.catalog_path)))
+        details = {
+            "name": self.name, "engine": engine.stdout.strip(),
+            "compose": {"command": self.compose, "version": compose_version,
+                        "file": f"{artifacts.name}/{self.compose_file.name}",  # beside results
+                        "project": self.project},
+            "images": self.images["BATTLE_IMAGES"], "images_source": self.images_source,
+            "bases": {"server": self.images["BATTLE_SERVER_BASE"],
+                      "build": self.images["BATTLE_BUILD_BASE"]},
+            "limits": {"server": {"cpuset": _cpuset(self.cpu_roles.get("server")) or "all",
+                                  "memory": self.memory["server"]},
+                       "db": {"cpuset": _cpuset(self.cpu_roles.get("db")) or "all",
+                              "memory": self.memory["db"]}},
+            "network": "host", "orphans_removed": swept,
+        }
+        try:
+            yield details
+        finally:
+            remove_containers(f"battle.owner={self.owner}")
+
+    def prepare(self, variant: Variant, log_path: Path) -> dict[str, Any]:
+        """Build the variant's image (cached layers make a rebuild seconds); record it."""
+        image = self.image(variant)
+        started = time.monotonic()
+        done = self._compose("build", variant.name, timeout=1800)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text(done.stdout + done.stderr)
+        if done.returncode != 0:
+            lines = [line.strip() for line in (done.stderr or done.stdout).splitlines()
+                     if line.strip()]
+            hint = ("; without a registry, build the offline images (make images-offline)"
+                    if self.images["BATTLE_IMAGES"] == "registry" else "")
+            raise ServerFailed(f"image {image} failed to build: {' | '.join(lines[-2:])} "
+                               f"(build log: {log_path}){hint}")
+        versions = self._image_versions(variant, image)
+        return {"name": image, "id": docker("image", "inspect", "--format", "{{.Id}}",
+                                            image).stdout.strip(),
+                "base": self.images["BATTLE_SERVER_BASE"],
+                "build_base": self.images["BATTLE_BUILD_BASE"],
+                "offline": self.images["BATTLE_PIP_OFFLINE"] == "1",
+                "python": versions["python"], "nofile": versions["nofile"],
+                "build_s": round(time.monotonic() - started, 1)}
+
+    def _image_versions(self, variant: Variant, image: str) -> dict[str, Any]:
+        if variant.name not in self._versions:
+            done = docker("run", "--rm", "--network", "none", "--entrypoint", IMAGE_PYTHON,
+                          image, "-c", _VERSIONS, *variant.packages, timeout=120)
+            try:
+                self._versions[variant.name] = json.loads(done.stdout)
+            except json.JSONDecodeError:
+                raise ServerFailed(f"cannot read package versions from {image}: "
+                                   f"{_last_line(done.stderr)}") from None
+        return self._versions[variant.name]
+
+    def package_versions(self, variant: Variant) -> dict[str, str]:
+        return self._image_versions(variant, self.image(variant))["packages"]
+
+    def _container(self, service: str, env: dict[str, str], log_path: Path) -> Container:
+        """`up -d` one service (never building, never its dependencies) and return it."""
+        done = self._compose("up", "--detach", "--no-build", "--no-deps", service, env=env)
+        listed = self._compose("ps", "-q", service, env=env)
+        cid = listed.stdout.strip().splitlines()[-1] if listed.stdout.strip() else ""
+        if done.returncode != 0 or not cid:
+            if cid:
+                Container(cid, log_path).remove()
+            raise ServerFailed(f"container {service} did not start: {_last_line(done.stderr)}")
+        return Container(cid, log_path)
+
+    @contextmanager
+    def mongo(self, log_path: Path) -> Iterator[MongoEndpoint]:
+        port = free_port()
+        url = f"mongodb://{HOST}:{port}"
+        image = self.images["BATTLE_MONGO_IMAGE"]
+        try:
+            container = self._container("mongo", self.environment(BATTLE_MONGO_PORT=str(port)),
+                                        log_path)
+        except ServerFailed as exc:
+            raise MongoError(f"{exc} (image {image}; offline: make images-offline)") from None
+        try:
+            deadline = time.monotonic() + 60
+            while not ping(url, timeout_ms=1000):
+                if not container.alive() or time.monotonic() > deadline:
+                    raise MongoError(f"mongo container not answering on {url}: "
+                                     f"{container.exit_detail()}")
+                time.sleep(0.2)
+            yield MongoEndpoint(
+                url=url, embedded=True, binary=image, watch=container.cgroup(),
+                details={"container": {
+                    "image": image, "image_id": docker("image", "inspect", "--format", "{{.Id}}",
+                                                       image).stdout.strip(),
+                    "cpuset": _cpuset(self.cpu_roles.get("db")) or "all",
+                    "memory": self.memory["db"]}})
+        finally:
+            container.remove()
+
+    def start_server(self, variant: Variant, settings: dict[str, Any], *, mongo_url: str,
+                     database: str, port: int, log_path: Path) -> DockerServer:
+        env = self.environment(
+            BATTLE_PORT=str(port), BATTLE_MONGO_URL=mongo_url, BATTLE_MONGO_DB=database,
+            BATTLE_SETTINGS=json.dumps(settings),
+            BATTLE_EXPECT_ARGV=json.dumps(self.command(variant, settings, port)))
+        return DockerServer(self._container(variant.name, env, log_path), port)

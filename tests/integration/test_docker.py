@@ -1,0 +1,209 @@
+"""The docker runtime for real: offline images built here (no registry), MongoDB and servers in
+containers on the host network, real wrk; failures fail one variant; nothing is left running."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from suite import REPO_ROOT, results
+from suite.runtime.docker import DockerRuntime
+from tests.conftest import battle
+
+pytestmark = pytest.mark.integration
+TINY = ["--profile", "quick", "--images", "offline", "--docs", "small", "--connections", "50",
+        "--duration", "2", "--warmup", "1"]
+# The packages of fastapi-uvicorn: images of test variants with these reuse its cached layers.
+FASTAPI_PACKAGES = '["fastapi", "starlette", "uvicorn", "uvloop", "httptools", "pymongo", "orjson"]'
+
+
+def containers(*labels: str) -> list[str]:
+    done = subprocess.run(["docker", "ps", "-aq", *[a for label in labels
+                                                    for a in ("--filter", f"label={label}")]],
+                          capture_output=True, text=True, check=True)
+    return done.stdout.split()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def offline_images():
+    """The offline base, wheelhouse and mongo image, built when missing (cached otherwise)."""
+    done = battle("images", "--offline", "--no-servers", timeout=1800)
+    assert done.returncode == 0, done.stderr
+    yield
+    assert containers("battle.role") == [], "a test left a container behind"
+
+
+def test_compose_file_is_valid_for_the_compose_tool_here():
+    from suite.runtime.docker import detect_compose
+
+    compose, _ = detect_compose()
+    done = subprocess.run([*compose, "--file", str(REPO_ROOT / "compose" / "docker-compose.yml"),
+                           "config", "--quiet"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_two_variants_in_containers_end_to_end(tmp_path):
+    out, reports = tmp_path / "results", tmp_path / "reports"
+    done = battle("run", "--runtime", "docker", "flask-gunicorn-gevent", "fastapi-uvicorn", *TINY,
+                  "--cpus", "server=1 db=0", "--memory", "server=1g db=1g",
+                  "--out", str(out), "--reports", str(reports), timeout=1800)
+    assert done.returncode == 0, done.stderr
+    [path] = sorted(out.glob("*.json"))
+    run = results.load(path)
+    assert run.status == "complete" and run.runtime == "docker"
+    details = run.runtime_details
+    assert details["images"] == "offline" and details["images_source"] == "--images"
+    assert details["compose"]["version"] and details["network"] == "host"
+    assert details["limits"] == {"server": {"cpuset": "1", "memory": "1g"},
+                                 "db": {"cpuset": "0", "memory": "1g"}}
+    assert (out / details["compose"]["file"]).exists()
+    assert run.mongo["container"]["image"] == "battle/mongo:offline"
+    assert run.mongo["container"]["image_id"].startswith("sha256:")
+    for variant in run.variants:
+        assert variant.status == "measured", variant.reason
+        assert variant.image["name"] == f"battle/{variant.name}:offline"
+        assert variant.image["id"].startswith("sha256:") and variant.image["offline"]
+        assert variant.image["python"].startswith("3.11")
+        assert variant.packages and all(variant.packages.values()), variant.packages
+        assert variant.command[0] == "/opt/venv/bin/python"
+        assert variant.settings["workers"] == 1          # one CPU in the server's cpuset
+        [sample] = variant.cells[0].repeats
+        assert sample.ok_requests > 0
+        for role in ("server", "mongod"):
+            usage = sample.resources[role]
+            assert usage["source"] == "cgroup"
+            assert usage["cpu_cores"] > 0 and usage["rss_bytes_max"] > 2**20
+            assert usage["processes_max"] >= 1
+        assert sample.resources["server"]["cpu_cores"] <= 1.1   # cpuset 1: one CPU at most
+        log = (out / variant.log).read_text()
+        assert log.startswith("battle-launch: ") and "/opt/venv/bin/python" in log
+    text = (reports / f"{run.run_id}.md").read_text()
+    assert "docker (engine" in text and "battle/mongo:offline" in text
+    assert "packages from the local wheelhouse only" in text
+    assert containers("battle.role") == []
+
+
+def test_a_failed_build_and_a_crashing_container_fail_only_their_variants(tmp_path):
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(f"""
+[variant.broken-build]
+app = "none"
+server = "none"
+worker_model = "none"
+driver = "none"
+why = "its image cannot build: the package does not exist"
+packages = ["battle-no-such-package-xyz"]
+command = ["{{python}}", "-c", "pass"]
+
+[variant.crashes-at-start]
+app = "none"
+server = "python"
+worker_model = "none"
+driver = "none"
+why = "the container exits before serving"
+packages = {FASTAPI_PACKAGES}
+command = ["{{python}}", "-c", "import sys; print('boom: cannot import xyz'); sys.exit(3)"]
+
+[variant.works-after-failures]
+app = "fastapi"
+server = "uvicorn"
+worker_model = "asyncio"
+driver = "pymongo async"
+why = "a working variant after the broken ones"
+packages = {FASTAPI_PACKAGES}
+command = ["{{python}}", "-m", "uvicorn", "servers.fastapi.app:app", "--host", "{{host}}",
+           "--port", "{{port}}", "--no-access-log", "--log-level", "warning"]
+""")
+    out = tmp_path / "results"
+    done = battle("--catalog", str(catalog), "run", "--runtime", "docker", *TINY,
+                  "--out", str(out), "--reports", str(tmp_path / "reports"), timeout=1800)
+    assert done.returncode == 0, done.stderr
+    run = results.load(sorted(out.glob("*.json"))[0])
+    status = {v.name: v for v in run.variants}
+    assert status["broken-build"].status == "failed"
+    assert "failed to build" in status["broken-build"].reason
+    assert status["crashes-at-start"].status == "failed"
+    assert "exited with code 3" in status["crashes-at-start"].reason
+    assert "boom" in status["crashes-at-start"].reason
+    assert status["works-after-failures"].status == "measured"
+    assert containers("battle.role") == []
+
+
+def test_no_docker_daemon_is_one_clear_line_and_no_results(tmp_path):
+    out = tmp_path / "results"
+    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
+    done = battle("run", "--runtime", "docker", "fastapi-uvicorn", *TINY, "--out", str(out),
+                  env=env)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach the Docker daemon" in lines[0], done.stderr
+    assert not list(out.glob("*.json"))
+
+
+def test_containers_of_a_dead_suite_process_are_swept(tmp_path):
+    dead = f"{socket.gethostname()}:{2**22 + 1}"   # above pid_max: no such process
+    started = subprocess.run(["docker", "run", "-d", "--label", f"battle.owner={dead}",
+                              "--label", "battle.role=server", "battle/bookworm:offline",
+                              "sleep", "300"], capture_output=True, text=True, check=True)
+    orphan = started.stdout.strip()
+    try:
+        with DockerRuntime(images="offline").open(tmp_path / "run") as details:
+            assert orphan[:12] in details["orphans_removed"]
+        assert containers(f"battle.owner={dead}") == []
+    finally:
+        subprocess.run(["docker", "rm", "-f", orphan], capture_output=True)
+
+
+def test_ctrl_c_stops_and_removes_every_container(tmp_path):
+    out = tmp_path / "results"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "suite", "run", "--runtime", "docker", "fastapi-uvicorn",
+         "--profile", "quick", "--images", "offline", "--docs", "small", "--connections", "50",
+         "--duration", "30", "--warmup", "0", "--out", str(out), "--reports",
+         str(tmp_path / "reports")],
+        cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
+    owner = f"battle.owner={socket.gethostname()}:{process.pid}"
+    try:
+        for line in process.stderr:
+            if "verified" in line:
+                break
+        assert len(containers(owner)) == 2   # mongo and the server, both labelled as ours
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=120) == 130
+    finally:
+        process.kill()
+        process.wait()
+    assert containers(owner) == []
+    run = results.load(sorted(out.glob("*.json"))[0])
+    assert run.status == "interrupted"
+    assert json.loads((out / f"{run.run_id}.json").read_text())["status"] == "interrupted"
+
+
+def test_serve_in_a_container_until_interrupted(tmp_path):
+    from suite.http import get
+    from suite.mongo import free_port
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "suite", "serve", "fastapi-uvicorn", "--runtime", "docker",
+         "--images", "offline", "--port", str(port), "--logs", str(tmp_path)],
+        cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
+    owner = f"battle.owner={socket.gethostname()}:{process.pid}"
+    try:
+        for line in process.stderr:
+            if line.startswith("serving"):
+                break
+        assert f"serving fastapi-uvicorn on http://127.0.0.1:{port} (docker runtime" in line
+        response = get("127.0.0.1", port, "/small")
+        assert response.status == 200 and json.loads(response.body) == {
+            "canonicalUrl": "https://t.co/bttl"}
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=120) == 0
+    finally:
+        process.kill()
+        process.wait()
+    assert containers(owner) == []

@@ -1,0 +1,112 @@
+"""The docker runtime's pieces that need no Docker: compose file, image choice, launcher, cgroups."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from suite import REPO_ROOT, composefile, images
+from suite.catalog import load_catalog
+from suite.resources import Cgroup, CgroupError, _cgroup_mounts
+
+
+def test_committed_compose_file_is_the_catalogs():
+    committed = (REPO_ROOT / "compose" / "docker-compose.yml").read_text()
+    assert committed == composefile.render(load_catalog()), \
+        "regenerate: battle compose-file > compose/docker-compose.yml"
+
+
+def test_compose_file_has_mongo_and_one_profiled_service_per_variant():
+    text = composefile.render(load_catalog())
+    for name, variant in load_catalog().items():
+        block = text.split(f"\n  {name}:\n", 1)[1].split("\n\n", 1)[0]
+        assert f'profiles: ["{name}"]' in block
+        assert f'PACKAGES: "{" ".join(variant.packages)}"' in block
+        assert "network_mode: host" in block and 'cpuset: "${BATTLE_SERVER_CPUSET:-}"' in block
+        assert f'command: ["{name}"]' in block
+    mongo = text.split("\n  mongo:\n", 1)[1].split("\n\n", 1)[0]
+    assert "profiles" not in mongo and 'mem_limit: "${BATTLE_DB_MEMORY:-2g}"' in mongo
+
+
+def test_image_choice_precedence(tmp_path):
+    env_file = tmp_path / ".env"
+    assert images.image_settings(None, {}, env_file) == (images.IMAGE_SETS["registry"], "default")
+    env_file.write_text("BATTLE_IMAGES=offline\nBATTLE_MONGO_IMAGE=my/mongo:1\n")
+    values, source = images.image_settings(None, {}, env_file)
+    assert values["BATTLE_IMAGES"] == "offline" and source == str(env_file)
+    assert values["BATTLE_MONGO_IMAGE"] == "my/mongo:1"
+    values, source = images.image_settings(None, {"BATTLE_IMAGES": "registry"}, env_file)
+    assert values == images.IMAGE_SETS["registry"] and "environment" in source
+    values, source = images.image_settings("registry", {"BATTLE_MONGO_IMAGE": "mongo:8.0"},
+                                           env_file)
+    assert source == "--images" and values["BATTLE_MONGO_IMAGE"] == "mongo:8.0"
+    assert values["BATTLE_SERVER_BASE"] == "python:3.12-slim"
+    with pytest.raises(images.ImageError, match="expected one of"):
+        images.image_settings(None, {"BATTLE_IMAGES": "cloud"}, env_file)
+
+
+def test_launcher_resolves_what_the_docker_runtime_records(monkeypatch):
+    from suite import launch
+    from suite.runtime.docker import IMAGE_PYTHON, DockerRuntime
+
+    monkeypatch.setattr(launch.sys, "executable", IMAGE_PYTHON)
+    runtime = DockerRuntime(images="offline")
+    for variant in load_catalog().values():
+        settings = variant.resolve(cpus=3, max_connections=1000)
+        argv, env = launch.resolve(variant.name, {"BATTLE_SETTINGS": json.dumps(settings),
+                                                  "BATTLE_PORT": "9123"})
+        assert argv == runtime.command(variant, settings, 9123)
+        assert all(env[f"BATTLE_{key.upper()}"] for key in settings)
+
+
+def test_launcher_refuses_a_command_the_suite_did_not_expect(monkeypatch, capsys):
+    from suite import launch
+
+    monkeypatch.setenv("BATTLE_EXPECT_ARGV", json.dumps(["something", "else"]))
+    assert launch.main(["fastapi-uvicorn"]) == 2
+    assert "rebuild the image" in capsys.readouterr().err
+    assert launch.main(["no-such-variant"]) == 2
+
+
+V1_MOUNTS = """\
+25 24 0:22 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755
+30 25 0:26 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct
+31 25 0:27 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory
+32 25 0:28 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw
+"""
+V2_MOUNTS = "26 24 0:23 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n"
+
+
+def _fake_proc(tmp: Path, mounts: str, cgroup: str) -> Path:
+    (tmp / "self").mkdir(parents=True)
+    (tmp / "self" / "mountinfo").write_text(mounts)
+    (tmp / "42").mkdir()
+    (tmp / "42" / "cgroup").write_text(cgroup)
+    return tmp
+
+
+def test_cgroup_v1_and_v2_paths(tmp_path):
+    assert _cgroup_mounts(V1_MOUNTS)["cpuacct"] == Path("/sys/fs/cgroup/cpu,cpuacct")
+    v1 = Cgroup.of_pid(42, _fake_proc(tmp_path / "a", V1_MOUNTS,
+                                      "4:memory:/docker/abc\n2:cpu,cpuacct:/docker/abc\n0::/\n"))
+    assert (v1.version, v1.cpu, v1.memory) == (1, Path("/sys/fs/cgroup/cpu,cpuacct/docker/abc"),
+                                               Path("/sys/fs/cgroup/memory/docker/abc"))
+    v2 = Cgroup.of_pid(42, _fake_proc(tmp_path / "b", V2_MOUNTS,
+                                      "0::/system.slice/docker-abc.scope\n"))
+    assert (v2.version, v2.cpu) == (2, Path("/sys/fs/cgroup/system.slice/docker-abc.scope"))
+    with pytest.raises(CgroupError):
+        Cgroup.of_pid(43, tmp_path / "a")
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_cgroup_readings(tmp_path, version):
+    if version == 1:
+        (tmp_path / "cpuacct.usage").write_text("2500000000\n")
+        (tmp_path / "memory.stat").write_text("cache 999\nrss 5\ntotal_cache 999\ntotal_rss 4096\n")
+    else:
+        (tmp_path / "cpu.stat").write_text("usage_usec 2500000\nuser_usec 2000000\n")
+        (tmp_path / "memory.stat").write_text("anon 4096\nfile 999\n")
+    (tmp_path / "cgroup.procs").write_text("7\n8\n9\n")
+    cgroup = Cgroup(version, tmp_path, tmp_path, tmp_path / "cgroup.procs")
+    assert cgroup.read() == (2.5, 4096, 3)
+    assert Cgroup(version, tmp_path / "gone", tmp_path, tmp_path / "x").read() is None
