@@ -16,7 +16,7 @@ from suite import compare, composefile, documents, images, report, results
 from suite.catalog import DEFAULT_CATALOG, CatalogError, load_catalog, select
 from suite.loadgen import LoadGenError
 from suite.mongo import DEFAULT_DATABASE, MongoError, port_is_free, seed
-from suite.procs import raise_nofile_limit, stop_all
+from suite.procs import interrupt, raise_nofile_limit, stop_all
 from suite.profiles import PROFILES
 from suite.runner import RunOptions, Runner
 from suite.runtime import ROLES, MongoEndpoint, Runtime, RuntimeUnavailable, ServerFailed
@@ -308,17 +308,13 @@ COMMANDS = {"list": cmd_list, "run": cmd_run, "serve": cmd_serve, "report": cmd_
             "compare": cmd_compare, "images": cmd_images, "compose-file": cmd_compose_file}
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    # SIGTERM and SIGHUP take the same path as Ctrl-C: stop children, keep results.
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded to reproduce the run
     raise_nofile_limit()
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGHUP, _interrupt)
+    # Ctrl-C, SIGTERM and SIGHUP take one path: stop children, keep results (see procs.interrupt).
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)
     try:
         return COMMANDS[args.command](args)
     except (CatalogError, UsageError) as exc:

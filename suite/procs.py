@@ -20,6 +20,24 @@ from typing import IO
 
 _PR_SET_PDEATHSIG = 1
 _live: set["Child"] = set()
+_interrupted = False
+
+
+def interrupt(signum: int, frame: object) -> None:
+    """Signal handler for Ctrl-C, SIGTERM and SIGHUP: raise KeyboardInterrupt, and remember it.
+
+    Python raises a handler's exception wherever the main thread happens to be, and inside a
+    finalizer (an object's __del__ run by the garbage collector) it is printed and dropped. The
+    flag makes the interrupt stick: measurement loops call check_interrupted() between steps, so
+    a swallowed Ctrl-C still stops the run at the next one. Cleanup code never checks it."""
+    global _interrupted
+    _interrupted = True
+    raise KeyboardInterrupt
+
+
+def check_interrupted() -> None:
+    if _interrupted:
+        raise KeyboardInterrupt
 
 
 def _child_setup(cpus: frozenset[int] | None) -> Callable[[], None]:
@@ -79,8 +97,18 @@ class Child:
         return self.process.poll()
 
     def communicate(self, timeout: float) -> str:
-        """Wait for a piped child to finish and return its output (for short-lived tools)."""
-        out, _ = self.process.communicate(timeout=timeout)
+        """Wait for a piped child to finish and return its output (for short-lived tools).
+        Raises subprocess.TimeoutExpired after `timeout` s, KeyboardInterrupt once interrupted."""
+        deadline = time.monotonic() + timeout
+        while True:
+            check_interrupted()
+            try:
+                out, _ = self.process.communicate(
+                    timeout=max(0.0, min(0.5, deadline - time.monotonic())))
+                break
+            except subprocess.TimeoutExpired:
+                if time.monotonic() >= deadline:
+                    raise
         _live.discard(self)
         return (out or b"").decode(errors="replace")
 

@@ -20,6 +20,7 @@ from suite import documents, environment, results
 from suite.catalog import Variant
 from suite.loadgen import LoadGenError, Wrk, find_wrk, wrk_version
 from suite.mongo import DEFAULT_DATABASE, MongoError, free_port, port_is_free, redact, seed
+from suite.procs import check_interrupted
 from suite.profiles import Profile
 from suite.results import Cell, RunResult, VariantResult
 from suite.runtime import MongoEndpoint, Runtime, Server, ServerFailed, Watch
@@ -185,6 +186,7 @@ class Runner:
     def _session(self, variant: Variant, record: VariantResult, endpoint: MongoEndpoint,
                  repeats: int, label: str) -> None:
         """Start the variant, verify it, prime it, measure each cell `repeats` times, stop it."""
+        check_interrupted()
         name = f"[{variant.name}{' ' + label if label else ''}]"
         port = self.options.port or free_port()
         if not port_is_free(port):
@@ -261,6 +263,7 @@ class Runner:
                     self.options.out_dir, watch))
                 self.save()
             for _ in range(repeats):
+                check_interrupted()
                 number = len(cell.repeats) + 1
                 sample = self.wrk.run(url, cell.connections, self.profile.duration_s,
                                       self._raw(variant, f"{stem}-r{number}"),

@@ -8,6 +8,7 @@ from http.client import HTTPException
 
 from suite import documents
 from suite.http import get
+from suite.procs import check_interrupted
 from suite.results import Check
 from suite.runtime import Server, ServerFailed
 
@@ -17,6 +18,7 @@ def wait_ready(server: Server, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     last_error = "no answer"
     while time.monotonic() < deadline:
+        check_interrupted()
         if not server.alive():
             raise ServerFailed(f"server died at start: {server.exit_detail()}")
         try:

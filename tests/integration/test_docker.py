@@ -168,12 +168,15 @@ def test_ctrl_c_stops_and_removes_every_container(tmp_path):
         cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
     owner = f"battle.owner={socket.gethostname()}:{process.pid}"
     try:
+        printed = []
         for line in process.stderr:
+            printed.append(line)
             if "verified" in line:
                 break
         assert len(containers(owner)) == 2   # mongo and the server, both labelled as ours
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=120) == 130
+        _, rest = process.communicate(timeout=120)
+        assert process.returncode == 130, "".join(printed) + rest
     finally:
         process.kill()
         process.wait()

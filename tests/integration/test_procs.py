@@ -4,6 +4,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from suite.procs import Child, group_members
 
 
@@ -73,3 +75,27 @@ def test_a_server_master_stopped_alone_takes_its_workers_down(tmp_path):
                 pytest.fail(f"{name}: workers outlived their master")
         finally:
             server.stop()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_an_interrupt_swallowed_by_a_finalizer_still_stops_the_run(monkeypatch):
+    # Python drops an exception raised inside __del__: a Ctrl-C that lands there must not be lost.
+    import signal
+    import time
+
+    from suite import procs
+
+    monkeypatch.setattr(procs, "_interrupted", False)
+
+    class Finalized:
+        def __del__(self):
+            procs.interrupt(signal.SIGINT, None)
+
+    Finalized()   # prints "Exception ignored in ... KeyboardInterrupt" and goes on
+    child = Child(["sleep", "30"])
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        child.communicate(timeout=60)
+    assert time.monotonic() - started < 5
+    child.stop(grace=1)
+    assert not child.alive()
