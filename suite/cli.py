@@ -20,7 +20,7 @@ from suite.procs import interrupt, raise_nofile_limit, stop_all
 from suite.profiles import PROFILES
 from suite.runner import RunOptions, Runner
 from suite.runtime import ROLES, MongoEndpoint, Runtime, RuntimeUnavailable, ServerFailed
-from suite.runtime.docker import DockerRuntime
+from suite.runtime.docker import DockerRuntime, remove_owned
 from suite.runtime.local import LocalRuntime
 from suite.verify import verify, wait_ready
 
@@ -83,7 +83,7 @@ def parse_cpu_roles(specs: list[str]) -> dict[str, list[int]]:
     return roles
 
 
-_SIZE = re.compile(r"^[0-9]+[kmg]?$")
+_SIZE = re.compile(r"^[1-9][0-9]*[kmg]$")
 
 
 def parse_memory(specs: list[str]) -> dict[str, str]:
@@ -92,7 +92,7 @@ def parse_memory(specs: list[str]) -> dict[str, str]:
     for token in " ".join(specs).split():
         role, sep, size = token.partition("=")
         if not sep or role not in ("server", "db") or not _SIZE.match(size.lower()):
-            raise UsageError(f"--memory takes server=SIZE or db=SIZE (SIZE like 512m, 4g); "
+            raise UsageError(f"--memory takes server=SIZE or db=SIZE (SIZE like 512m or 4g); "
                              f"got {token!r}")
         limits[role] = size.lower()
     return limits
@@ -330,3 +330,4 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         stop_all()
+        remove_owned()

@@ -21,7 +21,7 @@ from suite.catalog import Variant
 DEFAULTS = {
     "BATTLE_IMAGES": "registry",                 # image tag: registry | offline
     "BATTLE_SERVER_BASE": "python:3.12-slim",
-    "BATTLE_BUILD_BASE": "python:3.12",
+    "BATTLE_BUILD_BASE": "python:3.12-slim",     # + gcc when a package has no wheel
     "BATTLE_PIP_OFFLINE": "0",
     "BATTLE_MONGO_IMAGE": "mongo:7.0",
     "BATTLE_SERVER_CPUSET": "",                  # "": every CPU

@@ -2,8 +2,9 @@
 registry.
 
 Two sets, chosen by BATTLE_IMAGES (an environment variable, `--images`, or compose/.env):
-- registry (default): server images FROM python:3.12-slim (wheels built on python:3.12), MongoDB
-  from the official mongo:7.0 image. Needs a registry (and PyPI while building).
+- registry (default): server images FROM python:3.12-slim (wheels built on the same base, plus
+  gcc from Debian for the packages without wheels), MongoDB from the official mongo:7.0 image.
+  Needs a registry, PyPI and a Debian mirror while building.
 - offline: everything from local material. A Debian bookworm base made with debootstrap and
   `docker import` (Python 3.11, plus gcc and Python's headers so uWSGI can compile), server
   images installing only from build/wheelhouse (downloaded on the host), and a MongoDB image
@@ -191,9 +192,14 @@ def build_wheelhouse(progress: Progress, python: str = sys.executable) -> str:
 
     Binary wheels only, except packages that publish none (SOURCE_ONLY): those come as source
     and are compiled inside the image build, with setuptools and wheel from the wheelhouse."""
+    if platform.machine() != "x86_64":
+        raise ImageError(f"the offline wheelhouse is for x86_64 (this is {platform.machine()}): "
+                         "extend WHEEL_PLATFORMS in suite/images.py")
     constraints = (REPO_ROOT / "constraints.txt").read_text()
     requirements = _server_requirements()
-    key = _key(constraints, BASE_PYTHON, *WHEEL_PLATFORMS, *requirements)
+    # setuptools and wheel (to compile SOURCE_ONLY) are not pinned: they shape no number.
+    key = _key(constraints, BASE_PYTHON, *WHEEL_PLATFORMS, *requirements, *SOURCE_ONLY,
+               "setuptools wheel")
     stamp = WHEELHOUSE / ".key"
     if stamp.exists() and stamp.read_text().strip() == key:
         progress(f"{_shown(WHEELHOUSE)}: up to date")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 
 from suite.catalog import CatalogError, load_catalog, setting_env
@@ -50,6 +51,11 @@ def main(args: list[str]) -> int:
         print(f"battle-launch: the image resolves {argv}, the suite expected {expected}: "
               "rebuild the image (battle images) or check the catalog", file=sys.stderr)
         return 2
+    # As the local runtime does for its children: the soft open-files limit up to the hard one
+    # (some engines give containers a soft limit of 1024, too few for 5000 connections).
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     print("battle-launch: " + json.dumps(argv), flush=True)
     try:
         os.execvpe(argv[0], argv, env)

@@ -14,7 +14,8 @@ import signal
 import subprocess
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -38,6 +39,20 @@ def interrupt(signum: int, frame: object) -> None:
 def check_interrupted() -> None:
     if _interrupted:
         raise KeyboardInterrupt
+
+
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP while cleanup that must finish runs (e.g. removing a
+    container); a signal that arrives meanwhile is delivered, and raises, right after."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _child_setup(cpus: frozenset[int] | None) -> Callable[[], None]:

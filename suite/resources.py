@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from suite.procs import all_group_stats
 
@@ -52,20 +52,27 @@ class CgroupError(Exception):
     """A process's cgroup cannot be found or read."""
 
 
-def _cgroup_mounts(mountinfo: str) -> dict[str, Path]:
-    """Controller ("cpuacct", "memory", "pids"; "" for the v2 unified tree) -> mount point."""
-    mounts: dict[str, Path] = {}
+def _cgroup_mounts(mountinfo: str) -> dict[str, tuple[str, Path]]:
+    """Controller ("cpuacct", "memory"; "" for the v2 unified tree) -> (the cgroup path mounted
+    there, mount point). The root is "/" on a host; inside a cgroup namespace it may not be."""
+    mounts: dict[str, tuple[str, Path]] = {}
     for line in mountinfo.splitlines():
         left, _, right = line.partition(" - ")
         fields, tail = left.split(), right.split()
         if len(fields) < 5 or len(tail) < 3:
             continue
         if tail[0] == "cgroup2":
-            mounts.setdefault("", Path(fields[4]))
+            mounts.setdefault("", (fields[3], Path(fields[4])))
         elif tail[0] == "cgroup":
             for option in tail[2].split(","):
-                mounts.setdefault(option, Path(fields[4]))
+                mounts.setdefault(option, (fields[3], Path(fields[4])))
     return mounts
+
+
+def _under(mount: tuple[str, Path], path: str) -> Path:
+    root, point = mount
+    relative = PurePosixPath(path).relative_to(root) if path.startswith(root) else path
+    return point / str(relative).lstrip("/")
 
 
 @dataclass(frozen=True)
@@ -92,12 +99,12 @@ class Cgroup:
         for line in lines:
             _, controllers, path = line.split(":", 2)
             for controller in controllers.split(",") if controllers else [""]:
-                paths[controller] = path.lstrip("/")
+                paths[controller] = path
         if "cpuacct" in mounts and "memory" in mounts and "cpuacct" in paths and "memory" in paths:
-            cpu = mounts["cpuacct"] / paths["cpuacct"]
-            return cls(1, cpu, mounts["memory"] / paths["memory"], cpu / "cgroup.procs")
+            cpu = _under(mounts["cpuacct"], paths["cpuacct"])
+            return cls(1, cpu, _under(mounts["memory"], paths["memory"]), cpu / "cgroup.procs")
         if "" in mounts and "" in paths:
-            unified = mounts[""] / paths[""]
+            unified = _under(mounts[""], paths[""])
             return cls(2, unified, unified, unified / "cgroup.procs")
         raise CgroupError(f"no cpuacct/memory (v1) or unified (v2) cgroup for process {pid}")
 
@@ -188,8 +195,10 @@ class Monitor:
                                 rss_bytes_mean=int(sum(rss) / len(rss)),
                                 processes_max=self._procs[role]).to_dict()
         for role in self.cgroups:
-            first, last = self._cpu_s.get(role, (0.0, 0.0))
-            rss = self._rss.get(role) or [0]
+            if role not in self._cpu_s:
+                continue   # never readable: no number rather than a zero that looks measured
+            first, last = self._cpu_s[role]
+            rss = self._rss[role]
             usage[role] = {**Usage(cpu_cores=(last - first) / elapsed, rss_bytes_max=max(rss),
                                    rss_bytes_mean=int(sum(rss) / len(rss)),
                                    processes_max=self._procs.get(role, 0)).to_dict(),

@@ -21,3 +21,12 @@ def test_cpu_roles():
 def test_bad_cpu_roles(spec, message):
     with pytest.raises(UsageError, match=message):
         parse_cpu_roles([spec])
+
+
+def test_memory_limits():
+    from suite.cli import parse_memory
+
+    assert parse_memory(["server=4g db=512M"]) == {"server": "4g", "db": "512m"}
+    for bad in ("server=0g", "server=512", "loadgen=1g", "db"):
+        with pytest.raises(UsageError, match="--memory"):
+            parse_memory([bad])

@@ -86,7 +86,7 @@ def _fake_proc(tmp: Path, mounts: str, cgroup: str) -> Path:
 
 
 def test_cgroup_v1_and_v2_paths(tmp_path):
-    assert _cgroup_mounts(V1_MOUNTS)["cpuacct"] == Path("/sys/fs/cgroup/cpu,cpuacct")
+    assert _cgroup_mounts(V1_MOUNTS)["cpuacct"] == ("/", Path("/sys/fs/cgroup/cpu,cpuacct"))
     v1 = Cgroup.of_pid(42, _fake_proc(tmp_path / "a", V1_MOUNTS,
                                       "4:memory:/docker/abc\n2:cpu,cpuacct:/docker/abc\n0::/\n"))
     assert (v1.version, v1.cpu, v1.memory) == (1, Path("/sys/fs/cgroup/cpu,cpuacct/docker/abc"),
@@ -96,6 +96,18 @@ def test_cgroup_v1_and_v2_paths(tmp_path):
     assert (v2.version, v2.cpu) == (2, Path("/sys/fs/cgroup/system.slice/docker-abc.scope"))
     with pytest.raises(CgroupError):
         Cgroup.of_pid(43, tmp_path / "a")
+    # Inside a cgroup namespace the mount's root is the namespace's cgroup, not "/".
+    nested = "26 24 0:23 /docker/outer /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
+    inner = Cgroup.of_pid(42, _fake_proc(tmp_path / "c", nested, "0::/docker/outer/inner\n"))
+    assert inner.cpu == Path("/sys/fs/cgroup/inner")
+
+
+def test_an_unreadable_cgroup_is_left_out_not_recorded_as_zero(tmp_path):
+    from suite.resources import Monitor
+
+    gone = Cgroup(1, tmp_path / "gone", tmp_path / "gone", tmp_path / "gone" / "cgroup.procs")
+    usage = Monitor({"server": gone}, interval_s=0.05).start().stop()
+    assert "server" not in usage and "machine" in usage
 
 
 @pytest.mark.parametrize("version", [1, 2])

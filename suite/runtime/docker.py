@@ -23,8 +23,9 @@ from typing import Any
 
 from suite import REPO_ROOT, composefile
 from suite.catalog import DEFAULT_CATALOG, Variant, load_catalog
-from suite.images import ImageError, image_settings
+from suite.images import WHEELHOUSE, ImageError, image_settings
 from suite.mongo import MongoError, free_port, ping
+from suite.procs import signals_deferred
 from suite.resources import Cgroup, CgroupError
 from suite.runtime import MongoEndpoint, RuntimeUnavailable, ServerFailed
 
@@ -34,8 +35,10 @@ COMPOSE_DIR = REPO_ROOT / "compose"
 STOP_GRACE_S = 10
 
 # Prints the Python version, {distribution: version} for the names given on the command line and
-# the open-files limit containers get from the daemon, from inside an image.
+# the open-files limit a server gets (the daemon's, soft raised to hard as the launcher does).
 _VERSIONS = ("import importlib.metadata as m, json, platform, resource, sys\n"
+             "r = resource.RLIMIT_NOFILE\n"
+             "resource.setrlimit(r, (resource.getrlimit(r)[1],) * 2)\n"
              "v = {}\n"
              "for n in sys.argv[1:]:\n"
              "    try: v[n] = m.version(n)\n"
@@ -81,6 +84,10 @@ def detect_compose() -> tuple[list[str], str]:
                              "install one of them")
 
 
+def _image_id(name: str) -> str:
+    return docker("image", "inspect", "--format", "{{.Id}}", name).stdout.strip()
+
+
 def owner_label() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -95,13 +102,30 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
-def remove_containers(*filters: str) -> list[str]:
-    """Force-remove (with anonymous volumes) every container matching the label filters."""
-    listed = docker("ps", "-aq", *[arg for f in filters for arg in ("--filter", f"label={f}")])
-    ids = listed.stdout.split()
-    if ids:
-        docker("rm", "-fv", *ids, timeout=60)
+def find_containers(*labels: str) -> list[str]:
+    """Ids of every container, running or not, carrying all the labels ("key=value")."""
+    listed = docker("ps", "-aq", "--no-trunc",
+                    *[arg for label in labels for arg in ("--filter", f"label={label}")])
+    return listed.stdout.split()
+
+
+def remove_containers(*labels: str) -> list[str]:
+    """Force-remove (with anonymous volumes) every container carrying the labels."""
+    with signals_deferred():
+        ids = find_containers(*labels)
+        if ids:
+            docker("rm", "-fv", *ids, timeout=60)
     return ids
+
+
+_owners_opened: set[str] = set()
+
+
+def remove_owned() -> None:
+    """Remove every container this process started (the CLI's last word, whatever happened)."""
+    for owner in list(_owners_opened):
+        remove_containers(f"battle.owner={owner}")
+        _owners_opened.discard(owner)
 
 
 def sweep_orphans() -> list[str]:
@@ -158,14 +182,19 @@ class Container:
         tail = " | ".join(line.strip() for line in self.logs(6).splitlines() if line.strip())
         return f"{status}; last log lines: {tail}" if tail else f"{status}; empty log"
 
+    def image(self) -> str:
+        return docker("inspect", "--format", "{{.Image}}", self.id).stdout.strip()
+
     def remove(self) -> None:
-        """Keep its logs, stop it (SIGTERM, then SIGKILL after the grace), remove it."""
-        if self.log_path is not None:
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.log_path, "a") as handle:
-                handle.write(self.logs())
-        docker("stop", "--time", str(STOP_GRACE_S), self.id, timeout=STOP_GRACE_S + 60)
-        docker("rm", "-fv", self.id, timeout=60)
+        """Keep its logs, stop it (SIGTERM, then SIGKILL after the grace), remove it; a Ctrl-C
+        meanwhile waits until it is gone."""
+        with signals_deferred():
+            if self.log_path is not None:
+                self.log_path.parent.mkdir(parents=True, exist_ok=True)
+                with open(self.log_path, "a") as handle:
+                    handle.write(self.logs())
+            docker("stop", "--time", str(STOP_GRACE_S), self.id, timeout=STOP_GRACE_S + 60)
+            docker("rm", "-fv", self.id, timeout=60)
 
 
 class DockerServer:
@@ -215,6 +244,7 @@ class DockerRuntime:
         self.project = ""
         self.compose_file: Path | None = None
         self._versions: dict[str, dict[str, Any]] = {}
+        self._image_ids: dict[str, str] = {}
 
     # -- what the runner asks -------------------------------------------------------------------
 
@@ -223,6 +253,11 @@ class DockerRuntime:
 
     def server_cpus(self) -> int:
         return self._cpus("server")
+
+    def _cpuset(self, role: str) -> str:
+        """The role's CPUs as a cpuset, explicit even when not pinned: the CPUs this process may
+        use, which the settings (workers = f(cpus)) were resolved for."""
+        return _cpuset(self.cpu_roles.get(role) or sorted(os.sched_getaffinity(0)))
 
     def loadgen_cpus(self) -> int:
         return self._cpus("loadgen")
@@ -237,8 +272,8 @@ class DockerRuntime:
     def environment(self, **extra: str) -> dict[str, str]:
         """What the compose file's ${BATTLE_...} variables are for this run."""
         return {**os.environ, **self.images,
-                "BATTLE_SERVER_CPUSET": _cpuset(self.cpu_roles.get("server")),
-                "BATTLE_DB_CPUSET": _cpuset(self.cpu_roles.get("db")),
+                "BATTLE_SERVER_CPUSET": self._cpuset("server"),
+                "BATTLE_DB_CPUSET": self._cpuset("db"),
                 "BATTLE_SERVER_MEMORY": self.memory["server"],
                 "BATTLE_DB_MEMORY": self.memory["db"],
                 "BATTLE_CATALOG_FILE": str(self.catalog_path),
@@ -252,7 +287,7 @@ class DockerRuntime:
             return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
                                   env=env or self.environment(), stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
-            raise ServerFailed(f"{' '.join(argv[:2])} {args[0]} gave no result within "
+            raise ServerFailed(f"{' '.join(self.compose)} {args[0]} gave no result within "
                                f"{timeout:.0f} s") from None
 
     @contextmanager
@@ -268,7 +303,8 @@ class DockerRuntime:
                 raise RuntimeUnavailable(f"offline base image {base} is missing: run "
                                          "`make images-offline` (battle images --offline) first")
         swept = sweep_orphans()
-        self.project = "battle" + re.sub(r"[^a-z0-9]", "", artifacts.name.lower())
+        # Unique per process: two runs (or two `battle serve`) never share containers.
+        self.project = f"battle{re.sub(r'[^a-z0-9]', '', artifacts.name.lower())}{os.getpid()}"
         artifacts.mkdir(parents=True, exist_ok=True)
         self.compose_file = artifacts / "docker-compose.yml"
         self.compose_file.write_text(composefile.render(load_catalog(self.catalog_path)))
@@ -280,12 +316,12 @@ class DockerRuntime:
             "images": self.images["BATTLE_IMAGES"], "images_source": self.images_source,
             "bases": {"server": self.images["BATTLE_SERVER_BASE"],
                       "build": self.images["BATTLE_BUILD_BASE"]},
-            "limits": {"server": {"cpuset": _cpuset(self.cpu_roles.get("server")) or "all",
+            "limits": {"server": {"cpuset": self._cpuset("server"),
                                   "memory": self.memory["server"]},
-                       "db": {"cpuset": _cpuset(self.cpu_roles.get("db")) or "all",
-                              "memory": self.memory["db"]}},
+                       "db": {"cpuset": self._cpuset("db"), "memory": self.memory["db"]}},
             "network": "host", "orphans_removed": swept,
         }
+        _owners_opened.add(self.owner)
         try:
             yield details
         finally:
@@ -295,20 +331,24 @@ class DockerRuntime:
         """Build the variant's image (cached layers make a rebuild seconds); record it."""
         image = self.image(variant)
         started = time.monotonic()
-        done = self._compose("build", variant.name, timeout=1800)
+        WHEELHOUSE.mkdir(parents=True, exist_ok=True)   # the Dockerfile copies it, even empty
+        done = self._compose("--profile", variant.name, "build", variant.name, timeout=1800)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.write_text(done.stdout + done.stderr)
         if done.returncode != 0:
-            lines = [line.strip() for line in (done.stderr or done.stdout).splitlines()
-                     if line.strip()]
+            output = [line.strip() for line in (done.stdout + "\n" + done.stderr).splitlines()
+                      if line.strip()]
+            causes = [line for line in output if "error" in line.lower()] or output
             hint = ("; without a registry, build the offline images (make images-offline)"
                     if self.images["BATTLE_IMAGES"] == "registry" else "")
-            raise ServerFailed(f"image {image} failed to build: {' | '.join(lines[-2:])} "
+            raise ServerFailed(f"image {image} failed to build: "
+                               f"{causes[-1] if causes else 'no output'} "
                                f"(build log: {log_path}){hint}")
         versions = self._image_versions(variant, image)
-        return {"name": image, "id": docker("image", "inspect", "--format", "{{.Id}}",
-                                            image).stdout.strip(),
+        self._image_ids[variant.name] = _image_id(image)
+        return {"name": image, "id": self._image_ids[variant.name],
                 "base": self.images["BATTLE_SERVER_BASE"],
+                "base_id": _image_id(self.images["BATTLE_SERVER_BASE"]),
                 "build_base": self.images["BATTLE_BUILD_BASE"],
                 "offline": self.images["BATTLE_PIP_OFFLINE"] == "1",
                 "python": versions["python"], "nofile": versions["nofile"],
@@ -329,15 +369,21 @@ class DockerRuntime:
         return self._image_versions(variant, self.image(variant))["packages"]
 
     def _container(self, service: str, env: dict[str, str], log_path: Path) -> Container:
-        """`up -d` one service (never building, never its dependencies) and return it."""
-        done = self._compose("up", "--detach", "--no-build", "--no-deps", service, env=env)
-        listed = self._compose("ps", "-q", service, env=env)
-        cid = listed.stdout.strip().splitlines()[-1] if listed.stdout.strip() else ""
-        if done.returncode != 0 or not cid:
-            if cid:
-                Container(cid, log_path).remove()
-            raise ServerFailed(f"container {service} did not start: {_last_line(done.stderr)}")
-        return Container(cid, log_path)
+        """`up -d` one service (never building, never its dependencies) and return it, found
+        by Compose's labels (v1 and v2 set them; `compose ps` differs between versions)."""
+        labels = (f"com.docker.compose.project={self.project}",
+                  f"com.docker.compose.service={service}")
+        try:
+            done = self._compose("--profile", service, "up", "--detach", "--no-build",
+                                 "--no-deps", service, env=env)
+            ids = find_containers(*labels)
+            if done.returncode != 0 or len(ids) != 1:
+                raise ServerFailed(f"container {service} did not start: "
+                                   f"{_last_line(done.stderr)}")
+        except BaseException:
+            remove_containers(*labels)   # whatever half-started, on any failure or Ctrl-C
+            raise
+        return Container(ids[0], log_path)
 
     @contextmanager
     def mongo(self, log_path: Path) -> Iterator[MongoEndpoint]:
@@ -358,11 +404,9 @@ class DockerRuntime:
                 time.sleep(0.2)
             yield MongoEndpoint(
                 url=url, embedded=True, binary=image, watch=container.cgroup(),
-                details={"container": {
-                    "image": image, "image_id": docker("image", "inspect", "--format", "{{.Id}}",
-                                                       image).stdout.strip(),
-                    "cpuset": _cpuset(self.cpu_roles.get("db")) or "all",
-                    "memory": self.memory["db"]}})
+                details={"container": {"image": image, "image_id": container.image(),
+                                       "cpuset": self._cpuset("db"),
+                                       "memory": self.memory["db"]}})
         finally:
             container.remove()
 
@@ -372,4 +416,10 @@ class DockerRuntime:
             BATTLE_PORT=str(port), BATTLE_MONGO_URL=mongo_url, BATTLE_MONGO_DB=database,
             BATTLE_SETTINGS=json.dumps(settings),
             BATTLE_EXPECT_ARGV=json.dumps(self.command(variant, settings, port)))
-        return DockerServer(self._container(variant.name, env, log_path), port)
+        container = self._container(variant.name, env, log_path)
+        expected, running = self._image_ids.get(variant.name), container.image()
+        if expected and running != expected:
+            container.remove()
+            raise ServerFailed(f"the container runs image {running[:19]}, not {expected[:19]} "
+                               "recorded for this run: the tag was rebuilt meanwhile")
+        return DockerServer(container, port)

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from suite import REPO_ROOT, results
+from suite.catalog import load_catalog
 from suite.runtime.docker import DockerRuntime
 from tests.conftest import battle
 
@@ -37,6 +38,45 @@ def offline_images():
     assert containers("battle.role") == [], "a test left a container behind"
 
 
+@pytest.fixture(scope="module")
+def docker_mongo(tmp_path_factory):
+    """One docker runtime and its seeded mongo container for the per-variant checks."""
+    from suite.mongo import seed
+
+    runtime = DockerRuntime(images="offline")
+    artifacts = tmp_path_factory.mktemp("docker-contract")
+    with runtime.open(artifacts), runtime.mongo(artifacts / "mongod.log") as endpoint:
+        seed(endpoint.url)
+        yield runtime, endpoint, artifacts
+
+
+@pytest.mark.parametrize("name", list(load_catalog()))
+def test_every_variant_builds_starts_and_verifies_in_its_container(name, docker_mongo):
+    from suite.mongo import DEFAULT_DATABASE, free_port
+    from suite.verify import verify, wait_ready
+
+    runtime, endpoint, artifacts = docker_mongo
+    variant = load_catalog()[name]
+    image = runtime.prepare(variant, artifacts / f"{name}.build.log")
+    assert image["id"].startswith("sha256:") and image["nofile"][0] >= 6000
+    packages = runtime.package_versions(variant)
+    assert all(packages.values()), packages          # every listed package is in the image
+    settings = variant.resolve(cpus=runtime.server_cpus(), max_connections=5000)
+    server = runtime.start_server(variant, settings, mongo_url=endpoint.url,
+                                  database=DEFAULT_DATABASE, port=free_port(),
+                                  log_path=artifacts / f"{name}.log")
+    try:
+        wait_ready(server, 60)
+        checks = verify(server)
+        assert all(check.passed for check in checks), checks
+        assert server.watch() is not None
+    finally:
+        server.stop()
+    log = (artifacts / f"{name}.log").read_text()
+    assert log.startswith("battle-launch: "), log[:300]
+    assert "GET /small" not in log, "access log is on: " + log[-300:]
+
+
 def test_compose_file_is_valid_for_the_compose_tool_here():
     from suite.runtime.docker import detect_compose
 
@@ -48,6 +88,7 @@ def test_compose_file_is_valid_for_the_compose_tool_here():
 
 def test_two_variants_in_containers_end_to_end(tmp_path):
     out, reports = tmp_path / "results", tmp_path / "reports"
+    before = containers("battle.role")   # e.g. the mongo container of docker_mongo
     done = battle("run", "--runtime", "docker", "flask-gunicorn-gevent", "fastapi-uvicorn", *TINY,
                   "--cpus", "server=1 db=0", "--memory", "server=1g db=1g",
                   "--out", str(out), "--reports", str(reports), timeout=1800)
@@ -84,7 +125,7 @@ def test_two_variants_in_containers_end_to_end(tmp_path):
     text = (reports / f"{run.run_id}.md").read_text()
     assert "docker (engine" in text and "battle/mongo:offline" in text
     assert "packages from the local wheelhouse only" in text
-    assert containers("battle.role") == []
+    assert containers("battle.role") == before
 
 
 def test_a_failed_build_and_a_crashing_container_fail_only_their_variants(tmp_path):
@@ -119,6 +160,7 @@ command = ["{{python}}", "-m", "uvicorn", "servers.fastapi.app:app", "--host", "
            "--port", "{{port}}", "--no-access-log", "--log-level", "warning"]
 """)
     out = tmp_path / "results"
+    before = containers("battle.role")
     done = battle("--catalog", str(catalog), "run", "--runtime", "docker", *TINY,
                   "--out", str(out), "--reports", str(tmp_path / "reports"), timeout=1800)
     assert done.returncode == 0, done.stderr
@@ -130,7 +172,7 @@ command = ["{{python}}", "-m", "uvicorn", "servers.fastapi.app:app", "--host", "
     assert "exited with code 3" in status["crashes-at-start"].reason
     assert "boom" in status["crashes-at-start"].reason
     assert status["works-after-failures"].status == "measured"
-    assert containers("battle.role") == []
+    assert containers("battle.role") == before
 
 
 def test_no_docker_daemon_is_one_clear_line_and_no_results(tmp_path):
