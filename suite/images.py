@@ -238,7 +238,7 @@ def build_mongo(progress: Progress) -> str:
     progress(f"{MONGO_IMAGE}: docker build with {mongod}")
     with tempfile.TemporaryDirectory() as context:
         shutil.copy2(mongod, Path(context) / "mongod")
-        _run(["docker", "build", "--quiet", "--file", str(dockerfile),
+        _run(["docker", "build", "--quiet", "--force-rm", "--file", str(dockerfile),
               "--build-arg", f"BASE={BASE_IMAGE}", "--label", f"battle.key={key}",
               "--tag", MONGO_IMAGE, context], "docker build (mongo)", timeout=600)
     return key

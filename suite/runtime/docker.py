@@ -297,6 +297,10 @@ class DockerRuntime:
             raise RuntimeUnavailable("cannot reach the Docker daemon: "
                                      f"{_last_line(engine.stderr)}")
         self.compose, compose_version = detect_compose()
+        # The legacy builder leaves a failed step's container behind unless told not to.
+        helped = subprocess.run([*self.compose, "build", "--help"], capture_output=True, text=True,
+                                timeout=30, stdin=subprocess.DEVNULL).stdout
+        self.build_flags = ["--force-rm"] if "--force-rm" in helped else []
         offline = self.images["BATTLE_IMAGES"] == "offline"
         for base in {self.images["BATTLE_SERVER_BASE"], self.images["BATTLE_BUILD_BASE"]}:
             if offline and docker("image", "inspect", base).returncode != 0:
@@ -332,7 +336,8 @@ class DockerRuntime:
         image = self.image(variant)
         started = time.monotonic()
         WHEELHOUSE.mkdir(parents=True, exist_ok=True)   # the Dockerfile copies it, even empty
-        done = self._compose("--profile", variant.name, "build", variant.name, timeout=1800)
+        done = self._compose("--profile", variant.name, "build", *self.build_flags, variant.name,
+                             timeout=1800)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.write_text(done.stdout + done.stderr)
         if done.returncode != 0:
