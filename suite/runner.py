@@ -141,6 +141,8 @@ class Runner:
     def _mongo(self, stack: ExitStack) -> MongoEndpoint:
         if self.options.mongo_url:
             endpoint = MongoEndpoint(url=self.options.mongo_url, embedded=False)
+            # The runtime started no database: no limits of its own to record.
+            self.result.runtime_details.get("limits", {}).pop("db", None)
         else:
             self.progress("starting mongod")
             endpoint = stack.enter_context(self.runtime.mongo(self.artifacts / "mongod.log"))

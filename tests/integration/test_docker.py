@@ -252,3 +252,15 @@ def test_serve_in_a_container_until_interrupted(tmp_path):
         process.kill()
         process.wait()
     assert containers(owner) == []
+
+
+def test_an_existing_mongodb_is_used_as_is(tmp_path, mongo_url):
+    out = tmp_path / "results"
+    done = battle("run", "--runtime", "docker", "fastapi-uvicorn", *TINY, "--mongo-url", mongo_url,
+                  "--out", str(out), "--reports", str(tmp_path / "reports"), timeout=600)
+    assert done.returncode == 0, done.stderr
+    run = results.load(sorted(out.glob("*.json"))[0])
+    assert run.variants[0].status == "measured"
+    assert "container" not in run.mongo and not run.mongo["embedded"]
+    assert set(run.runtime_details["limits"]) == {"server"}
+    assert "mongod" not in run.variants[0].cells[0].repeats[0].resources
