@@ -6,6 +6,7 @@ runtimes are interchangeable. A `Server` is an owned handle: whoever starts it s
 
 from __future__ import annotations
 
+import os
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,11 @@ class RuntimeUnavailable(Exception):
 
 
 ROLES = ("loadgen", "server", "db")
+
+
+def role_cpus(cpu_roles: dict[str, list[int]], role: str) -> list[int]:
+    """The CPUs a role runs on: those it is pinned to, else every CPU this process may use."""
+    return cpu_roles.get(role) or sorted(os.sched_getaffinity(0))
 
 
 @dataclass(frozen=True)

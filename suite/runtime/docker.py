@@ -23,11 +23,11 @@ from typing import Any
 
 from suite import REPO_ROOT, composefile
 from suite.catalog import DEFAULT_CATALOG, Variant, load_catalog
-from suite.images import WHEELHOUSE, ImageError, image_settings
+from suite.images import WHEELHOUSE, ImageError, image_id, image_settings
 from suite.mongo import MongoError, free_port, ping
 from suite.procs import signals_deferred
 from suite.resources import Cgroup, CgroupError
-from suite.runtime import MongoEndpoint, RuntimeUnavailable, ServerFailed
+from suite.runtime import MongoEndpoint, RuntimeUnavailable, ServerFailed, role_cpus
 
 HOST = "127.0.0.1"
 IMAGE_PYTHON = "/opt/venv/bin/python"   # the venv every server image installs into
@@ -82,10 +82,6 @@ def detect_compose() -> tuple[list[str], str]:
             return argv, done.stdout.strip().lstrip("v")
     raise RuntimeUnavailable("neither `docker compose` (v2) nor `docker-compose` (v1) works here: "
                              "install one of them")
-
-
-def _image_id(name: str) -> str:
-    return docker("image", "inspect", "--format", "{{.Id}}", name).stdout.strip()
 
 
 def owner_label() -> str:
@@ -219,10 +215,6 @@ class DockerServer:
         self.container.remove()
 
 
-def _cpuset(cpus: list[int] | None) -> str:
-    return ",".join(str(cpu) for cpu in cpus) if cpus else ""
-
-
 class DockerRuntime:
     """Pinning (`cpu_roles`) is each container's cpuset; `memory` its memory limit per role."""
 
@@ -248,19 +240,16 @@ class DockerRuntime:
 
     # -- what the runner asks -------------------------------------------------------------------
 
-    def _cpus(self, role: str) -> int:
-        return len(self.cpu_roles.get(role) or os.sched_getaffinity(0))
-
     def server_cpus(self) -> int:
-        return self._cpus("server")
+        return len(role_cpus(self.cpu_roles, "server"))
+
+    def loadgen_cpus(self) -> int:
+        return len(role_cpus(self.cpu_roles, "loadgen"))
 
     def _cpuset(self, role: str) -> str:
         """The role's CPUs as a cpuset, explicit even when not pinned: the CPUs this process may
         use, which the settings (workers = f(cpus)) were resolved for."""
-        return _cpuset(self.cpu_roles.get(role) or sorted(os.sched_getaffinity(0)))
-
-    def loadgen_cpus(self) -> int:
-        return self._cpus("loadgen")
+        return ",".join(str(cpu) for cpu in role_cpus(self.cpu_roles, role))
 
     def command(self, variant: Variant, settings: dict[str, Any], port: int) -> list[str]:
         """The command inside the container (the launcher checks it resolves the same)."""
@@ -303,7 +292,7 @@ class DockerRuntime:
         self.build_flags = ["--force-rm"] if "--force-rm" in helped else []
         offline = self.images["BATTLE_IMAGES"] == "offline"
         for base in {self.images["BATTLE_SERVER_BASE"], self.images["BATTLE_BUILD_BASE"]}:
-            if offline and docker("image", "inspect", base).returncode != 0:
+            if offline and image_id(base) is None:
                 raise RuntimeUnavailable(f"offline base image {base} is missing: run "
                                          "`make images-offline` (battle images --offline) first")
         swept = sweep_orphans()
@@ -350,10 +339,10 @@ class DockerRuntime:
                                f"{causes[-1] if causes else 'no output'} "
                                f"(build log: {log_path}){hint}")
         versions = self._image_versions(variant, image)
-        self._image_ids[variant.name] = _image_id(image)
+        self._image_ids[variant.name] = image_id(image) or ""
         return {"name": image, "id": self._image_ids[variant.name],
                 "base": self.images["BATTLE_SERVER_BASE"],
-                "base_id": _image_id(self.images["BATTLE_SERVER_BASE"]),
+                "base_id": image_id(self.images["BATTLE_SERVER_BASE"]),
                 "build_base": self.images["BATTLE_BUILD_BASE"],
                 "offline": self.images["BATTLE_PIP_OFFLINE"] == "1",
                 "python": versions["python"], "nofile": versions["nofile"],

@@ -13,7 +13,7 @@ from suite import REPO_ROOT, environment
 from suite.catalog import Variant, setting_env
 from suite.mongo import EmbeddedMongo
 from suite.procs import Child
-from suite.runtime import MongoEndpoint, ServerFailed
+from suite.runtime import MongoEndpoint, ServerFailed, role_cpus
 
 HOST = "127.0.0.1"
 
@@ -50,14 +50,11 @@ class LocalRuntime:
         self.python = python
         self.cpu_roles = dict(cpu_roles or {})
 
-    def _cpus(self, role: str) -> int:
-        return len(self.cpu_roles.get(role) or os.sched_getaffinity(0))
-
     def server_cpus(self) -> int:
-        return self._cpus("server")
+        return len(role_cpus(self.cpu_roles, "server"))
 
     def loadgen_cpus(self) -> int:
-        return self._cpus("loadgen")
+        return len(role_cpus(self.cpu_roles, "loadgen"))
 
     @contextmanager
     def open(self, artifacts: Path) -> Iterator[dict[str, Any]]:
