@@ -11,19 +11,14 @@ from suite.results import ERROR_KEYS, Cell, RunResult, Sample
 CLIENT_BOUND = 0.90       # wrk using >= 90% of its threads' CPUs: the client set the number
 MACHINE_BUSY = 0.95       # all CPUs >= 95% busy: server, MongoDB and wrk competed for them
 LITTLE_LOW = 0.5          # Little's law ratio below this: connections often idle or uncounted
-LITTLE_HIGH = 1.2         # above this a closed loop is impossible in steady state: suspect figures
+LITTLE_HIGH = 1.05        # above this a closed loop is impossible in steady state: suspect figures
 CLUSTER_SPREAD = 0.10     # every variant within 10% of each other: suspect a shared bottleneck
-LATENCY_KEYS = ("p50", "p90", "p99", "p99.9")
+SHOWN_PERCENTILES = ("p50", "p90", "p99", "p99.9")
 
 
 def _median_of(samples: list[Sample], get) -> float | None:
     values = [v for v in (get(s) for s in samples) if v is not None]
     return stats.median(values)
-
-
-def _threads(sample: Sample) -> int:
-    args = sample.wrk_args
-    return int(args[args.index("-t") + 1]) if "-t" in args else 1
 
 
 @dataclass
@@ -37,17 +32,23 @@ class CellSummary:
     max_rps: float | None = None
     ci95: tuple[float, float] | None = None
     cv: float | None = None
+    # Measured latency (medians over repeats); None where no repeat has a measured figure.
     latency_ms: dict[str, float | None] = field(default_factory=dict)
-    errors: dict[str, float] = field(default_factory=dict)     # median per repeat, per class
+    latency_unmeasured: int = 0   # repeats whose latency is known only as wrk corrected it
+    latency_mismatch: int = 0     # repeats whose latency sample count != responses in time
+    # Median per repeat, per class; None for a class no repeat counted.
+    errors: dict[str, float | None] = field(default_factory=dict)
     error_totals: list[int] = field(default_factory=list)      # every class, per repeat
     error_classes_seen: dict[str, int] = field(default_factory=dict)  # max per class, any repeat
+    uncounted: tuple[str, ...] = ()   # failure classes some repeat could not count
     error_rate: float | None = None
     cpu_cores: dict[str, float | None] = field(default_factory=dict)   # role -> median cores
     rss_max_bytes: dict[str, int | None] = field(default_factory=dict)
     little: float | None = None
     client_bound: bool = False
     machine_busy: bool = False
-    stalled_repeats: int = 0   # repeats with no response and no error at all
+    stalled_repeats: int = 0   # repeats with no response and nothing counted as failed
+    missing_sockets: int = 0   # connections wrk no longer had open when a repeat ended
 
     @property
     def unstable(self) -> bool:
@@ -55,7 +56,12 @@ class CellSummary:
 
     @property
     def error_total(self) -> float:
-        return sum(self.errors.values())
+        return sum(v for v in self.errors.values() if v)
+
+    @property
+    def clean(self) -> bool:
+        """No failure of any class in any repeat, and every class counted."""
+        return not any(self.error_totals) and not self.uncounted
 
 
 def summarize(cell: Cell) -> CellSummary:
@@ -67,12 +73,19 @@ def summarize(cell: Cell) -> CellSummary:
     summary.ok_rps = rps
     summary.median_rps, summary.min_rps, summary.max_rps = stats.median(rps), min(rps), max(rps)
     summary.ci95, summary.cv = stats.ci95(rps), stats.cv(rps)
-    for key in (*LATENCY_KEYS, "mean"):
+    for key in (*SHOWN_PERCENTILES, "mean", "max"):
         us = _median_of(samples, lambda s, k=key: s.latency_us.get(k))
         summary.latency_ms[key] = None if us is None else us / 1000
-    summary.errors = {key: stats.median([s.errors[key] for s in samples]) for key in ERROR_KEYS}
+    summary.latency_unmeasured = sum(
+        1 for s in samples if s.latency_us.get("mean") is None and s.latency_corrected_us)
+    summary.latency_mismatch = sum(1 for s in samples if s.latency_count_matches is False)
+    counted = {key: [s.errors[key] for s in samples if s.errors.get(key) is not None]
+               for key in ERROR_KEYS}
+    summary.errors = {key: stats.median(values) for key, values in counted.items()}
     summary.error_totals = [s.error_count for s in samples]
-    summary.error_classes_seen = {key: max(s.errors[key] for s in samples) for key in ERROR_KEYS}
+    summary.error_classes_seen = {key: max(values, default=0) for key, values in counted.items()}
+    summary.uncounted = tuple(key for key in ERROR_KEYS
+                              if any(s.errors.get(key) is None for s in samples))
     summary.error_rate = stats.median([s.error_rate for s in samples])
     roles = sorted({role for s in samples for role in (s.resources or {})})
     for role in roles:
@@ -82,9 +95,10 @@ def summarize(cell: Cell) -> CellSummary:
         rss = [v for v in rss if v is not None]
         summary.rss_max_bytes[role] = max(rss) if rss else None
     summary.stalled_repeats = sum(1 for s in samples if s.requests == 0 and s.error_count == 0)
+    summary.missing_sockets = max(_missing_sockets(s) for s in samples)
     summary.little = stats.median([r for r in (_little(s) for s in samples) if r is not None])
     summary.client_bound = any(
-        (s.resources or {}).get("loadgen", {}).get("cpu_cores", 0) >= CLIENT_BOUND * _threads(s)
+        (s.resources or {}).get("loadgen", {}).get("cpu_cores", 0) >= CLIENT_BOUND * s.threads
         for s in samples)
     machine = [(s.resources or {}).get("machine") for s in samples]
     summary.machine_busy = bool(machine) and all(
@@ -92,19 +106,40 @@ def summarize(cell: Cell) -> CellSummary:
     return summary
 
 
+def _missing_sockets(sample: Sample) -> int:
+    # wrk gives each thread connections // threads connections, one socket each.
+    if not sample.sockets:
+        return 0
+    expected = sample.threads * (sample.connections // max(1, sample.threads))
+    return max(0, expected - sample.sockets.get("open", expected))
+
+
 def _little(sample: Sample) -> float | None:
+    """Little's law for a closed loop, from measured latency only."""
     mean_us = sample.latency_us.get("mean")
-    if mean_us is None or sample.duration_s <= 0:
+    if mean_us is None or sample.duration_s <= 0 or sample.rate is not None:
         return None
-    connections = int(sample.wrk_args[sample.wrk_args.index("-c") + 1]) \
-        if "-c" in sample.wrk_args else 0
-    return stats.littles_law_ratio(sample.requests / sample.duration_s, mean_us / 1e6, connections)
+    return stats.littles_law_ratio(sample.requests / sample.duration_s, mean_us / 1e6,
+                                   sample.connections)
 
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str      # unstable | client-bound | machine-busy | little | cluster | timeouts
+    # stalled | late | lost | body | latency-count | corrected-latency | connections |
+    # unstable | client-bound | machine-busy | little | cluster
+    kind: str
     text: str
+
+
+# What each counted failure class means for a cell's other figures.
+FAILURE_CHECKS = {
+    "late": "had late responses (slower than the timeout): counted as failures, and left out "
+            "of the latency figures, which describe only the responses within the timeout",
+    "lost": "had lost requests (still unanswered, longer than the timeout, when a repeat "
+            "ended): failures no latency figure can show",
+    "body": "had responses whose bytes differed from the verified document: counted as "
+            "failures, not as successful requests",
+}
 
 
 def checks(run: RunResult) -> list[Finding]:
@@ -117,13 +152,36 @@ def checks(run: RunResult) -> list[Finding]:
         return [f"{name} {doc}@{conns}" for (name, doc, conns), s in summaries.items()
                 if predicate(s)]
 
-    stalled = cells_where(lambda s: s.stalled_repeats > 0)
+    stalled = cells_where(lambda s: s.stalled_repeats > 0 and "lost" in s.uncounted)
     if stalled:
         found.append(Finding("stalled", f"{len(stalled)} cell(s) had a repeat in which the "
-                             "server answered nothing and wrk saw no error (connections open, "
-                             "no response before the end of the repeat, too early for wrk's "
-                             "timeout check): the server stalled, it was not slow. Read those "
-                             f"zeros as a failure, not a throughput: {', '.join(stalled)}."))
+                             "server answered nothing and nothing was counted as failed (this "
+                             "run did not count lost requests): the server stalled, it was not "
+                             f"slow. Read those zeros as a failure, not a throughput: "
+                             f"{', '.join(stalled)}."))
+    for key, text in FAILURE_CHECKS.items():
+        where = cells_where(lambda s, k=key: s.error_classes_seen.get(k, 0) > 0)
+        if where:
+            found.append(Finding(key, f"{len(where)} cell(s) {text}: {', '.join(where)}."))
+    mismatch = cells_where(lambda s: s.latency_mismatch > 0)
+    if mismatch:
+        found.append(Finding("latency-count", f"In {len(mismatch)} cell(s) the number of latency "
+                             "samples differs from the number of responses that arrived within "
+                             "the timeout, so their latency figures do not describe exactly the "
+                             f"responses counted: {', '.join(mismatch)}."))
+    unmeasured = cells_where(lambda s: s.latency_unmeasured > 0)
+    if unmeasured:
+        found.append(Finding("corrected-latency", f"{len(unmeasured)} cell(s) have no measured "
+                             "latency: this run's wrk script reported only wrk's histogram after "
+                             "its coordinated-omission correction, which added synthetic samples "
+                             "there; those figures are shown apart, as corrected: "
+                             f"{', '.join(unmeasured)}."))
+    short = cells_where(lambda s: s.missing_sockets > 0)
+    if short:
+        found.append(Finding("connections", f"In {len(short)} cell(s) wrk no longer had every "
+                             "connection open when a repeat ended (a failed connect leaves a wrk "
+                             "connection closed for good), so fewer connections than the cell's "
+                             f"level were loading the server: {', '.join(short)}."))
     unstable = cells_where(lambda s: s.unstable)
     if unstable:
         found.append(Finding("unstable", f"{len(unstable)} cell(s) vary by more than "
@@ -145,20 +203,15 @@ def checks(run: RunResult) -> list[Finding]:
         found.append(Finding("little", f"Little's law: in {len(low)} cell(s) throughput × mean "
                              f"latency is under {LITTLE_LOW:.0%} of the connections, so most "
                              "connections were not waiting on a response most of the time "
-                             "(reconnects without keep-alive, socket errors, or timeouts left out "
-                             f"of the latency): {', '.join(low)}."))
+                             "(reconnects without keep-alive, socket errors, or late responses "
+                             f"left out of the latency): {', '.join(low)}."))
     high = cells_where(lambda s: s.little is not None and s.little > LITTLE_HIGH)
     if high:
         found.append(Finding("little", f"Little's law: in {len(high)} cell(s) throughput × mean "
                              f"latency exceeds the connections by more than "
                              f"{LITTLE_HIGH - 1:.0%}, which a closed-loop client cannot do in "
-                             "steady state; their mean latency or request count is suspect (very "
-                             f"bimodal latency, or too short a run): {', '.join(high)}."))
-    timeouts = cells_where(lambda s: s.error_classes_seen.get("timeout", 0) > 0)
-    if timeouts:
-        found.append(Finding("timeouts", f"{len(timeouts)} cell(s) had timeouts; wrk leaves "
-                             "timed-out requests out of every latency figure, so their "
-                             f"percentiles look better than the service was: {', '.join(timeouts)}."))
+                             "steady state; their mean latency or request count is suspect: "
+                             f"{', '.join(high)}."))
     for doc in run.profile.docs:
         for conns in run.profile.connections:
             medians = [s.median_rps for (_, d, c), s in summaries.items()

@@ -121,7 +121,7 @@ def latency_chart(run: RunResult, doc: str, path: Path) -> Path | None:
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper right", ncol=3, frameon=False)
     fig.suptitle(f"Latency p50 / p99 / p99.9, {DOC_TITLES.get(doc, doc)} "
-                 "(median over repeats; timeouts excluded)", x=0.01, ha="left", fontsize=10)
+                 "(measured, median over repeats; late responses excluded)", x=0.01, ha="left", fontsize=10)
     return _save(fig, path)
 
 

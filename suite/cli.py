@@ -14,7 +14,7 @@ from pathlib import Path
 
 from suite import compare, composefile, documents, images, report, results
 from suite.catalog import DEFAULT_CATALOG, CatalogError, load_catalog, select
-from suite.loadgen import LoadGenError
+from suite.loadgen import GENERATORS, LoadGenError
 from suite.mongo import DEFAULT_DATABASE, MongoError, port_is_free, seed
 from suite.procs import interrupt, raise_nofile_limit, stop_all
 from suite.profiles import PROFILES
@@ -116,6 +116,30 @@ def _add_runtime_options(command: argparse.ArgumentParser) -> None:
                          help='docker memory limits, e.g. "server=4g db=2g" (the defaults)')
 
 
+def _add_run_options(run: argparse.ArgumentParser, **defaults: object) -> None:
+    run.add_argument("--profile", choices=sorted(PROFILES), default="quick")
+    _add_runtime_options(run)
+    run.add_argument("--docs", type=_csv_docs, help="e.g. small,large")
+    run.add_argument("--connections", type=_csv_ints, help="e.g. 200,1000,5000")
+    run.add_argument("--duration", type=_seconds, help="whole seconds per repeat")
+    run.add_argument("--warmup", type=_seconds, help="whole seconds of warmup per cell (0: none)")
+    run.add_argument("--repeats", type=_positive_int)
+    run.add_argument("--timeout", type=_seconds,
+                     help="whole seconds: a slower response is late, an unanswered request "
+                          "lost; shorter than --duration")
+    run.add_argument("--cpus", action="append", default=[], metavar="ROLE=CPUS",
+                     help='pin roles to CPUs, e.g. "loadgen=0 server=1 db=1"')
+    run.add_argument("--sequential", action="store_true",
+                     help="run each variant's repeats back to back instead of interleaving")
+    run.add_argument("--mongo-url", help="use this MongoDB instead of an embedded mongod")
+    run.add_argument("--database", default=DEFAULT_DATABASE,
+                     help="database the suite seeds and servers read (default: battle)")
+    run.add_argument("--port", type=_positive_int, help="server port (default: a free one)")
+    run.add_argument("--out", type=Path, default=Path("results"), help="results directory")
+    run.add_argument("--reports", type=Path, default=Path("reports"), help="reports directory")
+    run.set_defaults(**defaults)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="battle", description=__doc__.splitlines()[0])
     parser.add_argument("--catalog", type=Path,
@@ -127,24 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="measure variants and write results + report")
     run.add_argument("variants", nargs="*", metavar="VARIANT", help="default: every variant")
-    run.add_argument("--profile", choices=sorted(PROFILES), default="quick")
-    _add_runtime_options(run)
-    run.add_argument("--docs", type=_csv_docs, help="e.g. small,large")
-    run.add_argument("--connections", type=_csv_ints, help="e.g. 200,1000,5000")
-    run.add_argument("--duration", type=_seconds, help="whole seconds per repeat")
-    run.add_argument("--warmup", type=_seconds, help="whole seconds of warmup per cell (0: none)")
-    run.add_argument("--repeats", type=_positive_int)
-    run.add_argument("--timeout", type=_seconds, help="wrk --timeout, whole seconds")
-    run.add_argument("--cpus", action="append", default=[], metavar="ROLE=CPUS",
-                     help='pin roles to CPUs, e.g. "loadgen=0 server=1 db=1"')
-    run.add_argument("--sequential", action="store_true",
-                     help="run each variant's repeats back to back instead of interleaving")
-    run.add_argument("--mongo-url", help="use this MongoDB instead of an embedded mongod")
-    run.add_argument("--database", default=DEFAULT_DATABASE,
-                     help="database the suite seeds and servers read (default: battle)")
-    run.add_argument("--port", type=_positive_int, help="server port (default: a free one)")
-    run.add_argument("--out", type=Path, default=Path("results"), help="results directory")
-    run.add_argument("--reports", type=Path, default=Path("reports"), help="reports directory")
+    _add_run_options(run)
+    run.add_argument("--loadgen", choices=sorted(GENERATORS), default="wrk",
+                     help="load generator of every repeat (default: wrk)")
+    run.add_argument("--crosscheck", choices=sorted(GENERATORS),
+                     help="also run this generator right after each repeat, for comparison")
+
+    cross = commands.add_parser(
+        "crosscheck", help="one cell with wrk and oha back to back: throughput and latency "
+                           "side by side")
+    cross.add_argument("variants", nargs=1, metavar="VARIANT")
+    _add_run_options(cross, docs=("small",), connections=(200,), duration=10, repeats=1)
 
     serve = commands.add_parser("serve", help="one variant in the foreground, for poking at it")
     serve.add_argument("variant")
@@ -200,10 +217,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     cpu_roles = parse_cpu_roles(args.cpus)
     if args.mongo_url and "db" in cpu_roles:
         raise UsageError("--cpus db=... pins the embedded mongod; it cannot pin --mongo-url")
+    crosscheck = args.command == "crosscheck"
     options = RunOptions(variants=variants, profile=profile,
                          runtime=make_runtime(args, cpu_roles),
                          out_dir=args.out, mongo_url=args.mongo_url, database=args.database,
-                         port=args.port, argv=("battle", *args.argv))
+                         port=args.port, argv=("battle", *args.argv),
+                         loadgen="wrk" if crosscheck else args.loadgen,
+                         crosscheck="oha" if crosscheck else args.crosscheck)
     runner = Runner(options)
     try:
         runner.run()
@@ -214,6 +234,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if runner.measured_cells() == 0:
         print("battle: no cell was measured (see the report's Failures section)", file=sys.stderr)
         return 1
+    if crosscheck:
+        print("\n".join(report.crosscheck_lines(runner.result)))
     return 0
 
 
@@ -304,7 +326,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "serve": cmd_serve, "report": cmd_report,
+COMMANDS = {"list": cmd_list, "run": cmd_run, "crosscheck": cmd_run, "serve": cmd_serve, "report": cmd_report,
             "compare": cmd_compare, "images": cmd_images, "compose-file": cmd_compose_file}
 
 

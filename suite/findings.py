@@ -100,11 +100,25 @@ def findings(run: RunResult) -> list[str]:
                              f"{conns:,} connections: " + "; ".join(
                                  f"{family} {name} {_rps(rps)}"
                                  for family, (name, rps) in best.items()) + ".")
+    found += _failure_findings(summaries)
+    failed = [v for v in run.variants if v.status == "failed"]
+    if failed:
+        found.append(f"{len(failed)} variant(s) failed: " + ", ".join(
+            v.name + (" (earlier repeats kept)" if any(c.repeats for c in v.cells) else "")
+            for v in failed) + " (see Failures).")
+    return found
+
+
+def _failure_findings(summaries: dict[tuple[str, str, int], CellSummary]) -> list[str]:
+    """Who failed requests, how, and how often; "without a failure" only where every class was
+    counted and none occurred."""
     erring: dict[str, list[CellSummary]] = {}
     for (name, _, _), s in summaries.items():
         if any(s.error_totals):
             erring.setdefault(name, []).append(s)
     measured = {name for (name, _, _) in summaries}
+    uncounted = sorted({k for s in summaries.values() for k in s.uncounted})
+    found = []
     if erring:
         parts = []
         for name, cells in erring.items():
@@ -113,14 +127,16 @@ def findings(run: RunResult) -> list[str]:
             where = ", ".join(f"{s.doc}@{s.connections:,}" for s in cells)
             parts.append(f"{name} ({', '.join(classes)}; up to {max(rates):.1%} of attempts; "
                          f"{where})")
-        clean = len(measured) - len(erring)
-        found.append("Errors: " + "; ".join(parts) + f". The other {clean} measured variant(s) "
-                     "answered every request without an error.")
-    elif measured:
-        found.append("Every measured variant answered every request without an error.")
-    failed = [v for v in run.variants if v.status == "failed"]
-    if failed:
-        found.append(f"{len(failed)} variant(s) failed: " + ", ".join(
-            v.name + (" (earlier repeats kept)" if any(c.repeats for c in v.cells) else "")
-            for v in failed) + " (see Failures).")
+        found.append("Failed requests: " + "; ".join(parts) + ".")
+    clean = sorted(measured - set(erring))
+    if clean:
+        who = ("Every measured variant" if not erring
+               else f"The other {len(clean)} measured variant(s)")
+        if uncounted:
+            found.append(f"{who} had no failure of the classes this run counted; "
+                         f"{', '.join(uncounted)} were not counted, so nothing is claimed "
+                         "about them.")
+        else:
+            found.append(f"{who} answered every request within the timeout, with the "
+                         "verified bytes and no error.")
     return found

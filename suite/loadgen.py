@@ -1,10 +1,15 @@
-"""Load generation with wrk: build the command, run it, parse the JSON line its Lua script prints."""
+"""Load generators: wrk (the default) and oha (a second, independent one). Each builds its
+command line, runs it while the roles' resources are sampled, and turns its output into the
+same Sample: responses, failures by class, and measured latency."""
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import resource
 import shutil
+import sqlite3
 import subprocess
 import time
 from dataclasses import dataclass
@@ -16,10 +21,12 @@ from suite.results import ERROR_KEYS, LATENCY_KEYS, Sample
 
 SCRIPT = Path(__file__).parent / "wrk" / "report.lua"
 MARKER = "BATTLE_WRK "
+OHA_VERSION = "1.16.0"   # built by scripts/ensure-tools (cargo install --locked): keep equal
+Watch = dict[str, "int | Cgroup | None"]
 
 
 class LoadGenError(Exception):
-    """wrk is missing, failed, or printed no result line."""
+    """A load generator is missing, failed, or printed no result."""
 
 
 def find_wrk() -> str:
@@ -30,14 +37,70 @@ def find_wrk() -> str:
     return path
 
 
-def wrk_version(wrk: str) -> str:
+def oha_cache() -> Path:
+    """Where scripts/ensure-tools installs the pinned oha."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "python-server-battle" / f"oha-{OHA_VERSION}" / "bin" / "oha"
+
+
+def find_oha() -> str:
+    pinned = oha_cache()
+    path = str(pinned) if os.access(pinned, os.X_OK) else shutil.which("oha")
+    if path is None:
+        raise LoadGenError(f"oha not found: `make setup` builds oha {OHA_VERSION} with cargo "
+                           "(get cargo from your OS packages or https://rustup.rs)")
+    return path
+
+
+def tool_version(binary: str, flag: str) -> str:
     # `wrk -v` prints its banner and usage, and exits 1.
-    out = subprocess.run([wrk, "-v"], capture_output=True, text=True, timeout=10)
-    return (out.stdout or out.stderr).splitlines()[0].strip() if (out.stdout or out.stderr) else ""
+    out = subprocess.run([binary, flag], capture_output=True, text=True, timeout=10)
+    text = out.stdout or out.stderr
+    return text.splitlines()[0].strip() if text else ""
+
+
+def wrk_version(wrk: str) -> str:
+    return tool_version(wrk, "-v")
+
+
+@dataclass
+class Execution:
+    output: str
+    returncode: int | None
+    usage: dict | None
+
+
+def execute(argv: list[str], *, duration_s: float, limit_s: float, watch: Watch | None,
+            cpus: tuple[int, ...] = (), env: dict[str, str] | None = None) -> Execution:
+    """Run one load generator to its end. `watch` names what to sample while it runs (role ->
+    process group id or container cgroup), CPU and memory, together with its own ("loadgen")."""
+    # The generator is the only child reaped while it runs, so the change in RUSAGE_CHILDREN is
+    # its CPU time, to its last tick (sampling /proc would miss the time after the last sample).
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    child = Child(argv, env=env, cpus=cpus or None)
+    monitor = Monitor({**(watch or {}), "loadgen": child.pid}).start() if watch is not None \
+        else None
+    try:
+        output = child.communicate(timeout=limit_s)
+    except subprocess.TimeoutExpired:
+        raise LoadGenError(f"{Path(argv[0]).name} did not finish within {limit_s:.0f} s") \
+            from None
+    finally:
+        usage = monitor.stop() if monitor else None
+        child.stop(grace=2)
+    if usage is not None:
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_s = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        usage["loadgen"]["cpu_cores"] = round(cpu_s / max(time.monotonic() - started, 1e-6), 3)
+    return Execution(output, child.returncode, usage)
 
 
 @dataclass(frozen=True)
 class Wrk:
+    """wrk 4.1 driven through suite/wrk/report.lua, which adds measured latency and the lost
+    and body failure classes to wrk's own counters (see the script's header)."""
+
     binary: str
     threads: int                 # threads available to the load generator (its CPUs)
     timeout_s: int
@@ -49,39 +112,37 @@ class Wrk:
 
     def args(self, url: str, connections: int, duration_s: int) -> list[str]:
         return ["-t", str(self.threads_for(connections)), "-c", str(connections),
-                "-d", f"{duration_s}s", "--timeout", f"{self.timeout_s}s", "--latency",
-                "-s", str(SCRIPT), url]
+                "-d", f"{duration_s}s", "--timeout", f"{self.timeout_s}s", "-s", str(SCRIPT), url]
 
     def run(self, url: str, connections: int, duration_s: int, raw_path: Path,
-            relative_to: Path, watch: dict[str, "int | Cgroup | None"] | None = None) -> Sample:
-        """One wrk execution. `watch` names what to sample while it runs (role -> process group
-        id or container cgroup), CPU and memory, together with wrk's own ("loadgen")."""
+            relative_to: Path, watch: Watch | None = None,
+            expect_body: Path | None = None) -> Sample:
+        """One wrk execution. `expect_body`: a file with the bytes every response below 400
+        must carry."""
         args = self.args(url, connections, duration_s)
-        # wrk is the only child reaped while it runs, so the change in RUSAGE_CHILDREN is its
-        # CPU time, to its last tick (sampling /proc would miss the time after the last sample).
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.monotonic()
-        child = Child([self.binary, *args], cpus=self.cpus or None)
-        monitor = Monitor({**(watch or {}), "loadgen": child.pid}).start() if watch is not None \
-            else None
-        try:
-            output = child.communicate(timeout=duration_s + self.timeout_s + 30)
-        except subprocess.TimeoutExpired:
-            raise LoadGenError(f"wrk did not finish within {duration_s + self.timeout_s + 30:.0f} s")
-        finally:
-            usage = monitor.stop() if monitor else None
-            child.stop(grace=2)
-        if usage is not None:
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu_s = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-            usage["loadgen"]["cpu_cores"] = round(cpu_s / max(time.monotonic() - started, 1e-6), 3)
+        env = {**os.environ, "BATTLE_CONNECTIONS": str(connections),
+               "BATTLE_EXPECT_BODY": str(expect_body or "")}
+        done = execute([self.binary, *args], duration_s=duration_s,
+                       limit_s=duration_s + self.timeout_s + 30, watch=watch, cpus=self.cpus,
+                       env=env)
         raw_path.parent.mkdir(parents=True, exist_ok=True)
-        raw_path.write_text(output)
-        if child.returncode != 0:
-            raise LoadGenError(f"wrk exited with {child.returncode}: {_last_line(output)}")
-        sample = parse_output(output, args, str(raw_path.relative_to(relative_to)))
-        sample.resources = usage
+        raw_path.write_text(done.output)
+        if done.returncode != 0:
+            raise LoadGenError(f"wrk exited with {done.returncode}: {_last_line(done.output)}")
+        sample = parse_output(done.output, args, str(raw_path.relative_to(relative_to)))
+        sample.resources = done.usage
         return sample
+
+    def describe(self) -> dict:
+        """What the results record about this generator and how it measured."""
+        return {"tool": "wrk", "version": wrk_version(self.binary), "threads": self.threads,
+                "timeout_s": self.timeout_s, "script": "suite/wrk/report.lua",
+                "latency": "measured: wrk's histogram with its coordinated-omission correction "
+                           "undone exactly (suite/wrk/histogram.lua); wrk's corrected figures "
+                           "kept apart",
+                "failure_classes": list(ERROR_KEYS),
+                "body_check": "every response below HTTP 400 compared whole with the verified "
+                              "bytes"}
 
 
 def _last_line(text: str) -> str:
@@ -89,7 +150,13 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "(no output)"
 
 
-def parse_output(output: str, wrk_args: list[str], raw_output: str) -> Sample:
+def _latency(values: dict | None) -> dict[str, float | None] | None:
+    if values is None:
+        return None
+    return {key: None if values[key] is None else float(values[key]) for key in LATENCY_KEYS}
+
+
+def parse_output(output: str, args: list[str], raw_output: str) -> Sample:
     """The Sample from wrk's output: exactly one BATTLE_WRK line is expected."""
     lines = [line[len(MARKER):] for line in output.splitlines() if line.startswith(MARKER)]
     if len(lines) != 1:
@@ -97,11 +164,157 @@ def parse_output(output: str, wrk_args: list[str], raw_output: str) -> Sample:
                            f"{len(lines)}: {_last_line(output)}")
     try:
         data = json.loads(lines[0])
-        errors = {key: int(data["errors"][key]) for key in ERROR_KEYS}
-        latency = {key: data["latency_us"][key] for key in LATENCY_KEYS}
-        return Sample(requests=int(data["requests"]), bytes=int(data["bytes"]),
+        wrk_errors, body = data["errors"], data["body"]
+        errors = {key: int(wrk_errors[key]) for key in ("connect", "read", "write", "status")}
+        # wrk's "timeout" counts responses that arrived after --timeout (they are also in
+        # "requests"); requests that never got an answer are counted by the script.
+        errors.update(late=int(wrk_errors["timeout"]), lost=int(data["sockets"]["lost"]),
+                      body=None if body is None else int(body["wrong"]))
+        return Sample(generator="wrk", connections=int(data["connections"]),
+                      threads=int(data["threads"]), timeout_s=int(data["timeout_us"]) / 1e6,
+                      requests=int(data["requests"]), bytes=int(data["bytes"]),
                       duration_s=int(data["duration_us"]) / 1e6, errors=errors,
-                      latency_us={k: None if v is None else float(v) for k, v in latency.items()},
-                      wrk_args=wrk_args, raw_output=raw_output)
+                      latency_us=_latency(data["latency_us"]) or {k: None for k in LATENCY_KEYS},
+                      latency_count=int(data["latency_count"]), args=args,
+                      raw_output=raw_output,
+                      latency_corrected_us=_latency(data["latency_corrected_us"]),
+                      body_checked=None if body is None else int(body["checked"]),
+                      sockets={k: int(v) for k, v in data["sockets"].items()})
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise LoadGenError(f"malformed wrk result line {lines[0]!r}: {exc}") from None
+        raise LoadGenError(f"malformed wrk result line {lines[0]!r}: {exc!r}") from None
+
+
+def latency_summary(values_us: list[float]) -> dict[str, float | None]:
+    """min, mean, stdev (sample), max and nearest-rank percentiles, as the wrk script computes
+    them (suite/wrk/histogram.lua), of raw per-response latencies."""
+    if not values_us:
+        return {key: None for key in LATENCY_KEYS}
+    ordered = sorted(values_us)
+    n = len(ordered)
+    mean = sum(ordered) / n
+    stdev = math.sqrt(sum((v - mean) ** 2 for v in ordered) / (n - 1)) if n > 1 else 0.0
+    result = {"min": ordered[0], "mean": mean, "stdev": stdev, "max": ordered[-1]}
+    for key in LATENCY_KEYS:
+        if key.startswith("p"):
+            rank = max(1, math.ceil(float(key[1:]) / 100 * n - 1e-9))
+            result[key] = ordered[rank - 1]
+    return {key: round(result[key], 1) for key in LATENCY_KEYS}
+
+
+# oha's error messages (its own and hyper's, see README "Load generators") by failure class.
+# A request with no response within oha's timeout is abandoned there: oha cannot tell a late
+# answer from none, so it is counted as lost. Requests in flight when the run ends are not
+# failures ("aborted due to deadline"), as wrk leaves its own in-flight requests uncounted.
+OHA_IN_FLIGHT = "aborted due to deadline"
+OHA_TIMEOUT = "timeout"
+
+
+def oha_error_class(message: str) -> str:
+    text = message.lower()
+    if any(word in text for word in ("refused", "unreachable", "dns", "dial", "connect tim")):
+        return "connect"
+    if "broken pipe" in text or "write" in text:
+        return "write"
+    return "read"
+
+
+@dataclass(frozen=True)
+class Oha:
+    """oha (Rust, hyper) as an independent closed-loop generator: the same connections,
+    keep-alive, HTTP/1.1. Every response's latency, status and size come from its per-request
+    records (--db-url, written after the run), its errors from its JSON summary."""
+
+    binary: str
+    threads: int
+    timeout_s: int
+    cpus: tuple[int, ...] = ()
+
+    def args(self, url: str, connections: int, duration_s: int, json_path: Path,
+             db_path: Path) -> list[str]:
+        return ["--no-tui", "--output-format", "json", "-o", str(json_path),
+                "--db-url", str(db_path), "-c", str(connections), "-z", f"{duration_s}s",
+                "-t", f"{self.timeout_s}s", "--disable-compression",
+                "--worker-threads", str(self.threads), url]
+
+    def run(self, url: str, connections: int, duration_s: int, raw_path: Path,
+            relative_to: Path, watch: Watch | None = None,
+            expect_body: Path | None = None) -> Sample:
+        raw_path = raw_path.with_suffix(".json")
+        raw_path.parent.mkdir(parents=True, exist_ok=True)
+        db_path = raw_path.with_suffix(".sqlite")
+        db_path.unlink(missing_ok=True)
+        args = self.args(url, connections, duration_s, raw_path, db_path)
+        try:
+            done = execute([self.binary, *args], duration_s=duration_s,
+                           limit_s=duration_s + self.timeout_s + 60, watch=watch,
+                           cpus=self.cpus)
+            if done.returncode != 0:
+                raise LoadGenError(f"oha exited with {done.returncode}: "
+                                   f"{_last_line(done.output)}")
+            try:
+                report = json.loads(raw_path.read_text())
+                rows = _oha_rows(db_path)
+            except (OSError, ValueError, sqlite3.Error) as exc:
+                raise LoadGenError(f"oha left no readable result: {exc}") from None
+        finally:
+            # One row per response: megabytes per repeat. The summary below keeps what counts.
+            db_path.unlink(missing_ok=True)
+        expected = len(expect_body.read_bytes()) if expect_body else None
+        sample = parse_oha(report, rows, expected_length=expected, connections=connections,
+                           threads=self.threads, timeout_s=self.timeout_s, args=args,
+                           raw_output=str(raw_path.relative_to(relative_to)))
+        sample.resources = done.usage
+        return sample
+
+    def describe(self) -> dict:
+        return {"tool": "oha", "version": tool_version(self.binary, "--version"),
+                "threads": self.threads, "timeout_s": self.timeout_s,
+                "latency": "measured: every response's time from oha's per-request records",
+                "failure_classes": ["connect", "read", "write", "status", "lost", "body"],
+                "body_check": "the length of every response below HTTP 400 compared with the "
+                              "verified bytes' (oha keeps sizes, not bodies)"}
+
+
+def _oha_rows(db_path: Path) -> list[tuple[float, int, int]]:
+    if not db_path.exists():  # oha writes no database when nothing was answered
+        return []
+    with sqlite3.connect(db_path) as db:
+        return db.execute("SELECT duration, status, len_bytes FROM oha").fetchall()
+
+
+def parse_oha(report: dict, rows: list[tuple[float, int, int]], *,
+              expected_length: int | None, connections: int, threads: int, timeout_s: float,
+              args: list[str], raw_output: str) -> Sample:
+    """The Sample from oha's JSON summary and its per-request rows (seconds, status, bytes)."""
+    try:
+        errors: dict[str, int | None] = {"connect": 0, "read": 0, "write": 0, "lost": 0}
+        for message, count in report["errorDistribution"].items():
+            if message == OHA_TIMEOUT:
+                errors["lost"] += int(count)
+            elif message != OHA_IN_FLIGHT:
+                errors[oha_error_class(message)] += int(count)
+        duration_s = float(report["summary"]["total"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise LoadGenError(f"malformed oha result: {exc!r}") from None
+    errors["status"] = sum(1 for _, status, _ in rows if status >= 400)
+    errors["late"] = None
+    errors["body"] = None if expected_length is None else sum(
+        1 for _, status, length in rows if status < 400 and length != expected_length)
+    latencies = [seconds * 1e6 for seconds, _, _ in rows]
+    return Sample(generator="oha", connections=connections, threads=threads,
+                  timeout_s=float(timeout_s), requests=len(rows),
+                  bytes=sum(length for _, _, length in rows), duration_s=duration_s,
+                  errors={key: errors[key] for key in ERROR_KEYS},
+                  latency_us=latency_summary(latencies), latency_count=len(latencies),
+                  args=args, raw_output=raw_output,
+                  body_checked=None if expected_length is None else sum(
+                      1 for _, status, _ in rows if status < 400))
+
+
+GENERATORS = {"wrk": (find_wrk, Wrk), "oha": (find_oha, Oha)}
+
+
+def make_generator(name: str, threads: int, timeout_s: int,
+                   cpus: tuple[int, ...] = ()) -> "Wrk | Oha":
+    find, kind = GENERATORS[name]
+    return kind(find(), threads=threads, timeout_s=timeout_s, cpus=cpus)

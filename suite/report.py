@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
-from suite import results
-from suite.analysis import LATENCY_KEYS, CellSummary, checks, summarize
+from suite import results, stats
+from suite.analysis import SHOWN_PERCENTILES, CellSummary, checks, summarize
 from suite.findings import findings, ranking
 from suite.results import Cell, RunResult, VariantResult
 
@@ -48,12 +49,16 @@ def _rps_text(s: CellSummary) -> str:
 def _errors_text(s: CellSummary) -> str:
     if s.error_total == 0:
         worst = max(s.error_totals, default=0)
-        return f"0 (up to {worst:,} in one repeat)" if worst else "0"
-    parts = ", ".join(f"{cls} {count:,.0f}" for cls, count in s.errors.items() if count)
-    return f"{s.error_total:,.0f} ({parts}; {s.error_rate:.1%})"
+        text = f"0 (up to {worst:,} in one repeat)" if worst else "0"
+    else:
+        parts = ", ".join(f"{cls} {count:,.0f}" for cls, count in s.errors.items() if count)
+        text = f"{s.error_total:,.0f} ({parts}; {s.error_rate:.1%})"
+    return text + (f" [not counted: {', '.join(s.uncounted)}]" if s.uncounted else "")
 
 
 def _latency_text(s: CellSummary) -> str:
+    if s.latency_ms.get("p50") is None and s.latency_unmeasured:
+        return "not measured"
     return " / ".join(_ms(s.latency_ms.get(k)) for k in ("p50", "p99", "p99.9"))
 
 
@@ -110,12 +115,59 @@ def _document_section(run: RunResult, doc: str, charts: dict[str, str]) -> list[
     lines += _table(run, doc, f"Successful requests per second, median{spread} (higher is better)",
                     _rps_text)
     lines += _chart(charts, "errors", doc, f"failed requests per repeat, {doc}")
-    lines += _table(run, doc, "Errors per repeat (connect, read, write, timeout, HTTP status; "
-                    "error rate)", _errors_text)
+    lines += _table(run, doc, "Failed requests per repeat, by class (connect, read, write, "
+                    "status, late, lost, body; failure rate)", _errors_text)
     lines += _chart(charts, "latency", doc, f"latency percentiles, {doc}")
-    lines += _table(run, doc, "Latency p50 / p99 / p99.9, ms (lower is better; timeouts excluded)",
-                    _latency_text)
+    lines += _table(run, doc, "Latency p50 / p99 / p99.9, ms, measured (responses within the "
+                    "timeout; lower is better)", _latency_text)
     return lines
+
+
+def crosscheck_rows(run: RunResult) -> list[list[str]]:
+    """Per cell with crosschecks: both generators' successful req/s, their ratio, p50 and p99."""
+    second = (run.crosscheck or {}).get("tool", "?")
+    rows = [["variant", "cell", f"{run.loadgen.get('tool')} req/s", f"{second} req/s",
+             f"{second} ÷ {run.loadgen.get('tool')}", "p50 ms (both)", "p99 ms (both)",
+             "failed (both)"]]
+    for v in run.variants:
+        for cell in v.cells:
+            if not (cell.repeats and cell.crosschecks):
+                continue
+            first = summarize(cell)
+            other = summarize(Cell(cell.doc, cell.connections, repeats=cell.crosschecks))
+            ratio = (f"{other.median_rps / first.median_rps:.2f}"
+                     if first.median_rps and other.median_rps is not None else "–")
+            rows.append([v.name, f"{cell.doc}@{cell.connections}", _int(first.median_rps),
+                         _int(other.median_rps), ratio,
+                         f"{_ms(first.latency_ms.get('p50'))} / {_ms(other.latency_ms.get('p50'))}",
+                         f"{_ms(first.latency_ms.get('p99'))} / {_ms(other.latency_ms.get('p99'))}",
+                         f"{first.error_total:,.0f} / {other.error_total:,.0f}"])
+    return rows
+
+
+def crosscheck_lines(run: RunResult) -> list[str]:
+    rows = crosscheck_rows(run)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip()
+            for row in rows]
+
+
+def _crosscheck_section(run: RunResult) -> list[str]:
+    rows = crosscheck_rows(run)
+    if len(rows) < 2:
+        return []
+    tool, second = run.loadgen.get("tool"), (run.crosscheck or {}).get("tool")
+    lines = ["## Cross-check", "",
+             f"Each repeat was followed, on the same server, by a {second} run of the same cell "
+             f"(same connections, duration and timeout); medians over repeats. {second}: "
+             f"{(run.crosscheck or {}).get('version')}; latency "
+             f"{(run.crosscheck or {}).get('latency')}; failure classes "
+             f"{', '.join((run.crosscheck or {}).get('failure_classes', []))}; body check: "
+             f"{(run.crosscheck or {}).get('body_check')}. Figures above this section are "
+             f"{tool}'s alone.", "",
+             "| " + " | ".join(rows[0]) + " |", "|---|---|" + "---:|" * (len(rows[0]) - 2)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
+    return lines + [""]
 
 
 def _cores(value: float | None) -> str:
@@ -131,8 +183,9 @@ def _details_section(run: RunResult) -> list[str]:
              "<details><summary>n repeats, spread, confidence interval, latency, resources, "
              "Little's law</summary>", "",
              "| variant | doc | conn. | n | median req/s | 95% CI | CV | p50 / p90 / p99 / p99.9 ms "
-             "| errors | server CPU | mongod CPU | wrk CPU | server RSS MiB | L/N |",
-             "|---|---|---:|---:|---:|---|---:|---|---|---:|---:|---:|---:|---:|"]
+             "| responses / latency samples | failed | server CPU | mongod CPU | wrk CPU "
+             "| server RSS MiB | L/N | wrk-corrected p50 / p99 ms |",
+             "|---|---|---:|---:|---:|---|---:|---|---|---|---:|---:|---:|---:|---:|---|"]
     for v in run.variants:
         for cell in v.cells:
             if not cell.repeats:
@@ -140,19 +193,43 @@ def _details_section(run: RunResult) -> list[str]:
             s = summarize(cell)
             ci = f"{_int(s.ci95[0])}–{_int(s.ci95[1])}" if s.ci95 else "–"
             cv = "–" if s.cv is None else f"{s.cv:.1%}" + (" ⚠" if s.unstable else "")
-            latency = " / ".join(_ms(s.latency_ms.get(k)) for k in LATENCY_KEYS)
+            latency = " / ".join(_ms(s.latency_ms.get(k)) for k in SHOWN_PERCENTILES)
             flags = " (client-bound)" if s.client_bound else ""
             little = "–" if s.little is None else f"{s.little:.2f}"
             lines.append(
                 f"| {v.name} | {cell.doc} | {cell.connections:,} | {s.n} | {_int(s.median_rps)} "
-                f"| {ci} | {cv} | {latency} | {_errors_text(s)} | {_cores(s.cpu_cores.get('server'))} "
+                f"| {ci} | {cv} | {latency} | {_counts_text(cell)} | {_errors_text(s)} "
+                f"| {_cores(s.cpu_cores.get('server'))} "
                 f"| {_cores(s.cpu_cores.get('mongod'))} | {_cores(s.cpu_cores.get('loadgen'))}{flags} "
-                f"| {_mib(s.rss_max_bytes.get('server'))} | {little} |")
-    lines += ["", "CPU in cores (1.00 = one CPU busy for the whole repeat), medians over "
-              "repeats; RSS is the largest resident memory of the server's whole process tree. "
-              "L/N is Little's law: throughput × mean latency ÷ connections, about 1 when every "
-              "connection always waits on a response.", "", "</details>", ""]
+                f"| {_mib(s.rss_max_bytes.get('server'))} | {little} | {_corrected_text(cell)} |")
+    lines += ["", "Responses / latency samples: every response received, and the number of "
+              "measured latencies, per repeat (they differ by the late responses, which have "
+              "none; ≠ marks any other difference). CPU in cores (1.00 = one CPU busy for the "
+              "whole repeat), medians over repeats; RSS is the largest resident memory of the "
+              "server's whole process tree. L/N is Little's law: throughput × measured mean "
+              "latency ÷ connections, about 1 when every connection always waits on a response. "
+              "The last column is wrk's own figure after its coordinated-omission correction "
+              "(synthetic samples added for responses slower than the mean interval), shown "
+              "apart and never used above; – where the correction changed nothing.",
+              "", "</details>", ""]
     return lines
+
+
+def _counts_text(cell: Cell) -> str:
+    parts = []
+    for sample in cell.repeats:
+        count = "?" if sample.latency_count is None else f"{sample.latency_count:,}"
+        mark = " ≠" if sample.latency_count_matches is False else ""
+        parts.append(f"{sample.requests:,} / {count}{mark}")
+    return "; ".join(parts)
+
+
+def _corrected_text(cell: Cell) -> str:
+    corrected = [s.latency_corrected_us for s in cell.repeats if s.latency_corrected_us]
+    if not corrected:
+        return "–"
+    return "; ".join(" / ".join(_ms(None if c.get(k) is None else c[k] / 1000)
+                                for k in ("p50", "p99")) for c in corrected)
 
 
 def _checks_section(run: RunResult) -> list[str]:
@@ -160,8 +237,12 @@ def _checks_section(run: RunResult) -> list[str]:
     if not found:
         stability = ("repeats agree" if run.profile.repeats > 1
                      else "with one repeat per cell nothing can be said about stability")
-        return ["## Checks", "", f"No warnings: {stability}, the load generator had CPU to "
-                "spare, and no cell looks bottlenecked elsewhere.", ""]
+        sampled = all((s.resources or {}).get("loadgen") for v in run.variants
+                      for c in v.cells for s in c.repeats)
+        client = ("the load generator stayed below its CPU limit" if sampled
+                  else "the load generator's CPU was not sampled")
+        return ["## Checks", "", f"No warnings: {stability}, {client}, and no cell looks "
+                "bottlenecked elsewhere.", ""]
     return ["## Checks", "", *[f"- **{f.kind}**: {f.text}" for f in found], ""]
 
 
@@ -256,6 +337,29 @@ def _environment_section(run: RunResult) -> list[str]:
     return lines + [""]
 
 
+def _loadgen_cpu_text(run: RunResult) -> str:
+    per_response = [(s.resources or {}).get("loadgen", {}).get("cpu_cores", 0) * s.duration_s
+                    / s.requests * 1e6
+                    for v in run.variants for c in v.cells for s in c.repeats
+                    if s.requests and (s.resources or {}).get("loadgen")]
+    if not per_response:
+        return ""
+    return (f" {run.loadgen.get('tool', 'wrk')}'s CPU per response received, median over the "
+            f"repeats: "
+            f"{stats.median(per_response):.1f} µs (from {min(per_response):.1f} to "
+            f"{max(per_response):.1f}), body check included.")
+
+
+def _wait_text(run: RunResult) -> str:
+    waits = [s.quiet_wait_s for v in run.variants for c in v.cells for s in c.repeats
+             if s.quiet_wait_s is not None]
+    if not waits:
+        return ""
+    return (" Before every warmup and counted run the suite waited for the server to be idle "
+            f"(two fast `/health` answers): {stats.median(waits):.1f} s at the median, "
+            f"{max(waits):.1f} s at most.")
+
+
 def _order_text(run: RunResult) -> str:
     if run.order == "interleaved" and run.profile.repeats > 1:
         return "interleaved (repeat r of every variant, each freshly started, before repeat r+1)"
@@ -277,7 +381,7 @@ def _methodology_section(run: RunResult) -> list[str]:
     p, env = run.profile, run.environment
     variants = run.variants
     cells = len(p.docs) * len(p.connections)
-    command = " ".join(run.argv) if run.argv else "battle run"
+    command = shlex.join(run.argv) if run.argv else "battle run"
     if command.startswith("battle "):
         command = ".venv/bin/" + command
     lines = [
@@ -285,22 +389,30 @@ def _methodology_section(run: RunResult) -> list[str]:
         f"- **What ran**: {len(variants)} variant(s) × {len(p.docs)} document(s) × "
         f"{len(p.connections)} connection level(s) = {len(variants) * cells} cells; the "
         f"`{run.runtime}` runtime on one machine ({env.get('cpu_model')} × {env.get('cpu_count')}) "
-        f"with MongoDB {run.mongo.get('version')} ({_mongo_text(run.mongo)}) and wrk.",
+        f"with MongoDB {run.mongo.get('version')} ({_mongo_text(run.mongo)}) and "
+        f"{run.loadgen.get('tool', 'wrk')}.",
         f"- **How long**: each counted repeat {p.duration_s:g} s after a {p.warmup_s:g} s "
         f"uncounted warmup at the same concurrency; {p.repeats} repeat(s) per cell, "
         f"{_order_text(run)}; a {p.primer_s:g} s low-concurrency primer after each server start. "
-        f"wrk `--timeout {p.timeout_s:g}s`, threads = min(connections, CPUs of the load "
+        f"Timeout {p.timeout_s:g} s (slower: late; unanswered: lost), load generator "
+        f"threads = min(connections, CPUs of the load "
         f"generator). Run from {run.started_at} to {run.finished_at or '–'}.",
         "- **What was verified** before any measurement, at every server start: "
         + ", ".join(f"`/{doc}`" for doc in p.docs) + " and `/plain` answer 200 with "
         "`Content-Type: application/json`, and each document's body is byte-for-byte the stored "
         "document without `_id` (compact JSON). A variant that fails is reported as failed, "
         "never measured.",
-        "- **What was measured**: wrk's own counts and latency histogram (its Lua `done()` "
-        "prints them as one JSON line; the raw output of every wrk run is kept beside the "
-        "results), and CPU/memory of the server, mongod and wrk sampled every 0.5 s ("
+        f"- **What was measured**: {run.loadgen.get('tool', 'wrk')} "
+        f"({run.loadgen.get('version')})"
+        + (f" with `{run.loadgen['script']}`, whose `done()` prints one JSON line"
+           if run.loadgen.get("script") else "")
+        + " (the raw output of every run is kept beside the results). "
+        f"Latency: {run.loadgen.get('latency')}. Failure classes counted: "
+        f"{', '.join(run.loadgen.get('failure_classes', []))}. Body check: "
+        f"{run.loadgen.get('body_check') or 'none'}.{_loadgen_cpu_text(run)} CPU/memory of the "
+        "server, mongod and the load generator sampled every 0.5 s ("
         + ("each container's cgroup" if run.runtime == "docker" else "process groups in /proc")
-        + "; wrk's CPU from its rusage).",
+        + "; the generator's CPU from its rusage)." + _wait_text(run),
         "- **Reproduce**: on a machine like this one (see below), "
         f"`git checkout {env.get('git_commit') or '<commit>'}`, `make setup`, then "
         f"`{command}`. Regenerate this report (charts included) from the results file alone "
@@ -323,24 +435,30 @@ def render(run: RunResult, charts: dict[str, str] | None = None) -> str:
         f"# Python server battle: run {run.run_id}{status}", "",
         f"Each server fetches one document from MongoDB per request. Profile **{p.name}**: "
         f"{p.duration_s:g} s per repeat, {p.repeats} repeat(s) per cell, each after a "
-        f"{p.warmup_s:g} s uncounted warmup; variants {_order_text(run)}; wrk "
-        f"`--timeout {p.timeout_s:g}s`. Runtime `{run.runtime}`{_roles_text(run)}. "
+        f"{p.warmup_s:g} s uncounted warmup; variants {_order_text(run)}; load generator "
+        f"{run.loadgen.get('tool', 'wrk')}, timeout {p.timeout_s:g} s. "
+        f"Runtime `{run.runtime}`{_roles_text(run)}. "
         f"Started {run.started_at}, finished {run.finished_at or '–'}.", "",
         "How to read it: *successful requests per second* counts only responses with HTTP status "
-        "below 400, per second; the median over repeats, with the lowest and highest repeat in "
+        "below 400, within the timeout and with the verified bytes, per second; the median over repeats, with the lowest and highest repeat in "
         "brackets and ⚠ where repeats differ by more than 10% (coefficient of variation). "
-        "*Errors* are wrk's counts per repeat (median) by class — connect, read and write are "
-        "socket errors, timeout means no response within the timeout, status means HTTP 4xx/5xx "
-        "— and the share of attempts that failed. *Latency* p50 / p99 / p99.9: half, 99% and "
-        "99.9% of completed responses arrived within that many milliseconds; timed-out requests "
-        "are not in these figures. *Checks* lists what the numbers themselves warn about. Server, "
-        "MongoDB and load generator share one machine: compare rows within this run, as ratios.",
+        "*Failed requests* are counted per repeat (median) by class — connect, read and write "
+        "are socket errors; status: an HTTP 4xx/5xx answer; late: a response slower than the "
+        "timeout; lost: a request still unanswered, for longer than the timeout, when the repeat "
+        "ended; body: a response whose bytes differ from the verified document — with the share "
+        "of attempts that failed; successful requests exclude every class. *Latency* p50 / p99 / "
+        "p99.9 are measured response times: half, 99% and 99.9% of the responses that arrived "
+        "within the timeout took at most that long; late and lost requests are not in them, so "
+        "read latency next to the failures. *Checks* lists what the numbers themselves warn "
+        "about. Server, MongoDB and load generator share one machine: compare rows within this "
+        "run, as ratios.",
         "",
     ]
     lines += _findings_section(run)
     for doc in p.docs:
         lines += _document_section(run, doc, charts)
     lines += _checks_section(run)
+    lines += _crosscheck_section(run)
     lines += _failures_section(run)
     lines += _methodology_section(run)
     lines += _details_section(run)
@@ -384,17 +502,30 @@ def _headline(run: RunResult) -> str:
 def render_index(runs: list[RunResult], rendered: set[str] | frozenset[str] = frozenset()) -> str:
     """The list of runs; a run links to its report when that report exists (`rendered`)."""
     lines = ["# Runs", "", "Every results file in `results/`, newest first. Generated by "
-             "`battle report`; each link is that run's report.", "",
-             "| run | date | profile | variants | machine | headline (best) | status |",
-             "|---|---|---|---:|---|---|---|"]
+             "`battle report`; each link is that run's report. *Counted* says how a run "
+             "measured: runs made before the suite undid wrk's coordinated-omission correction "
+             "(results schema before v4) have latency figures that include wrk's synthetic "
+             "samples wherever the correction applied, count late responses as successes, and "
+             "counted neither lost requests nor wrong bodies; their reports were left as they "
+             "were made.", "",
+             "| run | date | profile | variants | machine | headline (best) | counted | status |",
+             "|---|---|---|---:|---|---|---|---|"]
     for run in sorted(runs, key=lambda r: r.run_id, reverse=True):
         env = run.environment
         name = (f"[{run.run_id}]({run.run_id}.md)" if run.run_id in rendered
                 else f"{run.run_id} (no report yet: `battle report`)")
         lines.append(f"| {name} | {run.started_at[:10]} | "
                      f"{run.profile.name} | {len(run.variants)} | {env.get('cpu_model')} × "
-                     f"{env.get('cpu_count')}, {run.runtime} | {_headline(run)} | {run.status} |")
+                     f"{env.get('cpu_count')}, {run.runtime} | {_headline(run)} | "
+                     f"{_counted_text(run)} | {run.status} |")
     return "\n".join(lines) + "\n"
+
+
+def _counted_text(run: RunResult) -> str:
+    classes = run.loadgen.get("failure_classes", [])
+    if "lost" in classes and run.loadgen.get("body_check"):
+        return f"measured latency; failures: {', '.join(classes)}"
+    return "**before the fix**: wrk-corrected latency, late as success, no lost/body"
 
 
 def write_index(results_dir: Path, reports_dir: Path) -> Path:

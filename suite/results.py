@@ -18,10 +18,16 @@ from suite.profiles import Profile
 SCHEMA = "battle.results"
 # v2: warmups per cell, primers, resources per sample, cpu_roles, order.
 # v3: runtime_details (docker: compose tool, images, limits) and each variant's image.
-# Older versions are upgraded on load.
-VERSION = 3
+# v4: measured latency (wrk's coordinated-omission correction undone; its corrected figures
+#     apart), failure classes late/lost/body, the generator, connections and threads of each
+#     sample as fields, the wait for an idle server, a second generator's crosschecks. Older versions are upgraded on load, one version at a time.
+VERSION = 4
 LATENCY_KEYS = ("min", "mean", "stdev", "max", "p50", "p75", "p90", "p99", "p99.9")
-ERROR_KEYS = ("connect", "read", "write", "status", "timeout")
+# Why a request did not count as a success. connect/read/write: socket errors; status: HTTP
+# >= 400; late: a response slower than the timeout; lost: a request still unanswered after the
+# timeout when the repeat ended; body: a response whose bytes differ from the verified ones.
+ERROR_KEYS = ("connect", "read", "write", "status", "late", "lost", "body")
+GENERATORS = ("wrk", "oha")
 
 
 class ResultsError(Exception):
@@ -30,22 +36,45 @@ class ResultsError(Exception):
 
 @dataclass
 class Sample:
-    """One wrk execution: what its Lua done() reported, plus how it was invoked."""
+    """One load-generator execution: what it counted, and how it was invoked."""
 
-    requests: int
+    generator: str                     # GENERATORS
+    connections: int
+    threads: int                       # generator threads (wrk -t)
+    timeout_s: float | None            # a response slower than this is late
+    requests: int                      # responses received, any status, early or late
     bytes: int
     duration_s: float
-    errors: dict[str, int]             # ERROR_KEYS; "status" = HTTP status >= 400
-    latency_us: dict[str, float | None]  # LATENCY_KEYS; None when nothing completed
-    wrk_args: list[str]
-    raw_output: str                    # path of wrk's own output, relative to the results file
+    # Per class of ERROR_KEYS; None: not counted (an older results version, or a generator
+    # that cannot tell that class apart).
+    errors: dict[str, int | None]
+    # Measured response times (µs) of the responses that arrived within the timeout, any
+    # status; None when there was none. latency_count: how many there were (None: unknown).
+    latency_us: dict[str, float | None]
+    latency_count: int | None
+    args: list[str]                    # the generator's command line, after its binary
+    raw_output: str                    # path of its own output, relative to the results file
+    # wrk's coordinated-omission corrected figures, when its correction changed anything.
+    # Never mixed with latency_us; None when absent.
+    latency_corrected_us: dict[str, float | None] | None = None
+    body_checked: int | None = None    # responses compared with the verified bytes
+    sockets: dict[str, int] | None = None  # wrk: its sockets when the repeat ended
+    rate: float | None = None          # open loop: the intended request rate; None: closed loop
+    # Seconds the suite waited, before this run, for the server to finish the previous load
+    # (suite.verify.wait_quiet); None: not waited (older versions, primers).
+    quiet_wait_s: float | None = None
     # CPU (cores) and memory per role during the run: server, mongod, loadgen, machine.
     resources: dict[str, dict[str, float]] | None = None
 
+    def failed(self, key: str) -> int:
+        return self.errors.get(key) or 0
+
     @property
     def ok_requests(self) -> int:
-        # wrk counts every completed response in `requests`, including 4xx/5xx ones.
-        return max(0, self.requests - self.errors["status"])
+        # Every response counts in `requests`: errors by status, late or wrong bytes are not
+        # successes. A late response with an error status is subtracted twice (conservative).
+        return max(0, self.requests - self.failed("status") - self.failed("late")
+                   - self.failed("body"))
 
     @property
     def ok_rps(self) -> float:
@@ -53,39 +82,58 @@ class Sample:
 
     @property
     def error_count(self) -> int:
-        return sum(self.errors.values())
+        return sum(v for v in self.errors.values() if v)
 
     @property
     def attempts(self) -> int:
-        # Completed responses plus requests that died on the socket; timeouts are not added:
-        # wrk may count a late response both as a request and as a timeout.
-        return self.requests + self.errors["connect"] + self.errors["read"] + self.errors["write"]
+        """Responses, requests that died on the socket, and requests never answered."""
+        return (self.requests + self.failed("connect") + self.failed("read")
+                + self.failed("write") + self.failed("lost"))
 
     @property
     def failed_attempts(self) -> int:
-        """Attempts that got no good response: socket errors and HTTP >= 400. Timeouts are not
-        in it: wrk counts every stuck connection again at each 2 s check, so a timeout count
-        is not a number of requests."""
-        return (self.errors["connect"] + self.errors["read"] + self.errors["write"]
-                + self.errors["status"])
+        return min(self.error_count, self.attempts)
 
     @property
     def error_rate(self) -> float:
         """Failed attempts per attempt, between 0 and 1 (0.0 when nothing was attempted)."""
         return self.failed_attempts / self.attempts if self.attempts else 0.0
 
+    @property
+    def latency_count_matches(self) -> bool | None:
+        """Whether every response within the timeout has exactly one latency sample
+        (None: not known for this sample)."""
+        if self.latency_count is None:
+            return None
+        return self.latency_count == self.requests - self.failed("late")
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Sample":
-        errors = {key: int(data["errors"][key]) for key in ERROR_KEYS}
-        latency = {key: _opt_float(data["latency_us"].get(key)) for key in LATENCY_KEYS}
-        return cls(requests=int(data["requests"]), bytes=int(data["bytes"]),
-                   duration_s=float(data["duration_s"]), errors=errors, latency_us=latency,
-                   wrk_args=list(data["wrk_args"]), raw_output=str(data["raw_output"]),
+        def latency(values: dict | None) -> dict[str, float | None] | None:
+            return None if values is None else {
+                key: _opt_float(values.get(key)) for key in LATENCY_KEYS}
+
+        return cls(generator=data["generator"], connections=int(data["connections"]),
+                   threads=int(data["threads"]), timeout_s=_opt_float(data["timeout_s"]),
+                   requests=int(data["requests"]), bytes=int(data["bytes"]),
+                   duration_s=float(data["duration_s"]),
+                   errors={key: _opt_int(data["errors"].get(key)) for key in ERROR_KEYS},
+                   latency_us=latency(data["latency_us"]),
+                   latency_count=_opt_int(data.get("latency_count")),
+                   args=list(data["args"]), raw_output=str(data["raw_output"]),
+                   latency_corrected_us=latency(data.get("latency_corrected_us")),
+                   body_checked=_opt_int(data.get("body_checked")),
+                   sockets=data.get("sockets"), rate=_opt_float(data.get("rate")),
+                   quiet_wait_s=_opt_float(data.get("quiet_wait_s")),
                    resources=data.get("resources"))
 
 
 def _opt_float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 @dataclass
@@ -98,13 +146,17 @@ class Cell:
     reason: str | None = None
     warmups: list[Sample] = field(default_factory=list)
     repeats: list[Sample] = field(default_factory=list)
+    # Runs of the run's second load generator (`--crosscheck`), each right after the repeat
+    # of the same number; never part of the cell's figures.
+    crosschecks: list[Sample] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Cell":
         return cls(doc=data["doc"], connections=int(data["connections"]), status=data["status"],
                    reason=data.get("reason"),
                    warmups=[Sample.from_dict(s) for s in data.get("warmups", [])],
-                   repeats=[Sample.from_dict(s) for s in data.get("repeats", [])])
+                   repeats=[Sample.from_dict(s) for s in data.get("repeats", [])],
+                   crosschecks=[Sample.from_dict(s) for s in data.get("crosschecks", [])])
 
 
 @dataclass
@@ -155,8 +207,9 @@ class RunResult:
     argv: list[str]
     environment: dict[str, Any]        # machine, versions, limits: see suite/environment.py
     mongo: dict[str, Any]
-    loadgen: dict[str, Any]
+    loadgen: dict[str, Any]            # the generator of every repeat, and how it measured
     variants: list[VariantResult] = field(default_factory=list)
+    crosscheck: dict[str, Any] | None = None  # the second generator, when one ran
     cpu_roles: dict[str, list[int]] = field(default_factory=dict)  # role -> CPUs it was pinned to
     order: str = "interleaved"         # interleaved: round r runs every variant once
     runtime_details: dict[str, Any] = field(default_factory=dict)  # what the runtime recorded
@@ -179,10 +232,9 @@ class RunResult:
     def from_dict(cls, data: dict[str, Any]) -> "RunResult":
         if data.get("schema") != SCHEMA:
             raise ResultsError(f"not a {SCHEMA} document (schema={data.get('schema')!r})")
-        if data.get("version") == 1:
-            data = upgrade_v1(data)
-        if data.get("version") == 2:
-            data = {**data, "version": 3, "runtime_details": {"name": data.get("runtime")}}
+        for version, upgrade in UPGRADES.items():
+            if data.get("version") == version:
+                data = upgrade(data)
         if data.get("version") != VERSION:
             raise ResultsError(f"results version {data.get('version')!r} is not supported "
                                f"(this suite reads version {VERSION})")
@@ -192,7 +244,7 @@ class RunResult:
 
 
 def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
-    """Version 1 (one warmup per cell, no resources) read as version 2."""
+    """Version 1 (one warmup per cell, no resources) as version 2."""
     variants = []
     for variant in data.get("variants", []):
         cells = []
@@ -206,6 +258,60 @@ def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
                if isinstance(data.get("profile"), dict) else data.get("profile"))
     return {**data, "version": 2, "variants": variants, "profile": profile,
             "order": "sequential", "cpu_roles": {}}
+
+
+def upgrade_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 (no runtime details) as version 3."""
+    return {**data, "version": 3, "runtime_details": {"name": data.get("runtime")}}
+
+
+def upgrade_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 as version 4: every sample was made by wrk 4.1 with the old Lua script.
+
+    What it printed as latency is wrk's histogram after its coordinated-omission correction,
+    which changes the histogram only when the slowest response took at least twice the
+    correction interval (runtime / (responses / connections)). Below that the figures were
+    measured and stay latency; above it they move to latency_corrected_us and the measured
+    latency is unknown. wrk's `timeout` counted late responses (also in `requests`); lost
+    requests and wrong bodies were not counted (None)."""
+    def sample(old: dict[str, Any]) -> dict[str, Any]:
+        args = list(old["wrk_args"])
+        option = (lambda name, default: args[args.index(name) + 1] if name in args else default)
+        connections, threads = int(option("-c", 0)), int(option("-t", 1))
+        timeout = option("--timeout", None)
+        errors = {**{k: v for k, v in old["errors"].items() if k != "timeout"},
+                  "late": old["errors"]["timeout"], "lost": None, "body": None}
+        latency = old["latency_us"]
+        requests, duration_us = int(old["requests"]), float(old["duration_s"]) * 1e6
+        per_connection = requests // connections if connections else 0
+        interval = int(duration_us) // per_connection if per_connection else None
+        corrected = (interval is not None and latency.get("max") is not None
+                     and latency["max"] >= 2 * interval)
+        new = {k: v for k, v in old.items() if k not in ("wrk_args", "errors", "latency_us")}
+        return {**new, "generator": "wrk", "connections": connections, "threads": threads,
+                "timeout_s": float(timeout.rstrip("s")) if timeout else None,
+                "errors": errors, "args": args,
+                "latency_us": {k: None for k in LATENCY_KEYS} if corrected else latency,
+                "latency_count": None if corrected else requests - int(errors["late"]),
+                "latency_corrected_us": latency if corrected else None}
+
+    def cell(old: dict[str, Any]) -> dict[str, Any]:
+        return {**old, "warmups": [sample(s) for s in old.get("warmups", [])],
+                "repeats": [sample(s) for s in old.get("repeats", [])]}
+
+    variants = [{**v, "primers": [sample(s) for s in v.get("primers", [])],
+                 "cells": [cell(c) for c in v.get("cells", [])]} for v in data.get("variants", [])]
+    loadgen = {**data.get("loadgen", {}),
+               "latency": "as wrk 4.1 reported it: coordinated-omission corrected where its "
+                          "correction applied (those figures kept apart, measured ones unknown)",
+               # wrk's timeout (now "late") was counted, though not as a failure.
+               "failure_classes": ["connect", "read", "write", "status"],
+               "body_check": None}
+    return {**data, "version": 4, "variants": variants, "loadgen": loadgen}
+
+
+# version -> the function that reads it as the next version, applied in order.
+UPGRADES = {1: upgrade_v1, 2: upgrade_v2, 3: upgrade_v3}
 
 
 def save(run: RunResult, path: Path) -> None:

@@ -18,13 +18,13 @@ from pathlib import Path
 
 from suite import documents, environment, results
 from suite.catalog import Variant
-from suite.loadgen import LoadGenError, Wrk, find_wrk, wrk_version
+from suite.loadgen import LoadGenError, make_generator
 from suite.mongo import DEFAULT_DATABASE, MongoError, free_port, port_is_free, redact, seed
 from suite.procs import check_interrupted
 from suite.profiles import Profile
 from suite.results import Cell, RunResult, VariantResult
 from suite.runtime import MongoEndpoint, Runtime, Server, ServerFailed, Watch
-from suite.verify import verify, wait_ready
+from suite.verify import verify, wait_quiet, wait_ready
 
 Progress = Callable[[str], None]
 
@@ -51,6 +51,8 @@ class RunOptions:
     database: str = DEFAULT_DATABASE
     port: int | None = None
     argv: tuple[str, ...] = ()
+    loadgen: str = "wrk"               # the generator of every repeat
+    crosscheck: str | None = None      # a second one, run right after each repeat
 
 
 class Runner:
@@ -68,9 +70,12 @@ class Runner:
         self.profile = options.profile
         self.runtime = options.runtime
         self.progress = progress
-        self.wrk = Wrk(find_wrk(), threads=self.runtime.loadgen_cpus(),
-                       timeout_s=self.profile.timeout_s,
-                       cpus=tuple(self.runtime.cpu_roles.get("loadgen", ())))
+        loadgen_cpus = tuple(self.runtime.cpu_roles.get("loadgen", ()))
+        self.loadgen = make_generator(options.loadgen, threads=self.runtime.loadgen_cpus(),
+                                  timeout_s=self.profile.timeout_s, cpus=loadgen_cpus)
+        self.second = None if options.crosscheck is None else make_generator(
+            options.crosscheck, threads=self.runtime.loadgen_cpus(),
+            timeout_s=self.profile.timeout_s, cpus=loadgen_cpus)
         self.run_id = new_run_id()
         self.path = options.out_dir / f"{self.run_id}.json"
         self.artifacts = options.out_dir / self.run_id
@@ -79,11 +84,18 @@ class Runner:
             run_id=self.run_id, started_at=now(), profile=self.profile,
             runtime=self.runtime.name, argv=list(options.argv),
             environment=environment.collect(), mongo={},
-            loadgen={"tool": "wrk", "version": wrk_version(self.wrk.binary),
-                     "threads": self.wrk.threads, "timeout_s": self.wrk.timeout_s,
-                     "script": "suite/wrk/report.lua"},
+            loadgen=self.loadgen.describe(),
+            crosscheck=self.second.describe() if self.second else None,
             cpu_roles={role: list(cpus) for role, cpus in self.runtime.cpu_roles.items()},
             order="interleaved" if self.profile.interleave else "sequential")
+
+    def expected_body(self, doc: str) -> Path:
+        """The verified bytes of `doc`, in a file the load generator compares responses with."""
+        path = self.artifacts / "expected" / f"{doc}.json"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(documents.expected_bodies()[doc])
+        return path
 
     def save(self) -> None:
         results.save(self.result, self.path)
@@ -215,10 +227,12 @@ class Runner:
             watch = {"server": server.watch(), "mongod": self.mongo_watch}
             if self.profile.primer_s:
                 # Fills connection pools and lazy imports before anything is counted.
-                primer = self.wrk.run(f"http://{server.host}:{server.port}/{self.profile.docs[0]}",
-                                      max(2, self.wrk.threads), self.profile.primer_s,
-                                      self._raw(variant.name, f"primer-{len(record.primers) + 1}"),
-                                      self.options.out_dir, watch)
+                doc = self.profile.docs[0]
+                primer = self.loadgen.run(f"http://{server.host}:{server.port}/{doc}",
+                                          max(2, self.loadgen.threads), self.profile.primer_s,
+                                          self._raw(variant.name,
+                                                    f"primer-{len(record.primers) + 1}"),
+                                          self.options.out_dir, watch, self.expected_body(doc))
                 record.primers.append(primer)
             for cell in record.cells:
                 if cell.status in ("failed", "skipped"):
@@ -257,31 +271,47 @@ class Runner:
                       watch: dict[str, Watch]) -> None:
         url = f"http://{server.host}:{server.port}/{cell.doc}"
         stem = f"{cell.doc}-c{cell.connections}"
+        expect = self.expected_body(cell.doc)
+        def measure(generator, duration_s: int, stem_suffix: str) -> results.Sample:
+            # Every run starts on a server that has finished with the last one.
+            waited = wait_quiet(server, self.profile.ready_timeout_s)
+            sample = generator.run(url, cell.connections, duration_s,
+                                   self._raw(variant, stem + stem_suffix), self.options.out_dir,
+                                   watch, expect)
+            sample.quiet_wait_s = waited
+            return sample
+
         try:
             if self.profile.warmup_s:
-                cell.warmups.append(self.wrk.run(
-                    url, cell.connections, self.profile.warmup_s,
-                    self._raw(variant, f"{stem}-warmup{len(cell.warmups) + 1}"),
-                    self.options.out_dir, watch))
+                cell.warmups.append(measure(self.loadgen, self.profile.warmup_s,
+                                            f"-warmup{len(cell.warmups) + 1}"))
                 self.save()
             for _ in range(repeats):
                 check_interrupted()
                 number = len(cell.repeats) + 1
-                sample = self.wrk.run(url, cell.connections, self.profile.duration_s,
-                                      self._raw(variant, f"{stem}-r{number}"),
-                                      self.options.out_dir, watch)
+                sample = measure(self.loadgen, self.profile.duration_s, f"-r{number}")
                 cell.repeats.append(sample)
+                if self.second is not None:
+                    cell.crosschecks.append(measure(self.second, self.profile.duration_s,
+                                                    f"-r{number}-crosscheck"))
                 cell.status = "measured"
                 self.save()
+                idle = (f" (after {sample.quiet_wait_s:.1f} s waiting for the server to go idle)"
+                        if sample.quiet_wait_s > 2 else "")
                 self.progress(f"{name} {cell.doc} c={cell.connections} repeat {number}: "
-                              f"{sample.ok_rps:,.0f} ok req/s, {sample.error_count} errors")
-        except LoadGenError as exc:
+                              f"{sample.ok_rps:,.0f} ok req/s, {_failures_text(sample)}{idle}")
+        except (LoadGenError, ServerFailed) as exc:
             # A cell with repeats from earlier rounds stays measured; the reason says what broke.
             cell.status = "measured" if cell.repeats else "failed"
             cell.reason = str(exc)
             self.progress(f"{name} {cell.doc} c={cell.connections} FAILED: {exc}")
         self.save()
         time.sleep(self.profile.pause_s)
+
+
+def _failures_text(sample: results.Sample) -> str:
+    failed = {k: v for k, v in sample.errors.items() if v}
+    return ", ".join(f"{v:,} {k}" for k, v in failed.items()) if failed else "no failure"
 
 
 def run(options: RunOptions, progress: Progress = _stderr) -> RunResult:

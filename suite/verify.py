@@ -78,3 +78,38 @@ def verify(server: Server, names: tuple[str, ...] = documents.DOCUMENT_NAMES) ->
     """Every document byte-for-byte, plus /plain. All checks run, so every failure is listed."""
     expected = documents.expected_bodies()
     return [*(check_document(server, name, expected[name]) for name in names), check_plain(server)]
+
+
+QUIET_FAST_S = 0.5     # a probe answered within this counts as "the server is idle"
+QUIET_GAP_S = 0.5      # between the two probes that must both be fast
+
+
+def wait_quiet(server: Server, timeout_s: float) -> float:
+    """Wait until the server has finished with the previous load; return the seconds waited.
+
+    When wrk exits, a server that accepts one connection at a time (gunicorn's sync worker)
+    still has thousands of connections in its accept queue whose client is gone, and serves
+    each of them, in order, before any new one: seconds of work for nobody, during which the
+    next cell would get no answer at all. A probe queues behind them, so it is answered only
+    once they are drained. Two fast answers, a gap apart, because connections still in the
+    handshake join the queue a little later. Raises ServerFailed after `timeout_s`."""
+    start = time.monotonic()
+    deadline = start + timeout_s
+    fast = 0
+    while True:
+        check_interrupted()
+        if not server.alive():
+            raise ServerFailed(f"server died: {server.exit_detail()}")
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ServerFailed(f"still busy with the previous load {timeout_s:g} s after it "
+                               f"ended (/health not answered within {QUIET_FAST_S:g} s twice)")
+        sent = time.monotonic()
+        try:
+            answered = get(server.host, server.port, "/health", timeout=left).status == 200
+        except (OSError, HTTPException):
+            answered = False
+        fast = fast + 1 if answered and time.monotonic() - sent < QUIET_FAST_S else 0
+        if fast >= 2:
+            return round(time.monotonic() - start, 3)
+        time.sleep(QUIET_GAP_S if fast else 0.1)

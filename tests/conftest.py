@@ -68,3 +68,17 @@ def alive(pids: set[int]) -> set[int]:
             return False
         return state != "Z"
     return {pid for pid in pids if running(pid)}
+
+
+def oha_or_skip() -> None:
+    """oha is built by `make setup` wherever cargo exists; only a machine without cargo skips."""
+    import shutil
+
+    from suite.loadgen import LoadGenError, find_oha
+    try:
+        find_oha()
+    except LoadGenError as exc:
+        if shutil.which("cargo") is None and not (Path.home() / ".cargo" / "bin" / "cargo").exists():
+            pytest.skip("oha not installed and no cargo to build it: tests of the second "
+                        "load generator skipped")
+        pytest.fail(str(exc))

@@ -10,8 +10,12 @@ def run_v2():
     return results.load(FIXTURES / "results-v2.json")
 
 
+def run_v4():
+    return results.load(FIXTURES / "results-v4.json")
+
+
 def test_summary_of_a_real_cell():
-    cell = run_v2().variant("fastapi-uvicorn").cell("small", 100)
+    cell = run_v4().variant("fastapi-uvicorn").cell("small", 20)
     s = analysis.summarize(cell)
     rps = [sample.ok_rps for sample in cell.repeats]
     assert s.n == 3 and s.ok_rps == rps
@@ -19,7 +23,34 @@ def test_summary_of_a_real_cell():
     assert s.ci95 == stats.ci95(rps) and s.cv == stats.cv(rps)
     assert s.latency_ms["p99"] == stats.median([x.latency_us["p99"] for x in cell.repeats]) / 1000
     assert s.cpu_cores["server"] > 0.1 and s.rss_max_bytes["server"] > 10 * 2**20
-    assert 0.5 < s.little < 1.5
+    assert 0.9 < s.little <= 1.05
+    assert s.clean and s.uncounted == () and s.latency_mismatch == 0
+
+
+def test_late_and_lost_requests_are_failures_of_their_cell():
+    run = run_v4()
+    s = analysis.summarize(run.variant("fastapi-uvicorn").cell("small", 300))
+    assert s.error_classes_seen["late"] > 0 and s.error_classes_seen["lost"] > 0
+    assert not s.clean and s.error_rate > 0
+    kinds = {f.kind: f.text for f in analysis.checks(run)}
+    assert kinds["late"].endswith("fastapi-uvicorn small@300.")
+    assert kinds["lost"].endswith("fastapi-uvicorn small@300.")
+    assert "stalled" not in kinds and "latency-count" not in kinds
+
+
+def test_a_latency_count_that_does_not_match_is_flagged():
+    run = run_v4()
+    sample = run.variant("flask-gunicorn-sync").cell("small", 20).repeats[1]
+    sample.latency_count += 5
+    [check] = [f for f in analysis.checks(run) if f.kind == "latency-count"]
+    assert check.text.endswith("flask-gunicorn-sync small@20.")
+
+
+def test_old_runs_say_what_they_did_not_count():
+    s = analysis.summarize(run_v2().variant("fastapi-uvicorn").cell("small", 100))
+    assert s.uncounted == ("lost", "body") and not s.clean
+    assert s.latency_unmeasured == 3 and s.latency_ms["p50"] is None and s.little is None
+    assert "corrected-latency" in {f.kind for f in analysis.checks(run_v2())}
 
 
 def test_unstable_and_client_bound_flags():
@@ -65,12 +96,13 @@ def test_clustered_variants_are_called_out():
 
 
 def test_littles_law_outliers_are_flagged_both_ways():
-    run = run_v2()
-    sample = run.variant("fastapi-uvicorn").cell("small", 100).repeats
+    run = run_v4()
+    sample = run.variant("fastapi-uvicorn").cell("small", 20).repeats
     for s in sample:
         s.latency_us["mean"] = s.latency_us["mean"] * 10
     texts = [f.text for f in analysis.checks(run) if f.kind == "little"]
-    assert any("exceeds the connections" in t and "fastapi-uvicorn small@100" in t for t in texts)
+    assert any("exceeds the connections" in t and "fastapi-uvicorn small@20" in t for t in texts)
+    assert any("under 50%" in t and "fastapi-uvicorn small@300" in t for t in texts)
 
 
 def test_a_silent_repeat_is_called_a_stall():
@@ -81,3 +113,12 @@ def test_a_silent_repeat_is_called_a_stall():
     assert summary.stalled_repeats == 1
     [stall] = [f for f in analysis.checks(run) if f.kind == "stalled"]
     assert stall.text.endswith("fastapi-uvicorn large@100.")
+
+
+def test_a_silent_repeat_with_lost_requests_counted_is_not_a_stall_but_a_failure():
+    run = run_v4()
+    sample = run.variant("flask-gunicorn-sync").cell("small", 20).repeats[0]
+    sample.requests, sample.bytes, sample.latency_count = 0, 0, 0
+    sample.errors["lost"] = 20
+    kinds = {f.kind: f.text for f in analysis.checks(run)}
+    assert "stalled" not in kinds and "flask-gunicorn-sync small@20" in kinds["lost"]

@@ -16,15 +16,18 @@ from tests.conftest import FIXTURES
 GOLDEN = FIXTURES / "golden"
 RUN_ID = "20261122T163057Z-95fc"
 DOCKER_RUN_ID = "20261122T175229Z-acde"   # results-v3-docker.json: the docker runtime's record
+V4_RUN_ID = "20261123T065148Z-f92e"       # results-v4.json: measured latency, late and lost
+FIXTURE_FILES = ("results-v2.json", "results-v3-docker.json", "results-v4.json")
 CHECKED = [f"{RUN_ID}.md", f"{RUN_ID}/throughput-small.svg", f"{RUN_ID}/errors-large.svg",
-           f"{RUN_ID}/latency-small.svg", f"{DOCKER_RUN_ID}.md"]
+           f"{RUN_ID}/latency-small.svg", f"{DOCKER_RUN_ID}.md", f"{V4_RUN_ID}.md",
+           f"{V4_RUN_ID}/errors-small.svg", f"{V4_RUN_ID}/latency-small.svg"]
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    report.write(results.load(FIXTURES / "results-v2.json"), out, latest=False)
-    report.write(results.load(FIXTURES / "results-v3-docker.json"), out, latest=False)
+    for name in FIXTURE_FILES:
+        report.write(results.load(FIXTURES / name), out, latest=False)
     if os.environ.get("BATTLE_UPDATE_GOLDEN"):
         for name in CHECKED:
             (GOLDEN / name).parent.mkdir(parents=True, exist_ok=True)
@@ -48,7 +51,7 @@ def test_every_chart_is_embedded_and_exists(rendered):
 
 
 def test_regeneration_is_byte_for_byte(tmp_path, rendered):
-    for name in ("results-v2.json", "results-v3-docker.json"):
+    for name in FIXTURE_FILES:
         report.write(results.load(FIXTURES / name), tmp_path, latest=False)
     for path in rendered.rglob("*"):
         if path.is_file():

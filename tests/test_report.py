@@ -13,15 +13,32 @@ def table_row(text: str, title: str, variant: str) -> list[str]:
 
 
 def test_report_tables_come_from_the_samples():
-    run = load()
+    run = results.load(FIXTURES / "results-v4.json")
     text = report.render(run)
     fastapi = run.variant("fastapi-uvicorn")
-    expected = [f"{fastapi.cell('small', c).repeats[0].ok_rps:,.0f}" for c in (50, 1000)]
-    assert table_row(text, "Successful requests per second", "fastapi-uvicorn") == expected
-    p99 = fastapi.cell("small", 1000).repeats[0].latency_us["p99"] / 1000
-    assert table_row(text, "Latency p50 / p99 / p99.9", "fastapi-uvicorn")[1].split(" / ")[1] \
+    expected = [_median_rps(fastapi.cell("small", c)) for c in (20, 300)]
+    assert [v.split(" (")[0] for v in
+            table_row(text, "Successful requests per second", "fastapi-uvicorn")] == expected
+    p99 = sorted(s.latency_us["p99"] for s in fastapi.cell("small", 20).repeats)[1] / 1000
+    assert table_row(text, "Latency p50 / p99 / p99.9", "fastapi-uvicorn")[0].split(" / ")[1] \
         == f"{p99:,.0f}"
-    assert table_row(text, "Errors per repeat", "fastapi-uvicorn") == ["0", "0"]
+    late = sorted(s.errors["late"] for s in fastapi.cell("small", 300).repeats)[1]
+    lost = sorted(s.errors["lost"] for s in fastapi.cell("small", 300).repeats)[1]
+    failed = table_row(text, "Failed requests per repeat", "fastapi-uvicorn")
+    assert failed[0] == "0" and failed[1].startswith(f"{late + lost} (late {late}, lost {lost}; ")
+
+
+def _median_rps(cell) -> str:
+    return f"{sorted(s.ok_rps for s in cell.repeats)[1]:,.0f}"
+
+
+def test_old_runs_show_what_was_not_measured():
+    text = report.render(load())
+    row = table_row(text, "Latency p50 / p99 / p99.9", "fastapi-uvicorn")
+    assert "not measured" in row
+    assert table_row(text, "Failed requests per repeat", "fastapi-uvicorn")[0] == \
+        "0 [not counted: lost, body]"
+    assert "**corrected-latency**" in text
 
 
 def test_report_names_failures_settings_and_machine():
@@ -35,16 +52,15 @@ def test_report_names_failures_settings_and_machine():
 
 
 def test_error_classes_are_itemised():
-    run = load()
-    sample = run.variant("fastapi-uvicorn").cell("large", 50).repeats[0]
-    sample.errors.update(read=12, timeout=3)
-    row = table_row(report.render(run), "Errors per repeat", "fastapi-uvicorn")
-    # The large-document table is the second "Errors per repeat" table.
-    text = report.render(run).split("## Large document")[1]
-    rate = sample.error_count / sample.attempts
-    assert table_row(text, "Errors per repeat", "fastapi-uvicorn")[0] == \
-        f"15 (read 12, timeout 3; {rate:.1%})"
-    assert row[0] == "0"
+    run = results.load(FIXTURES / "results-v4.json")
+    for sample in run.variant("flask-gunicorn-sync").cell("small", 300).repeats:
+        sample.errors.update(read=12, body=3)
+    sample = run.variant("flask-gunicorn-sync").cell("small", 300).repeats[0]
+    rate = sorted(s.error_rate for s in run.variant("flask-gunicorn-sync").cell("small", 300)
+                  .repeats)[1]
+    row = table_row(report.render(run), "Failed requests per repeat", "flask-gunicorn-sync")
+    assert row == ["0", f"15 (read 12, body 3; {rate:.1%})"]
+    assert sample.ok_requests == sample.requests - 3
 
 
 def test_interrupted_runs_are_labelled():
@@ -61,15 +77,18 @@ def test_write_is_deterministic(tmp_path):
 
 
 def test_repeats_show_spread_unstable_cells_and_resources():
-    run = results.load(FIXTURES / "results-v2.json")
+    run = results.load(FIXTURES / "results-v4.json")
     text = report.render(run)
-    cell = run.variant("flask-gunicorn-gevent").cell("small", 20)
+    cell = run.variant("flask-gunicorn-sync").cell("small", 300)
     rps = sorted(s.ok_rps for s in cell.repeats)
-    row = table_row(text, "Successful requests per second", "flask-gunicorn-gevent")
-    assert row[0] == f"{rps[1]:,.0f} ({rps[0]:,.0f}–{rps[2]:,.0f}) ⚠"  # CV 18%: unstable
-    assert "## Checks" in text and "**unstable**: 4 cell(s)" in text
+    row = table_row(text, "Successful requests per second", "flask-gunicorn-sync")
+    assert row[1] == f"{rps[1]:,.0f} ({rps[0]:,.0f}–{rps[2]:,.0f}) ⚠"  # CV 32%: unstable
+    assert "## Checks" in text and "**unstable**: 3 cell(s)" in text
     assert "CPUs pinned: loadgen [0], server [1], db [1]" in text
     assert "interleaved (repeat r of every variant" in text
     detail = next(line for line in text.splitlines()
-                  if line.startswith("| fastapi-uvicorn | small | 100 | 3 |"))
-    assert "18.3%" not in detail and " 0.73 | 0.21 | 0.05 | 61 | 0.98 |" in detail
+                  if line.startswith("| fastapi-uvicorn | small | 300 | 3 |"))
+    counts = "; ".join(f"{s.requests:,} / {s.latency_count:,}"
+                       for s in run.variant("fastapi-uvicorn").cell("small", 300).repeats)
+    assert f"| {counts} |" in detail and "≠" not in detail
+    assert " 0.60 | 0.15 | 0.06 | 67 | 0.48 |" in detail

@@ -8,7 +8,7 @@ from tests.conftest import FIXTURES
 
 
 def test_round_trip_is_lossless(tmp_path):
-    original = json.loads((FIXTURES / "results-v3-docker.json").read_text())
+    original = json.loads((FIXTURES / "results-v4.json").read_text())
     assert original["version"] == results.VERSION
     run = results.RunResult.from_dict(original)
     path = tmp_path / "copy.json"
@@ -19,12 +19,44 @@ def test_round_trip_is_lossless(tmp_path):
 
 def test_version_2_files_read_as_version_3():
     original = json.loads((FIXTURES / "results-v2.json").read_text())
+    upgraded = results.upgrade_v2(original)
+    assert upgraded["version"] == 3 and upgraded["runtime_details"] == {"name": "local"}
+    assert {k: v for k, v in upgraded.items() if k not in ("version", "runtime_details")} == \
+        {k: v for k, v in original.items() if k != "version"}
     run = results.RunResult.from_dict(original)
-    assert run.version == 3 and run.runtime_details == {"name": "local"}
+    assert run.version == results.VERSION and run.runtime_details == {"name": "local"}
     assert all(variant.image == {} for variant in run.variants)
-    saved = run.to_dict()
-    assert {k: v for k, v in saved.items() if k not in ("version", "runtime_details")} == \
-        {k: v for k, v in original.items() if k != "version"} | {"variants": saved["variants"]}
+
+
+def _interval_us(sample: dict) -> int:
+    # wrk 4.1's correction interval (src/wrk.c), from what a v3 sample recorded.
+    args = sample["wrk_args"]
+    connections = int(args[args.index("-c") + 1])
+    return int(sample["duration_s"] * 1e6) // (sample["requests"] // connections)
+
+
+def test_version_3_latency_is_measured_only_where_wrk_did_not_correct_it():
+    original = json.loads((FIXTURES / "results-v3-docker.json").read_text())
+    run = results.RunResult.from_dict(original)
+    assert run.loadgen["body_check"] is None and "lost" not in run.loadgen["failure_classes"]
+    kinds = set()
+    for old_variant, variant in zip(original["variants"], run.variants):
+        for old_cell, cell in zip(old_variant["cells"], variant.cells):
+            for old, new in zip(old_cell["repeats"], cell.repeats):
+                corrected = old["latency_us"]["max"] >= 2 * _interval_us(old)
+                kinds.add(corrected)
+                assert new.generator == "wrk" and new.args == old["wrk_args"]
+                assert new.connections == int(old["wrk_args"][old["wrk_args"].index("-c") + 1])
+                assert new.errors["late"] == old["errors"]["timeout"]
+                assert new.errors["lost"] is None and new.errors["body"] is None
+                if corrected:
+                    assert all(v is None for v in new.latency_us.values())
+                    assert new.latency_corrected_us == old["latency_us"]
+                    assert new.latency_count is None and new.latency_count_matches is None
+                else:
+                    assert new.latency_us == old["latency_us"]
+                    assert new.latency_corrected_us is None and new.latency_count_matches
+    assert kinds == {True, False}  # the fixture has both, or this test proves half
 
 
 def test_a_docker_run_records_images_limits_and_cgroup_usage():
@@ -38,11 +70,13 @@ def test_a_docker_run_records_images_limits_and_cgroup_usage():
 
 
 def test_numbers_are_typed():
-    run = results.load(FIXTURES / "results-v2.json")
+    run = results.load(FIXTURES / "results-v4.json")
     sample = run.variants[0].cells[0].repeats[0]
     assert isinstance(sample.requests, int) and isinstance(sample.duration_s, float)
+    assert isinstance(sample.connections, int) and isinstance(sample.latency_count, int)
     assert all(isinstance(v, float) for v in sample.latency_us.values())
-    assert run.profile.connections == (20, 100)
+    assert all(isinstance(v, int) for v in sample.errors.values())
+    assert run.profile.connections == (20, 300)
     assert isinstance(sample.resources["server"]["cpu_cores"], float)
     assert isinstance(sample.resources["loadgen"]["rss_bytes_max"], int)
 

@@ -13,17 +13,18 @@ import pytest
 from suite import REPO_ROOT, results
 from suite.http import get
 from suite.mongo import free_port
-from tests.conftest import FIXTURES, alive, battle, descendants
+from tests.conftest import FIXTURES, alive, battle, descendants, oha_or_skip
 
 pytestmark = pytest.mark.integration
-SHORT = ["--duration", "1", "--warmup", "1", "--connections", "10,40", "--profile", "quick"]
+SHORT = ["--duration", "3", "--timeout", "2", "--warmup", "1", "--connections", "10,40",
+         "--profile", "quick"]
 
 
 def test_pinned_roles_run_on_their_cpus(tmp_path):
     cpus = sorted(os.sched_getaffinity(0))
     server_cpu = cpus[-1]
     out = tmp_path / "results"
-    done = battle("run", "fastapi-uvicorn", "--duration", "1", "--warmup", "0",
+    done = battle("run", "fastapi-uvicorn", "--duration", "2", "--timeout", "1", "--warmup", "0",
                   "--connections", "10", "--docs", "small", "--cpus",
                   f"loadgen={cpus[0]} server={server_cpu} db={server_cpu}", "--out", str(out),
                   "--reports", str(tmp_path / "rep"))
@@ -32,8 +33,8 @@ def test_pinned_roles_run_on_their_cpus(tmp_path):
     assert run.cpu_roles == {"loadgen": [cpus[0]], "server": [server_cpu], "db": [server_cpu]}
     variant = run.variants[0]
     assert variant.settings["workers"] == 1  # workers follow the CPUs the server is given
-    assert "-t" in variant.cells[0].repeats[0].wrk_args
-    assert variant.cells[0].repeats[0].wrk_args[1] == "1"  # one wrk thread for one CPU
+    sample = variant.cells[0].repeats[0]
+    assert sample.threads == 1 and sample.args[:2] == ["-t", "1"]  # one wrk thread, one CPU
 
 
 def run_files(out):
@@ -59,9 +60,16 @@ def test_run_measures_every_cell_and_writes_a_report(tmp_path):
             assert cell.status == "measured" and len(cell.warmups) == 2
             assert len(cell.repeats) == 2
             for sample in cell.repeats:
-                assert sample.requests > 0 and sample.error_count == 0
+                assert sample.requests > 0
+                # gevent's workers leave the odd request waiting over a second even at 40
+                # connections: a rare late response is the server's, any other failure a bug.
+                assert {k: v for k, v in sample.errors.items() if v and k != "late"} == {}
+                assert sample.failed("late") <= 0.001 * sample.requests
                 assert (out / sample.raw_output).read_text().count("BATTLE_WRK") == 1
-                assert "-c" in sample.wrk_args
+                assert sample.connections == cell.connections and "-c" in sample.args
+                # Every response was checked against the verified bytes and timed, once.
+                assert sample.body_checked == sample.requests == sample.latency_count
+                assert sample.quiet_wait_s is not None and sample.quiet_wait_s < 5
                 usage = sample.resources
                 assert usage["server"]["cpu_cores"] > 0 and usage["mongod"]["cpu_cores"] > 0
                 assert usage["loadgen"]["rss_bytes_max"] > 0
@@ -206,3 +214,23 @@ def test_bad_arguments_exit_2(tmp_path):
     assert battle("run", "--connections", "0").returncode == 2
     assert battle("run", "--docs", "medium").returncode == 2
     assert battle("report", str(tmp_path / "missing.json")).returncode == 1
+
+
+def test_crosscheck_runs_both_generators_on_one_cell(tmp_path):
+    oha_or_skip()
+    out = tmp_path / "results"
+    done = battle("crosscheck", "fastapi-uvicorn", "--connections", "20", "--duration", "2",
+                  "--timeout", "1", "--warmup", "0", "--out", str(out),
+                  "--reports", str(tmp_path / "rep"))
+    assert done.returncode == 0, done.stderr
+    header, row = done.stdout.strip().splitlines()
+    assert header.split()[:4] == ["variant", "cell", "wrk", "req/s"]
+    assert row.split()[:2] == ["fastapi-uvicorn", "small@20"]
+    run = results.load(run_files(out)[0])
+    assert run.loadgen["tool"] == "wrk" and run.crosscheck["tool"] == "oha"
+    [cell] = run.variants[0].cells
+    [first], [second] = cell.repeats, cell.crosschecks
+    assert (first.generator, second.generator) == ("wrk", "oha")
+    ratio = second.ok_rps / first.ok_rps
+    assert f"{ratio:.2f}" in row and second.requests > 0 and second.error_count == 0
+    assert "## Cross-check" in (tmp_path / "rep" / "latest.md").read_text()

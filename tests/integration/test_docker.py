@@ -17,7 +17,7 @@ from tests.conftest import battle
 
 pytestmark = pytest.mark.integration
 TINY = ["--profile", "quick", "--images", "offline", "--docs", "small", "--connections", "50",
-        "--duration", "2", "--warmup", "1"]
+        "--duration", "2", "--timeout", "1", "--warmup", "1"]
 # The packages of fastapi-uvicorn: images of test variants with these reuse its cached layers.
 FASTAPI_PACKAGES = '["fastapi", "starlette", "uvicorn", "uvloop", "httptools", "pymongo", "orjson"]'
 
