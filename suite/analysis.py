@@ -224,3 +224,65 @@ def checks(run: RunResult) -> list[Finding]:
                                          "shared bottleneck (MongoDB, the client or the machine) "
                                          "rather than of equal servers."))
     return found
+
+
+SLO_MAX_FAILURE_RATE = 0.01   # a rate within the SLO also fails at most 1% of its requests
+
+
+@dataclass
+class RatePoint:
+    """One open-loop cell: the rate asked for, what was answered, and how fast."""
+
+    variant: str
+    doc: str
+    connections: int
+    rate: str                        # as given: "800" or "50%"
+    target_rps: float | None         # medians over repeats
+    answered_rps: float | None
+    summary: CellSummary
+
+    @property
+    def within(self) -> dict[str, float | None]:
+        return self.summary.latency_ms
+
+
+def rate_points(run: RunResult) -> list[RatePoint]:
+    points = []
+    for v in run.variants:
+        for cell in v.rate_cells:
+            if not cell.repeats:
+                continue
+            points.append(RatePoint(
+                v.name, cell.doc, cell.connections, cell.rate or "",
+                stats.median([s.rate for s in cell.repeats if s.rate]),
+                stats.median([s.requests / s.duration_s for s in cell.repeats if s.duration_s]),
+                summarize(cell)))
+    return points
+
+
+def slo_capacity(points: list[RatePoint], key: str, limit_ms: float) -> RatePoint | None:
+    """The point with the highest successful req/s whose `key` percentile stays within
+    `limit_ms` and whose failure rate stays within SLO_MAX_FAILURE_RATE; None if none does."""
+    good = [p for p in points
+            if p.summary.latency_ms.get(key) is not None
+            and p.summary.latency_ms[key] <= limit_ms
+            and (p.summary.error_rate or 0) <= SLO_MAX_FAILURE_RATE]
+    return max(good, key=lambda p: p.summary.median_rps or 0, default=None)
+
+
+def overload(point: RatePoint) -> str:
+    """How a server met more requests than it could answer: shed them fast, or queued them."""
+    s = point.summary
+    slow = s.error_classes_seen.get("late", 0) + s.error_classes_seen.get("lost", 0)
+    fast = sum(s.error_classes_seen.get(k, 0) for k in ("connect", "read", "write", "status"))
+    p99 = s.latency_ms.get("p99")
+    p99_text = "–" if p99 is None else f"{p99:,.0f} ms"
+    if fast and fast >= slow:
+        return f"shed load: it failed {fast:,} requests quickly (p99 of the rest {p99_text})"
+    if slow:
+        return (f"queued: {slow:,} requests waited until they were late or lost "
+                f"(p99 of the rest {p99_text})")
+    if point.target_rps and point.answered_rps and point.answered_rps < 0.95 * point.target_rps:
+        return (f"queued: it answered {point.answered_rps:,.0f} of {point.target_rps:,.0f} "
+                f"req/s and the rest waited (p99 {p99_text}), none failed yet")
+    return f"kept up: every request answered within the timeout (p99 {p99_text})"

@@ -14,7 +14,8 @@ matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
 
 from suite import stats  # noqa: E402
-from suite.analysis import summarize  # noqa: E402
+from suite.analysis import rate_points, summarize  # noqa: E402
+from suite.profiles import parse_slo  # noqa: E402
 from suite.results import RunResult  # noqa: E402
 
 COLORS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3")  # one per connection level
@@ -125,14 +126,53 @@ def latency_chart(run: RunResult, doc: str, path: Path) -> Path | None:
     return _save(fig, path)
 
 
+VARIANT_COLORS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860",
+                  "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD")
+
+
+def rate_chart(run: RunResult, doc: str, connections: int, path: Path) -> Path | None:
+    """Open loop: p50 and p99 against the rate answered, one line pair per variant."""
+    points = [p for p in rate_points(run) if p.doc == doc and p.connections == connections]
+    if not points:
+        return None
+    key, limit_ms = parse_slo(run.profile.slo)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for index, name in enumerate(dict.fromkeys(p.variant for p in points)):
+        mine = sorted((p for p in points if p.variant == name and p.answered_rps),
+                      key=lambda p: p.target_rps or 0)
+        color = VARIANT_COLORS[index % len(VARIANT_COLORS)]
+        for percentile, style in (("p50", "--"), ("p99", "-")):
+            xy = [(p.answered_rps, p.summary.latency_ms.get(percentile)) for p in mine]
+            xy = [(x, y) for x, y in xy if y is not None]
+            if xy:
+                ax.plot([x for x, _ in xy], [y for _, y in xy], style, marker="o",
+                        markersize=3, color=color, label=f"{name} {percentile}")
+    ax.axhline(limit_ms, color="#999999", linewidth=0.8, linestyle=":")
+    ax.text(ax.get_xlim()[0], limit_ms, f" SLO {key} ≤ {limit_ms:g} ms", fontsize=8,
+            va="bottom", color="#666666")
+    ax.set_yscale("log")
+    ax.set_xlabel("requests answered per second")
+    ax.set_ylabel("latency from when each request was due, ms")
+    ax.grid(axis="y", linewidth=0.3)
+    ax.legend(frameon=False, fontsize=7, ncol=2)
+    fig.suptitle(f"Open loop, {DOC_TITLES.get(doc, doc)}, up to {connections:,} connections: "
+                 "latency against rate (measured; late responses excluded)", x=0.01, ha="left",
+                 fontsize=10)
+    return _save(fig, path)
+
+
 def render_all(run: RunResult, directory: Path) -> dict[str, list[Path]]:
     """Every chart of a run into `directory`, by kind, one per document."""
     _style()
-    charts: dict[str, list[Path]] = {"throughput": [], "errors": [], "latency": []}
+    charts: dict[str, list[Path]] = {"throughput": [], "errors": [], "latency": [], "rate": []}
     for doc in run.profile.docs:
         for kind, draw in (("throughput", throughput_chart), ("errors", errors_chart),
                            ("latency", latency_chart)):
             path = draw(run, doc, directory / f"{kind}-{doc}.svg")
             if path is not None:
                 charts[kind].append(path)
+        for connections in run.profile.connections:
+            path = rate_chart(run, doc, connections, directory / f"rate-{doc}-c{connections}.svg")
+            if path is not None:
+                charts["rate"].append(path)
     return charts

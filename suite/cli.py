@@ -17,7 +17,7 @@ from suite.catalog import DEFAULT_CATALOG, CatalogError, load_catalog, select
 from suite.loadgen import GENERATORS, LoadGenError
 from suite.mongo import DEFAULT_DATABASE, MongoError, port_is_free, seed
 from suite.procs import interrupt, raise_nofile_limit, stop_all
-from suite.profiles import PROFILES
+from suite.profiles import PROFILES, rate_spec
 from suite.runner import RunOptions, Runner
 from suite.runtime import ROLES, MongoEndpoint, Runtime, RuntimeUnavailable, ServerFailed
 from suite.runtime.docker import DockerRuntime, remove_owned
@@ -27,6 +27,16 @@ from suite.verify import verify, wait_ready
 
 class UsageError(Exception):
     pass
+
+
+def _csv_rates(text: str) -> tuple[str, ...]:
+    values = tuple(part.strip() for part in text.split(",") if part.strip())
+    try:
+        for value in values:
+            rate_spec(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return values
 
 
 def _csv_ints(text: str) -> tuple[int, ...]:
@@ -156,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="load generator of every repeat (default: wrk)")
     run.add_argument("--crosscheck", choices=sorted(GENERATORS),
                      help="also run this generator right after each repeat, for comparison")
+    run.add_argument("--rate", type=_csv_rates,
+                     help="open-loop cells after the closed-loop ones, with oha: requests per "
+                          "second (800) or shares of the closed-loop capacity measured in the "
+                          "same run (25%%,50%%,90%%,120%%)")
+    run.add_argument("--slo", help="latency objective the open-loop cells are judged by "
+                                   "(default p99=100ms)")
 
     cross = commands.add_parser(
         "crosscheck", help="one cell with wrk and oha back to back: throughput and latency "
@@ -211,7 +227,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         profile = PROFILES[args.profile].with_overrides(
             docs=args.docs, connections=args.connections, duration_s=args.duration,
             warmup_s=args.warmup, repeats=args.repeats, timeout_s=args.timeout,
-            interleave=False if args.sequential else None)
+            interleave=False if args.sequential else None,
+            rates=getattr(args, "rate", None), slo=getattr(args, "slo", None))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     cpu_roles = parse_cpu_roles(args.cpus)

@@ -230,20 +230,24 @@ class Oha:
     cpus: tuple[int, ...] = ()
 
     def args(self, url: str, connections: int, duration_s: int, json_path: Path,
-             db_path: Path) -> list[str]:
+             db_path: Path, rate: float | None = None) -> list[str]:
+        # Open loop: requests are due at a fixed rate whatever the answers; each one's latency
+        # runs from the moment it was due (--latency-correction), so a wait for a free
+        # connection counts. -c then bounds the requests in flight.
+        open_loop = ["-q", f"{rate:g}", "--latency-correction"] if rate else []
         return ["--no-tui", "--output-format", "json", "-o", str(json_path),
                 "--db-url", str(db_path), "-c", str(connections), "-z", f"{duration_s}s",
-                "-t", f"{self.timeout_s}s", "--disable-compression",
+                "-t", f"{self.timeout_s}s", *open_loop, "--disable-compression",
                 "--worker-threads", str(self.threads), url]
 
     def run(self, url: str, connections: int, duration_s: int, raw_path: Path,
             relative_to: Path, watch: Watch | None = None,
-            expect_body: Path | None = None) -> Sample:
+            expect_body: Path | None = None, rate: float | None = None) -> Sample:
         raw_path = raw_path.with_suffix(".json")
         raw_path.parent.mkdir(parents=True, exist_ok=True)
         db_path = raw_path.with_suffix(".sqlite")
         db_path.unlink(missing_ok=True)
-        args = self.args(url, connections, duration_s, raw_path, db_path)
+        args = self.args(url, connections, duration_s, raw_path, db_path, rate)
         try:
             done = execute([self.binary, *args], duration_s=duration_s,
                            limit_s=duration_s + self.timeout_s + 60, watch=watch,
@@ -262,7 +266,8 @@ class Oha:
         expected = len(expect_body.read_bytes()) if expect_body else None
         sample = parse_oha(report, rows, expected_length=expected, connections=connections,
                            threads=self.threads, timeout_s=self.timeout_s, args=args,
-                           raw_output=str(raw_path.relative_to(relative_to)))
+                           raw_output=str(raw_path.relative_to(relative_to)), rate=rate,
+                           planned_s=duration_s)
         sample.resources = done.usage
         return sample
 
@@ -284,11 +289,19 @@ def _oha_rows(db_path: Path) -> list[tuple[float, int, int]]:
 
 def parse_oha(report: dict, rows: list[tuple[float, int, int]], *,
               expected_length: int | None, connections: int, threads: int, timeout_s: float,
-              args: list[str], raw_output: str) -> Sample:
-    """The Sample from oha's JSON summary and its per-request rows (seconds, status, bytes)."""
+              args: list[str], raw_output: str, rate: float | None = None,
+              planned_s: float | None = None) -> Sample:
+    """The Sample from oha's JSON summary and its per-request rows (seconds, status, bytes).
+
+    Open loop (`rate`): a row's seconds run from when the request was due, so a response
+    slower than the timeout from then is late; requests the schedule called for but oha never
+    sent (all connections busy until the end) are `unsent`, and lost if they were due more
+    than the timeout before the end."""
     try:
         errors: dict[str, int | None] = {"connect": 0, "read": 0, "write": 0, "lost": 0}
+        issued = len(rows)
         for message, count in report["errorDistribution"].items():
+            issued += int(count)
             if message == OHA_TIMEOUT:
                 errors["lost"] += int(count)
             elif message != OHA_IN_FLIGHT:
@@ -296,19 +309,26 @@ def parse_oha(report: dict, rows: list[tuple[float, int, int]], *,
         duration_s = float(report["summary"]["total"])
     except (KeyError, TypeError, ValueError) as exc:
         raise LoadGenError(f"malformed oha result: {exc!r}") from None
-    errors["status"] = sum(1 for _, status, _ in rows if status >= 400)
-    errors["late"] = None
+    unsent = None
+    if rate:
+        planned = planned_s or duration_s
+        unsent = max(0, round(planned * rate) - issued)
+        errors["lost"] += max(0, min(round(planned * rate),
+                                     math.ceil((planned - timeout_s) * rate)) - issued)
+    in_time = [(s, status, length) for s, status, length in rows if not rate or s <= timeout_s]
+    errors["late"] = len(rows) - len(in_time) if rate else None
+    errors["status"] = sum(1 for _, status, _ in in_time if status >= 400)
     errors["body"] = None if expected_length is None else sum(
-        1 for _, status, length in rows if status < 400 and length != expected_length)
-    latencies = [seconds * 1e6 for seconds, _, _ in rows]
+        1 for _, status, length in in_time if status < 400 and length != expected_length)
+    latencies = [seconds * 1e6 for seconds, _, _ in in_time]
     return Sample(generator="oha", connections=connections, threads=threads,
                   timeout_s=float(timeout_s), requests=len(rows),
                   bytes=sum(length for _, _, length in rows), duration_s=duration_s,
                   errors={key: errors[key] for key in ERROR_KEYS},
                   latency_us=latency_summary(latencies), latency_count=len(latencies),
-                  args=args, raw_output=raw_output,
+                  args=args, raw_output=raw_output, rate=rate, unsent=unsent,
                   body_checked=None if expected_length is None else sum(
-                      1 for _, status, _ in rows if status < 400))
+                      1 for _, status, _ in in_time if status < 400))
 
 
 GENERATORS = {"wrk": (find_wrk, Wrk), "oha": (find_oha, Oha)}

@@ -19,11 +19,19 @@ class Profile:
     pause_s: float = 1.0     # between cells, so sockets from the last one drain
     primer_s: int = 1        # after each server start: low-concurrency load, not counted
     interleave: bool = True  # repeat r of every variant before repeat r+1 of any
+    # Open-loop cells after the closed-loop ones: rates as given ("800", or "50%" of the
+    # capacity measured closed-loop in the same run), and the latency objective they are
+    # judged by ("p99=100ms": capacity = the highest rate whose p99 stays within 100 ms).
+    rates: tuple[str, ...] = ()
+    slo: str = "p99=100ms"
 
     def with_overrides(self, **changes: object) -> "Profile":
         profile = replace(self, **{k: v for k, v in changes.items() if v is not None})
         if profile.duration_s < 1 or profile.timeout_s < 1 or profile.repeats < 1:
             raise ValueError("duration, timeout and repeats must be at least 1")
+        for spec in profile.rates:
+            rate_spec(spec)
+        parse_slo(profile.slo)
         if profile.timeout_s >= profile.duration_s:
             raise ValueError(f"the timeout ({profile.timeout_s} s) must be shorter than the "
                              f"duration ({profile.duration_s} s), or no request could ever be "
@@ -34,13 +42,41 @@ class Profile:
         data = asdict(self)
         data["connections"] = list(self.connections)
         data["docs"] = list(self.docs)
+        data["rates"] = list(self.rates)
         return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "Profile":
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{**{k: v for k, v in data.items() if k in known},
-                      "connections": tuple(data["connections"]), "docs": tuple(data["docs"])})
+                      "connections": tuple(data["connections"]), "docs": tuple(data["docs"]),
+                      "rates": tuple(data.get("rates", ()))})
+
+
+def rate_spec(spec: str) -> tuple[float, bool]:
+    """"800" -> (800.0, False): req/s; "50%" -> (0.5, True): a share of the closed-loop capacity."""
+    text = spec.strip()
+    share = text.endswith("%")
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ValueError(f"rate {spec!r}: give requests per second (800) or a share of the "
+                         "closed-loop capacity (50%)")
+    return (value / 100, True) if share else (value, False)
+
+
+def parse_slo(slo: str) -> tuple[str, float]:
+    """"p99=100ms" -> ("p99", 100.0): a latency percentile and its limit in milliseconds."""
+    key, _, limit = slo.partition("=")
+    try:
+        if key not in ("p50", "p75", "p90", "p99", "p99.9") or not limit.endswith("ms"):
+            raise ValueError
+        value = float(limit[:-2])
+    except ValueError:
+        raise ValueError(f"SLO {slo!r}: give a percentile and a limit, e.g. p99=100ms") from None
+    return key, value
 
 
 # The timeout is what a response may take before it counts as a failure (late if it arrives

@@ -6,7 +6,9 @@ import shlex
 from pathlib import Path
 
 from suite import results, stats
-from suite.analysis import SHOWN_PERCENTILES, CellSummary, checks, summarize
+from suite.analysis import (SHOWN_PERCENTILES, SLO_MAX_FAILURE_RATE, CellSummary, checks, overload,
+                            rate_points, slo_capacity, summarize)
+from suite.profiles import parse_slo
 from suite.findings import findings, ranking
 from suite.results import Cell, RunResult, VariantResult
 
@@ -168,6 +170,72 @@ def _crosscheck_section(run: RunResult) -> list[str]:
              "| " + " | ".join(rows[0]) + " |", "|---|---|" + "---:|" * (len(rows[0]) - 2)]
     lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
     return lines + [""]
+
+
+def _open_loop_section(run: RunResult, charts: dict[str, str]) -> list[str]:
+    points = rate_points(run)
+    if not points:
+        return []
+    key, limit_ms = parse_slo(run.profile.slo)
+    tool = (run.open_loop or {}).get("tool", "oha")
+    lines = ["## Open loop: latency against request rate", "",
+             f"After its closed-loop cells, each variant got requests at fixed rates from {tool} "
+             "(`-q RATE --latency-correction`): requests are due on a schedule whatever the "
+             "answers, and each latency runs from when its request was due, so waiting for a "
+             "free connection counts. A rate given as a share is of the median successful "
+             "req/s the same cell measured closed-loop in this run; the connections bound the "
+             "requests in flight. Requests due but never sent before the run ended are "
+             "*unsent*; those due more than the timeout before the end are counted lost. "
+             f"SLO: {key} ≤ {limit_ms:g} ms with at most {SLO_MAX_FAILURE_RATE:.0%} failed "
+             f"(`--slo`).", ""]
+    for doc in run.profile.docs:
+        for conns in run.profile.connections:
+            group = [p for p in points if p.doc == doc and p.connections == conns]
+            order = list(dict.fromkeys(p.variant for p in group))
+            group.sort(key=lambda p: (order.index(p.variant), p.target_rps or 0))
+            if not group:
+                continue
+            lines += [f"### {DOC_TITLES.get(doc, doc)}, up to {conns:,} connections", ""]
+            lines += _chart(charts, "rate", f"{doc}-c{conns}",
+                            f"latency against request rate, {doc}, {conns} connections")
+            lines += ["| variant | rate | due req/s | answered req/s | successful req/s | "
+                      "p50 / p99 ms | unsent | failed |", "|---|---|---:|---:|---:|---|---:|---|"]
+            for p in group:
+                unsent = stats.median([s.unsent for s in _rate_cell(run, p).repeats
+                                       if s.unsent is not None])
+                lines.append(f"| {p.variant} | {p.rate} | {_int(p.target_rps)} | "
+                             f"{_int(p.answered_rps)} | {_int(p.summary.median_rps)} | "
+                             f"{_ms(p.summary.latency_ms.get('p50'))} / "
+                             f"{_ms(p.summary.latency_ms.get('p99'))} | {_int(unsent)} | "
+                             f"{_errors_text(p.summary)} |")
+            lines += [""] + _open_loop_findings(run, group, key, limit_ms) + [""]
+    return lines
+
+
+def _rate_cell(run: RunResult, point) -> Cell:
+    variant = run.variant(point.variant)
+    return next(c for c in variant.rate_cells if c.doc == point.doc
+                and c.connections == point.connections and c.rate == point.rate)
+
+
+def _open_loop_findings(run: RunResult, group: list, key: str, limit_ms: float) -> list[str]:
+    found = []
+    for name in dict.fromkeys(p.variant for p in group):
+        mine = [p for p in group if p.variant == name]
+        best = slo_capacity(mine, key, limit_ms)
+        capacity = (f"{_int(best.summary.median_rps)} successful req/s (rate {best.rate})"
+                    if best else "none of the measured rates")
+        closed = run.variant(name).cell(mine[0].doc, mine[0].connections)
+        closed_rps = summarize(closed).median_rps if closed and closed.repeats else None
+        over = [p for p in mine if closed_rps and p.target_rps and p.target_rps > closed_rps]
+        text = f"- **{name}**: capacity under the SLO {capacity}"
+        if closed_rps:
+            text += f", against {_int(closed_rps)} closed-loop"
+        if over:
+            top = max(over, key=lambda p: p.target_rps)
+            text += f". Above its closed-loop capacity (rate {top.rate}) it {overload(top)}"
+        found.append(text + ".")
+    return found
 
 
 def _cores(value: float | None) -> str:
@@ -457,6 +525,7 @@ def render(run: RunResult, charts: dict[str, str] | None = None) -> str:
     lines += _findings_section(run)
     for doc in p.docs:
         lines += _document_section(run, doc, charts)
+    lines += _open_loop_section(run, charts)
     lines += _checks_section(run)
     lines += _crosscheck_section(run)
     lines += _failures_section(run)

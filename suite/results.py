@@ -60,6 +60,10 @@ class Sample:
     body_checked: int | None = None    # responses compared with the verified bytes
     sockets: dict[str, int] | None = None  # wrk: its sockets when the repeat ended
     rate: float | None = None          # open loop: the intended request rate; None: closed loop
+    # Open loop: requests the schedule called for that were never sent (every connection busy
+    # until the run ended). Those due more than the timeout before the end are also counted
+    # as lost; None for a closed loop.
+    unsent: int | None = None
     # Seconds the suite waited, before this run, for the server to finish the previous load
     # (suite.verify.wait_quiet); None: not waited (older versions, primers).
     quiet_wait_s: float | None = None
@@ -125,6 +129,7 @@ class Sample:
                    body_checked=_opt_int(data.get("body_checked")),
                    sockets=data.get("sockets"), rate=_opt_float(data.get("rate")),
                    quiet_wait_s=_opt_float(data.get("quiet_wait_s")),
+                   unsent=_opt_int(data.get("unsent")),
                    resources=data.get("resources"))
 
 
@@ -143,6 +148,9 @@ class Cell:
     doc: str
     connections: int
     status: str = "pending"            # pending | measured (>= 1 repeat) | failed | skipped
+    # Open loop: the request rate asked for, as given ("800" req/s, or "50%" of the closed-loop
+    # capacity this run measured for the same document and connections); None: closed loop.
+    rate: str | None = None
     reason: str | None = None
     warmups: list[Sample] = field(default_factory=list)
     repeats: list[Sample] = field(default_factory=list)
@@ -153,7 +161,7 @@ class Cell:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Cell":
         return cls(doc=data["doc"], connections=int(data["connections"]), status=data["status"],
-                   reason=data.get("reason"),
+                   rate=data.get("rate"), reason=data.get("reason"),
                    warmups=[Sample.from_dict(s) for s in data.get("warmups", [])],
                    repeats=[Sample.from_dict(s) for s in data.get("repeats", [])],
                    crosschecks=[Sample.from_dict(s) for s in data.get("crosschecks", [])])
@@ -186,6 +194,7 @@ class VariantResult:
     verification: list[Check] = field(default_factory=list)
     primers: list[Sample] = field(default_factory=list)  # one per server start, not counted
     cells: list[Cell] = field(default_factory=list)
+    rate_cells: list[Cell] = field(default_factory=list)   # open loop, after the closed-loop ones
 
     def cell(self, doc: str, connections: int) -> Cell | None:
         return next((c for c in self.cells if c.doc == doc and c.connections == connections), None)
@@ -195,7 +204,8 @@ class VariantResult:
         return cls(**{**data,
                       "verification": [Check(**c) for c in data.get("verification", [])],
                       "primers": [Sample.from_dict(s) for s in data.get("primers", [])],
-                      "cells": [Cell.from_dict(c) for c in data.get("cells", [])]})
+                      "cells": [Cell.from_dict(c) for c in data.get("cells", [])],
+                      "rate_cells": [Cell.from_dict(c) for c in data.get("rate_cells", [])]})
 
 
 @dataclass
@@ -210,6 +220,7 @@ class RunResult:
     loadgen: dict[str, Any]            # the generator of every repeat, and how it measured
     variants: list[VariantResult] = field(default_factory=list)
     crosscheck: dict[str, Any] | None = None  # the second generator, when one ran
+    open_loop: dict[str, Any] | None = None   # the generator of the open-loop cells
     cpu_roles: dict[str, list[int]] = field(default_factory=dict)  # role -> CPUs it was pinned to
     order: str = "interleaved"         # interleaved: round r runs every variant once
     runtime_details: dict[str, Any] = field(default_factory=dict)  # what the runtime recorded

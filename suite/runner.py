@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from suite import documents, environment, results
+from suite import documents, environment, results, stats
 from suite.catalog import Variant
 from suite.loadgen import LoadGenError, make_generator
 from suite.mongo import DEFAULT_DATABASE, MongoError, free_port, port_is_free, redact, seed
 from suite.procs import check_interrupted
-from suite.profiles import Profile
+from suite.profiles import Profile, rate_spec
 from suite.results import Cell, RunResult, VariantResult
 from suite.runtime import MongoEndpoint, Runtime, Server, ServerFailed, Watch
 from suite.verify import verify, wait_quiet, wait_ready
@@ -70,12 +70,16 @@ class Runner:
         self.profile = options.profile
         self.runtime = options.runtime
         self.progress = progress
-        loadgen_cpus = tuple(self.runtime.cpu_roles.get("loadgen", ()))
-        self.loadgen = make_generator(options.loadgen, threads=self.runtime.loadgen_cpus(),
-                                  timeout_s=self.profile.timeout_s, cpus=loadgen_cpus)
-        self.second = None if options.crosscheck is None else make_generator(
-            options.crosscheck, threads=self.runtime.loadgen_cpus(),
-            timeout_s=self.profile.timeout_s, cpus=loadgen_cpus)
+
+        def generator(name: str):
+            return make_generator(name, threads=self.runtime.loadgen_cpus(),
+                                  timeout_s=self.profile.timeout_s,
+                                  cpus=tuple(self.runtime.cpu_roles.get("loadgen", ())))
+
+        self.loadgen = generator(options.loadgen)
+        self.second = generator(options.crosscheck) if options.crosscheck else None
+        # Open-loop cells need a generator that sends on a schedule: oha (wrk has no rate).
+        self.open_loop = generator("oha") if self.profile.rates else None
         self.run_id = new_run_id()
         self.path = options.out_dir / f"{self.run_id}.json"
         self.artifacts = options.out_dir / self.run_id
@@ -86,6 +90,7 @@ class Runner:
             environment=environment.collect(), mongo={},
             loadgen=self.loadgen.describe(),
             crosscheck=self.second.describe() if self.second else None,
+            open_loop=self.open_loop.describe() if self.open_loop else None,
             cpu_roles={role: list(cpus) for role, cpus in self.runtime.cpu_roles.items()},
             order="interleaved" if self.profile.interleave else "sequential")
 
@@ -148,7 +153,8 @@ class Runner:
         return self.result
 
     def measured_cells(self) -> int:
-        return sum(c.status == "measured" for v in self.result.variants for c in v.cells)
+        return sum(c.status == "measured" for v in self.result.variants
+                   for c in [*v.cells, *v.rate_cells])
 
     def _mongo(self, stack: ExitStack) -> MongoEndpoint:
         if self.options.mongo_url:
@@ -183,7 +189,9 @@ class Runner:
             settings=settings, command=self.runtime.command(variant, settings, 0), packages={},
             log=str(log_path.relative_to(self.options.out_dir)),
             cells=[Cell(doc, conns) for doc in self.profile.docs
-                   for conns in self.profile.connections])
+                   for conns in self.profile.connections],
+            rate_cells=[Cell(doc, conns, rate=rate) for doc in self.profile.docs
+                        for conns in self.profile.connections for rate in self.profile.rates])
         self.result.variants.append(record)
         return record
 
@@ -234,10 +242,10 @@ class Runner:
                                                     f"primer-{len(record.primers) + 1}"),
                                           self.options.out_dir, watch, self.expected_body(doc))
                 record.primers.append(primer)
-            for cell in record.cells:
+            for cell in [*record.cells, *record.rate_cells]:
                 if cell.status in ("failed", "skipped"):
                     continue
-                self._measure_cell(name, variant.name, server, cell, repeats, watch)
+                self._measure_cell(name, record, server, cell, repeats, watch)
                 if not server.alive():
                     self._fail(record, f"server died during {cell.doc} @ {cell.connections}: "
                                f"{server.exit_detail()}")
@@ -261,32 +269,63 @@ class Runner:
         if any(c.repeats for c in record.cells):
             reason += "; repeats measured before the failure are kept"
         record.status, record.reason = "failed", reason
-        for cell in record.cells:
+        for cell in [*record.cells, *record.rate_cells]:
             if cell.status == "pending":
                 cell.status, cell.reason = "skipped", "variant failed"
         self.save()
         self.progress(f"[{record.name}] FAILED: {reason}")
 
-    def _measure_cell(self, name: str, variant: str, server: Server, cell: Cell, repeats: int,
-                      watch: dict[str, Watch]) -> None:
+    def _target_rate(self, record: VariantResult, cell: Cell) -> float:
+        """Requests per second for an open-loop cell: as given, or a share of the median
+        successful req/s this run measured closed-loop for the same document and connections."""
+        value, share = rate_spec(cell.rate or "")
+        if not share:
+            return value
+        closed = record.cell(cell.doc, cell.connections)
+        capacity = stats.median([s.ok_rps for s in closed.repeats]) if closed else None
+        if not capacity:
+            raise LoadGenError(f"rate {cell.rate} of what? {cell.doc}@{cell.connections} has no "
+                               "closed-loop measurement in this run")
+        return round(value * capacity, 1)
+
+    def _measure_cell(self, name: str, record: VariantResult, server: Server, cell: Cell,
+                      repeats: int, watch: dict[str, Watch]) -> None:
+        variant = record.name
         url = f"http://{server.host}:{server.port}/{cell.doc}"
-        stem = f"{cell.doc}-c{cell.connections}"
+        stem = f"{cell.doc}-c{cell.connections}" + (f"-rate{cell.rate}" if cell.rate else "")
         expect = self.expected_body(cell.doc)
-        def measure(generator, duration_s: int, stem_suffix: str) -> results.Sample:
+
+        def measure(generator, duration_s: int, stem_suffix: str,
+                    rate: float | None = None) -> results.Sample:
             # Every run starts on a server that has finished with the last one.
             waited = wait_quiet(server, self.profile.ready_timeout_s)
             sample = generator.run(url, cell.connections, duration_s,
                                    self._raw(variant, stem + stem_suffix), self.options.out_dir,
-                                   watch, expect)
+                                   watch, expect, **({"rate": rate} if rate else {}))
             sample.quiet_wait_s = waited
             return sample
 
         try:
-            if self.profile.warmup_s:
+            if cell.rate is not None:
+                for _ in range(repeats):
+                    check_interrupted()
+                    number = len(cell.repeats) + 1
+                    target = self._target_rate(record, cell)
+                    sample = measure(self.open_loop, self.profile.duration_s, f"-r{number}",
+                                     rate=target)
+                    cell.repeats.append(sample)
+                    cell.status = "measured"
+                    self.save()
+                    self.progress(f"{name} {cell.doc} c={cell.connections} rate {cell.rate} "
+                                  f"({target:,.0f}/s) repeat {number}: "
+                                  f"{sample.requests / sample.duration_s:,.0f} answered/s, "
+                                  f"p99 {_ms(sample.latency_us.get('p99'))}, "
+                                  f"{_failures_text(sample)}")
+            elif self.profile.warmup_s:
                 cell.warmups.append(measure(self.loadgen, self.profile.warmup_s,
                                             f"-warmup{len(cell.warmups) + 1}"))
                 self.save()
-            for _ in range(repeats):
+            for _ in range(repeats if cell.rate is None else 0):
                 check_interrupted()
                 number = len(cell.repeats) + 1
                 sample = measure(self.loadgen, self.profile.duration_s, f"-r{number}")
@@ -307,6 +346,10 @@ class Runner:
             self.progress(f"{name} {cell.doc} c={cell.connections} FAILED: {exc}")
         self.save()
         time.sleep(self.profile.pause_s)
+
+
+def _ms(us: float | None) -> str:
+    return "–" if us is None else f"{us / 1000:,.1f} ms"
 
 
 def _failures_text(sample: results.Sample) -> str:

@@ -100,3 +100,22 @@ def test_latency_summary_uses_nearest_rank_like_the_wrk_script():
     s = latency_summary([float(v) for v in range(100, 0, -1)])
     assert (s["min"], s["max"], s["mean"]) == (1, 100, 50.5)
     assert (s["p50"], s["p99"], s["p99.9"]) == (50, 99, 100)
+
+
+def test_oha_open_loop_counts_late_unsent_and_lost_from_the_schedule():
+    from suite.loadgen import parse_oha
+    # 100 req/s due for 10 s, timeout 2 s: 950 answered (30 after more than 2 s from when they
+    # were due), 10 in flight at the end, 40 never sent.
+    rows = [(0.05, 200, 36)] * 920 + [(2.5, 200, 36)] * 30
+    report = {"summary": {"total": 10.0}, "errorDistribution": {"aborted due to deadline": 10}}
+    sample = parse_oha(report, rows, expected_length=36, connections=10, threads=1, timeout_s=2,
+                       args=[], raw_output="r", rate=100.0, planned_s=10)
+    assert sample.rate == 100.0 and sample.unsent == 1000 - 960
+    # Never sent and due before 8 s (the end less the timeout): 800 - 960 < 0, so none lost.
+    assert sample.errors["lost"] == 0 and sample.errors["late"] == 30
+    assert sample.latency_count == 920 and sample.latency_us["max"] == 50000
+    assert sample.ok_requests == 920
+    behind = parse_oha(report, rows[:500], expected_length=36, connections=10, threads=1,
+                       timeout_s=2, args=[], raw_output="r", rate=100.0, planned_s=10)
+    # 490 never sent; those due before 8 s: 800 - 510 = 290 are lost.
+    assert behind.unsent == 490 and behind.errors["lost"] == 290

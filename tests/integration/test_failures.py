@@ -140,3 +140,31 @@ def test_a_cell_starts_after_the_last_load_is_drained(tmp_path):
     after = variant.cell("small", 50).repeats[0]
     assert after.quiet_wait_s > 1.0, after.quiet_wait_s
     assert after.requests > 50 and after.errors["lost"] == 0
+
+
+def test_open_loop_rates_below_and_above_capacity(tmp_path):
+    # 10 connections × 20 ms per request: at most 500 req/s. At half of what the closed loop
+    # measured, every request is answered on time; at 1.5 times, requests queue.
+    oha_or_skip()
+    out = tmp_path / "results"
+    done = battle("--catalog", str(CATALOG), "run", "steady", *RUN, "--connections",
+                  str(CONNECTIONS), "--rate", "50%,150%", "--slo", "p99=100ms",
+                  "--out", str(out), "--reports", str(tmp_path / "reports"))
+    assert done.returncode == 0, done.stderr
+    run = results.load(sorted(out.glob("*.json"))[0])
+    variant = run.variant("steady")
+    closed = repeat(run, "steady").ok_rps
+    half, over = variant.rate_cells
+    [below], [above] = half.repeats, over.repeats
+    assert (half.rate, over.rate) == ("50%", "150%") and below.generator == "oha"
+    assert below.rate == pytest.approx(closed / 2, rel=0.01)
+    assert below.requests / below.duration_s == pytest.approx(below.rate, rel=0.05)
+    assert below.error_count == 0 and below.latency_us["p99"] < 100_000
+    assert above.requests / above.duration_s < 0.8 * above.rate and above.unsent > 0
+    assert above.latency_us["p50"] > 5 * below.latency_us["p50"]
+    text = (tmp_path / "reports" / "latest.md").read_text()
+    section = text.split("## Open loop")[1].split("\n## ")[0]
+    assert "rate-small-c10.svg" in section
+    assert f"- **steady**: capacity under the SLO {below.ok_rps:,.0f} successful req/s " \
+           "(rate 50%)" in section
+    assert "(rate 150%) it queued" in section
