@@ -41,7 +41,8 @@ class CellSummary:
     error_totals: list[int] = field(default_factory=list)      # every class, per repeat
     error_classes_seen: dict[str, int] = field(default_factory=dict)  # max per class, any repeat
     uncounted: tuple[str, ...] = ()   # failure classes some repeat could not count
-    error_rate: float | None = None
+    error_rate: float | None = None           # median over repeats
+    error_rate_max: float | None = None       # the worst repeat
     cpu_cores: dict[str, float | None] = field(default_factory=dict)   # role -> median cores
     rss_max_bytes: dict[str, int | None] = field(default_factory=dict)
     little: float | None = None
@@ -87,6 +88,7 @@ def summarize(cell: Cell) -> CellSummary:
     summary.uncounted = tuple(key for key in ERROR_KEYS
                               if any(s.errors.get(key) is None for s in samples))
     summary.error_rate = stats.median([s.error_rate for s in samples])
+    summary.error_rate_max = max(s.error_rate for s in samples)
     roles = sorted({role for s in samples for role in (s.resources or {})})
     for role in roles:
         summary.cpu_cores[role] = _median_of(

@@ -123,10 +123,10 @@ def _failure_findings(summaries: dict[tuple[str, str, int], CellSummary]) -> lis
         parts = []
         for name, cells in erring.items():
             classes = sorted({k for s in cells for k, v in s.error_classes_seen.items() if v})
-            rates = [s.error_rate for s in cells if s.error_rate is not None]
+            rates = [s.error_rate_max for s in cells if s.error_rate_max is not None]
             where = ", ".join(f"{s.doc}@{s.connections:,}" for s in cells)
-            parts.append(f"{name} ({', '.join(classes)}; up to {max(rates):.1%} of attempts; "
-                         f"{where})")
+            parts.append(f"{name} ({', '.join(classes)}; up to {max(rates):.1%} of a repeat's "
+                         f"attempts; {where})")
         found.append("Failed requests: " + "; ".join(parts) + ".")
     clean = sorted(measured - set(erring))
     if clean:

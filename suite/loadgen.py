@@ -70,7 +70,7 @@ class Execution:
     usage: dict | None
 
 
-def execute(argv: list[str], *, duration_s: float, limit_s: float, watch: Watch | None,
+def execute(argv: list[str], *, limit_s: float, watch: Watch | None,
             cpus: tuple[int, ...] = (), env: dict[str, str] | None = None) -> Execution:
     """Run one load generator to its end. `watch` names what to sample while it runs (role ->
     process group id or container cgroup), CPU and memory, together with its own ("loadgen")."""
@@ -122,9 +122,8 @@ class Wrk:
         args = self.args(url, connections, duration_s)
         env = {**os.environ, "BATTLE_CONNECTIONS": str(connections),
                "BATTLE_EXPECT_BODY": str(expect_body or "")}
-        done = execute([self.binary, *args], duration_s=duration_s,
-                       limit_s=duration_s + self.timeout_s + 30, watch=watch, cpus=self.cpus,
-                       env=env)
+        done = execute([self.binary, *args], limit_s=duration_s + self.timeout_s + 30,
+                       watch=watch, cpus=self.cpus, env=env)
         raw_path.parent.mkdir(parents=True, exist_ok=True)
         raw_path.write_text(done.output)
         if done.returncode != 0:
@@ -249,9 +248,8 @@ class Oha:
         db_path.unlink(missing_ok=True)
         args = self.args(url, connections, duration_s, raw_path, db_path, rate)
         try:
-            done = execute([self.binary, *args], duration_s=duration_s,
-                           limit_s=duration_s + self.timeout_s + 60, watch=watch,
-                           cpus=self.cpus)
+            done = execute([self.binary, *args], limit_s=duration_s + self.timeout_s + 60,
+                           watch=watch, cpus=self.cpus)
             if done.returncode != 0:
                 raise LoadGenError(f"oha exited with {done.returncode}: "
                                    f"{_last_line(done.output)}")
