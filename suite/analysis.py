@@ -243,10 +243,6 @@ class RatePoint:
     answered_rps: float | None
     summary: CellSummary
 
-    @property
-    def within(self) -> dict[str, float | None]:
-        return self.summary.latency_ms
-
 
 def rate_points(run: RunResult) -> list[RatePoint]:
     points = []

@@ -27,7 +27,6 @@ LATENCY_KEYS = ("min", "mean", "stdev", "max", "p50", "p75", "p90", "p99", "p99.
 # >= 400; late: a response slower than the timeout; lost: a request still unanswered after the
 # timeout when the repeat ended; body: a response whose bytes differ from the verified ones.
 ERROR_KEYS = ("connect", "read", "write", "status", "late", "lost", "body")
-GENERATORS = ("wrk", "oha")
 
 
 class ResultsError(Exception):
@@ -38,7 +37,7 @@ class ResultsError(Exception):
 class Sample:
     """One load-generator execution: what it counted, and how it was invoked."""
 
-    generator: str                     # GENERATORS
+    generator: str                     # "wrk" or "oha" (suite.loadgen.GENERATORS)
     connections: int
     threads: int                       # generator threads (wrk -t)
     timeout_s: float | None            # a response slower than this is late
