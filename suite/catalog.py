@@ -12,6 +12,9 @@ from typing import Any
 from suite import REPO_ROOT
 
 DEFAULT_CATALOG = REPO_ROOT / "servers" / "catalog.toml"
+# The largest connection level of a run unless it says otherwise (suite.profiles), which
+# settings such as worker_connections are resolved for outside a run (list, serve, launch).
+DEFAULT_MAX_CONNECTIONS = 5000
 
 Setting = int | float | str | bool
 

@@ -16,11 +16,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 from suite import stats  # noqa: E402
 from suite.analysis import rate_points, summarize  # noqa: E402
 from suite.profiles import parse_slo  # noqa: E402
+from suite.report import chart_key, section_title  # noqa: E402
 from suite.results import RunResult  # noqa: E402
 
 COLORS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3")  # one per connection level
 PERCENTILE_COLORS = {"p50": "#55A868", "p99": "#DD8452", "p99.9": "#C44E52"}
-DOC_TITLES = {"small": "small document", "large": "large document"}
 
 
 def _style() -> None:
@@ -29,8 +29,14 @@ def _style() -> None:
                          "axes.spines.top": False, "axes.spines.right": False})
 
 
-def _measured(run: RunResult, doc: str) -> list:
-    return [v for v in run.variants if any(c.repeats for c in v.cells if c.doc == doc)]
+def _measured(run: RunResult, doc: str, ms: int) -> list:
+    return [v for v in run.variants
+            if any(c.repeats for c in v.cells if c.doc == doc and c.db_latency_ms == ms)]
+
+
+def _title(doc: str, ms: int) -> str:
+    text = section_title(doc, ms)
+    return text[0].lower() + text[1:]
 
 
 def _save(fig, path: Path) -> Path:
@@ -40,18 +46,20 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def _grouped_bars(run: RunResult, doc: str, value, title: str, xlabel: str, path: Path,
-                  error_bars: bool) -> Path | None:
-    variants = _measured(run, doc)
+def _grouped_bars(run: RunResult, doc: str, ms: int, value, title: str, xlabel: str, path: Path,
+                  error_bars: bool, stacked=None) -> Path | None:
+    """Horizontal bars per variant, one per connection level; `value(summary)` gives (mid, low,
+    high); `stacked(summary)`, when given, a second quantity drawn on top of mid, lighter."""
+    variants = _measured(run, doc, ms)
     if not variants:
         return None
     levels = run.profile.connections
     height = 0.8 / len(levels)
     fig, ax = plt.subplots(figsize=(8, 0.9 + 0.45 * len(variants) * max(1, len(levels) / 3)))
     for i, conns in enumerate(levels):
-        ys, widths, lows, highs = [], [], [], []
+        ys, widths, lows, highs, tops = [], [], [], [], []
         for row, variant in enumerate(variants):
-            cell = variant.cell(doc, conns)
+            cell = variant.cell(doc, conns, ms)
             summary = summarize(cell) if cell else None
             mid, low, high = value(summary) if summary and summary.n else (None, None, None)
             if mid is None:
@@ -60,10 +68,14 @@ def _grouped_bars(run: RunResult, doc: str, value, title: str, xlabel: str, path
             widths.append(mid)
             lows.append(mid - low)
             highs.append(high - mid)
+            tops.append((stacked(summary) or 0) if stacked else 0)
         xerr = [lows, highs] if error_bars and any(lows + highs) else None
         ax.barh(ys, widths, height=height * 0.95, color=COLORS[i % len(COLORS)],
                 label=f"{conns:,} connections", xerr=xerr,
                 error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "#333333"})
+        if stacked and any(tops):
+            ax.barh(ys, tops, left=widths, height=height * 0.95, color=COLORS[i % len(COLORS)],
+                    alpha=0.35)
     ax.set_yticks(range(len(variants)), [v.name for v in variants])
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
@@ -74,24 +86,39 @@ def _grouped_bars(run: RunResult, doc: str, value, title: str, xlabel: str, path
     return _save(fig, path)
 
 
-def throughput_chart(run: RunResult, doc: str, path: Path) -> Path | None:
+def throughput_chart(run: RunResult, doc: str, ms: int, path: Path) -> Path | None:
     return _grouped_bars(
-        run, doc, lambda s: (s.median_rps, s.min_rps, s.max_rps),
-        f"Successful requests per second, {DOC_TITLES.get(doc, doc)} (median; bars: min–max)",
+        run, doc, ms, lambda s: (s.median_rps, s.min_rps, s.max_rps),
+        f"Successful requests per second, {_title(doc, ms)} (median; bars: min–max)",
         "successful requests / s (higher is better)", path, error_bars=True)
 
 
-def errors_chart(run: RunResult, doc: str, path: Path) -> Path | None:
+def errors_chart(run: RunResult, doc: str, ms: int, path: Path) -> Path | None:
     def value(s):
         return stats.median(s.error_totals), min(s.error_totals), max(s.error_totals)
     return _grouped_bars(
-        run, doc, value,
-        f"Failed requests per repeat, {DOC_TITLES.get(doc, doc)} (median, every error class; "
+        run, doc, ms, value,
+        f"Failed requests per repeat, {_title(doc, ms)} (median, every error class; "
         "bars: min–max)", "errors per repeat (lower is better)", path, error_bars=True)
 
 
-def latency_chart(run: RunResult, doc: str, path: Path) -> Path | None:
-    variants = _measured(run, doc)
+def cost_chart(run: RunResult, doc: str, ms: int, path: Path) -> Path | None:
+    def value(s):
+        server = s.cpu_us_per_ok.get("server")
+        return (server, server, server) if server is not None else (None, None, None)
+    if not any(summarize(c).cpu_us_per_ok.get("server") is not None
+               for v in run.variants for c in v.cells
+               if c.repeats and c.doc == doc and c.db_latency_ms == ms):
+        return None
+    return _grouped_bars(
+        run, doc, ms, value,
+        f"CPU per successful request, {_title(doc, ms)} (median; dark: server, light: mongod "
+        "on top)", "CPU µs per successful request (lower is cheaper)", path, error_bars=False,
+        stacked=lambda s: s.cpu_us_per_ok.get("mongod"))
+
+
+def latency_chart(run: RunResult, doc: str, ms: int, path: Path) -> Path | None:
+    variants = _measured(run, doc, ms)
     if not variants:
         return None
     levels = run.profile.connections
@@ -100,7 +127,7 @@ def latency_chart(run: RunResult, doc: str, path: Path) -> Path | None:
                              squeeze=False)
     for ax, conns in zip(axes[0], levels):
         for row, variant in enumerate(variants):
-            cell = variant.cell(doc, conns)
+            cell = variant.cell(doc, conns, ms)
             summary = summarize(cell) if cell else None
             if not summary or not summary.n:
                 continue
@@ -109,8 +136,8 @@ def latency_chart(run: RunResult, doc: str, path: Path) -> Path | None:
             if points:
                 ax.plot([v for _, v in points], [row] * len(points), color="#999999",
                         linewidth=0.8, zorder=1)
-            for key, ms in points:
-                ax.scatter([ms], [row], s=14, color=PERCENTILE_COLORS[key], zorder=2,
+            for key, value in points:
+                ax.scatter([value], [row], s=14, color=PERCENTILE_COLORS[key], zorder=2,
                            label=key if row == 0 else None)
         ax.set_xscale("log")
         ax.set_title(f"{conns:,} connections", fontsize=9)
@@ -121,7 +148,7 @@ def latency_chart(run: RunResult, doc: str, path: Path) -> Path | None:
     axes[0][0].invert_yaxis()
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper right", ncol=3, frameon=False)
-    fig.suptitle(f"Latency p50 / p99 / p99.9, {DOC_TITLES.get(doc, doc)} "
+    fig.suptitle(f"Latency p50 / p99 / p99.9, {_title(doc, ms)} "
                  "(measured, median over repeats; late responses excluded)", x=0.01, ha="left", fontsize=10)
     return _save(fig, path)
 
@@ -130,9 +157,10 @@ VARIANT_COLORS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#93786
                   "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD")
 
 
-def rate_chart(run: RunResult, doc: str, connections: int, path: Path) -> Path | None:
+def rate_chart(run: RunResult, doc: str, connections: int, ms: int, path: Path) -> Path | None:
     """Open loop: p50 and p99 against the rate answered, one line pair per variant."""
-    points = [p for p in rate_points(run) if p.doc == doc and p.connections == connections]
+    points = [p for p in rate_points(run)
+              if (p.doc, p.connections, p.db_latency_ms) == (doc, connections, ms)]
     if not points:
         return None
     key, limit_ms = parse_slo(run.profile.slo)
@@ -155,7 +183,7 @@ def rate_chart(run: RunResult, doc: str, connections: int, path: Path) -> Path |
     ax.set_ylabel("latency from when each request was due, ms")
     ax.grid(axis="y", linewidth=0.3)
     ax.legend(frameon=False, fontsize=7, ncol=2)
-    fig.suptitle(f"Open loop, {DOC_TITLES.get(doc, doc)}, up to {connections:,} connections: "
+    fig.suptitle(f"Open loop, {_title(doc, ms)}, up to {connections:,} connections: "
                  "latency against rate (measured; late responses excluded)", x=0.01, ha="left",
                  fontsize=10)
     return _save(fig, path)
@@ -164,15 +192,18 @@ def rate_chart(run: RunResult, doc: str, connections: int, path: Path) -> Path |
 def render_all(run: RunResult, directory: Path) -> dict[str, list[Path]]:
     """Every chart of a run into `directory`, by kind, one per document."""
     _style()
-    charts: dict[str, list[Path]] = {"throughput": [], "errors": [], "latency": [], "rate": []}
-    for doc in run.profile.docs:
-        for kind, draw in (("throughput", throughput_chart), ("errors", errors_chart),
-                           ("latency", latency_chart)):
-            path = draw(run, doc, directory / f"{kind}-{doc}.svg")
-            if path is not None:
-                charts[kind].append(path)
-        for connections in run.profile.connections:
-            path = rate_chart(run, doc, connections, directory / f"rate-{doc}-c{connections}.svg")
-            if path is not None:
-                charts["rate"].append(path)
+    charts: dict[str, list[Path]] = {"throughput": [], "errors": [], "latency": [], "cost": [],
+                                     "rate": []}
+    for ms in run.profile.db_latencies_ms:
+        for doc in run.profile.docs:
+            for kind, draw in (("throughput", throughput_chart), ("errors", errors_chart),
+                               ("latency", latency_chart), ("cost", cost_chart)):
+                path = draw(run, doc, ms, directory / f"{chart_key(kind, doc, ms)}.svg")
+                if path is not None:
+                    charts[kind].append(path)
+            for connections in run.profile.connections:
+                name = chart_key("rate", f"{doc}-c{connections}", ms)
+                path = rate_chart(run, doc, connections, ms, directory / f"{name}.svg")
+                if path is not None:
+                    charts["rate"].append(path)
     return charts

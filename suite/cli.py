@@ -13,16 +13,16 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from suite import compare, composefile, documents, images, report, results
-from suite.catalog import DEFAULT_CATALOG, CatalogError, load_catalog, select
+from suite.catalog import (DEFAULT_CATALOG, DEFAULT_MAX_CONNECTIONS, CatalogError, load_catalog,
+                           select)
 from suite.loadgen import GENERATORS, LoadGenError
 from suite.mongo import DEFAULT_DATABASE, MongoError, port_is_free, seed
 from suite.procs import interrupt, raise_nofile_limit, stop_all
-from suite.profiles import PROFILES, rate_spec
-from suite.runner import RunOptions, Runner
-from suite.runtime import ROLES, MongoEndpoint, Runtime, RuntimeUnavailable, ServerFailed
+from suite.profiles import DEFAULT_PROFILE, PROFILES, parse_db_latencies, rate_spec
+from suite.runner import RunOptions, Runner, start_mongo, start_verified
+from suite.runtime import ROLES, Runtime, RuntimeUnavailable, ServerFailed
 from suite.runtime.docker import DockerRuntime, remove_owned
 from suite.runtime.local import LocalRuntime
-from suite.verify import verify, wait_ready
 
 
 class UsageError(Exception):
@@ -37,6 +37,13 @@ def _csv_rates(text: str) -> tuple[str, ...]:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return values
+
+
+def _db_latencies(text: str) -> tuple[int, ...]:
+    try:
+        return parse_db_latencies(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _csv_ints(text: str) -> tuple[int, ...]:
@@ -126,11 +133,18 @@ def _add_runtime_options(command: argparse.ArgumentParser) -> None:
                          help='docker memory limits, e.g. "server=4g db=2g" (the defaults)')
 
 
-def _add_run_options(run: argparse.ArgumentParser, **defaults: object) -> None:
-    run.add_argument("--profile", choices=sorted(PROFILES), default="quick")
+def _add_run_options(run: argparse.ArgumentParser, profile: str = DEFAULT_PROFILE,
+                     **defaults: object) -> None:
+    run.add_argument("--profile", choices=sorted(PROFILES), default=profile,
+                     help=f"how long and how often each cell is measured (default {profile}"
+                          + (", as `make bench-all`" if profile == DEFAULT_PROFILE else "")
+                          + "; quick: a first look)")
     _add_runtime_options(run)
     run.add_argument("--docs", type=_csv_docs, help="e.g. small,large")
     run.add_argument("--connections", type=_csv_ints, help="e.g. 200,1000,5000")
+    run.add_argument("--db-latency", type=_db_latencies, dest="db_latency",
+                     help="milliseconds every MongoDB find waits (a database far away), one "
+                          "cell dimension: e.g. 5ms or 0,1ms,5ms (default 0)")
     run.add_argument("--duration", type=_seconds, help="whole seconds per repeat")
     run.add_argument("--warmup", type=_seconds, help="whole seconds of warmup per cell (0: none)")
     run.add_argument("--repeats", type=_positive_int)
@@ -177,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
         "crosscheck", help="one cell with wrk and oha back to back: throughput and latency "
                            "side by side")
     cross.add_argument("variants", nargs=1, metavar="VARIANT")
-    _add_run_options(cross, docs=("small",), connections=(200,), duration=10, repeats=1)
+    _add_run_options(cross, profile="quick", docs=("small",), connections=(200,), duration=10,
+                     repeats=1)
 
     serve = commands.add_parser("serve", help="one variant in the foreground, for poking at it")
     serve.add_argument("variant")
@@ -212,9 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_list(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog)
     cpus = LocalRuntime().server_cpus()
-    print(f"{len(catalog)} variants (settings resolved for {cpus} CPUs, 5000 connections)")
+    print(f"{len(catalog)} variants (settings resolved for {cpus} CPUs, "
+          f"{DEFAULT_MAX_CONNECTIONS} connections)")
     for variant in catalog.values():
-        settings = variant.resolve(cpus=cpus, max_connections=5000)
+        settings = variant.resolve(cpus=cpus, max_connections=DEFAULT_MAX_CONNECTIONS)
         print(f"\n{variant.name}\n  {variant.server} / {variant.worker_model} / {variant.driver}"
               f"\n  settings: " + ", ".join(f"{k}={v}" for k, v in settings.items())
               + f"\n  why: {variant.why}")
@@ -228,7 +244,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             docs=args.docs, connections=args.connections, duration_s=args.duration,
             warmup_s=args.warmup, repeats=args.repeats, timeout_s=args.timeout,
             interleave=False if args.sequential else None,
-            rates=getattr(args, "rate", None), slo=getattr(args, "slo", None))
+            rates=getattr(args, "rate", None), slo=getattr(args, "slo", None),
+            db_latencies_ms=args.db_latency)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     cpu_roles = parse_cpu_roles(args.cpus)
@@ -245,11 +262,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         runner.run()
     finally:
-        if runner.result.variants:
+        # A run that measured nothing gets no report (its results file says why, and the
+        # reason was printed); an interrupted one gets a report of what it measured.
+        if runner.measured_cells():
             path = report.write(runner.result, args.reports, results_dir=args.out)
             print(f"results: {runner.path}\nreport:  {path}", file=sys.stderr)
+        elif runner.path.exists():
+            print(f"results: {runner.path} (nothing measured: no report)", file=sys.stderr)
     if runner.measured_cells() == 0:
-        print("battle: no cell was measured (see the report's Failures section)", file=sys.stderr)
+        print("battle: no cell was measured (see the reasons above and in the results file)",
+              file=sys.stderr)
         return 1
     if crosscheck:
         print("\n".join(report.crosscheck_lines(runner.result)))
@@ -261,23 +283,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not port_is_free(args.port):
         raise UsageError(f"port {args.port} on 127.0.0.1 is already in use (try --port)")
     runtime = make_runtime(args, {})
-    settings = variant.resolve(cpus=runtime.server_cpus(), max_connections=5000)
+    settings = variant.resolve(cpus=runtime.server_cpus(), max_connections=DEFAULT_MAX_CONNECTIONS)
     try:
         with ExitStack() as stack:
-            stack.enter_context(runtime.open(args.logs))
+            stack.enter_context(runtime.open(args.logs, owns_db=not args.mongo_url))
             runtime.prepare(variant, args.logs / f"{variant.name}.build.log")
-            if args.mongo_url:
-                endpoint = MongoEndpoint(url=args.mongo_url, embedded=False)
-            else:
-                endpoint = stack.enter_context(runtime.mongo(args.logs / "mongod.log"))
+            endpoint = start_mongo(stack, runtime, args.mongo_url, args.logs / "mongod.log")
             seed(endpoint.url, args.database)
             log_path = args.logs / f"{variant.name}.log"
-            server = runtime.start_server(variant, settings, mongo_url=endpoint.url,
-                                          database=args.database, port=args.port,
-                                          log_path=log_path)
+            server, checks = start_verified(runtime, variant, settings, mongo_url=endpoint.url,
+                                            database=args.database, port=args.port,
+                                            log_path=log_path, ready_timeout_s=60)
             stack.callback(server.stop)
-            wait_ready(server, 60)
-            for check in verify(server):
+            for check in checks:
                 print(f"{'PASS' if check.passed else 'FAIL'} {check.name}: {check.detail}",
                       file=sys.stderr)
             print(f"serving {variant.name} on http://127.0.0.1:{args.port} ({runtime.name} "
@@ -307,7 +325,7 @@ def cmd_images(args: argparse.Namespace) -> int:
         for variant in variants:
             try:
                 info = runtime.prepare(variant, logs / f"{variant.name}.build.log")
-                progress(f"{info['name']}: built in {info['build_s']} s (Python {info['python']})")
+                progress(f"{info.name}: built in {info.build_s} s (Python {info.python})")
             except ServerFailed as exc:
                 failed.append(variant.name)
                 progress(f"FAILED: {exc}")

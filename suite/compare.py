@@ -69,10 +69,13 @@ def compare(base: RunResult, new: RunResult) -> Comparison:
             warnings.append(f"profiles differ: {key} {a} vs {b}")
     if base.runtime != new.runtime:
         warnings.append(f"runtimes differ: {base.runtime} vs {new.runtime}")
-    for key in ("images", "limits"):   # docker: image set, cpusets and memory limits
-        a, b = base.runtime_details.get(key), new.runtime_details.get(key)
-        if base.runtime == new.runtime == "docker" and a != b:
-            warnings.append(f"container {key} differ: {a} vs {b}")
+    if base.runtime == new.runtime == "docker":
+        # Image set, the servers' cpusets and memory limits, and the database's.
+        for key, a, b in (("images", base.runtime_details.images, new.runtime_details.images),
+                          ("limits", base.runtime_details.limits, new.runtime_details.limits),
+                          ("database limits", base.mongo.container, new.mongo.container)):
+            if a != b:
+                warnings.append(f"container {key} differ: {a} vs {b}")
     names = [v.name for v in base.variants] + [
         v.name for v in new.variants if base.variant(v.name) is None]
     docs = list(dict.fromkeys([*base.profile.docs, *new.profile.docs]))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from suite.catalog import Variant
+from suite.catalog import DEFAULT_MAX_CONNECTIONS, Variant
 
 # Defaults: a machine with a registry, used by hand. The suite sets every one of these when it
 # runs the file; `battle images --offline` writes the offline images' names to compose/.env.
@@ -29,10 +29,11 @@ DEFAULTS = {
     "BATTLE_SERVER_MEMORY": "4g",
     "BATTLE_DB_MEMORY": "2g",
     "BATTLE_MONGO_PORT": "27017",
+    "BATTLE_MONGO_TEST_COMMANDS": "0",           # 1: mongod allows the latency fail point
     "BATTLE_MONGO_URL": "mongodb://127.0.0.1:27017",
     "BATTLE_MONGO_DB": "battle",
     "BATTLE_PORT": "8080",
-    "BATTLE_MAX_CONNECTIONS": "5000",
+    "BATTLE_MAX_CONNECTIONS": str(DEFAULT_MAX_CONNECTIONS),
     "BATTLE_SETTINGS": "",                       # the suite's resolved settings (JSON)
     "BATTLE_EXPECT_ARGV": "",                    # the suite's command, checked by the launcher
     "BATTLE_CATALOG_FILE": "../servers/catalog.toml",
@@ -79,8 +80,10 @@ def _mongo() -> list[str]:
         f"    image: {_q(_var('BATTLE_MONGO_IMAGE'))}",
         *_common("db"),
         "    tmpfs: [\"/data/db\"]",
+        # Test commands (1) allow the fail point that adds latency to every find (--db-latency).
         "    command: [\"mongod\", \"--bind_ip\", \"127.0.0.1\", \"--port\", "
-        f"{_q(_var('BATTLE_MONGO_PORT'))}, \"--dbpath\", \"/data/db\"]",
+        f"{_q(_var('BATTLE_MONGO_PORT'))}, \"--dbpath\", \"/data/db\", \"--setParameter\", "
+        f"{_q('enableTestCommands=' + _var('BATTLE_MONGO_TEST_COMMANDS'))}]",
     ]
 
 

@@ -13,6 +13,13 @@ import random
 from typing import Any
 
 DOCUMENT_NAMES = ("small", "large")
+TITLES = {"small": "Small document", "large": "Large document"}
+
+
+def doc_title(doc: str, lower: bool = False) -> str:
+    """"Small document" (or "small document"), the one name reports and charts give it."""
+    title = TITLES.get(doc, doc)
+    return title[0].lower() + title[1:] if lower else title
 COLLECTION = "documents"
 SEED = 2014
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import resource
@@ -49,13 +50,25 @@ def _int_or_none(text: str | None) -> int | None:
         return None
 
 
-def git_commit() -> str | None:
+def _git(*args: str) -> bytes | None:
     try:
-        out = subprocess.run(["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty",
-                              "--abbrev=12"], capture_output=True, text=True, timeout=10)
+        out = subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True,
+                             timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    return out.stdout if out.returncode == 0 else None
+
+
+def git_state() -> dict[str, str | bool | None]:
+    """The commit the suite runs from and whether its tracked files differ from it: a run from
+    a changed tree records the hash of `git diff HEAD`, so nobody mistakes it for the commit."""
+    commit = _git("rev-parse", "--short=12", "HEAD")
+    if not commit:
+        return {"git_commit": None, "git_dirty": None, "git_diff_sha256": None}
+    diff = _git("diff", "HEAD", "--binary")
+    dirty = None if diff is None else bool(diff)
+    return {"git_commit": commit.decode().strip(), "git_dirty": dirty,
+            "git_diff_sha256": hashlib.sha256(diff).hexdigest() if diff else None}
 
 
 def cpu_frequency_policy() -> dict[str, str | None]:
@@ -125,7 +138,7 @@ def collect() -> dict:
         "cpu_frequency": cpu_frequency_policy(),
         "container_limits": container_limits(),
         "suite_version": __version__,
-        "git_commit": git_commit(),
+        **git_state(),
         # Local servers run in this interpreter's environment: these are their versions too.
         "packages": installed_packages(),
     }

@@ -5,10 +5,9 @@ written when the numbers cannot support it (e.g. no significance claim from sing
 from __future__ import annotations
 
 from suite import stats
-from suite.analysis import CellSummary, summarize
+from suite.analysis import CellKey, CellSummary, ranking, summaries
+from suite.documents import doc_title
 from suite.results import RunResult
-
-DOC_NAMES = {"small": "small document", "large": "large document"}
 
 
 def model_family(worker_model: str) -> str:
@@ -18,18 +17,6 @@ def model_family(worker_model: str) -> str:
     if "asyncio" in model:
         return "asyncio"
     return "threads/processes"
-
-
-def _summaries(run: RunResult) -> dict[tuple[str, str, int], CellSummary]:
-    return {(v.name, c.doc, c.connections): summarize(c)
-            for v in run.variants for c in v.cells if c.repeats}
-
-
-def ranking(run: RunResult, doc: str, connections: int) -> list[tuple[str, CellSummary]]:
-    """Measured variants of one cell, best median successful req/s first (ties by name)."""
-    cells = [(name, s) for (name, d, c), s in _summaries(run).items()
-             if d == doc and c == connections and s.median_rps is not None]
-    return sorted(cells, key=lambda item: (-item[1].median_rps, item[0]))
 
 
 def _lead(best: CellSummary, second: CellSummary) -> str:
@@ -46,61 +33,56 @@ def _rps(value: float) -> str:
     return f"{value:,.0f} req/s"
 
 
+def _where(ms: int) -> str:
+    return f", database +{ms} ms" if ms else ""
+
+
 def findings(run: RunResult) -> list[str]:
     found: list[str] = []
-    summaries = _summaries(run)
+    cells = summaries(run)
     levels = run.profile.connections
-    for doc in run.profile.docs:
-        for conns in levels:
-            ranked = ranking(run, doc, conns)
-            if len(ranked) >= 2:
-                (best, b), (second, s2) = ranked[0], ranked[1]
-                ratio = b.median_rps / s2.median_rps if s2.median_rps else float("inf")
-                found.append(f"{DOC_NAMES.get(doc, doc).capitalize()}, {conns:,} connections: "
-                             f"**{best}** served the most successful requests "
-                             f"({_rps(b.median_rps)}), {ratio:.2f}× the runner-up {second} "
-                             f"({_rps(s2.median_rps)}), {_lead(b, s2)}.")
-    if len(levels) >= 2:
-        low, high = min(levels), max(levels)
+    latencies = run.profile.db_latencies_ms
+    for ms in latencies:
         for doc in run.profile.docs:
-            kept = []
-            for variant in run.variants:
-                a = summaries.get((variant.name, doc, low))
-                b = summaries.get((variant.name, doc, high))
-                if a and b and a.median_rps:
-                    kept.append((b.median_rps / a.median_rps, variant.name))
-            if len(kept) >= 2:
-                kept.sort(key=lambda item: (-item[0], item[1]))
-                found.append(f"From {low:,} to {high:,} connections ({DOC_NAMES.get(doc, doc)}), "
-                             "the share of throughput each variant kept: "
-                             + ", ".join(f"{name} {share:.0%}" for share, name in kept) + ".")
+            for conns in levels:
+                ranked = ranking(run, doc, conns, ms)
+                if len(ranked) >= 2:
+                    (best, b), (second, s2) = ranked[0], ranked[1]
+                    ratio = b.median_rps / s2.median_rps if s2.median_rps else float("inf")
+                    found.append(f"{doc_title(doc)}, {conns:,} connections{_where(ms)}: "
+                                 f"**{best}** served the most successful requests "
+                                 f"({_rps(b.median_rps)}), {ratio:.2f}× the runner-up {second} "
+                                 f"({_rps(s2.median_rps)}), {_lead(b, s2)}.")
+    found += _kept(run, cells, "connections")
+    found += _kept(run, cells, "database latency")
     if {"small", "large"} <= set(run.profile.docs):
         low = min(levels)
         changes = []
         for variant in run.variants:
-            a = summaries.get((variant.name, "small", low))
-            b = summaries.get((variant.name, "large", low))
+            a = cells.get((variant.name, "small", low, latencies[0]))
+            b = cells.get((variant.name, "large", low, latencies[0]))
             if a and b and a.median_rps:
                 changes.append(b.median_rps / a.median_rps - 1)
         if changes:
-            json_bytes = run.mongo.get("json_bytes", {})
-            found.append(f"At {low:,} connections the large document "
+            json_bytes = run.mongo.json_bytes
+            found.append(f"At {low:,} connections{_where(latencies[0])} the large document "
                          f"({json_bytes.get('large', '?')} B of JSON against "
                          f"{json_bytes.get('small', '?')} B) changed throughput by a median of "
                          f"{stats.median(changes):+.0%} across {len(changes)} variants (from "
                          f"{min(changes):+.0%} to {max(changes):+.0%}).")
-    for doc in run.profile.docs[:1]:
-        for conns in (min(levels), max(levels)) if len(levels) > 1 else levels:
-            best: dict[str, tuple[str, float]] = {}
-            for name, s in ranking(run, doc, conns):
-                family = model_family(run.variant(name).worker_model)
-                best.setdefault(family, (name, s.median_rps))
-            if len(best) >= 2:
-                found.append(f"Best of each worker model, {DOC_NAMES.get(doc, doc)} at "
-                             f"{conns:,} connections: " + "; ".join(
-                                 f"{family} {name} {_rps(rps)}"
-                                 for family, (name, rps) in best.items()) + ".")
-    found += _failure_findings(summaries)
+    for ms in latencies:
+        for doc in run.profile.docs[:1]:
+            for conns in (min(levels), max(levels)) if len(levels) > 1 else levels:
+                best: dict[str, tuple[str, float]] = {}
+                for name, s in ranking(run, doc, conns, ms):
+                    family = model_family(run.variant(name).worker_model)
+                    best.setdefault(family, (name, s.median_rps))
+                if len(best) >= 2:
+                    found.append(f"Best of each worker model, {doc_title(doc, lower=True)} at "
+                                 f"{conns:,} connections{_where(ms)}: " + "; ".join(
+                                     f"{family} {name} {_rps(rps)}"
+                                     for family, (name, rps) in best.items()) + ".")
+    found += _failure_findings(cells)
     failed = [v for v in run.variants if v.status == "failed"]
     if failed:
         found.append(f"{len(failed)} variant(s) failed: " + ", ".join(
@@ -109,22 +91,57 @@ def findings(run: RunResult) -> list[str]:
     return found
 
 
-def _failure_findings(summaries: dict[tuple[str, str, int], CellSummary]) -> list[str]:
+def _kept(run: RunResult, cells: dict[CellKey, CellSummary], dimension: str) -> list[str]:
+    """From the lowest to the highest connection level (or database latency), the share of
+    its throughput each variant kept, per document (at the first level of the other one)."""
+    p = run.profile
+    found = []
+    for doc in p.docs:
+        if dimension == "connections":
+            if len(p.connections) < 2:
+                return []
+            ms = p.db_latencies_ms[0]
+            low, high = min(p.connections), max(p.connections)
+            keys = ((doc, low, ms), (doc, high, ms))
+            what = f"From {low:,} to {high:,} connections ({doc_title(doc, lower=True)}{_where(ms)})"
+        else:
+            if len(p.db_latencies_ms) < 2:
+                return []
+            conns = p.connections[0]
+            low, high = min(p.db_latencies_ms), max(p.db_latencies_ms)
+            keys = ((doc, conns, low), (doc, conns, high))
+            what = (f"From a database {low} ms to {high} ms away ({doc_title(doc, lower=True)}, "
+                    f"{conns:,} connections)")
+        kept = []
+        for variant in run.variants:
+            a, b = (cells.get((variant.name, *key)) for key in keys)
+            if a and b and a.median_rps:
+                kept.append((b.median_rps / a.median_rps, variant.name))
+        if len(kept) >= 2:
+            kept.sort(key=lambda item: (-item[0], item[1]))
+            found.append(f"{what}, the share of throughput each variant kept: "
+                         + ", ".join(f"{name} {share:.0%}" for share, name in kept) + ".")
+    return found
+
+
+def _failure_findings(cells: dict[CellKey, CellSummary]) -> list[str]:
     """Who failed requests, how, and how often; "without a failure" only where every class was
     counted and none occurred."""
     erring: dict[str, list[CellSummary]] = {}
-    for (name, _, _), s in summaries.items():
+    for (name, *_), s in cells.items():
         if any(s.error_totals):
             erring.setdefault(name, []).append(s)
-    measured = {name for (name, _, _) in summaries}
-    uncounted = sorted({k for s in summaries.values() for k in s.uncounted})
+    measured = {name for (name, *_) in cells}
+    uncounted = sorted({k for s in cells.values() for k in s.uncounted})
     found = []
     if erring:
         parts = []
         for name, cells in erring.items():
             classes = sorted({k for s in cells for k, v in s.error_classes_seen.items() if v})
             rates = [s.error_rate_max for s in cells if s.error_rate_max is not None]
-            where = ", ".join(f"{s.doc}@{s.connections:,}" for s in cells)
+            where = ", ".join(f"{s.doc}@{s.connections:,}"
+                              + (f"+{s.db_latency_ms}ms" if s.db_latency_ms else "")
+                              for s in cells)
             parts.append(f"{name} ({', '.join(classes)}; up to {max(rates):.1%} of a repeat's "
                          f"attempts; {where})")
         found.append("Failed requests: " + "; ".join(parts) + ".")

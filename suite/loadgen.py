@@ -17,7 +17,7 @@ from pathlib import Path
 
 from suite.procs import Child
 from suite.resources import Cgroup, Monitor
-from suite.results import ERROR_KEYS, LATENCY_KEYS, Sample
+from suite.results import ERROR_KEYS, LATENCY_KEYS, Sample, Usage
 
 SCRIPT = Path(__file__).parent / "wrk" / "report.lua"
 MARKER = "BATTLE_WRK "
@@ -67,7 +67,7 @@ def wrk_version(wrk: str) -> str:
 class Execution:
     output: str
     returncode: int | None
-    usage: dict | None
+    usage: dict[str, Usage] | None
 
 
 def execute(argv: list[str], *, limit_s: float, watch: Watch | None,
@@ -92,7 +92,7 @@ def execute(argv: list[str], *, limit_s: float, watch: Watch | None,
     if usage is not None:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu_s = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-        usage["loadgen"]["cpu_cores"] = round(cpu_s / max(time.monotonic() - started, 1e-6), 3)
+        usage["loadgen"].cpu_cores = round(cpu_s / max(time.monotonic() - started, 1e-6), 3)
     return Execution(output, child.returncode, usage)
 
 

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pymongo import MongoClient
-from pymongo.errors import PyMongoError
+from pymongo.errors import PyMongoError, ServerSelectionTimeoutError
 
 from suite import documents
 from suite.procs import Child
 
 DEFAULT_DATABASE = "battle"
+SEED_TIMEOUT_MS = 5000
 
 
 class MongoError(Exception):
@@ -63,9 +64,11 @@ class EmbeddedMongo:
     """
 
     def __init__(self, log_path: Path, *, mongod: Path | None = None, start_timeout: float = 30,
-                 cpus: list[int] | None = None):
+                 cpus: list[int] | None = None, test_commands: bool = False):
         self.binary = mongod or find_mongod()
         self.cpus = cpus
+        # Test commands allow the fail point that adds database latency (suite.dblatency).
+        self.test_commands = test_commands
         self.log_path = log_path
         self.start_timeout = start_timeout
         self.port = 0
@@ -86,7 +89,8 @@ class EmbeddedMongo:
         argv = [str(self.binary), "--dbpath", str(self._dbpath), "--port", str(self.port),
                 "--bind_ip", "127.0.0.1", "--nounixsocket", "--quiet",
                 # Small cache: the working set is two documents, the rest of RAM is the servers'.
-                "--wiredTigerCacheSizeGB", "0.25"]
+                "--wiredTigerCacheSizeGB", "0.25",
+                *(["--setParameter", "enableTestCommands=1"] if self.test_commands else [])]
         try:
             self._child = Child(argv, log_path=self.log_path, cpus=self.cpus)
         except OSError as exc:
@@ -148,13 +152,16 @@ def seed(url: str, database: str = DEFAULT_DATABASE) -> SeedInfo:
     """Write the suite's documents into `database` (only that database is touched)."""
     import bson
 
-    client = MongoClient(url, serverSelectionTimeoutMS=5000)
+    client = MongoClient(url, serverSelectionTimeoutMS=SEED_TIMEOUT_MS)
     try:
         collection = client[database][documents.COLLECTION]
         docs = documents.build_documents()
         for doc in docs.values():
             collection.replace_one({"_id": doc["_id"]}, doc, upsert=True)
         version = client.server_info()["version"]
+    except ServerSelectionTimeoutError:
+        # The driver's message is a dump of its whole topology: one line says what matters.
+        raise MongoError(f"cannot reach MongoDB at {redact(url)}: no server answered") from None
     except PyMongoError as exc:
         raise MongoError(f"cannot seed MongoDB at {redact(url)}: {exc}") from None
     finally:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
+from suite.catalog import DEFAULT_MAX_CONNECTIONS
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -13,7 +15,7 @@ class Profile:
     warmup_s: int            # one uncounted wrk run before the repeats of every cell (0: none)
     repeats: int
     timeout_s: int           # slower responses are late, unanswered ones lost
-    connections: tuple[int, ...] = (200, 1000, 5000)
+    connections: tuple[int, ...] = (200, 1000, DEFAULT_MAX_CONNECTIONS)
     docs: tuple[str, ...] = ("small", "large")
     ready_timeout_s: float = 60.0
     pause_s: float = 1.0     # between cells, so sockets from the last one drain
@@ -24,6 +26,9 @@ class Profile:
     # judged by ("p99=100ms": capacity = the highest rate whose p99 stays within 100 ms).
     rates: tuple[str, ...] = ()
     slo: str = "p99=100ms"
+    # Milliseconds every MongoDB find waits before it answers, one cell dimension like the
+    # connections: (0,) is MongoDB as it is; (0, 1, 5) models a database 1 and 5 ms away.
+    db_latencies_ms: tuple[int, ...] = (0,)
 
     def with_overrides(self, **changes: object) -> "Profile":
         profile = replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -31,6 +36,8 @@ class Profile:
             raise ValueError("duration, timeout and repeats must be at least 1")
         for spec in profile.rates:
             rate_spec(spec)
+        if not profile.db_latencies_ms or any(ms < 0 for ms in profile.db_latencies_ms):
+            raise ValueError("database latencies are whole milliseconds, 0 or more")
         parse_slo(profile.slo)
         if profile.timeout_s >= profile.duration_s:
             raise ValueError(f"the timeout ({profile.timeout_s} s) must be shorter than the "
@@ -43,6 +50,7 @@ class Profile:
         data["connections"] = list(self.connections)
         data["docs"] = list(self.docs)
         data["rates"] = list(self.rates)
+        data["db_latencies_ms"] = list(self.db_latencies_ms)
         return data
 
     @classmethod
@@ -50,7 +58,9 @@ class Profile:
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{**{k: v for k, v in data.items() if k in known},
                       "connections": tuple(data["connections"]), "docs": tuple(data["docs"]),
-                      "rates": tuple(data.get("rates", ()))})
+                      "rates": tuple(data.get("rates", ())),
+                      "db_latencies_ms": tuple(int(ms) for ms in data.get("db_latencies_ms",
+                                                                         (0,)))})
 
 
 def rate_spec(spec: str) -> tuple[float, bool]:
@@ -65,6 +75,19 @@ def rate_spec(spec: str) -> tuple[float, bool]:
         raise ValueError(f"rate {spec!r}: give requests per second (800) or a share of the "
                          "closed-loop capacity (50%)")
     return (value / 100, True) if share else (value, False)
+
+
+def parse_db_latencies(text: str) -> tuple[int, ...]:
+    """"0,1ms,5ms" -> (0, 1, 5). Whole milliseconds: MongoDB's fail point blocks in whole ms;
+    a bare number is milliseconds. Each level once, in the order given."""
+    levels = []
+    for part in (p.strip() for p in text.split(",")):
+        number = part.removesuffix("ms")
+        if not number.isdigit():
+            raise ValueError(f"database latency {part!r}: give whole milliseconds, 0 or more, "
+                             "like 0, 1ms or 5ms (a list: 0,1ms,5ms)")
+        levels.append(int(number))
+    return tuple(dict.fromkeys(levels))
 
 
 def parse_slo(slo: str) -> tuple[str, float]:
@@ -84,6 +107,7 @@ def parse_slo(slo: str) -> tuple[str, float]:
 # than a repeat, or a lost request could never be seen. 10 s in the measuring profiles: at 5000
 # connections a closed-loop client queues for seconds behind a server doing ~1-2k req/s
 # (Little's law), and those tails belong in the latency figures, not in the failures.
+DEFAULT_PROFILE = "standard"   # `battle run` and `make bench-all` alike
 PROFILES = {
     # A look at the whole matrix in minutes; its 4 s timeout fails the slowest 5000-connection
     # cells that the 10 s of the other profiles would still measure.

@@ -5,14 +5,14 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from suite import results, stats
-from suite.analysis import (SHOWN_PERCENTILES, SLO_MAX_FAILURE_RATE, CellSummary, checks, overload,
-                            rate_points, slo_capacity, summarize)
+from suite import results, stats, study
+from suite.analysis import (SHOWN_PERCENTILES, SLO_MAX_FAILURE_RATE, CellSummary, overload,
+                            ranking, rate_points, slo_capacity, summarize)
+from suite.checks import checks
+from suite.documents import doc_title
+from suite.findings import findings
 from suite.profiles import parse_slo
-from suite.findings import findings, ranking
-from suite.results import Cell, RunResult, VariantResult
-
-DOC_TITLES = {"small": "Small document", "large": "Large document"}
+from suite.results import Cell, MongoInfo, RunResult, VariantResult
 
 
 def _int(value: float | None) -> str:
@@ -64,27 +64,36 @@ def _latency_text(s: CellSummary) -> str:
     return " / ".join(_ms(s.latency_ms.get(k)) for k in ("p50", "p99", "p99.9"))
 
 
-def _table(run: RunResult, doc: str, title: str, value) -> list[str]:
+def _table(run: RunResult, doc: str, ms: int, title: str, value) -> list[str]:
     levels = run.profile.connections
     lines = [f"**{title}**", "", "| variant | " + " | ".join(f"{c:,} conn." for c in levels) + " |",
              "|---|" + "---:|" * len(levels)]
     for variant in run.variants:
         row = []
         for conns in levels:
-            cell = variant.cell(doc, conns)
+            cell = variant.cell(doc, conns, ms)
             row.append(_not_measured(cell) or value(summarize(cell)))
         lines.append(f"| {variant.name} | " + " | ".join(row) + " |")
     return lines + [""]
 
 
-def _chart(charts: dict[str, str], kind: str, doc: str, alt: str) -> list[str]:
-    path = charts.get(f"{kind}-{doc}")
+def _chart(charts: dict[str, str], key: str, alt: str) -> list[str]:
+    path = charts.get(key)
     return [f"![{alt}]({path})", ""] if path else []
 
 
-def _ranking_table(run: RunResult, doc: str) -> list[str]:
+def chart_key(kind: str, doc: str, ms: int = 0) -> str:
+    """The chart's name ("throughput-small", "throughput-small-db5ms"), as suite.charts saves it."""
+    return f"{kind}-{doc}" + (f"-db{ms}ms" if ms else "")
+
+
+def section_title(doc: str, ms: int) -> str:
+    return doc_title(doc) + (f", database +{ms} ms" if ms else "")
+
+
+def _ranking_table(run: RunResult, doc: str, ms: int) -> list[str]:
     levels = run.profile.connections
-    columns = [ranking(run, doc, conns) for conns in levels]
+    columns = [ranking(run, doc, conns, ms) for conns in levels]
     depth = max((len(c) for c in columns), default=0)
     if not depth:
         return []
@@ -105,24 +114,166 @@ def _ranking_table(run: RunResult, doc: str) -> list[str]:
     return lines + [""]
 
 
-def _document_section(run: RunResult, doc: str, charts: dict[str, str]) -> list[str]:
-    json_bytes = run.mongo.get("json_bytes", {}).get(doc)
-    bson_bytes = run.mongo.get("bson_bytes", {}).get(doc)
+def _document_section(run: RunResult, doc: str, ms: int, charts: dict[str, str]) -> list[str]:
+    json_bytes = run.mongo.json_bytes.get(doc)
+    bson_bytes = run.mongo.bson_bytes.get(doc)
     repeats = run.profile.repeats
     spread = " (min–max over repeats; ⚠ = unstable)" if repeats > 1 else ""
-    lines = [f"## {DOC_TITLES.get(doc, doc)} (`/{doc}`: {_bytes(json_bytes)} JSON, "
+    where = f", +{ms} ms" if ms else ""
+    lines = [f"## {section_title(doc, ms)} (`/{doc}`: {_bytes(json_bytes)} JSON, "
              f"{_bytes(bson_bytes)} BSON)", ""]
-    lines += _chart(charts, "throughput", doc, f"successful requests per second, {doc}")
-    lines += _ranking_table(run, doc)
-    lines += _table(run, doc, f"Successful requests per second, median{spread} (higher is better)",
-                    _rps_text)
-    lines += _chart(charts, "errors", doc, f"failed requests per repeat, {doc}")
-    lines += _table(run, doc, "Failed requests per repeat, by class (connect, read, write, "
+    lines += _chart(charts, chart_key("throughput", doc, ms),
+                    f"successful requests per second, {doc}{where}")
+    lines += _ranking_table(run, doc, ms)
+    lines += _table(run, doc, ms, f"Successful requests per second, median{spread} (higher is "
+                    "better)", _rps_text)
+    lines += _chart(charts, chart_key("errors", doc, ms), f"failed requests per repeat, {doc}{where}")
+    lines += _table(run, doc, ms, "Failed requests per repeat, by class (connect, read, write, "
                     "status, late, lost, body; failure rate)", _errors_text)
-    lines += _chart(charts, "latency", doc, f"latency percentiles, {doc}")
-    lines += _table(run, doc, "Latency p50 / p99 / p99.9, ms, measured (responses within the "
+    lines += _chart(charts, chart_key("latency", doc, ms), f"latency percentiles, {doc}{where}")
+    lines += _table(run, doc, ms, "Latency p50 / p99 / p99.9, ms, measured (responses within the "
                     "timeout; lower is better)", _latency_text)
     return lines
+
+
+def _db_latency_section(run: RunResult) -> list[str]:
+    fail_point = run.mongo.fail_point
+    if not fail_point:
+        return []
+    lines = ["## Database latency", "",
+             f"Cells marked *database +N ms* ran against a MongoDB made slow on purpose: "
+             f"`{fail_point.get('name')}` (a fail point, test commands "
+             f"{fail_point.get('test_commands')}) made every find wait N ms before it ran, "
+             f"without using CPU. What it models: {fail_point.get('models')}. What it does not: "
+             f"{fail_point.get('not_modelled')}. The suite timed finds itself, alternately "
+             "with and without the fail point, before the run and each time it set the fail point "
+             "for a cell, and a burst of concurrent finds, which must not queue behind each other "
+             "(a database that serves one query at a time is not a distant one).", "",
+             "| added latency | before the run: added / concurrent p50 | at its cells: added, "
+             "median (min–max) |", "|---|---|---|"]
+    verified = {check["requested_ms"]: check for check in fail_point.get("verified", [])}
+    for ms in run.profile.db_latencies_ms:
+        if not ms:
+            continue
+        before = verified.get(ms)
+        at_cells = [c.added_ms for v in run.variants for cell in [*v.cells, *v.rate_cells]
+                    if cell.db_latency_ms == ms for c in cell.db_latency_checks]
+        before_text = (f"{before['added_ms']:.2f} ms / {before['concurrent_p50_ms']:.1f} ms "
+                       f"({before['concurrent']} at once)" if before else "–")
+        cells_text = (f"{stats.median(at_cells):.2f} ms ({min(at_cells):.2f}–"
+                      f"{max(at_cells):.2f}), {len(at_cells)} checks" if at_cells else "–")
+        lines.append(f"| +{ms} ms | {before_text} | {cells_text} |")
+    return lines + [""]
+
+
+def _cost_text(s: CellSummary) -> str:
+    server, mongod = s.cpu_us_per_ok.get("server"), s.cpu_us_per_ok.get("mongod")
+    if server is None and mongod is None:
+        return "–"
+    return f"{_int(server)} / {_int(mongod)}"
+
+
+def _cost_section(run: RunResult, charts: dict[str, str]) -> list[str]:
+    """CPU per successful request: what a request costs, steadier than req/s on a shared
+    machine (it does not move with how much CPU the other roles left over)."""
+    measured = [s for v in run.variants for c in v.cells if c.repeats
+                for s in c.repeats if s.cpu_us_per_ok("server") is not None]
+    if not measured:
+        return []
+    lines = ["## Cost per request", "",
+             "CPU time the server (all its processes, or its container) and mongod spent per "
+             "successful request, in µs: CPU cores × seconds ÷ successful requests, the median "
+             "over repeats (lower is cheaper). Failed requests cost CPU too and are not "
+             "counted as requests, so a cell with many failures looks expensive. Unlike req/s, "
+             "this hardly depends on what the load generator and the other roles left of the "
+             "shared CPUs, so it is the steadier way to compare servers on this machine, and "
+             "it is what a user pays for.", ""]
+    for ms in run.profile.db_latencies_ms:
+        for doc in run.profile.docs:
+            title = section_title(doc, ms)
+            lines += _chart(charts, chart_key("cost", doc, ms), f"CPU per request, {title}")
+            lines += _table(run, doc, ms, f"{title}: server / mongod CPU µs per successful "
+                            "request", _cost_text)
+    return lines
+
+
+def _ratio(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}×"
+
+
+def _study_section(run: RunResult) -> list[str]:
+    """The 2014 study's figures next to this run's, as ratios to the same reference stack."""
+    data = study.load()
+    if not study.applies(run, data):
+        return []
+    source, ref = data.source, data.reference
+    lines = ["## Side by side with 2014", "",
+             f"The study this suite revisits: *{source['title']}*, {source['where']}. Its setup: "
+             f"{source['setup']}; {source['method']}. Its figures count {source['counts']}. The "
+             "hardware, the network and every version differ, so only ratios are compared: each "
+             f"stack's requests per second ÷ {ref.title}'s in the same cell, then (2014) and now "
+             f"(this run's median successful req/s of the variant that runs the stack, ÷ "
+             f"`{ref.variant}`'s). The study's MongoDB sat on another machine of its LAN; here it "
+             "shares the loopback and the CPUs, so read the rows with a database latency added "
+             "next to these.", "",
+             "| stack | variant today | as the study ran it |", "|---|---|---|"]
+    lines += [f"| {s.title} | `{s.variant}` | `{s.ran}` |" for s in data.stacks]
+    lines.append("")
+    for ms in run.profile.db_latencies_ms:
+        found = study.points(run, data, ms)
+        cells = list(dict.fromkeys((p.doc, p.connections) for p in found))
+        where = f", database +{ms} ms" if ms else ""
+        lines += [f"**Requests per second ÷ {ref.title}'s, 2014 → now{where}** "
+                  "(– : not measured in this run)", "",
+                  "| stack | " + " | ".join(f"{d}@{c:,}" for d, c in cells) + " |",
+                  "|---|" + "---:|" * len(cells)]
+        for stack in data.stacks:
+            row = []
+            for doc, conns in cells:
+                point = next((p for p in found if p.stack is stack and p.doc == doc
+                              and p.connections == conns), None)
+                row.append("" if point is None else
+                           f"{_ratio(point.then_ratio)} → {_ratio(point.now_ratio)}")
+            lines.append(f"| {stack.title} | " + " | ".join(row) + " |")
+        lines += ["", "<details><summary>The requests per second behind the ratios</summary>",
+                  "", "| stack | " + " | ".join(f"{d}@{c:,}" for d, c in cells) + " |",
+                  "|---|" + "---:|" * len(cells)]
+        for stack in data.stacks:
+            row = []
+            for doc, conns in cells:
+                point = next((p for p in found if p.stack is stack and p.doc == doc
+                              and p.connections == conns), None)
+                row.append("" if point is None else
+                           f"{_int(point.then_rps)} → {_int(point.now_rps)}")
+            lines.append(f"| {stack.title} | " + " | ".join(row) + " |")
+        lines += ["", "</details>", ""]
+        lines += _study_sentences(study.orderings(found), where)
+    return lines
+
+
+def _study_sentences(orderings: list, where: str) -> list[str]:
+    if not orderings:
+        return ["No cell of this run measured two of the study's stacks.", ""]
+    held = [o for o in orderings if o.held]
+    flipped = [o for o in orderings if not o.held]
+
+    def pair(o) -> str:
+        return (f"{o.faster.stack.title} over {o.slower.stack.title} "
+                f"({o.faster.doc}@{o.faster.connections:,}: {o.now_ratio:.2f}× now"
+                + (f", p = {o.p:.3f}" if o.p is not None else ", single repeat") + ")")
+
+    text = (f"- Of the {len(orderings)} orderings the study showed between stacks this run "
+            f"measured in the same cell{where}, {len(held)} still hold "
+            f"({sum(o.beyond_noise for o in held)} beyond the noise of the repeats) and "
+            f"{len(flipped)} flipped ({sum(o.beyond_noise for o in flipped)} beyond noise).")
+    lines = [text]
+    if flipped:
+        lines.append("- Flipped (the study's faster stack first): "
+                     + "; ".join(pair(o) for o in flipped) + ".")
+    steady = [o for o in held if o.beyond_noise]
+    if steady:
+        lines.append("- Held beyond noise: " + "; ".join(pair(o) for o in steady) + ".")
+    return lines + [""]
 
 
 def crosscheck_rows(run: RunResult) -> list[list[str]]:
@@ -139,7 +290,7 @@ def crosscheck_rows(run: RunResult) -> list[list[str]]:
             other = summarize(Cell(cell.doc, cell.connections, repeats=cell.crosschecks))
             ratio = (f"{other.median_rps / first.median_rps:.2f}"
                      if first.median_rps and other.median_rps is not None else "–")
-            rows.append([v.name, f"{cell.doc}@{cell.connections}", _int(first.median_rps),
+            rows.append([v.name, cell.label, _int(first.median_rps),
                          _int(other.median_rps), ratio,
                          f"{_ms(first.latency_ms.get('p50'))} / {_ms(other.latency_ms.get('p50'))}",
                          f"{_ms(first.latency_ms.get('p99'))} / {_ms(other.latency_ms.get('p99'))}",
@@ -188,34 +339,34 @@ def _open_loop_section(run: RunResult, charts: dict[str, str]) -> list[str]:
              "*unsent*; those due more than the timeout before the end are counted lost. "
              f"SLO: {key} ≤ {limit_ms:g} ms with at most {SLO_MAX_FAILURE_RATE:.0%} failed "
              f"(`--slo`).", ""]
-    for doc in run.profile.docs:
-        for conns in run.profile.connections:
-            group = [p for p in points if p.doc == doc and p.connections == conns]
-            order = list(dict.fromkeys(p.variant for p in group))
-            group.sort(key=lambda p: (order.index(p.variant), p.target_rps or 0))
-            if not group:
-                continue
-            lines += [f"### {DOC_TITLES.get(doc, doc)}, up to {conns:,} connections", ""]
-            lines += _chart(charts, "rate", f"{doc}-c{conns}",
-                            f"latency against request rate, {doc}, {conns} connections")
-            lines += ["| variant | rate | due req/s | answered req/s | successful req/s | "
-                      "p50 / p99 ms | unsent | failed |", "|---|---|---:|---:|---:|---|---:|---|"]
-            for p in group:
-                unsent = stats.median([s.unsent for s in _rate_cell(run, p).repeats
-                                       if s.unsent is not None])
-                lines.append(f"| {p.variant} | {p.rate} | {_int(p.target_rps)} | "
-                             f"{_int(p.answered_rps)} | {_int(p.summary.median_rps)} | "
-                             f"{_ms(p.summary.latency_ms.get('p50'))} / "
-                             f"{_ms(p.summary.latency_ms.get('p99'))} | {_int(unsent)} | "
-                             f"{_errors_text(p.summary)} |")
-            lines += [""] + _open_loop_findings(run, group, key, limit_ms) + [""]
+    groups = dict.fromkeys((p.doc, p.connections, p.db_latency_ms) for p in points)
+    for doc, conns, ms in groups:
+        group = [p for p in points
+                 if (p.doc, p.connections, p.db_latency_ms) == (doc, conns, ms)]
+        order = list(dict.fromkeys(p.variant for p in group))
+        group.sort(key=lambda p: (order.index(p.variant), p.target_rps or 0))
+        lines += [f"### {section_title(doc, ms)}, up to {conns:,} connections", ""]
+        lines += _chart(charts, chart_key("rate", f"{doc}-c{conns}", ms),
+                        f"latency against request rate, {doc}, {conns} connections")
+        lines += ["| variant | rate | due req/s | answered req/s | successful req/s | "
+                  "p50 / p99 ms | unsent | failed |", "|---|---|---:|---:|---:|---|---:|---|"]
+        for p in group:
+            unsent = stats.median([s.unsent for s in _rate_cell(run, p).repeats
+                                   if s.unsent is not None])
+            lines.append(f"| {p.variant} | {p.rate} | {_int(p.target_rps)} | "
+                         f"{_int(p.answered_rps)} | {_int(p.summary.median_rps)} | "
+                         f"{_ms(p.summary.latency_ms.get('p50'))} / "
+                         f"{_ms(p.summary.latency_ms.get('p99'))} | {_int(unsent)} | "
+                         f"{_errors_text(p.summary)} |")
+        lines += [""] + _open_loop_findings(run, group, key, limit_ms) + [""]
     return lines
 
 
 def _rate_cell(run: RunResult, point) -> Cell:
     variant = run.variant(point.variant)
     return next(c for c in variant.rate_cells if c.doc == point.doc
-                and c.connections == point.connections and c.rate == point.rate)
+                and c.connections == point.connections and c.rate == point.rate
+                and c.db_latency_ms == point.db_latency_ms)
 
 
 def _open_loop_findings(run: RunResult, group: list, key: str, limit_ms: float) -> list[str]:
@@ -225,7 +376,7 @@ def _open_loop_findings(run: RunResult, group: list, key: str, limit_ms: float) 
         best = slo_capacity(mine, key, limit_ms)
         capacity = (f"{_int(best.summary.median_rps)} successful req/s (rate {best.rate})"
                     if best else "none of the measured rates")
-        closed = run.variant(name).cell(mine[0].doc, mine[0].connections)
+        closed = run.variant(name).cell(mine[0].doc, mine[0].connections, mine[0].db_latency_ms)
         closed_rps = summarize(closed).median_rps if closed and closed.repeats else None
         over = [p for p in mine if closed_rps and p.target_rps and p.target_rps > closed_rps]
         text = f"- **{name}**: capacity under the SLO {capacity}"
@@ -250,10 +401,10 @@ def _details_section(run: RunResult) -> list[str]:
     lines = ["## Every cell", "",
              "<details><summary>n repeats, spread, confidence interval, latency, resources, "
              "Little's law</summary>", "",
-             "| variant | doc | conn. | n | median req/s | 95% CI | CV | p50 / p90 / p99 / p99.9 ms "
+             "| variant | cell | n | median req/s | 95% CI | CV | p50 / p90 / p99 / p99.9 ms "
              "| responses / latency samples | failed | server CPU | mongod CPU | wrk CPU "
-             "| server RSS MiB | L/N | wrk-corrected p50 / p99 ms |",
-             "|---|---|---:|---:|---:|---|---:|---|---|---|---:|---:|---:|---:|---:|---|"]
+             "| server memory MiB | L/N | wrk-corrected p50 / p99 ms |",
+             "|---|---|---:|---:|---|---:|---|---|---|---:|---:|---:|---:|---:|---|"]
     for v in run.variants:
         for cell in v.cells:
             if not cell.repeats:
@@ -265,22 +416,31 @@ def _details_section(run: RunResult) -> list[str]:
             flags = " (client-bound)" if s.client_bound else ""
             little = "–" if s.little is None else f"{s.little:.2f}"
             lines.append(
-                f"| {v.name} | {cell.doc} | {cell.connections:,} | {s.n} | {_int(s.median_rps)} "
+                f"| {v.name} | {cell.label} | {s.n} | {_int(s.median_rps)} "
                 f"| {ci} | {cv} | {latency} | {_counts_text(cell)} | {_errors_text(s)} "
                 f"| {_cores(s.cpu_cores.get('server'))} "
                 f"| {_cores(s.cpu_cores.get('mongod'))} | {_cores(s.cpu_cores.get('loadgen'))}{flags} "
-                f"| {_mib(s.rss_max_bytes.get('server'))} | {little} | {_corrected_text(cell)} |")
+                f"| {_mib(s.memory_max_bytes.get('server'))}{_measure(s)} | {little} "
+                f"| {_corrected_text(cell)} |")
     lines += ["", "Responses / latency samples: every response received, and the number of "
               "measured latencies, per repeat (they differ by the late responses, which have "
               "none; ≠ marks any other difference). CPU in cores (1.00 = one CPU busy for the "
-              "whole repeat), medians over repeats; RSS is the largest resident memory of the "
-              "server's whole process tree. L/N is Little's law: throughput × measured mean "
+              "whole repeat), medians over repeats; memory is the largest the server's whole "
+              "process tree (or container) occupied, as marked: PSS (proportional set size: "
+              "pages shared between prefork workers counted once), RSS (resident pages summed "
+              "per process: shared ones counted in every worker), or the container's anonymous "
+              "memory. L/N is Little's law: throughput × measured mean "
               "latency ÷ connections, about 1 when every connection always waits on a response. "
               "The last column is wrk's own figure after its coordinated-omission correction "
               "(synthetic samples added for responses slower than the mean interval), shown "
               "apart and never used above; – where the correction changed nothing.",
               "", "</details>", ""]
     return lines
+
+
+def _measure(s: CellSummary) -> str:
+    measure = s.memory_measure.get("server")
+    return {"pss": " PSS", "rss": " RSS", "cgroup-anon": " anon"}.get(measure or "", "")
 
 
 def _counts_text(cell: Cell) -> str:
@@ -305,8 +465,8 @@ def _checks_section(run: RunResult) -> list[str]:
     if not found:
         stability = ("repeats agree" if run.profile.repeats > 1
                      else "with one repeat per cell nothing can be said about stability")
-        sampled = all((s.resources or {}).get("loadgen") for v in run.variants
-                      for c in v.cells for s in c.repeats)
+        sampled = all(s.usage("loadgen") for v in run.variants for c in v.cells
+                      for s in c.repeats)
         client = ("the load generator stayed below its CPU limit" if sampled
                   else "the load generator's CPU was not sampled")
         return ["## Checks", "", f"No warnings: {stability}, {client}, and no cell looks "
@@ -332,11 +492,11 @@ def _variants_section(run: RunResult) -> list[str]:
     built = [v for v in run.variants if v.image]
     if built:
         lines += ["", "Images:", ""]
-        lines += [f"- `{v.name}`: `{v.image.get('name')}` "
-                  f"({str(v.image.get('id', '')).removeprefix('sha256:')[:12]}), "
-                  f"Python {v.image.get('python')}, on `{v.image.get('base')}`, "
-                  f"open files {(v.image.get('nofile') or ['?'])[0]}"
-                  f"{', packages from the local wheelhouse only' if v.image.get('offline') else ''}"
+        lines += [f"- `{v.name}`: `{v.image.name}` "
+                  f"({v.image.id.removeprefix('sha256:')[:12]}), "
+                  f"Python {v.image.python}, on `{v.image.base}`, "
+                  f"open files {(v.image.nofile or ['?'])[0]}"
+                  f"{', packages from the local wheelhouse only' if v.image.offline else ''}"
                   for v in built]
     versions: dict[str, set[str]] = {}
     for v in run.variants:
@@ -358,26 +518,30 @@ def _failures_section(run: RunResult) -> list[str]:
     for v in failed:
         lines.append(f"- **{v.name}** {v.status}: {v.reason}")
     for v, c in broken_cells:
-        lines.append(f"- {v.name}, {c.doc} @ {c.connections:,} connections: {c.reason}")
+        lines.append(f"- {v.name}, {c.label}: {c.reason}")
     return lines + [""]
 
 
-def _mongo_text(mongo: dict) -> str:
-    container = mongo.get("container")
+def _mongo_text(mongo: MongoInfo) -> str:
+    container = mongo.container
     if container:
-        return (f"container `{container.get('image')}`, cpuset {container.get('cpuset')}, "
-                f"memory {container.get('memory')}")
-    return "embedded mongod" if mongo.get("embedded") else f"existing server {mongo.get('url')}"
+        return (f"container `{container.image}`, cpuset {container.cpuset}, "
+                f"memory {container.memory}")
+    return "embedded mongod" if mongo.embedded else f"existing server {mongo.url}"
 
 
 def _runtime_text(run: RunResult) -> str:
     details = run.runtime_details
-    if run.runtime != "docker" or not details:
+    if run.runtime != "docker" or details.engine is None:
         return run.runtime
-    compose, limits = details.get("compose", {}), details.get("limits", {})
-    return (f"docker (engine {details.get('engine')}, compose {compose.get('version')} via "
-            f"`{' '.join(compose.get('command', []))}`), {details.get('images')} images "
-            f"(chosen by {details.get('images_source')}), {details.get('network')} network; "
+    compose = details.compose or {}
+    limits = dict(details.limits)
+    if run.mongo.container:
+        limits["db"] = {"cpuset": run.mongo.container.cpuset,
+                        "memory": run.mongo.container.memory}
+    return (f"docker (engine {details.engine}, compose {compose.get('version')} via "
+            f"`{' '.join(compose.get('command', []))}`), {details.images} images "
+            f"(chosen by {details.images_source}), {details.network} network; "
             + "; ".join(f"{role}: cpuset {lim.get('cpuset')}, memory {lim.get('memory')}"
                         for role, lim in limits.items()))
 
@@ -394,10 +558,10 @@ def _environment_section(run: RunResult) -> list[str]:
         ("Open files (soft/hard)", f"{env.get('nofile_soft')}/{env.get('nofile_hard')}"),
         ("somaxconn / tcp_max_syn_backlog",
          f"{env.get('somaxconn')} / {env.get('tcp_max_syn_backlog')}"),
-        ("MongoDB", f"{mongo.get('version')} ({_mongo_text(mongo)})"),
+        ("MongoDB", f"{mongo.version} ({_mongo_text(mongo)})"),
         ("Load generator", f"{wrk.get('version')}, up to {wrk.get('threads')} threads, "
                            f"--timeout {wrk.get('timeout_s')} s"),
-        ("Suite", f"{env.get('suite_version')} at commit {env.get('git_commit')}"),
+        ("Suite", f"{env.get('suite_version')} at commit {_commit_text(env)}"),
         ("Runtime", _runtime_text(run)),
     ]
     lines = ["## Machine and versions", "", "| | |", "|---|---|"]
@@ -405,11 +569,20 @@ def _environment_section(run: RunResult) -> list[str]:
     return lines + [""]
 
 
+def _commit_text(env: dict) -> str:
+    commit = env.get("git_commit")
+    if env.get("git_dirty"):
+        digest = env.get("git_diff_sha256")
+        return (f"{commit} **with uncommitted changes**"
+                + (f" (diff sha256 {digest[:12]})" if digest else ""))
+    return str(commit)
+
+
 def _loadgen_cpu_text(run: RunResult) -> str:
-    per_response = [(s.resources or {}).get("loadgen", {}).get("cpu_cores", 0) * s.duration_s
-                    / s.requests * 1e6
+    per_response = [s.usage("loadgen").cpu_cores * s.duration_s / s.requests * 1e6
                     for v in run.variants for c in v.cells for s in c.repeats
-                    if s.requests and (s.resources or {}).get("loadgen")]
+                    if s.requests and s.usage("loadgen") and s.usage("loadgen").cpu_cores
+                    is not None]
     if not per_response:
         return ""
     return (f" {run.loadgen.get('tool', 'wrk')}'s CPU per response received, median over the "
@@ -423,9 +596,8 @@ def _wait_text(run: RunResult) -> str:
              if s.quiet_wait_s is not None]
     if not waits:
         return ""
-    return (" Before every warmup and counted run the suite waited for the server to be idle "
-            f"(two fast `/health` answers): {stats.median(waits):.1f} s at the median, "
-            f"{max(waits):.1f} s at most.")
+    return (f" Before every warmup and counted run {run.method.get('idle_wait')}: "
+            f"{stats.median(waits):.1f} s at the median, {max(waits):.1f} s at most.")
 
 
 def _order_text(run: RunResult) -> str:
@@ -446,30 +618,30 @@ def _findings_section(run: RunResult) -> list[str]:
 
 
 def _methodology_section(run: RunResult) -> list[str]:
-    p, env = run.profile, run.environment
+    p, env, method = run.profile, run.environment, run.method
     variants = run.variants
-    cells = len(p.docs) * len(p.connections)
+    cells = len(p.docs) * len(p.connections) * len(p.db_latencies_ms)
+    latencies = (f" × {len(p.db_latencies_ms)} database latencies "
+                 f"({', '.join(f'+{ms} ms' for ms in p.db_latencies_ms)})"
+                 if p.db_latencies_ms != (0,) else "")
     command = shlex.join(run.argv) if run.argv else "battle run"
     if command.startswith("battle "):
         command = ".venv/bin/" + command
     lines = [
         "## Methodology", "",
         f"- **What ran**: {len(variants)} variant(s) × {len(p.docs)} document(s) × "
-        f"{len(p.connections)} connection level(s) = {len(variants) * cells} cells; the "
-        f"`{run.runtime}` runtime on one machine ({env.get('cpu_model')} × {env.get('cpu_count')}) "
-        f"with MongoDB {run.mongo.get('version')} ({_mongo_text(run.mongo)}) and "
-        f"{run.loadgen.get('tool', 'wrk')}.",
+        f"{len(p.connections)} connection level(s){latencies} = {len(variants) * cells} cells; "
+        f"the `{run.runtime}` runtime on one machine ({env.get('cpu_model')} × "
+        f"{env.get('cpu_count')}) with MongoDB {run.mongo.version} ({_mongo_text(run.mongo)}) "
+        f"and {run.loadgen.get('tool', 'wrk')}.",
         f"- **How long**: each counted repeat {p.duration_s:g} s after a {p.warmup_s:g} s "
         f"uncounted warmup at the same concurrency; {p.repeats} repeat(s) per cell, "
         f"{_order_text(run)}; a {p.primer_s:g} s low-concurrency primer after each server start. "
-        f"Timeout {p.timeout_s:g} s (slower: late; unanswered: lost), load generator "
-        f"threads = min(connections, CPUs of the load "
-        f"generator). Run from {run.started_at} to {run.finished_at or '–'}.",
+        f"Timeout {p.timeout_s:g} s (slower: late; unanswered: lost), "
+        f"{method.get('generator_threads')}. Run from {run.started_at} to "
+        f"{run.finished_at or '–'}.",
         "- **What was verified** before any measurement, at every server start: "
-        + ", ".join(f"`/{doc}`" for doc in p.docs) + " and `/plain` answer 200 with "
-        "`Content-Type: application/json`, and each document's body is byte-for-byte the stored "
-        "document without `_id` (compact JSON). A variant that fails is reported as failed, "
-        "never measured.",
+        + ", ".join(f"`/{doc}`" for doc in p.docs) + f" and `/plain` {method.get('verification')}",
         f"- **What was measured**: {run.loadgen.get('tool', 'wrk')} "
         f"({run.loadgen.get('version')})"
         + (f" with `{run.loadgen['script']}`, whose `done()` prints one JSON line"
@@ -477,17 +649,35 @@ def _methodology_section(run: RunResult) -> list[str]:
         + " (the raw output of every run is kept beside the results). "
         f"Latency: {run.loadgen.get('latency')}. Failure classes counted: "
         f"{', '.join(run.loadgen.get('failure_classes', []))}. Body check: "
-        f"{run.loadgen.get('body_check') or 'none'}.{_loadgen_cpu_text(run)} CPU/memory of the "
-        "server, mongod and the load generator sampled every 0.5 s ("
-        + ("each container's cgroup" if run.runtime == "docker" else "process groups in /proc")
-        + "; the generator's CPU from its rusage)." + _wait_text(run),
-        "- **Reproduce**: on a machine like this one (see below), "
-        f"`git checkout {env.get('git_commit') or '<commit>'}`, `make setup`, then "
-        f"`{command}`. Regenerate this report (charts included) from the results file alone "
-        f"with `battle report results/{run.run_id}.json`.",
+        f"{run.loadgen.get('body_check') or 'none'}.{_loadgen_cpu_text(run)} "
+        f"{method.get('resources')}" + _wait_text(run),
+        *_db_latency_method(run),
+        _reproduce_text(run, command),
         "",
     ]
     return lines
+
+
+def _db_latency_method(run: RunResult) -> list[str]:
+    if not run.mongo.fail_point:
+        return []
+    return [f"- **Database latency**: {run.method.get('db_latency')} See *Database latency* "
+            "above for what it models and what it does not, and the latency it measured."]
+
+
+def _reproduce_text(run: RunResult, command: str) -> str:
+    env = run.environment
+    regenerate = (f"Regenerate this report (charts included) from the results file alone with "
+                  f"`battle report results/{run.run_id}.json`.")
+    if env.get("git_dirty"):
+        digest = env.get("git_diff_sha256")
+        return ("- **Reproduce**: not exactly: this run was made from commit "
+                f"{env.get('git_commit')} **with uncommitted changes** (diff sha256 "
+                f"{digest or 'unknown'}), which the repository does not hold. The command was "
+                f"`{command}`. {regenerate}")
+    return ("- **Reproduce**: on a machine like this one (see below), "
+            f"`git checkout {env.get('git_commit') or '<commit>'}`, `make setup`, then "
+            f"`{command}`. {regenerate}")
 
 
 def render(run: RunResult, charts: dict[str, str] | None = None) -> str:
@@ -523,8 +713,12 @@ def render(run: RunResult, charts: dict[str, str] | None = None) -> str:
         "",
     ]
     lines += _findings_section(run)
-    for doc in p.docs:
-        lines += _document_section(run, doc, charts)
+    lines += _db_latency_section(run)
+    for ms in p.db_latencies_ms:
+        for doc in p.docs:
+            lines += _document_section(run, doc, ms, charts)
+    lines += _cost_section(run, charts)
+    lines += _study_section(run)
     lines += _open_loop_section(run, charts)
     lines += _checks_section(run)
     lines += _crosscheck_section(run)
@@ -561,7 +755,7 @@ def write_from_file(results_path: Path, reports_dir: Path, latest: bool = True) 
 
 def _headline(run: RunResult) -> str:
     doc, conns = run.profile.docs[0], min(run.profile.connections)
-    ranked = ranking(run, doc, conns)
+    ranked = ranking(run, doc, conns, run.profile.db_latencies_ms[0])
     if not ranked:
         return "nothing measured"
     name, s = ranked[0]

@@ -3,8 +3,11 @@
 A role is either a process group, read straight from /proc (every child the local runtime starts
 leads its own group, so a server's workers are in its master's group), or a container's cgroup
 (`Cgroup`, docker runtime), read from the cgroup filesystem, v1 or v2. CPU is reported in cores
-(1.0 = one CPU busy for the whole interval), memory as resident bytes: RSS summed over the group,
-or the cgroup's anonymous memory (its RSS, page cache left out).
+(1.0 = one CPU busy for the whole interval). Memory of a process group is its PSS (proportional
+set size, /proc/PID/smaps_rollup) summed over the group: a page shared by N processes (a prefork
+master's code and heap after fork) counts 1/N in each, so the sum is what the group occupies,
+where summed RSS would count shared pages N times. A container's memory is its cgroup's
+anonymous memory (page cache left out). Each role's record names which (`Usage.memory`).
 """
 
 from __future__ import annotations
@@ -16,28 +19,31 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from suite.procs import all_group_stats
+from suite.results import Usage
 
-
+SAMPLE_INTERVAL_S = 0.5
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
-@dataclass(frozen=True)
-class Usage:
-    cpu_cores: float          # mean over the interval
-    rss_bytes_max: int
-    rss_bytes_mean: int
-    processes_max: int
-
-    def to_dict(self) -> dict:
-        return {"cpu_cores": round(self.cpu_cores, 3), "rss_bytes_max": self.rss_bytes_max,
-                "rss_bytes_mean": self.rss_bytes_mean, "processes_max": self.processes_max}
+def pss_bytes(pid: int, rss_pages: int) -> int:
+    """The process's proportional set size; its RSS where smaps_rollup cannot be read (a
+    kernel older than 4.14, or a process that just exited)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return rss_pages * PAGE_SIZE
 
 
 def _snapshot(pgids: set[int]) -> dict[int, dict[int, tuple[int, int]]]:
-    """pgid -> pid -> (cpu ticks utime+stime, rss pages), in one pass over /proc."""
+    """pgid -> pid -> (cpu ticks utime+stime, PSS bytes), in one pass over /proc."""
     # Fields from the state on: [11] utime, [12] stime, [21] rss (proc(5) fields 14, 15, 24).
-    return {pgid: {pid: (int(f[11]) + int(f[12]), int(f[21])) for pid, f in group.items()}
+    return {pgid: {pid: (int(f[11]) + int(f[12]), pss_bytes(pid, int(f[21])))
+                   for pid, f in group.items()}
             for pgid, group in all_group_stats(pgids).items()}
 
 
@@ -109,7 +115,8 @@ class Cgroup:
         raise CgroupError(f"no cpuacct/memory (v1) or unified (v2) cgroup for process {pid}")
 
     def read(self) -> tuple[float, int, int] | None:
-        """(CPU seconds so far, resident bytes, processes), or None once the cgroup is gone."""
+        """(CPU seconds so far, anonymous memory bytes, processes), or None once the cgroup is
+        gone."""
         try:
             if self.version == 1:
                 cpu_s = int((self.cpu / "cpuacct.usage").read_text()) / 1e9
@@ -130,7 +137,7 @@ class Monitor:
     """Samples roles (process groups or cgroups) on a background thread between start() and
     stop()."""
 
-    def __init__(self, roles: dict[str, "int | Cgroup | None"], interval_s: float = 0.5):
+    def __init__(self, roles: dict[str, "int | Cgroup | None"], interval_s: float = SAMPLE_INTERVAL_S):
         self.cgroups = {role: c for role, c in roles.items() if isinstance(c, Cgroup)}
         self.roles = {role: pgid for role, pgid in roles.items()
                       if pgid and not isinstance(pgid, Cgroup)}
@@ -139,7 +146,7 @@ class Monitor:
         self._thread: threading.Thread | None = None
         self._first: dict[str, dict[int, int]] = {}
         self._last: dict[str, dict[int, int]] = {}
-        self._rss: dict[str, list[int]] = {}
+        self._memory: dict[str, list[int]] = {}
         self._procs: dict[str, int] = {}
         self._cpu_s: dict[str, list[float]] = {}   # cgroup role -> [first, last] CPU seconds
         self._started = 0.0
@@ -162,8 +169,7 @@ class Monitor:
             for pid, (ticks, _) in snapshot.items():
                 first.setdefault(pid, ticks)  # a process born mid-interval counts from then
                 last[pid] = ticks
-            self._rss.setdefault(role, []).append(
-                sum(rss for _, rss in snapshot.values()) * PAGE_SIZE)
+            self._memory.setdefault(role, []).append(sum(pss for _, pss in snapshot.values()))
             self._procs[role] = max(self._procs.get(role, 0), len(snapshot))
         for role, cgroup in self.cgroups.items():
             reading = cgroup.read()
@@ -171,15 +177,15 @@ class Monitor:
                 continue
             cpu_s, rss, processes = reading
             self._cpu_s.setdefault(role, [cpu_s, cpu_s])[1] = cpu_s
-            self._rss.setdefault(role, []).append(rss)
+            self._memory.setdefault(role, []).append(rss)
             self._procs[role] = max(self._procs.get(role, 0), processes)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
             self._sample()
 
-    def stop(self) -> dict:
-        """Usage per role plus the machine's overall CPU use, as plain dicts for results."""
+    def stop(self) -> dict[str, Usage]:
+        """Usage per role plus the machine's overall CPU use ("machine")."""
         self._sample()
         self._stop.set()
         if self._thread is not None:
@@ -187,23 +193,23 @@ class Monitor:
         elapsed = max(time.monotonic() - self._started, 1e-6)
         busy0, total0 = self._machine_start
         busy1, total1 = machine_cpu_ticks()
-        usage: dict = {}
+        usage: dict[str, Usage] = {}
+
+        def record(role: str, cpu_s: float, memory: str) -> Usage:
+            values = self._memory[role]
+            return Usage(cpu_cores=round(cpu_s / elapsed, 3), memory_bytes_max=max(values),
+                         memory_bytes_mean=int(sum(values) / len(values)),
+                         processes_max=self._procs.get(role, 0), memory=memory)
+
         for role in self.roles:
             ticks = sum(self._last[role][pid] - self._first[role][pid] for pid in self._last[role])
-            rss = self._rss[role]
-            usage[role] = Usage(cpu_cores=ticks / CLOCK_TICKS / elapsed, rss_bytes_max=max(rss),
-                                rss_bytes_mean=int(sum(rss) / len(rss)),
-                                processes_max=self._procs[role]).to_dict()
+            usage[role] = record(role, ticks / CLOCK_TICKS, "pss")
         for role in self.cgroups:
             if role not in self._cpu_s:
                 continue   # never readable: no number rather than a zero that looks measured
             first, last = self._cpu_s[role]
-            rss = self._rss[role]
-            usage[role] = {**Usage(cpu_cores=(last - first) / elapsed, rss_bytes_max=max(rss),
-                                   rss_bytes_mean=int(sum(rss) / len(rss)),
-                                   processes_max=self._procs.get(role, 0)).to_dict(),
-                           "source": "cgroup"}
+            usage[role] = record(role, last - first, "cgroup-anon")
         cpus = os.cpu_count() or 1
-        usage["machine"] = {"cpu_cores": round((busy1 - busy0) / max(total1 - total0, 1) * cpus, 3),
-                            "cpus": cpus}
+        usage["machine"] = Usage(
+            cpu_cores=round((busy1 - busy0) / max(total1 - total0, 1) * cpus, 3), cpus=cpus)
         return usage

@@ -1,17 +1,20 @@
 """The results document: one JSON file per run, versioned, numbers typed, rewritten atomically.
 
 Everything a report shows comes from here; nothing here is formatted for display.
-Times are ISO 8601 UTC strings, durations seconds, latencies microseconds, sizes bytes.
+Times are ISO 8601 UTC strings, durations seconds, latencies microseconds (the added database
+latency of a cell: milliseconds, as it is asked for), sizes bytes. Every record that crosses a
+module boundary is a dataclass below; `to_dict`/`from_dict` are the only places that know JSON.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from suite.profiles import Profile
 
@@ -20,17 +23,73 @@ SCHEMA = "battle.results"
 # v3: runtime_details (docker: compose tool, images, limits) and each variant's image.
 # v4: measured latency (wrk's coordinated-omission correction undone; its corrected figures
 #     apart), failure classes late/lost/body, the generator, connections and threads of each
-#     sample as fields, the wait for an idle server, a second generator's crosschecks. Older versions are upgraded on load, one version at a time.
-VERSION = 4
+#     sample as fields, the wait for an idle server, a second generator's crosschecks.
+# v5: the database's added latency as a cell dimension (db_latency_ms) with its measured
+#     checks, and the fail point in `mongo`; memory per role as PSS for process trees (the
+#     measure named per role); the database's limits only in `mongo.container`; the git
+#     commit without "-dirty", with `git_dirty` and the diff's hash; `method`: how the run
+#     measured, as its methodology text is rendered.
+# Older versions are upgraded on load, one version at a time.
+VERSION = 5
 LATENCY_KEYS = ("min", "mean", "stdev", "max", "p50", "p75", "p90", "p99", "p99.9")
 # Why a request did not count as a success. connect/read/write: socket errors; status: HTTP
 # >= 400; late: a response slower than the timeout; lost: a request still unanswered after the
 # timeout when the repeat ended; body: a response whose bytes differ from the verified ones.
 ERROR_KEYS = ("connect", "read", "write", "status", "late", "lost", "body")
 
+CellStatus = Literal["pending", "measured", "failed", "skipped"]
+VariantStatus = Literal["pending", "measured", "failed", "interrupted"]
+# "error": stopped by an unexpected exception (a bug or an unhandled failure), partial results.
+RunStatus = Literal["running", "complete", "interrupted", "failed", "error"]
+
 
 class ResultsError(Exception):
     """A results file that cannot be read as this schema."""
+
+
+def _known(cls, data: dict[str, Any]) -> dict[str, Any]:
+    """The entries of `data` that are fields of dataclass `cls` (newer optional keys ignored)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {key: value for key, value in data.items() if key in names}
+
+
+@dataclass
+class Usage:
+    """CPU and memory of one role (server, mongod, loadgen) during one load-generator run, or
+    of the whole machine (role "machine": cpu_cores and cpus only)."""
+
+    cpu_cores: float | None            # mean over the run; 1.0 = one CPU busy throughout
+    memory_bytes_max: int | None = None
+    memory_bytes_mean: int | None = None
+    processes_max: int | None = None
+    # What memory_bytes measure: "pss" (proportional set size summed over a process group:
+    # shared pages split between the processes sharing them), "rss" (resident pages summed,
+    # shared ones counted once per process: schema v4 and older), "cgroup-anon" (a container's
+    # anonymous memory, page cache left out).
+    memory: str | None = None
+    cpus: int | None = None            # machine only: the CPUs cpu_cores is out of
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Usage":
+        return cls(**_known(cls, data))
+
+
+@dataclass
+class DbLatencyCheck:
+    """The database's added latency as the suite measured it, right after setting the fail
+    point: sequential finds alternately with and without it, and a burst of concurrent ones."""
+
+    requested_ms: int
+    added_ms: float                    # median over pairs of (with - without) find time
+    without_p50_ms: float
+    with_p50_ms: float
+    concurrent: int                    # finds sent at once, each on its own connection
+    concurrent_p50_ms: float           # their median time: ~requested when nothing queues
+    finds: int                         # pairs measured
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "DbLatencyCheck":
+        return cls(**_known(cls, data))
 
 
 @dataclass
@@ -66,8 +125,8 @@ class Sample:
     # Seconds the suite waited, before this run, for the server to finish the previous load
     # (suite.verify.wait_quiet); None: not waited (older versions, primers).
     quiet_wait_s: float | None = None
-    # CPU (cores) and memory per role during the run: server, mongod, loadgen, machine.
-    resources: dict[str, dict[str, float]] | None = None
+    # CPU and memory per role during the run: server, mongod, loadgen, and the machine.
+    resources: dict[str, Usage] | None = None
 
     def failed(self, key: str) -> int:
         return self.errors.get(key) or 0
@@ -110,12 +169,24 @@ class Sample:
             return None
         return self.latency_count == self.requests - self.failed("late")
 
+    def usage(self, role: str) -> Usage | None:
+        return (self.resources or {}).get(role)
+
+    def cpu_us_per_ok(self, role: str) -> float | None:
+        """CPU time the role spent per successful request, µs (None: not sampled, or no
+        success)."""
+        usage = self.usage(role)
+        if usage is None or usage.cpu_cores is None or not self.ok_requests:
+            return None
+        return usage.cpu_cores * self.duration_s / self.ok_requests * 1e6
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Sample":
         def latency(values: dict | None) -> dict[str, float | None] | None:
             return None if values is None else {
                 key: _opt_float(values.get(key)) for key in LATENCY_KEYS}
 
+        resources = data.get("resources")
         return cls(generator=data["generator"], connections=int(data["connections"]),
                    threads=int(data["threads"]), timeout_s=_opt_float(data["timeout_s"]),
                    requests=int(data["requests"]), bytes=int(data["bytes"]),
@@ -129,7 +200,8 @@ class Sample:
                    sockets=data.get("sockets"), rate=_opt_float(data.get("rate")),
                    quiet_wait_s=_opt_float(data.get("quiet_wait_s")),
                    unsent=_opt_int(data.get("unsent")),
-                   resources=data.get("resources"))
+                   resources=None if resources is None else {
+                       role: Usage.from_dict(usage) for role, usage in resources.items()})
 
 
 def _opt_float(value: Any) -> float | None:
@@ -142,37 +214,73 @@ def _opt_int(value: Any) -> int | None:
 
 @dataclass
 class Cell:
-    """variant x document x connections: N counted repeats, each after an uncounted warmup."""
+    """variant × document × connections × the database's added latency: N counted repeats,
+    each after an uncounted warmup."""
 
     doc: str
     connections: int
-    status: str = "pending"            # pending | measured (>= 1 repeat) | failed | skipped
+    status: CellStatus = "pending"     # measured: at least one repeat
     # Open loop: the request rate asked for, as given ("800" req/s, or "50%" of the closed-loop
     # capacity this run measured for the same document and connections); None: closed loop.
     rate: str | None = None
     reason: str | None = None
+    # Milliseconds every find waited inside MongoDB (its failCommand fail point) while this
+    # cell was measured, as asked for; 0: MongoDB as it is. The measured value, each time the
+    # fail point was set for this cell, is in db_latency_checks.
+    db_latency_ms: int = 0
+    db_latency_checks: list[DbLatencyCheck] = field(default_factory=list)
     warmups: list[Sample] = field(default_factory=list)
     repeats: list[Sample] = field(default_factory=list)
     # Runs of the run's second load generator (`--crosscheck`), each right after the repeat
     # of the same number; never part of the cell's figures.
     crosschecks: list[Sample] = field(default_factory=list)
 
+    @property
+    def label(self) -> str:
+        """"small@200", "small@200+5ms" (database latency), "small@200 rate 50%"."""
+        text = f"{self.doc}@{self.connections}"
+        if self.db_latency_ms:
+            text += f"+{self.db_latency_ms}ms"
+        return text + (f" rate {self.rate}" if self.rate else "")
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Cell":
         return cls(doc=data["doc"], connections=int(data["connections"]), status=data["status"],
                    rate=data.get("rate"), reason=data.get("reason"),
+                   db_latency_ms=int(data.get("db_latency_ms", 0)),
+                   db_latency_checks=[DbLatencyCheck.from_dict(c)
+                                      for c in data.get("db_latency_checks", [])],
                    warmups=[Sample.from_dict(s) for s in data.get("warmups", [])],
                    repeats=[Sample.from_dict(s) for s in data.get("repeats", [])],
                    crosschecks=[Sample.from_dict(s) for s in data.get("crosschecks", [])])
 
 
 @dataclass
-class Check:
+class VerificationCheck:
     """One verification check, with the reason when it failed."""
 
     name: str
     passed: bool
     detail: str = ""
+
+
+@dataclass
+class Image:
+    """The docker runtime's image of a variant, as built for the run."""
+
+    name: str
+    id: str
+    base: str | None = None
+    base_id: str | None = None
+    build_base: str | None = None
+    offline: bool = False              # packages from the local wheelhouse only
+    python: str | None = None
+    nofile: list[int] | None = None    # open-files limit (soft, hard) a server gets in it
+    build_s: float | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "Image | None":
+        return cls(**_known(cls, data)) if data else None
 
 
 @dataclass
@@ -186,25 +294,85 @@ class VariantResult:
     settings: dict[str, Any]
     command: list[str]
     packages: dict[str, str]
-    status: str = "pending"            # pending | measured | failed | interrupted
+    status: VariantStatus = "pending"
     reason: str | None = None
     log: str | None = None             # server log, relative to the results file
-    image: dict[str, Any] = field(default_factory=dict)  # docker: name, id, bases; {} locally
-    verification: list[Check] = field(default_factory=list)
+    image: Image | None = None         # docker only
+    verification: list[VerificationCheck] = field(default_factory=list)
     primers: list[Sample] = field(default_factory=list)  # one per server start, not counted
     cells: list[Cell] = field(default_factory=list)
     rate_cells: list[Cell] = field(default_factory=list)   # open loop, after the closed-loop ones
 
-    def cell(self, doc: str, connections: int) -> Cell | None:
-        return next((c for c in self.cells if c.doc == doc and c.connections == connections), None)
+    def cell(self, doc: str, connections: int, db_latency_ms: int = 0) -> Cell | None:
+        return next((c for c in self.cells if c.doc == doc and c.connections == connections
+                     and c.db_latency_ms == db_latency_ms), None)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "VariantResult":
         return cls(**{**data,
-                      "verification": [Check(**c) for c in data.get("verification", [])],
+                      "image": Image.from_dict(data.get("image")),
+                      "verification": [VerificationCheck(**c) for c in data.get("verification", [])],
                       "primers": [Sample.from_dict(s) for s in data.get("primers", [])],
                       "cells": [Cell.from_dict(c) for c in data.get("cells", [])],
                       "rate_cells": [Cell.from_dict(c) for c in data.get("rate_cells", [])]})
+
+
+@dataclass
+class DbContainer:
+    """The docker runtime's MongoDB container, and its limits (the database's only record
+    of them)."""
+
+    image: str
+    image_id: str | None = None
+    cpuset: str | None = None
+    memory: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "DbContainer | None":
+        return cls(**_known(cls, data)) if data else None
+
+
+@dataclass
+class MongoInfo:
+    """The MongoDB a run read from, and how the suite prepared it."""
+
+    url: str = ""                      # password redacted
+    embedded: bool = False             # started by the suite's runtime (not --mongo-url)
+    binary: str | None = None          # the mongod binary, or its image
+    version: str | None = None
+    database: str | None = None
+    collection: str | None = None
+    bson_bytes: dict[str, int] = field(default_factory=dict)
+    json_bytes: dict[str, int] = field(default_factory=dict)
+    container: DbContainer | None = None
+    # The fail point that adds latency to every find, as configured (mode aside); None: the
+    # run asked for no added latency.
+    fail_point: dict[str, Any] | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "MongoInfo":
+        return cls(**{**_known(cls, data), "container": DbContainer.from_dict(data.get("container"))})
+
+
+@dataclass
+class RuntimeDetails:
+    """What the runtime recorded about itself: the local interpreter, or docker's engine,
+    Compose, image set and the servers' limits."""
+
+    name: str = "local"
+    python: str | None = None          # local: the interpreter servers run with
+    engine: str | None = None          # docker from here on
+    compose: dict[str, Any] | None = None   # command, version, file, project
+    images: str | None = None          # image set: registry | offline
+    images_source: str | None = None
+    bases: dict[str, str] = field(default_factory=dict)
+    limits: dict[str, dict[str, str]] = field(default_factory=dict)  # "server": cpuset, memory
+    network: str | None = None
+    orphans_removed: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RuntimeDetails":
+        return cls(**_known(cls, data))
 
 
 @dataclass
@@ -215,15 +383,18 @@ class RunResult:
     runtime: str
     argv: list[str]
     environment: dict[str, Any]        # machine, versions, limits: see suite/environment.py
-    mongo: dict[str, Any]
+    mongo: MongoInfo
     loadgen: dict[str, Any]            # the generator of every repeat, and how it measured
     variants: list[VariantResult] = field(default_factory=list)
     crosscheck: dict[str, Any] | None = None  # the second generator, when one ran
     open_loop: dict[str, Any] | None = None   # the generator of the open-loop cells
     cpu_roles: dict[str, list[int]] = field(default_factory=dict)  # role -> CPUs it was pinned to
     order: str = "interleaved"         # interleaved: round r runs every variant once
-    runtime_details: dict[str, Any] = field(default_factory=dict)  # what the runtime recorded
-    status: str = "running"            # running | complete | interrupted | failed
+    runtime_details: RuntimeDetails = field(default_factory=RuntimeDetails)
+    # How this run measured, in the words its report's methodology uses (suite.runner.method):
+    # recorded, so a report regenerated later describes the run, not today's code.
+    method: dict[str, str] = field(default_factory=dict)
+    status: RunStatus = "running"
     finished_at: str | None = None
     schema: str = SCHEMA
     version: int = VERSION
@@ -248,8 +419,11 @@ class RunResult:
         if data.get("version") != VERSION:
             raise ResultsError(f"results version {data.get('version')!r} is not supported "
                                f"(this suite reads version {VERSION})")
-        fields = {k: v for k, v in data.items() if k not in ("profile", "variants")}
+        fields = {k: v for k, v in data.items()
+                  if k not in ("profile", "variants", "mongo", "runtime_details")}
         return cls(**fields, profile=Profile.from_dict(data["profile"]),
+                   mongo=MongoInfo.from_dict(data.get("mongo") or {}),
+                   runtime_details=RuntimeDetails.from_dict(data.get("runtime_details") or {}),
                    variants=[VariantResult.from_dict(v) for v in data.get("variants", [])])
 
 
@@ -320,8 +494,69 @@ def upgrade_v3(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "version": 4, "variants": variants, "loadgen": loadgen}
 
 
+# How runs before v5 measured, in the words of the code that made them (v1 to v4 differed only
+# where their own fields say so: warmups, primers, generator, failure classes).
+_METHOD_BEFORE_V5 = {
+    "verification": "answer 200 with `Content-Type: application/json`, and each document's body "
+                    "is byte-for-byte the stored document without `_id` (compact JSON). A "
+                    "variant that fails is reported as failed, never measured.",
+    "generator_threads": "load generator threads = min(connections, CPUs of the load "
+                         "generator)",
+    "idle_wait": "the suite waited for the server to be idle (two fast `/health` answers)",
+}
+
+
+def upgrade_v4(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 4 as version 5: no added database latency anywhere; memory was RSS summed over
+    a process group (or a container's anonymous memory); the database's limits move from
+    runtime_details to mongo.container; the commit's "-dirty" becomes git_dirty; `method` is
+    what the v4 code's methodology said."""
+    def usage(role: str, old: dict[str, Any]) -> dict[str, Any]:
+        if role == "machine":
+            return old
+        new = {k: v for k, v in old.items() if k not in ("rss_bytes_max", "rss_bytes_mean",
+                                                         "source")}
+        return {**new, "memory_bytes_max": old.get("rss_bytes_max"),
+                "memory_bytes_mean": old.get("rss_bytes_mean"),
+                "memory": "cgroup-anon" if old.get("source") == "cgroup" else "rss"}
+
+    def sample(old: dict[str, Any]) -> dict[str, Any]:
+        resources = old.get("resources")
+        return {**old, "resources": None if resources is None else {
+            role: usage(role, values) for role, values in resources.items()}}
+
+    def cell(old: dict[str, Any]) -> dict[str, Any]:
+        return {**old, "db_latency_ms": 0, "db_latency_checks": [],
+                **{key: [sample(s) for s in old.get(key, [])]
+                   for key in ("warmups", "repeats", "crosschecks")}}
+
+    variants = [{**v, "image": v.get("image") or None,
+                 "primers": [sample(s) for s in v.get("primers", [])],
+                 "cells": [cell(c) for c in v.get("cells", [])],
+                 "rate_cells": [cell(c) for c in v.get("rate_cells", [])]}
+                for v in data.get("variants", [])]
+    details = dict(data.get("runtime_details") or {})
+    if "limits" in details:
+        details["limits"] = {k: v for k, v in details["limits"].items() if k != "db"}
+    environment = dict(data.get("environment") or {})
+    commit = environment.get("git_commit")
+    if commit is not None:
+        environment.update(git_commit=commit.removesuffix("-dirty"),
+                           git_dirty=commit.endswith("-dirty"), git_diff_sha256=None)
+    docker = data.get("runtime") == "docker"
+    method = {**_METHOD_BEFORE_V5,
+              "resources": "CPU/memory of the server, mongod and the load generator sampled "
+                           "every 0.5 s ("
+                           + ("each container's cgroup" if docker else "process groups in /proc")
+                           + "; the generator's CPU from its rusage)."}
+    profile = {**data["profile"], "db_latencies_ms": [0]}
+    return {**data, "version": 5, "variants": variants, "runtime_details": details,
+            "environment": environment, "method": method, "profile": profile,
+            "mongo": {**(data.get("mongo") or {}), "fail_point": None}}
+
+
 # version -> the function that reads it as the next version, applied in order.
-UPGRADES = {1: upgrade_v1, 2: upgrade_v2, 3: upgrade_v3}
+UPGRADES = {1: upgrade_v1, 2: upgrade_v2, 3: upgrade_v3, 4: upgrade_v4}
 
 
 def save(run: RunResult, path: Path) -> None:

@@ -7,6 +7,7 @@ it measured; formatting belongs to suite.report.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import sys
 import time
@@ -18,13 +19,15 @@ from pathlib import Path
 
 from suite import documents, environment, results, stats
 from suite.catalog import Variant
+from suite.dblatency import FailPoint
 from suite.loadgen import LoadGenError, make_generator
 from suite.mongo import DEFAULT_DATABASE, MongoError, free_port, port_is_free, redact, seed
 from suite.procs import check_interrupted
 from suite.profiles import Profile, rate_spec
-from suite.results import Cell, RunResult, VariantResult
+from suite.resources import SAMPLE_INTERVAL_S
+from suite.results import Cell, MongoInfo, RunResult, VariantResult, VerificationCheck
 from suite.runtime import MongoEndpoint, Runtime, Server, ServerFailed, Watch
-from suite.verify import verify, wait_quiet, wait_ready
+from suite.verify import QUIET_FAST_S, QUIET_GAP_S, verify, wait_quiet, wait_ready
 
 Progress = Callable[[str], None]
 
@@ -41,6 +44,28 @@ def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
 
 
+def method(runtime: str) -> dict[str, str]:
+    """How this code measures, in the words of a report's methodology (recorded per run)."""
+    memory = ("each container's cgroup (memory: its anonymous memory)" if runtime == "docker"
+              else "process groups in /proc (memory: PSS summed over each group, so pages "
+                   "shared by prefork workers count once)")
+    return {
+        "verification": "answer 200 with `Content-Type: application/json`, and each document's "
+                        "body is byte-for-byte the stored document without `_id` (compact "
+                        "JSON). A variant that fails is reported as failed, never measured.",
+        "generator_threads": "load generator threads = min(connections, CPUs of the load "
+                             "generator)",
+        "idle_wait": f"the suite waited for the server to be idle (two `/health` answers "
+                     f"within {QUIET_FAST_S:g} s, {QUIET_GAP_S:g} s apart)",
+        "resources": f"CPU/memory of the server, mongod and the load generator sampled every "
+                     f"{SAMPLE_INTERVAL_S:g} s ({memory}; the generator's CPU from its rusage).",
+        "db_latency": "MongoDB's failCommand fail point (blockConnection) makes every find wait "
+                      "the cell's added latency before it runs; set before the cell, measured "
+                      "then by timing finds with and without it, and turned off at the end of "
+                      "the run however it ends.",
+    }
+
+
 @dataclass
 class RunOptions:
     variants: list[Variant]
@@ -53,6 +78,31 @@ class RunOptions:
     argv: tuple[str, ...] = ()
     loadgen: str = "wrk"               # the generator of every repeat
     crosscheck: str | None = None      # a second one, run right after each repeat
+
+
+def start_mongo(stack: ExitStack, runtime: Runtime, mongo_url: str | None, log_path: Path,
+                test_commands: bool = False) -> MongoEndpoint:
+    """The run's MongoDB: --mongo-url's server as it is, or one the runtime starts and the
+    stack stops."""
+    if mongo_url:
+        return MongoEndpoint(url=mongo_url, embedded=False)
+    return stack.enter_context(runtime.mongo(log_path, test_commands=test_commands))
+
+
+def start_verified(runtime: Runtime, variant: Variant, settings: dict, *, mongo_url: str,
+                   database: str, port: int, log_path: Path, ready_timeout_s: float,
+                   docs: tuple[str, ...] = documents.DOCUMENT_NAMES,
+                   ) -> tuple[Server, list[VerificationCheck]]:
+    """Start a variant, wait until it answers /health, verify it; the caller stops the server
+    (also when a check failed). Raises ServerFailed when it does not start or become ready."""
+    server = runtime.start_server(variant, settings, mongo_url=mongo_url, database=database,
+                                  port=port, log_path=log_path)
+    try:
+        wait_ready(server, ready_timeout_s)
+        return server, verify(server, docs)
+    except BaseException:
+        server.stop()
+        raise
 
 
 class Runner:
@@ -84,10 +134,14 @@ class Runner:
         self.path = options.out_dir / f"{self.run_id}.json"
         self.artifacts = options.out_dir / self.run_id
         self.mongo_watch: Watch = None
+        self.fail_point: FailPoint | None = None
+        self.started = time.monotonic()
+        self.done_repeats = 0
         self.result = RunResult(
             run_id=self.run_id, started_at=now(), profile=self.profile,
             runtime=self.runtime.name, argv=list(options.argv),
-            environment=environment.collect(), mongo={},
+            environment=environment.collect(), mongo=MongoInfo(),
+            method=method(self.runtime.name),
             loadgen=self.loadgen.describe(),
             crosscheck=self.second.describe() if self.second else None,
             open_loop=self.open_loop.describe() if self.open_loop else None,
@@ -111,13 +165,47 @@ class Runner:
         for variant in self.options.variants:
             self.runtime.command(variant, self._settings(variant), 0)
 
+    def planned_repeats(self) -> int:
+        """Counted repeats the run will make when nothing fails (the progress lines' N)."""
+        p = self.profile
+        cells = len(p.docs) * len(p.connections) * len(p.db_latencies_ms) * (1 + len(p.rates))
+        return len(self.options.variants) * cells * p.repeats
+
+    def planned_seconds(self) -> float:
+        """What the plan should take: every warmup, repeat and crosscheck, the pauses, and a
+        rough 10 s per server start (start, verification, primer)."""
+        p = self.profile
+        cells = len(p.docs) * len(p.connections) * len(p.db_latencies_ms)
+        warmups = p.repeats if p.interleave else 1
+        per_cell = (warmups * p.warmup_s + p.repeats * p.duration_s * (2 if self.second else 1)
+                    + p.repeats * p.pause_s + len(p.rates) * p.repeats * p.duration_s)
+        starts = len(self.options.variants) * (p.repeats if p.interleave else 1)
+        return len(self.options.variants) * cells * per_cell + starts * (10 + p.primer_s)
+
+    def _tick(self) -> str:
+        """"[k/N, elapsed, ~left]" for a progress line, after the k-th counted repeat."""
+        self.done_repeats += 1
+        total = max(self.planned_repeats(), self.done_repeats)
+        elapsed = time.monotonic() - self.started
+        left = elapsed / self.done_repeats * (total - self.done_repeats)
+        return f"[{self.done_repeats}/{total}, {_duration(elapsed)}, ~{_duration(left)} left]"
+
     def run(self) -> RunResult:
         self.check_catalog()
         with ExitStack() as stack:
             # Raises RuntimeUnavailable (e.g. no Docker daemon) before any results file exists.
-            self.result.runtime_details = stack.enter_context(self.runtime.open(self.artifacts))
-            self.progress(f"run {self.run_id}: {len(self.options.variants)} variant(s), profile "
-                          f"{self.profile.name}, runtime {self.runtime.name}, results in {self.path}")
+            self.result.runtime_details = stack.enter_context(
+                self.runtime.open(self.artifacts, owns_db=not self.options.mongo_url))
+            p = self.profile
+            latencies = (f" × db latency {', '.join(f'{ms} ms' for ms in p.db_latencies_ms)}"
+                         if p.db_latencies_ms != (0,) else "")
+            self.progress(
+                f"run {self.run_id}: {len(self.options.variants)} variant(s) × "
+                f"{len(p.docs)} document(s) × {len(p.connections)} connection level(s)"
+                f"{latencies}{f' × {len(p.rates)} rate(s)' if p.rates else ''} × {p.repeats} "
+                f"repeat(s) = {self.planned_repeats()} counted repeats of {p.duration_s} s; "
+                f"profile {p.name}, runtime {self.runtime.name}; expected about "
+                f"{_duration(self.planned_seconds())}; results in {self.path}")
             try:
                 plan = [(variant, self._record(variant)) for variant in self.options.variants]
                 self.save()
@@ -157,24 +245,45 @@ class Runner:
                    for c in [*v.cells, *v.rate_cells])
 
     def _mongo(self, stack: ExitStack) -> MongoEndpoint:
-        if self.options.mongo_url:
-            endpoint = MongoEndpoint(url=self.options.mongo_url, embedded=False)
-            # The runtime started no database: no limits of its own to record.
-            self.result.runtime_details.get("limits", {}).pop("db", None)
-        else:
+        slow = any(self.profile.db_latencies_ms)
+        if not self.options.mongo_url:
             self.progress("starting mongod")
-            endpoint = stack.enter_context(self.runtime.mongo(self.artifacts / "mongod.log"))
+        endpoint = start_mongo(stack, self.runtime, self.options.mongo_url,
+                               self.artifacts / "mongod.log", test_commands=slow)
         self.mongo_watch = endpoint.watch
         info = seed(endpoint.url, self.options.database)
-        self.result.mongo = {
-            "url": redact(endpoint.url), "embedded": endpoint.embedded, "binary": endpoint.binary,
-            "version": info.version, "database": info.database, "collection": info.collection,
-            "bson_bytes": info.bson_sizes,
-            "json_bytes": {k: len(v) for k, v in documents.expected_bodies().items()},
-            **endpoint.details,
-        }
+        self.result.mongo = MongoInfo(
+            url=redact(endpoint.url), embedded=endpoint.embedded, binary=endpoint.binary,
+            version=info.version, database=info.database, collection=info.collection,
+            bson_bytes=info.bson_sizes,
+            json_bytes={k: len(v) for k, v in documents.expected_bodies().items()},
+            container=endpoint.container)
+        if slow:
+            self._db_latency(stack, endpoint)
         self.save()
         return endpoint
+
+    def _db_latency(self, stack: ExitStack, endpoint: MongoEndpoint) -> None:
+        """The fail point that adds database latency: refused or ineffective is one error before
+        anything is measured; it is off again however the run ends (ExitStack callback), which
+        matters for a --mongo-url server that outlives the run."""
+        self.fail_point = FailPoint(endpoint.url, self.options.database)
+        stack.callback(self.fail_point.close)
+        self.fail_point.set(0)   # refused here when the server has no test commands
+        checks = []
+        for ms in sorted(ms for ms in self.profile.db_latencies_ms if ms):
+            check = self.fail_point.verify(ms)
+            checks.append(check)
+            self.progress(f"database latency {ms} ms: adds {check.added_ms:.2f} ms to a find "
+                          f"({check.without_p50_ms:.2f} -> {check.with_p50_ms:.2f} ms at the "
+                          f"median); {check.concurrent} concurrent finds: "
+                          f"{check.concurrent_p50_ms:.1f} ms")
+        self.fail_point.set(0)
+        self.result.mongo.fail_point = {
+            **self.fail_point.describe("enabled by the suite (--setParameter "
+                                       "enableTestCommands=1)" if endpoint.embedded
+                                       else "already enabled on --mongo-url's server"),
+            "verified": [dataclasses.asdict(check) for check in checks]}
 
     def _settings(self, variant: Variant) -> dict:
         return variant.resolve(cpus=self.runtime.server_cpus(),
@@ -183,15 +292,17 @@ class Runner:
     def _record(self, variant: Variant) -> VariantResult:
         settings = self._settings(variant)
         log_path = self.artifacts / "logs" / f"{variant.name}.log"
+        p = self.profile
+        # Cells of one database latency together, so the fail point changes least often.
         record = VariantResult(
             name=variant.name, app=variant.app, server=variant.server,
             worker_model=variant.worker_model, driver=variant.driver, why=variant.why,
             settings=settings, command=self.runtime.command(variant, settings, 0), packages={},
             log=str(log_path.relative_to(self.options.out_dir)),
-            cells=[Cell(doc, conns) for doc in self.profile.docs
-                   for conns in self.profile.connections],
-            rate_cells=[Cell(doc, conns, rate=rate) for doc in self.profile.docs
-                        for conns in self.profile.connections for rate in self.profile.rates])
+            cells=[Cell(doc, conns, db_latency_ms=ms) for ms in p.db_latencies_ms
+                   for doc in p.docs for conns in p.connections],
+            rate_cells=[Cell(doc, conns, rate=rate, db_latency_ms=ms) for ms in p.db_latencies_ms
+                        for doc in p.docs for conns in p.connections for rate in p.rates])
         self.result.variants.append(record)
         return record
 
@@ -219,11 +330,11 @@ class Runner:
         self.progress(f"{name} starting on port {port}")
         server: Server | None = None
         try:
-            server = self.runtime.start_server(
-                variant, settings, mongo_url=endpoint.url, database=self.options.database,
-                port=port, log_path=self.artifacts / "logs" / f"{variant.name}.log")
-            wait_ready(server, self.profile.ready_timeout_s)
-            checks = verify(server, self.profile.docs)
+            server, checks = start_verified(
+                self.runtime, variant, settings, mongo_url=endpoint.url,
+                database=self.options.database, port=port,
+                log_path=self.artifacts / "logs" / f"{variant.name}.log",
+                ready_timeout_s=self.profile.ready_timeout_s, docs=self.profile.docs)
             if not record.verification:
                 record.verification = checks
             failed = [c for c in checks if not c.passed]
@@ -247,7 +358,7 @@ class Runner:
                     continue
                 self._measure_cell(name, record, server, cell, repeats, watch)
                 if not server.alive():
-                    self._fail(record, f"server died during {cell.doc} @ {cell.connections}: "
+                    self._fail(record, f"server died during {cell.label}: "
                                f"{server.exit_detail()}")
                     return
             self.save()
@@ -281,19 +392,22 @@ class Runner:
         value, share = rate_spec(cell.rate or "")
         if not share:
             return value
-        closed = record.cell(cell.doc, cell.connections)
+        closed = record.cell(cell.doc, cell.connections, cell.db_latency_ms)
         capacity = stats.median([s.ok_rps for s in closed.repeats]) if closed else None
         if not capacity:
-            raise LoadGenError(f"rate {cell.rate} of what? {cell.doc}@{cell.connections} has no "
-                               "closed-loop measurement in this run")
+            raise LoadGenError(f"rate {cell.rate} of what? {closed.label if closed else cell.doc} "
+                               "has no closed-loop measurement in this run")
         return round(value * capacity, 1)
 
     def _measure_cell(self, name: str, record: VariantResult, server: Server, cell: Cell,
                       repeats: int, watch: dict[str, Watch]) -> None:
         variant = record.name
         url = f"http://{server.host}:{server.port}/{cell.doc}"
-        stem = f"{cell.doc}-c{cell.connections}" + (f"-rate{cell.rate}" if cell.rate else "")
+        stem = (f"{cell.doc}-c{cell.connections}"
+                + (f"-db{cell.db_latency_ms}ms" if cell.db_latency_ms else "")
+                + (f"-rate{cell.rate}" if cell.rate else ""))
         expect = self.expected_body(cell.doc)
+        title = f"{name} {cell.label}"
 
         def measure(generator, duration_s: int, stem_suffix: str,
                     rate: float | None = None) -> results.Sample:
@@ -306,6 +420,7 @@ class Runner:
             return sample
 
         try:
+            self._set_db_latency(cell)
             if cell.rate is not None:
                 for _ in range(repeats):
                     check_interrupted()
@@ -316,8 +431,7 @@ class Runner:
                     cell.repeats.append(sample)
                     cell.status = "measured"
                     self.save()
-                    self.progress(f"{name} {cell.doc} c={cell.connections} rate {cell.rate} "
-                                  f"({target:,.0f}/s) repeat {number}: "
+                    self.progress(f"{self._tick()} {title} ({target:,.0f}/s) repeat {number}: "
                                   f"{sample.requests / sample.duration_s:,.0f} answered/s, "
                                   f"p99 {_ms(sample.latency_us.get('p99'))}, "
                                   f"{_failures_text(sample)}")
@@ -337,15 +451,31 @@ class Runner:
                 self.save()
                 idle = (f" (after {sample.quiet_wait_s:.1f} s waiting for the server to go idle)"
                         if sample.quiet_wait_s > 2 else "")
-                self.progress(f"{name} {cell.doc} c={cell.connections} repeat {number}: "
+                self.progress(f"{self._tick()} {title} repeat {number}: "
                               f"{sample.ok_rps:,.0f} ok req/s, {_failures_text(sample)}{idle}")
-        except (LoadGenError, ServerFailed) as exc:
+        except (LoadGenError, ServerFailed, MongoError) as exc:
             # A cell with repeats from earlier rounds stays measured; the reason says what broke.
             cell.status = "measured" if cell.repeats else "failed"
             cell.reason = str(exc)
-            self.progress(f"{name} {cell.doc} c={cell.connections} FAILED: {exc}")
+            self.progress(f"{title} FAILED: {exc}")
         self.save()
         time.sleep(self.profile.pause_s)
+
+
+    def _set_db_latency(self, cell: Cell) -> None:
+        """The fail point at the cell's added latency, measured each time it changes (the
+        check is recorded with the cell; a fail point that no longer adds it fails the cell)."""
+        if self.fail_point is None or self.fail_point.current_ms == cell.db_latency_ms:
+            return
+        check = self.fail_point.set(cell.db_latency_ms)
+        if check is not None:
+            cell.db_latency_checks.append(check)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 def _ms(us: float | None) -> str:
@@ -356,9 +486,3 @@ def _failures_text(sample: results.Sample) -> str:
     failed = {k: v for k, v in sample.errors.items() if v}
     return ", ".join(f"{v:,} {k}" for k, v in failed.items()) if failed else "no failure"
 
-
-def run(options: RunOptions, progress: Progress = _stderr) -> RunResult:
-    return Runner(options, progress).run()
-
-
-__all__ = ["RunOptions", "Runner", "run", "MongoError", "LoadGenError"]

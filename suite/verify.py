@@ -9,7 +9,7 @@ from http.client import HTTPException
 from suite import documents
 from suite.http import get
 from suite.procs import check_interrupted
-from suite.results import Check
+from suite.results import VerificationCheck
 from suite.runtime import Server, ServerFailed
 
 
@@ -36,16 +36,16 @@ def _is_json(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
-def check_document(server: Server, name: str, expected: bytes) -> Check:
+def check_document(server: Server, name: str, expected: bytes) -> VerificationCheck:
     try:
         response = get(server.host, server.port, f"/{name}")
     except (OSError, HTTPException) as exc:
-        return Check(f"/{name}", False, f"request failed: {exc}")
+        return VerificationCheck(f"/{name}", False, f"request failed: {exc}")
     if response.status != 200:
-        return Check(f"/{name}", False, f"status {response.status}, expected 200: "
+        return VerificationCheck(f"/{name}", False, f"status {response.status}, expected 200: "
                      f"{response.body[:120]!r}")
     if not _is_json(response.content_type):
-        return Check(f"/{name}", False, f"Content-Type {response.content_type!r}, "
+        return VerificationCheck(f"/{name}", False, f"Content-Type {response.content_type!r}, "
                      "expected application/json")
     if response.body != expected:
         try:
@@ -54,27 +54,27 @@ def check_document(server: Server, name: str, expected: bytes) -> Check:
             same_json = False
         why = ("same JSON value, different bytes" if same_json
                else "body differs from the stored document")
-        return Check(f"/{name}", False, f"{why} ({len(response.body)} B, expected "
+        return VerificationCheck(f"/{name}", False, f"{why} ({len(response.body)} B, expected "
                      f"{len(expected)} B)")
-    return Check(f"/{name}", True, f"{len(expected)} B, exact")
+    return VerificationCheck(f"/{name}", True, f"{len(expected)} B, exact")
 
 
-def check_plain(server: Server) -> Check:
+def check_plain(server: Server) -> VerificationCheck:
     try:
         response = get(server.host, server.port, "/plain")
     except (OSError, HTTPException) as exc:
-        return Check("/plain", False, f"request failed: {exc}")
+        return VerificationCheck("/plain", False, f"request failed: {exc}")
     try:
         body = json.loads(response.body)
     except ValueError:
         body = None
     if response.status != 200 or not _is_json(response.content_type) or body != documents.PLAIN_BODY:
-        return Check("/plain", False, f"status {response.status}, Content-Type "
+        return VerificationCheck("/plain", False, f"status {response.status}, Content-Type "
                      f"{response.content_type!r}, body {response.body[:80]!r}")
-    return Check("/plain", True, f"{len(response.body)} B")
+    return VerificationCheck("/plain", True, f"{len(response.body)} B")
 
 
-def verify(server: Server, names: tuple[str, ...] = documents.DOCUMENT_NAMES) -> list[Check]:
+def verify(server: Server, names: tuple[str, ...] = documents.DOCUMENT_NAMES) -> list[VerificationCheck]:
     """Every document byte-for-byte, plus /plain. All checks run, so every failure is listed."""
     expected = documents.expected_bodies()
     return [*(check_document(server, name, expected[name]) for name in names), check_plain(server)]

@@ -2,7 +2,7 @@ import copy
 
 import pytest
 
-from suite import analysis, results, stats
+from suite import analysis, checks, results, stats
 from tests.conftest import FIXTURES
 
 
@@ -22,7 +22,7 @@ def test_summary_of_a_real_cell():
     assert s.median_rps == stats.median(rps) and s.min_rps == min(rps)
     assert s.ci95 == stats.ci95(rps) and s.cv == stats.cv(rps)
     assert s.latency_ms["p99"] == stats.median([x.latency_us["p99"] for x in cell.repeats]) / 1000
-    assert s.cpu_cores["server"] > 0.1 and s.rss_max_bytes["server"] > 10 * 2**20
+    assert s.cpu_cores["server"] > 0.1 and s.memory_max_bytes["server"] > 10 * 2**20
     assert 0.9 < s.little <= 1.05
     assert s.clean and s.uncounted == () and s.latency_mismatch == 0
 
@@ -32,7 +32,7 @@ def test_late_and_lost_requests_are_failures_of_their_cell():
     s = analysis.summarize(run.variant("fastapi-uvicorn").cell("small", 300))
     assert s.error_classes_seen["late"] > 0 and s.error_classes_seen["lost"] > 0
     assert not s.clean and s.error_rate > 0
-    kinds = {f.kind: f.text for f in analysis.checks(run)}
+    kinds = {f.kind: f.text for f in checks.checks(run)}
     assert kinds["late"].endswith("fastapi-uvicorn small@300.")
     assert kinds["lost"].endswith("fastapi-uvicorn small@300.")
     assert "stalled" not in kinds and "latency-count" not in kinds
@@ -42,7 +42,7 @@ def test_a_latency_count_that_does_not_match_is_flagged():
     run = run_v4()
     sample = run.variant("flask-gunicorn-sync").cell("small", 20).repeats[1]
     sample.latency_count += 5
-    [check] = [f for f in analysis.checks(run) if f.kind == "latency-count"]
+    [check] = [f for f in checks.checks(run) if f.kind == "latency-count"]
     assert check.text.endswith("flask-gunicorn-sync small@20.")
 
 
@@ -50,7 +50,7 @@ def test_old_runs_say_what_they_did_not_count():
     s = analysis.summarize(run_v2().variant("fastapi-uvicorn").cell("small", 100))
     assert s.uncounted == ("lost", "body") and not s.clean
     assert s.latency_unmeasured == 3 and s.latency_ms["p50"] is None and s.little is None
-    assert "corrected-latency" in {f.kind for f in analysis.checks(run_v2())}
+    assert "corrected-latency" in {f.kind for f in checks.checks(run_v2())}
 
 
 def test_unstable_and_client_bound_flags():
@@ -60,10 +60,10 @@ def test_unstable_and_client_bound_flags():
     assert not steady.unstable and not steady.client_bound
     for sample, factor in zip(cell.repeats, (1.0, 1.5, 0.6)):
         sample.requests = int(sample.requests * factor)
-        sample.resources["loadgen"]["cpu_cores"] = 0.95  # wrk ran -t 1
+        sample.resources["loadgen"].cpu_cores = 0.95  # wrk ran -t 1
     noisy = analysis.summarize(cell)
     assert noisy.unstable and noisy.client_bound
-    kinds = [f.kind for f in analysis.checks(run)]
+    kinds = [f.kind for f in checks.checks(run)]
     assert "unstable" in kinds and "client-bound" in kinds
 
 
@@ -90,7 +90,7 @@ def test_clustered_variants_are_called_out():
     for variant in run.variants:  # force every variant to the same throughput at small@20
         for sample in variant.cell("small", 20).repeats:
             sample.requests, sample.duration_s, sample.errors["status"] = 2000, 2.0, 0
-    cluster = [f for f in analysis.checks(run)
+    cluster = [f for f in checks.checks(run)
                if f.kind == "cluster" and f.text.startswith("small@20:")]
     assert len(cluster) == 1 and "all 3 variants lie within 0%" in cluster[0].text
 
@@ -100,7 +100,7 @@ def test_littles_law_outliers_are_flagged_both_ways():
     sample = run.variant("fastapi-uvicorn").cell("small", 20).repeats
     for s in sample:
         s.latency_us["mean"] = s.latency_us["mean"] * 10
-    texts = [f.text for f in analysis.checks(run) if f.kind == "little"]
+    texts = [f.text for f in checks.checks(run) if f.kind == "little"]
     assert any("exceeds the connections" in t and "fastapi-uvicorn small@20" in t for t in texts)
     assert any("under 50%" in t and "fastapi-uvicorn small@300" in t for t in texts)
 
@@ -111,7 +111,7 @@ def test_a_silent_repeat_is_called_a_stall():
     sample.requests, sample.bytes = 0, 0
     summary = analysis.summarize(run.variant("fastapi-uvicorn").cell("large", 100))
     assert summary.stalled_repeats == 1
-    [stall] = [f for f in analysis.checks(run) if f.kind == "stalled"]
+    [stall] = [f for f in checks.checks(run) if f.kind == "stalled"]
     assert stall.text.endswith("fastapi-uvicorn large@100.")
 
 
@@ -120,5 +120,5 @@ def test_a_silent_repeat_with_lost_requests_counted_is_not_a_stall_but_a_failure
     sample = run.variant("flask-gunicorn-sync").cell("small", 20).repeats[0]
     sample.requests, sample.bytes, sample.latency_count = 0, 0, 0
     sample.errors["lost"] = 20
-    kinds = {f.kind: f.text for f in analysis.checks(run)}
+    kinds = {f.kind: f.text for f in checks.checks(run)}
     assert "stalled" not in kinds and "flask-gunicorn-sync small@20" in kinds["lost"]

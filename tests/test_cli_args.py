@@ -30,3 +30,25 @@ def test_memory_limits():
     for bad in ("server=0g", "server=512", "loadgen=1g", "db"):
         with pytest.raises(UsageError, match="--memory"):
             parse_memory([bad])
+
+
+def test_database_latencies_are_whole_milliseconds():
+    from suite.profiles import parse_db_latencies
+
+    assert parse_db_latencies("0,1ms,5ms") == (0, 1, 5)
+    assert parse_db_latencies("2ms") == (2,) and parse_db_latencies("5,5ms") == (5,)
+    # MongoDB's fail point blocks in whole milliseconds; nothing negative, nothing vague.
+    for bad in ("-1ms", "1.5ms", "5s", "", "fast", "1ms,,2ms"):
+        with pytest.raises(ValueError, match="whole milliseconds"):
+            parse_db_latencies(bad)
+
+
+def test_run_and_bench_all_default_to_the_same_profile():
+    from pathlib import Path
+
+    from suite.cli import build_parser
+    from suite.profiles import DEFAULT_PROFILE
+
+    args = build_parser().parse_args(["run"])
+    makefile = (Path(__file__).parents[1] / "Makefile").read_text()
+    assert args.profile == DEFAULT_PROFILE and f"PROFILE ?= {DEFAULT_PROFILE}" in makefile

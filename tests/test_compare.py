@@ -59,7 +59,7 @@ def test_different_machines_warn_loudly():
 def test_containers_with_other_limits_or_images_warn():
     old = results.load(FIXTURES / "results-v3-docker.json")
     new = copy.deepcopy(old)
-    new.runtime_details["limits"]["server"]["cpuset"] = "1"
+    new.runtime_details.limits["server"]["cpuset"] = "1"
     warnings = compare.compare(old, new).warnings
     assert any(w.startswith("container limits differ") for w in warnings)
     assert not any("images differ" in w for w in warnings)

@@ -87,8 +87,47 @@ def test_repeats_show_spread_unstable_cells_and_resources():
     assert "CPUs pinned: loadgen [0], server [1], db [1]" in text
     assert "interleaved (repeat r of every variant" in text
     detail = next(line for line in text.splitlines()
-                  if line.startswith("| fastapi-uvicorn | small | 300 | 3 |"))
+                  if line.startswith("| fastapi-uvicorn | small@300 | 3 |"))
     counts = "; ".join(f"{s.requests:,} / {s.latency_count:,}"
                        for s in run.variant("fastapi-uvicorn").cell("small", 300).repeats)
     assert f"| {counts} |" in detail and "≠" not in detail
-    assert " 0.60 | 0.15 | 0.06 | 67 | 0.48 |" in detail
+    assert " 0.60 | 0.15 | 0.06 | 67 RSS | 0.48 |" in detail
+
+
+def test_database_latency_cells_have_their_own_sections_and_measured_latency():
+    run = results.load(FIXTURES / "results-v5.json")
+    text = report.render(run)
+    assert "## Small document, database +2 ms" in text and "## Large document, database +2 ms" in text
+    verified = run.mongo.fail_point["verified"][0]
+    added = sorted(c.added_ms for v in run.variants for cell in v.cells
+                   if cell.db_latency_ms == 2 for c in cell.db_latency_checks)
+    row = next(line for line in text.splitlines() if line.startswith("| +2 ms |"))
+    assert f"{verified['added_ms']:.2f} ms / {verified['concurrent_p50_ms']:.1f} ms" in row
+    assert f"({added[0]:.2f}–{added[-1]:.2f}), {len(added)} checks" in row
+    assert "What it does not:" in text
+    # Each latency level's cells are its own: the +2 ms table reads the +2 ms cells.
+    gevent = run.variant("flask-gunicorn-gevent")
+    slow = sorted(s.ok_rps for s in gevent.cell("small", 200, 2).repeats)
+    section = text.split("## Small document, database +2 ms")[1]
+    assert table_row(section, "Successful requests per second",
+                     "flask-gunicorn-gevent")[0].startswith(f"{(slow[0] + slow[1]) / 2:,.0f}")
+
+
+def test_cost_per_request_is_cpu_time_over_successful_requests():
+    run = results.load(FIXTURES / "results-v5.json")
+    cell = run.variant("tornado-motor").cell("large", 200)
+    per_repeat = [s.usage("server").cpu_cores * s.duration_s / s.ok_requests * 1e6
+                  for s in cell.repeats]
+    text = report.render(run)
+    row = table_row(text, "Large document: server / mongod CPU µs per successful request",
+                    "tornado-motor")
+    assert row[0].split(" / ")[0] == f"{sum(per_repeat) / 2:,.0f}"
+
+
+def test_a_run_from_a_changed_tree_says_so_instead_of_a_checkout():
+    run = results.load(FIXTURES / "results-v5.json")
+    run.environment.update(git_dirty=True, git_diff_sha256="ab" * 32)
+    text = report.render(run)
+    assert "git checkout" not in text and f"diff sha256 {'ab' * 32}" in text
+    run.environment.update(git_dirty=False, git_diff_sha256=None)
+    assert f"`git checkout {run.environment['git_commit']}`" in report.render(run)

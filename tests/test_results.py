@@ -8,7 +8,7 @@ from tests.conftest import FIXTURES
 
 
 def test_round_trip_is_lossless(tmp_path):
-    original = json.loads((FIXTURES / "results-v4.json").read_text())
+    original = json.loads((FIXTURES / "results-v5.json").read_text())
     assert original["version"] == results.VERSION
     run = results.RunResult.from_dict(original)
     path = tmp_path / "copy.json"
@@ -24,8 +24,8 @@ def test_version_2_files_read_as_version_3():
     assert {k: v for k, v in upgraded.items() if k not in ("version", "runtime_details")} == \
         {k: v for k, v in original.items() if k != "version"}
     run = results.RunResult.from_dict(original)
-    assert run.version == results.VERSION and run.runtime_details == {"name": "local"}
-    assert all(variant.image == {} for variant in run.variants)
+    assert run.version == results.VERSION and run.runtime_details == results.RuntimeDetails("local")
+    assert all(variant.image is None for variant in run.variants)
 
 
 def _interval_us(sample: dict) -> int:
@@ -61,12 +61,15 @@ def test_version_3_latency_is_measured_only_where_wrk_did_not_correct_it():
 
 def test_a_docker_run_records_images_limits_and_cgroup_usage():
     run = results.load(FIXTURES / "results-v3-docker.json")
-    assert run.runtime == "docker" and run.runtime_details["compose"]["version"]
-    assert run.mongo["container"]["image_id"].startswith("sha256:")
+    assert run.runtime == "docker" and run.runtime_details.compose["version"]
+    assert run.mongo.container.image_id.startswith("sha256:")
+    # The database's limits live with its container only (v5).
+    assert run.mongo.container.memory == "2g" and set(run.runtime_details.limits) == {"server"}
     for variant in run.variants:
-        assert variant.image["id"].startswith("sha256:")
+        assert variant.image.id.startswith("sha256:")
         usage = variant.cells[0].repeats[0].resources
-        assert usage["server"]["source"] == usage["mongod"]["source"] == "cgroup"
+        assert usage["server"].memory == usage["mongod"].memory == "cgroup-anon"
+        assert usage["loadgen"].memory == "rss"
 
 
 def test_numbers_are_typed():
@@ -77,8 +80,8 @@ def test_numbers_are_typed():
     assert all(isinstance(v, float) for v in sample.latency_us.values())
     assert all(isinstance(v, int) for v in sample.errors.values())
     assert run.profile.connections == (20, 300)
-    assert isinstance(sample.resources["server"]["cpu_cores"], float)
-    assert isinstance(sample.resources["loadgen"]["rss_bytes_max"], int)
+    assert isinstance(sample.resources["server"].cpu_cores, float)
+    assert isinstance(sample.resources["loadgen"].memory_bytes_max, int)
 
 
 def test_a_v2_run_keeps_every_repeat_warmup_and_primer():
@@ -127,3 +130,24 @@ def test_load_rejects_other_documents(tmp_path, change, message):
     path.write_text(json.dumps(data))
     with pytest.raises(ResultsError, match=message):
         results.load(path)
+
+
+def test_version_4_files_read_as_version_5():
+    original = json.loads((FIXTURES / "results-v4.json").read_text())
+    upgraded = results.upgrade_v4(original)
+    assert upgraded["version"] == 5 and upgraded["profile"]["db_latencies_ms"] == [0]
+    # The commit's "-dirty" becomes a field; the diff was not recorded then.
+    assert original["environment"]["git_commit"] == "24ca888a894b-dirty"
+    assert upgraded["environment"]["git_commit"] == "24ca888a894b"
+    assert upgraded["environment"]["git_dirty"] is True
+    assert upgraded["environment"]["git_diff_sha256"] is None
+    old = original["variants"][0]["cells"][0]["repeats"][0]["resources"]
+    new = upgraded["variants"][0]["cells"][0]["repeats"][0]["resources"]
+    assert new["server"]["memory_bytes_max"] == old["server"]["rss_bytes_max"]
+    assert new["server"]["memory"] == "rss" and "rss_bytes_max" not in new["server"]
+    assert new["machine"] == old["machine"]
+    assert "process groups in /proc" in upgraded["method"]["resources"]
+    run = results.RunResult.from_dict(original)
+    assert all(c.db_latency_ms == 0 and c.db_latency_checks == []
+               for v in run.variants for c in v.cells)
+    assert run.mongo.fail_point is None and run.variants[0].image is None

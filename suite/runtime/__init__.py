@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from suite.catalog import Variant
 from suite.resources import Cgroup
+from suite.results import DbContainer, Image, RuntimeDetails
 
 # What resource sampling watches for a role: a process group id (local), a cgroup (docker).
 Watch = int | Cgroup | None
@@ -41,7 +42,7 @@ class MongoEndpoint:
     embedded: bool
     binary: str | None = None
     watch: Watch = None                # for resource sampling; None when not ours
-    details: dict[str, Any] = field(default_factory=dict)  # e.g. image and limits (recorded)
+    container: DbContainer | None = None   # docker: the database's image and limits
 
 
 class Server(Protocol):
@@ -71,17 +72,22 @@ class Runtime(Protocol):
 
     def loadgen_cpus(self) -> int: ...
 
-    def open(self, artifacts: Path) -> AbstractContextManager[dict[str, Any]]:
+    def open(self, artifacts: Path, owns_db: bool = True) -> AbstractContextManager[RuntimeDetails]:
         """The runtime's lifetime within a run: checks it can work (RuntimeUnavailable if not),
-        yields what results record about it, and leaves nothing running on exit."""
+        yields what results record about it, and leaves nothing running on exit. `owns_db`:
+        the runtime will start the database (False with --mongo-url)."""
         ...
 
-    def prepare(self, variant: Variant, log_path: Path) -> dict[str, Any]:
+    def prepare(self, variant: Variant, log_path: Path) -> Image | None:
         """Whatever must exist before the variant starts (an image); what to record about it.
         Raises ServerFailed when that variant cannot be prepared."""
         ...
 
-    def mongo(self, log_path: Path) -> AbstractContextManager[MongoEndpoint]: ...
+    def mongo(self, log_path: Path,
+              test_commands: bool = False) -> AbstractContextManager[MongoEndpoint]:
+        """A MongoDB of the runtime's own, for the run; `test_commands`: with the fail point
+        that adds database latency enabled (suite.dblatency)."""
+        ...
 
     def command(self, variant: Variant, settings: dict[str, Any], port: int) -> list[str]:
         """The exact argument list that starts the variant (recorded in results)."""

@@ -27,6 +27,7 @@ from suite.images import WHEELHOUSE, ImageError, image_id, image_settings
 from suite.mongo import MongoError, free_port, ping
 from suite.procs import signals_deferred
 from suite.resources import Cgroup, CgroupError
+from suite.results import DbContainer, Image, RuntimeDetails
 from suite.runtime import MongoEndpoint, RuntimeUnavailable, ServerFailed, role_cpus
 
 HOST = "127.0.0.1"
@@ -280,7 +281,7 @@ class DockerRuntime:
                                f"{timeout:.0f} s") from None
 
     @contextmanager
-    def open(self, artifacts: Path) -> Iterator[dict[str, Any]]:
+    def open(self, artifacts: Path, owns_db: bool = True) -> Iterator[RuntimeDetails]:
         engine = docker("version", "--format", "{{.Server.Version}}", timeout=30)
         if engine.returncode != 0:
             raise RuntimeUnavailable("cannot reach the Docker daemon: "
@@ -291,7 +292,10 @@ class DockerRuntime:
                                 timeout=30, stdin=subprocess.DEVNULL).stdout
         self.build_flags = ["--force-rm"] if "--force-rm" in helped else []
         offline = self.images["BATTLE_IMAGES"] == "offline"
-        for base in {self.images["BATTLE_SERVER_BASE"], self.images["BATTLE_BUILD_BASE"]}:
+        needed = {self.images["BATTLE_SERVER_BASE"], self.images["BATTLE_BUILD_BASE"]}
+        if owns_db:
+            needed.add(self.images["BATTLE_MONGO_IMAGE"])
+        for base in sorted(needed):
             if offline and image_id(base) is None:
                 raise RuntimeUnavailable(f"offline base image {base} is missing: run "
                                          "`make images-offline` (battle images --offline) first")
@@ -301,26 +305,26 @@ class DockerRuntime:
         artifacts.mkdir(parents=True, exist_ok=True)
         self.compose_file = artifacts / "docker-compose.yml"
         self.compose_file.write_text(composefile.render(load_catalog(self.catalog_path)))
-        details = {
-            "name": self.name, "engine": engine.stdout.strip(),
-            "compose": {"command": self.compose, "version": compose_version,
-                        "file": f"{artifacts.name}/{self.compose_file.name}",  # beside results
-                        "project": self.project},
-            "images": self.images["BATTLE_IMAGES"], "images_source": self.images_source,
-            "bases": {"server": self.images["BATTLE_SERVER_BASE"],
-                      "build": self.images["BATTLE_BUILD_BASE"]},
-            "limits": {"server": {"cpuset": self._cpuset("server"),
-                                  "memory": self.memory["server"]},
-                       "db": {"cpuset": self._cpuset("db"), "memory": self.memory["db"]}},
-            "network": "host", "orphans_removed": swept,
-        }
+        # The database's limits are recorded with its container (mongo.container), when the
+        # runtime starts one.
+        details = RuntimeDetails(
+            name=self.name, engine=engine.stdout.strip(),
+            compose={"command": self.compose, "version": compose_version,
+                     "file": f"{artifacts.name}/{self.compose_file.name}",  # beside results
+                     "project": self.project},
+            images=self.images["BATTLE_IMAGES"], images_source=self.images_source,
+            bases={"server": self.images["BATTLE_SERVER_BASE"],
+                   "build": self.images["BATTLE_BUILD_BASE"]},
+            limits={"server": {"cpuset": self._cpuset("server"),
+                               "memory": self.memory["server"]}},
+            network="host", orphans_removed=swept)
         _owners_opened.add(self.owner)
         try:
             yield details
         finally:
             remove_containers(f"battle.owner={self.owner}")
 
-    def prepare(self, variant: Variant, log_path: Path) -> dict[str, Any]:
+    def prepare(self, variant: Variant, log_path: Path) -> Image:
         """Build the variant's image (cached layers make a rebuild seconds); record it."""
         image = self.image(variant)
         started = time.monotonic()
@@ -340,13 +344,13 @@ class DockerRuntime:
                                f"(build log: {log_path}){hint}")
         versions = self._image_versions(variant, image)
         self._image_ids[variant.name] = image_id(image) or ""
-        return {"name": image, "id": self._image_ids[variant.name],
-                "base": self.images["BATTLE_SERVER_BASE"],
-                "base_id": image_id(self.images["BATTLE_SERVER_BASE"]),
-                "build_base": self.images["BATTLE_BUILD_BASE"],
-                "offline": self.images["BATTLE_PIP_OFFLINE"] == "1",
-                "python": versions["python"], "nofile": versions["nofile"],
-                "build_s": round(time.monotonic() - started, 1)}
+        return Image(name=image, id=self._image_ids[variant.name],
+                     base=self.images["BATTLE_SERVER_BASE"],
+                     base_id=image_id(self.images["BATTLE_SERVER_BASE"]),
+                     build_base=self.images["BATTLE_BUILD_BASE"],
+                     offline=self.images["BATTLE_PIP_OFFLINE"] == "1",
+                     python=versions["python"], nofile=versions["nofile"],
+                     build_s=round(time.monotonic() - started, 1))
 
     def _image_versions(self, variant: Variant, image: str) -> dict[str, Any]:
         if variant.name not in self._versions:
@@ -380,13 +384,15 @@ class DockerRuntime:
         return Container(ids[0], log_path)
 
     @contextmanager
-    def mongo(self, log_path: Path) -> Iterator[MongoEndpoint]:
+    def mongo(self, log_path: Path, test_commands: bool = False) -> Iterator[MongoEndpoint]:
         port = free_port()
         url = f"mongodb://{HOST}:{port}"
         image = self.images["BATTLE_MONGO_IMAGE"]
         try:
-            container = self._container("mongo", self.environment(BATTLE_MONGO_PORT=str(port)),
-                                        log_path)
+            container = self._container(
+                "mongo", self.environment(BATTLE_MONGO_PORT=str(port),
+                                          BATTLE_MONGO_TEST_COMMANDS=str(int(test_commands))),
+                log_path)
         except ServerFailed as exc:
             raise MongoError(f"{exc} (image {image}; offline: make images-offline)") from None
         try:
@@ -398,9 +404,8 @@ class DockerRuntime:
                 time.sleep(0.2)
             yield MongoEndpoint(
                 url=url, embedded=True, binary=image, watch=container.cgroup(),
-                details={"container": {"image": image, "image_id": container.image(),
-                                       "cpuset": self._cpuset("db"),
-                                       "memory": self.memory["db"]}})
+                container=DbContainer(image=image, image_id=container.image(),
+                                      cpuset=self._cpuset("db"), memory=self.memory["db"]))
         finally:
             container.remove()
 

@@ -13,6 +13,7 @@ from suite import REPO_ROOT, environment
 from suite.catalog import Variant, setting_env
 from suite.mongo import EmbeddedMongo
 from suite.procs import Child
+from suite.results import RuntimeDetails
 from suite.runtime import MongoEndpoint, ServerFailed, role_cpus
 
 HOST = "127.0.0.1"
@@ -57,15 +58,16 @@ class LocalRuntime:
         return len(role_cpus(self.cpu_roles, "loadgen"))
 
     @contextmanager
-    def open(self, artifacts: Path) -> Iterator[dict[str, Any]]:
-        yield {"name": self.name, "python": self.python}
+    def open(self, artifacts: Path, owns_db: bool = True) -> Iterator[RuntimeDetails]:
+        yield RuntimeDetails(name=self.name, python=self.python)
 
-    def prepare(self, variant: Variant, log_path: Path) -> dict[str, Any]:
-        return {}  # servers run from this interpreter's environment as they are
+    def prepare(self, variant: Variant, log_path: Path) -> None:
+        return None  # servers run from this interpreter's environment as they are
 
     @contextmanager
-    def mongo(self, log_path: Path) -> Iterator[MongoEndpoint]:
-        with EmbeddedMongo(log_path, cpus=self.cpu_roles.get("db")) as mongod:
+    def mongo(self, log_path: Path, test_commands: bool = False) -> Iterator[MongoEndpoint]:
+        with EmbeddedMongo(log_path, cpus=self.cpu_roles.get("db"),
+                           test_commands=test_commands) as mongod:
             yield MongoEndpoint(url=mongod.url, embedded=True, binary=str(mongod.binary),
                                 watch=mongod.pid)
 

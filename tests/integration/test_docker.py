@@ -89,42 +89,49 @@ def test_compose_file_is_valid_for_the_compose_tool_here():
 def test_two_variants_in_containers_end_to_end(tmp_path):
     out, reports = tmp_path / "results", tmp_path / "reports"
     before = containers("battle.role")   # e.g. the mongo container of docker_mongo
+    # With a database 2 ms away too: the mongo container allows the fail point.
     done = battle("run", "--runtime", "docker", "flask-gunicorn-gevent", "fastapi-uvicorn", *TINY,
                   "--cpus", "server=1 db=0", "--memory", "server=1g db=1g",
+                  "--db-latency", "0,2ms",
                   "--out", str(out), "--reports", str(reports), timeout=1800)
     assert done.returncode == 0, done.stderr
     [path] = sorted(out.glob("*.json"))
     run = results.load(path)
     assert run.status == "complete" and run.runtime == "docker"
     details = run.runtime_details
-    assert details["images"] == "offline" and details["images_source"] == "--images"
-    assert details["compose"]["version"] and details["network"] == "host"
-    assert details["limits"] == {"server": {"cpuset": "1", "memory": "1g"},
-                                 "db": {"cpuset": "0", "memory": "1g"}}
-    assert (out / details["compose"]["file"]).exists()
-    assert run.mongo["container"]["image"] == "battle/mongo:offline"
-    assert run.mongo["container"]["image_id"].startswith("sha256:")
+    assert details.images == "offline" and details.images_source == "--images"
+    assert details.compose["version"] and details.network == "host"
+    # The database's limits are recorded once, with its container.
+    assert details.limits == {"server": {"cpuset": "1", "memory": "1g"}}
+    assert (run.mongo.container.cpuset, run.mongo.container.memory) == ("0", "1g")
+    assert (out / details.compose["file"]).exists()
+    assert run.mongo.container.image == "battle/mongo:offline"
+    assert run.mongo.container.image_id.startswith("sha256:")
+    [check] = run.mongo.fail_point["verified"]
+    assert check["requested_ms"] == 2 and check["added_ms"] >= 2
     for variant in run.variants:
         assert variant.status == "measured", variant.reason
-        assert variant.image["name"] == f"battle/{variant.name}:offline"
-        assert variant.image["id"].startswith("sha256:") and variant.image["offline"]
-        assert variant.image["python"].startswith("3.11")
+        assert variant.image.name == f"battle/{variant.name}:offline"
+        assert variant.image.id.startswith("sha256:") and variant.image.offline
+        assert variant.image.python.startswith("3.11")
         assert variant.packages and all(variant.packages.values()), variant.packages
         assert variant.command[0] == "/opt/venv/bin/python"
         assert variant.settings["workers"] == 1          # one CPU in the server's cpuset
+        assert all(c.added_ms >= 2 for c in variant.cell("small", 50, 2).db_latency_checks)
         [sample] = variant.cells[0].repeats
         assert sample.ok_requests > 0
         for role in ("server", "mongod"):
             usage = sample.resources[role]
-            assert usage["source"] == "cgroup"
-            assert usage["cpu_cores"] > 0 and usage["rss_bytes_max"] > 2**20
-            assert usage["processes_max"] >= 1
-        assert sample.resources["server"]["cpu_cores"] <= 1.1   # cpuset 1: one CPU at most
+            assert usage.memory == "cgroup-anon"
+            assert usage.cpu_cores > 0 and usage.memory_bytes_max > 2**20
+            assert usage.processes_max >= 1
+        assert sample.resources["server"].cpu_cores <= 1.1   # cpuset 1: one CPU at most
         log = (out / variant.log).read_text()
         assert log.startswith("battle-launch: ") and "/opt/venv/bin/python" in log
     text = (reports / f"{run.run_id}.md").read_text()
     assert "docker (engine" in text and "battle/mongo:offline" in text
     assert "packages from the local wheelhouse only" in text
+    assert "## Small document, database +2 ms" in text
     assert containers("battle.role") == before
 
 
@@ -261,6 +268,6 @@ def test_an_existing_mongodb_is_used_as_is(tmp_path, mongo_url):
     assert done.returncode == 0, done.stderr
     run = results.load(sorted(out.glob("*.json"))[0])
     assert run.variants[0].status == "measured"
-    assert "container" not in run.mongo and not run.mongo["embedded"]
-    assert set(run.runtime_details["limits"]) == {"server"}
+    assert not run.mongo.embedded
+    assert set(run.runtime_details.limits) == {"server"} and run.mongo.container is None
     assert "mongod" not in run.variants[0].cells[0].repeats[0].resources

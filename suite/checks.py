@@ -1,0 +1,149 @@
+"""The report's *Checks*: computed warnings about the numbers themselves (a stalled server, late
+or lost requests, a client-bound cell, Little's law broken, ...). Pure functions of a results
+file; each check is one CellCheck (it flags cells one by one) or one function, listed in CHECKS in
+the order a report shows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from suite import stats
+from suite.analysis import CLIENT_BOUND, MACHINE_BUSY, CellKey, CellSummary, summaries
+from suite.results import RunResult
+
+LITTLE_LOW = 0.5          # Little's law ratio below this: connections often idle or uncounted
+LITTLE_HIGH = 1.05        # above this a closed loop is impossible in steady state: suspect figures
+CLUSTER_SPREAD = 0.10     # every variant within 10% of each other: suspect a shared bottleneck
+
+
+@dataclass(frozen=True)
+class Check:
+    # stalled | late | lost | body | latency-count | corrected-latency | connections |
+    # unstable | client-bound | little | machine-busy | cluster
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
+class CellCheck:
+    """A check that flags cells one by one: which cells, and the sentence that names them."""
+
+    kind: str
+    flags: Callable[[CellSummary], bool]
+    sentence: Callable[[list[str]], str]   # the flagged cells ("variant doc@conns") -> text
+
+
+def _count(where: list[str]) -> str:
+    return f"{len(where)} cell(s)"
+
+
+def _listed(where: list[str]) -> str:
+    return ", ".join(where) + "."
+
+
+def _failure(key: str, text: str) -> CellCheck:
+    return CellCheck(key, lambda s: s.error_classes_seen.get(key, 0) > 0,
+                     lambda where: f"{_count(where)} {text}: {_listed(where)}")
+
+
+CELL_CHECKS = (
+    CellCheck("stalled", lambda s: s.stalled_repeats > 0 and "lost" in s.uncounted,
+              lambda where: f"{_count(where)} had a repeat in which the server answered nothing "
+                            "and nothing was counted as failed (this run did not count lost "
+                            "requests): the server stalled, it was not slow. Read those zeros as "
+                            f"a failure, not a throughput: {_listed(where)}"),
+    _failure("late", "had late responses (slower than the timeout): counted as failures, and "
+                     "left out of the latency figures, which describe only the responses within "
+                     "the timeout"),
+    _failure("lost", "had lost requests (still unanswered, longer than the timeout, when a "
+                     "repeat ended): failures no latency figure can show"),
+    _failure("body", "had responses whose bytes differed from the verified document: counted "
+                     "as failures, not as successful requests"),
+    CellCheck("latency-count", lambda s: s.latency_mismatch > 0,
+              lambda where: f"In {_count(where)} the number of latency samples differs from the "
+                            "number of responses that arrived within the timeout, so their "
+                            "latency figures do not describe exactly the responses counted: "
+                            f"{_listed(where)}"),
+    CellCheck("corrected-latency", lambda s: s.latency_unmeasured > 0,
+              lambda where: f"{_count(where)} have no measured latency: this run's wrk script "
+                            "reported only wrk's histogram after its coordinated-omission "
+                            "correction, which added synthetic samples there; those figures are "
+                            f"shown apart, as corrected: {_listed(where)}"),
+    CellCheck("connections", lambda s: s.missing_sockets > 0,
+              lambda where: f"In {_count(where)} wrk no longer had every connection open when a "
+                            "repeat ended (a failed connect leaves a wrk connection closed for "
+                            "good), so fewer connections than the cell's level were loading the "
+                            f"server: {_listed(where)}"),
+    CellCheck("unstable", lambda s: s.unstable,
+              lambda where: f"{_count(where)} vary by more than {stats.UNSTABLE_CV:.0%} "
+                            "(coefficient of variation) between repeats; treat their differences "
+                            f"with care: {_listed(where)}"),
+    CellCheck("client-bound", lambda s: s.client_bound,
+              lambda where: f"In {_count(where)} wrk used at least {CLIENT_BOUND:.0%} of its "
+                            "threads' CPUs: the load generator, not the server, set these "
+                            f"numbers: {_listed(where)}"),
+)
+
+
+def machine_busy(run: RunResult, cells: dict[CellKey, CellSummary]) -> list[Check]:
+    busy = [s for s in cells.values() if s.machine_busy]
+    if not busy:
+        return []
+    return [Check("machine-busy", f"{len(busy)} of {len(cells)} cells ran with every CPU at "
+                  f"least {MACHINE_BUSY:.0%} busy: server, MongoDB and wrk competed for the same "
+                  "CPUs, so a server's number includes the others' appetite. Pin roles with "
+                  "--cpus for a cleaner split.")]
+
+
+def cluster(run: RunResult, cells: dict[CellKey, CellSummary]) -> list[Check]:
+    """Every variant of a cell within CLUSTER_SPREAD of each other: a shared bottleneck."""
+    found = []
+    for ms in run.profile.db_latencies_ms:
+        for doc in run.profile.docs:
+            for conns in run.profile.connections:
+                medians = [s.median_rps for (_, d, c, m), s in cells.items()
+                           if (d, c, m) == (doc, conns, ms) and s.median_rps]
+                if len(medians) < 3:
+                    continue
+                spread = (max(medians) - min(medians)) / stats.median(medians)
+                if spread < CLUSTER_SPREAD:
+                    label = f"{doc}@{conns}" + (f"+{ms}ms" if ms else "")
+                    found.append(Check("cluster", f"{label}: all {len(medians)} variants lie "
+                                       f"within {spread:.0%} of each other, a sign of a shared "
+                                       "bottleneck (MongoDB, the client or the machine) rather "
+                                       "than of equal servers."))
+    return found
+
+
+LITTLE_CHECKS = (
+    CellCheck("little", lambda s: s.little is not None and s.little < LITTLE_LOW,
+              lambda where: f"Little's law: in {_count(where)} throughput × mean latency is "
+                            f"under {LITTLE_LOW:.0%} of the connections, so most connections "
+                            "were not waiting on a response most of the time (reconnects without "
+                            "keep-alive, socket errors, or late responses left out of the "
+                            f"latency): {_listed(where)}"),
+    CellCheck("little", lambda s: s.little is not None and s.little > LITTLE_HIGH,
+              lambda where: f"Little's law: in {_count(where)} throughput × mean latency "
+                            f"exceeds the connections by more than {LITTLE_HIGH - 1:.0%}, which "
+                            "a closed-loop client cannot do in steady state; their mean latency "
+                            f"or request count is suspect: {_listed(where)}"),
+)
+
+# The order a report lists them in.
+CHECKS = (*CELL_CHECKS, machine_busy, *LITTLE_CHECKS, cluster)
+
+
+def checks(run: RunResult) -> list[Check]:
+    """Every check that fires for the run, in a stable order."""
+    cells = summaries(run)
+    found = []
+    for check in CHECKS:
+        if isinstance(check, CellCheck):
+            where = [f"{name} {s.label}" for (name, *_), s in cells.items() if check.flags(s)]
+            if where:
+                found.append(Check(check.kind, check.sentence(where)))
+        else:
+            found += check(run, cells)
+    return found

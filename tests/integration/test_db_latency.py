@@ -1,0 +1,130 @@
+"""A database far away, for real: MongoDB's failCommand fail point makes every find wait, the
+suite measures what it adds, a sync worker is bounded by it, and the fail point is off again
+however a run against a server the suite did not start ends (success, failure, Ctrl-C)."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from pymongo import MongoClient
+
+from suite import REPO_ROOT, results
+from suite.dblatency import FailPoint
+from suite.mongo import EmbeddedMongo, MongoError, seed
+from tests.conftest import FIXTURES, battle
+
+pytestmark = pytest.mark.integration
+SHORT = ["--profile", "quick", "--docs", "small", "--connections", "50", "--duration", "3",
+         "--warmup", "1", "--timeout", "2", "--repeats", "1"]
+
+
+@pytest.fixture(scope="module")
+def slow_capable_mongo(tmp_path_factory):
+    """A mongod with test commands that the suite does not start: --mongo-url's case."""
+    log = tmp_path_factory.mktemp("mongo-test-commands") / "mongod.log"
+    with EmbeddedMongo(log, test_commands=True) as mongod:
+        seed(mongod.url)
+        yield mongod.url
+
+
+def fail_point_mode(url: str) -> int:
+    reply = MongoClient(url).admin.command({"getParameter": 1, "failpoint.failCommand": 1})
+    return reply["failpoint.failCommand"]["mode"]
+
+
+def only_run(out) -> results.RunResult:
+    [path] = list(out.glob("*.json"))
+    return results.load(path)
+
+
+def test_the_fail_point_adds_what_is_asked_and_finds_do_not_queue(slow_capable_mongo):
+    fail_point = FailPoint(slow_capable_mongo, "battle")
+    try:
+        check = fail_point.verify(5)
+        assert check.added_ms >= 5 and check.with_p50_ms >= 5
+        assert check.concurrent == 20 and check.concurrent_p50_ms < 20 * 5 / 2
+        assert fail_point_mode(slow_capable_mongo) == 1
+    finally:
+        fail_point.close()
+    assert fail_point_mode(slow_capable_mongo) == 0
+
+
+def test_a_sync_worker_is_bounded_by_the_database_latency(slow_capable_mongo, tmp_path):
+    out = tmp_path / "results"
+    done = battle("run", "flask-gunicorn-sync", *SHORT, "--db-latency", "5ms",
+                  "--mongo-url", slow_capable_mongo, "--out", str(out),
+                  "--reports", str(tmp_path / "reports"))
+    assert done.returncode == 0, done.stderr
+    run = only_run(out)
+    [check] = run.mongo.fail_point["verified"]
+    assert check["requested_ms"] == 5 and check["added_ms"] >= 5
+    variant = run.variant("flask-gunicorn-sync")
+    cell = variant.cell("small", 50, 5)
+    assert cell.status == "measured" and cell.db_latency_checks
+    assert all(c.added_ms >= 5 for c in cell.db_latency_checks)
+    # One request at a time per sync worker, each waiting 5 ms on MongoDB.
+    workers = variant.settings["workers"]
+    assert 0 < cell.repeats[0].ok_rps < workers / 0.005
+    assert fail_point_mode(slow_capable_mongo) == 0
+
+
+def test_the_fail_point_is_off_after_a_server_dies_with_it_on(slow_capable_mongo, tmp_path):
+    out = tmp_path / "results"
+    done = battle("--catalog", str(FIXTURES / "catalog-failures.toml"), "run", "dies-mid-run",
+                  *SHORT, "--db-latency", "5ms", "--mongo-url", slow_capable_mongo,
+                  "--out", str(out), "--reports", str(tmp_path / "reports"))
+    run = only_run(out)
+    variant = run.variant("dies-mid-run")
+    assert variant.status == "failed" and "died" in variant.reason, done.stderr
+    assert variant.cell("small", 50, 5).db_latency_checks   # it was on when the server died
+    assert fail_point_mode(slow_capable_mongo) == 0
+
+
+def test_the_fail_point_is_off_after_ctrl_c(slow_capable_mongo, tmp_path):
+    out = tmp_path / "results"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "suite", "run", "flask-gunicorn-gevent", "--profile", "quick",
+         "--docs", "small", "--connections", "10", "--duration", "30", "--warmup", "1",
+         "--db-latency", "5ms", "--mongo-url", slow_capable_mongo, "--out", str(out),
+         "--reports", str(tmp_path / "reports")],
+        cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and process.poll() is None:
+            files = list(out.glob("*.json"))
+            if files and json.loads(files[0].read_text())["variants"][0]["cells"][0]["warmups"]:
+                break   # the fail point is on and the counted repeat has started
+            time.sleep(0.2)
+        assert process.poll() is None and fail_point_mode(slow_capable_mongo) == 1
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert fail_point_mode(slow_capable_mongo) == 0
+
+
+def test_a_mongodb_without_the_fail_point_is_one_line_before_anything_is_measured(
+        mongo_url, tmp_path):
+    out = tmp_path / "results"
+    done = battle("run", "fastapi-uvicorn", *SHORT, "--db-latency", "0,5ms", "--mongo-url",
+                  mongo_url, "--out", str(out), "--reports", str(tmp_path / "reports"))
+    assert done.returncode == 1
+    [line] = done.stderr.strip().splitlines()[-1:]
+    assert line.startswith("battle: error: MongoDB at ") and "refuses the failCommand" in line
+    assert "enableTestCommands=1" in line
+    run = only_run(out)
+    assert not any(c.repeats or c.warmups for v in run.variants for c in v.cells)
+    assert not (tmp_path / "reports").exists()   # nothing measured: no report
+    with pytest.raises(MongoError, match="refuses"):
+        FailPoint(mongo_url, "battle").set(0)
+
+
+@pytest.mark.parametrize("value", ["-5ms", "1.5ms", "soon"])
+def test_a_bad_latency_is_a_usage_error(value, tmp_path):
+    done = battle("run", "fastapi-uvicorn", f"--db-latency={value}", "--out", str(tmp_path))
+    assert done.returncode == 2 and "whole milliseconds" in done.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,72 @@
+"""The 2014 study as data, and the report section that puts a run next to it."""
+
+import copy
+
+import pytest
+
+from suite import report, results, stats, study
+from tests.conftest import FIXTURES
+
+
+def run_v5():
+    # flask-gunicorn-gevent, tornado-motor and flask-uwsgi-gevent at 200 connections, small and
+    # large, with the database 0 and 2 ms away.
+    return results.load(FIXTURES / "results-v5.json")
+
+
+def test_the_study_figures_are_the_published_ones():
+    data = study.load()
+    by_title = {s.title: s for s in data.stacks}
+    assert data.reference.variant == "flask-gunicorn-gevent"
+    assert by_title["uWSGI threaded"].rps["small"] == {200: 823.69, 1000: 784.29, 5000: 851.37}
+    assert by_title["Tornado + Motor"].rps["large"] == {200: 842.10, 1000: 857.27}
+    assert 5000 not in by_title["gunicorn + gevent"].rps["large"]   # never published
+    assert {s.variant for s in data.stacks} == {"flask-uwsgi-threads", "flask-uwsgi-gevent",
+                                                "flask-gunicorn-gevent", "tornado-motor"}
+    assert "hervedev.blogspot.com" in data.source["where"]
+
+
+def test_ratios_then_and_now_come_from_the_figures():
+    run, data = run_v5(), study.load()
+    points = study.points(run, data, 0)
+    tornado = next(p for p in points if p.stack.variant == "tornado-motor"
+                   and p.doc == "small" and p.connections == 200)
+    assert tornado.then_ratio == pytest.approx(2891.78 / 2678.43)
+    ok = [stats.median([s.ok_rps for s in run.variant(name).cell("small", 200).repeats])
+          for name in ("tornado-motor", "flask-gunicorn-gevent")]
+    assert tornado.now_rps == ok[0] and tornado.now_ratio == pytest.approx(ok[0] / ok[1])
+    # Cells the run did not measure have no figure of today.
+    assert next(p for p in points if p.connections == 1000).now_ratio is None
+
+
+def test_orderings_say_which_held_and_which_flipped():
+    run, data = run_v5(), study.load()
+    orderings = study.orderings(study.points(run, data, 0))
+    # Three stacks measured in two cells: three pairs per cell.
+    assert len(orderings) == 6
+    for o in orderings:
+        assert o.faster.then_rps >= o.slower.then_rps
+        assert o.held == (o.faster.now_rps > o.slower.now_rps)
+    # Make tornado-motor far slower than gunicorn+gevent in every repeat: a flip beyond noise.
+    slow = copy.deepcopy(run)
+    for sample, factor in zip(slow.variant("tornado-motor").cell("small", 200).repeats,
+                              (0.30, 0.31)):
+        sample.requests = int(sample.requests * factor)
+    flipped = [o for o in study.orderings(study.points(slow, data, 0))
+               if o.faster.stack.variant == "tornado-motor"
+               and o.slower.stack.variant == "flask-gunicorn-gevent" and o.faster.doc == "small"]
+    assert len(flipped) == 1 and not flipped[0].held
+
+
+def test_the_section_renders_from_a_results_file_and_only_when_it_applies():
+    run = run_v5()
+    text = report.render(run)
+    section = text.split("## Side by side with 2014")[1].split("\n## ")[0]
+    data = study.load()
+    tornado = next(p for p in study.points(run, data, 0) if p.stack.variant == "tornado-motor"
+                   and p.doc == "small" and p.connections == 200)
+    assert f"{tornado.then_ratio:.2f}× → {tornado.now_ratio:.2f}×" in section
+    assert "database +2 ms" in section and "orderings the study showed" in section
+    # Without the reference stack there is nothing to put side by side.
+    run.variants = [v for v in run.variants if v.name != "flask-gunicorn-gevent"]
+    assert "Side by side with 2014" not in report.render(run)
