@@ -14,7 +14,7 @@ RESULTS ?= $(lastword $(sort $(wildcard results/*.json)))
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup tools bench-all bench report list test clean images images-offline compose-file
+.PHONY: setup tools bench-all bench report publish list test clean images images-offline compose-file
 
 setup: tools $(VENV)/.installed
 
@@ -36,6 +36,11 @@ bench: setup
 report: setup
 	@test -n "$(RESULTS)" || { echo "no results/*.json yet: run make bench-all first" >&2; exit 2; }
 	$(PY) -m suite report --latest $(RESULTS)
+
+# Stage a run made from a clean commit (results, raw output, report) for a commit.
+publish: setup
+	@test -n "$(RUN)" || { echo "usage: make publish RUN=<run-id>" >&2; exit 2; }
+	$(PY) -m suite publish $(RUN)
 
 list: setup
 	@$(PY) -m suite list

@@ -7,6 +7,7 @@ import argparse
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 from contextlib import ExitStack
@@ -217,6 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--reports", type=Path, default=Path("reports"))
     rep.add_argument("--latest", action="store_true", help="also write reports/latest.md")
 
+    pub = commands.add_parser("publish", help="stage a run's results, raw output and report "
+                                              "for a commit (refuses a run from a changed tree)")
+    pub.add_argument("run", metavar="RUN", help="a run id (results/RUN.json) or a results file")
+    pub.add_argument("--out", type=Path, default=Path("results"), help="results directory")
+    pub.add_argument("--reports", type=Path, default=Path("reports"))
+
     cmp = commands.add_parser("compare", help="per-cell ratios of two runs, with significance")
     cmp.add_argument("base", type=Path, metavar="BASE.json")
     cmp.add_argument("new", type=Path, metavar="NEW.json")
@@ -348,6 +355,35 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Regenerate the run's report and `git add -f` what a reader needs to check it: the
+    results file, its raw generator output and logs, the report and its charts, the index.
+    Only a run made from a clean commit: its report can then say which commit reproduces it."""
+    path = Path(args.run) if args.run.endswith(".json") else args.out / f"{args.run}.json"
+    run = results.load(path)
+    env = run.environment
+    if env.get("git_dirty") is not False:
+        state = ("with uncommitted changes" if env.get("git_dirty")
+                 else "from a tree whose state was not recorded")
+        raise UsageError(f"run {run.run_id} was made from commit {env.get('git_commit')} {state}: "
+                         "publish only runs made from a clean commit (commit, then run again)")
+    if run.status in ("running", "failed"):
+        raise UsageError(f"run {run.run_id} is {run.status}: nothing to publish")
+    written = report.write(run, args.reports, latest=False, results_dir=path.parent)
+    files = [path, path.parent / run.run_id, written, args.reports / run.run_id,
+             args.reports / "index.md"]
+    files = [str(f) for f in files if f.exists()]
+    done = subprocess.run(["git", "-C", str(path.parent), "add", "-f", "--",
+                           *[str(Path(f).resolve()) for f in files]],
+                          capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise UsageError(f"git add failed: {done.stderr.strip().splitlines()[-1:]}")
+    print("staged for commit:\n" + "\n".join(f"  {f}" for f in files))
+    print(f"now: git commit -m 'Publish run {run.run_id}' (and link it from the README)",
+          file=sys.stderr)
+    return 0
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     result = compare.compare(results.load(args.base), results.load(args.new))
     for warning in result.warnings:
@@ -361,8 +397,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "crosscheck": cmd_run, "serve": cmd_serve, "report": cmd_report,
-            "compare": cmd_compare, "images": cmd_images, "compose-file": cmd_compose_file}
+COMMANDS = {"list": cmd_list, "run": cmd_run, "crosscheck": cmd_run, "serve": cmd_serve,
+            "report": cmd_report, "compare": cmd_compare, "publish": cmd_publish,
+            "images": cmd_images, "compose-file": cmd_compose_file}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,3 +52,46 @@ def test_run_and_bench_all_default_to_the_same_profile():
     args = build_parser().parse_args(["run"])
     makefile = (Path(__file__).parents[1] / "Makefile").read_text()
     assert args.profile == DEFAULT_PROFILE and f"PROFILE ?= {DEFAULT_PROFILE}" in makefile
+
+
+def _results_repo(tmp_path, fixture: str, **environment):
+    import json
+    import subprocess
+
+    from tests.conftest import FIXTURES
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    data = json.loads((FIXTURES / fixture).read_text())
+    data["environment"].update(environment)
+    out = tmp_path / "results"
+    out.mkdir()
+    path = out / f"{data['run_id']}.json"
+    path.write_text(json.dumps(data))
+    (out / data["run_id"] / "raw").mkdir(parents=True)
+    (out / data["run_id"] / "raw" / "r1.txt").write_text("wrk output")
+    return out, data["run_id"]
+
+
+def test_publish_refuses_a_run_from_a_changed_tree(tmp_path):
+    from suite.cli import main
+
+    out, run_id = _results_repo(tmp_path, "results-v5.json", git_dirty=True,
+                                git_diff_sha256="0" * 64)
+    assert main(["publish", run_id, "--out", str(out), "--reports", str(tmp_path / "r")]) == 2
+    assert not (tmp_path / "r").exists()
+
+
+def test_publish_stages_results_raw_output_and_report(tmp_path):
+    import subprocess
+
+    from suite.cli import main
+
+    out, run_id = _results_repo(tmp_path, "results-v5.json", git_dirty=False,
+                                git_diff_sha256=None)
+    reports = tmp_path / "reports"
+    assert main(["publish", run_id, "--out", str(out), "--reports", str(reports)]) == 0
+    staged = subprocess.run(["git", "-C", str(tmp_path), "diff", "--cached", "--name-only"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert f"results/{run_id}.json" in staged and f"results/{run_id}/raw/r1.txt" in staged
+    assert f"reports/{run_id}.md" in staged and "reports/index.md" in staged
+    assert any(name.startswith(f"reports/{run_id}/") and name.endswith(".svg") for name in staged)
