@@ -27,8 +27,8 @@ def documents():
     An AsyncMongoClient belongs to the event loop it is created in, and Django's ASGI handler
     has no lifespan hook (it refuses the lifespan scope), so the first request, already running
     in the worker's loop, creates it. No lock: creating the client does not await, so no other
-    request can run between the check and the assignment. uvicorn forks its workers before
-    importing the app and starting their loops: each worker gets its own client.
+    request can run between the check and the assignment. uvicorn starts each worker as a fresh
+    (spawned) process that imports the app and runs its own loop: each gets its own client.
     """
     global _collection
     if _collection is None:
