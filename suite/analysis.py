@@ -51,6 +51,7 @@ class CellSummary:
     client_bound: bool = False
     machine_busy: bool = False
     stalled_repeats: int = 0   # repeats with no response and nothing counted as failed
+    db_latency_short: int = 0  # fail point checks that added less than the latency asked for
     missing_sockets: int = 0   # connections wrk no longer had open when a repeat ended
 
     @property
@@ -75,6 +76,7 @@ class CellSummary:
 def summarize(cell: Cell) -> CellSummary:
     samples = cell.repeats
     summary = CellSummary(cell.doc, cell.connections, len(samples), cell.db_latency_ms)
+    summary.db_latency_short = sum(c.short for c in cell.db_latency_checks)
     if not samples:
         return summary
     rps = [s.ok_rps for s in samples]

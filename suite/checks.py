@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from suite import stats
 from suite.analysis import CLIENT_BOUND, MACHINE_BUSY, CellKey, CellSummary, summaries
-from suite.results import RunResult
+from suite.results import DbLatencyCheck, RunResult
 
 LITTLE_LOW = 0.5          # Little's law ratio below this: connections often idle or uncounted
 LITTLE_HIGH = 1.05        # above this a closed loop is impossible in steady state: suspect figures
@@ -21,7 +21,7 @@ CLUSTER_SPREAD = 0.10     # every variant within 10% of each other: suspect a sh
 @dataclass(frozen=True)
 class Check:
     # stalled | late | lost | body | latency-count | corrected-latency | connections |
-    # unstable | client-bound | little | machine-busy | cluster
+    # db-latency | unstable | client-bound | little | machine-busy | cluster
     kind: str
     text: str
 
@@ -76,6 +76,12 @@ CELL_CHECKS = (
                             "repeat ended (a failed connect leaves a wrk connection closed for "
                             "good), so fewer connections than the cell's level were loading the "
                             f"server: {_listed(where)}"),
+    CellCheck("db-latency", lambda s: s.db_latency_short > 0,
+              lambda where: f"In {_count(where)} the database latency measured when the fail "
+                            f"point was set was below {DbLatencyCheck.ENOUGH:.0%} of the latency "
+                            "asked "
+                            "for, so those cells had a database nearer than their label says "
+                            f"(see Database latency): {_listed(where)}"),
     CellCheck("unstable", lambda s: s.unstable,
               lambda where: f"{_count(where)} vary by more than {stats.UNSTABLE_CV:.0%} "
                             "(coefficient of variation) between repeats; treat their differences "

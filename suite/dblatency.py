@@ -30,7 +30,6 @@ from suite.results import DbLatencyCheck
 NAME = "failCommand"
 PAIRS = 15           # sequential finds without and with the fail point, alternated
 CONCURRENT = 20      # finds at once, each on its own pooled connection
-ADDED_AT_LEAST = 0.9  # of the requested latency, or the fail point is not doing its job
 
 
 def fail_point_data(ms: int) -> dict[str, Any]:
@@ -92,8 +91,9 @@ class FailPoint:
         return times
 
     def set(self, ms: int) -> DbLatencyCheck | None:
-        """Make every find wait `ms` (0: off) and, when on, measure what it adds.
-        Raises MongoError when MongoDB refuses the fail point or it does not add the latency."""
+        """Make every find wait `ms` (0: off) and, when on, measure what it adds (recorded, not
+        judged: a check below the latency asked for is the report's to flag). Raises MongoError
+        when MongoDB refuses the fail point."""
         if ms == 0:
             self._configure(0)
             return None
@@ -115,15 +115,15 @@ class FailPoint:
             with_p50_ms=round(statistics.median(with_), 3), concurrent=len(concurrent),
             concurrent_p50_ms=round(statistics.median(concurrent), 3) if concurrent else 0.0,
             finds=PAIRS)
-        if check.added_ms < ADDED_AT_LEAST * ms:
-            raise MongoError(f"the {NAME} fail point added {check.added_ms:.2f} ms to a find, "
-                             f"not the {ms} ms asked for")
         return check
 
     def verify(self, ms: int) -> DbLatencyCheck | None:
         """Before anything is measured: the latency is added, and concurrent finds do not queue
         behind each other (which would model a database serving one query at a time)."""
         check = self.set(ms)
+        if check is not None and check.short:
+            raise MongoError(f"the {NAME} fail point added {check.added_ms:.2f} ms to a find, "
+                             f"not the {ms} ms asked for")
         if check is not None and check.concurrent_p50_ms > ms * CONCURRENT / 2:
             raise MongoError(f"with the {NAME} fail point at {ms} ms, {CONCURRENT} concurrent "
                              f"finds took {check.concurrent_p50_ms:.1f} ms at the median: they "

@@ -14,7 +14,7 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from suite.profiles import Profile
 
@@ -86,6 +86,14 @@ class DbLatencyCheck:
     concurrent: int                    # finds sent at once, each on its own connection
     concurrent_p50_ms: float           # their median time: ~requested when nothing queues
     finds: int                         # pairs measured
+
+    # Below this share of the latency asked for, the fail point is not doing its job.
+    ENOUGH: ClassVar[float] = 0.9
+
+    @property
+    def short(self) -> bool:
+        """Added less than the latency asked for (a nearer database than the cell's label)."""
+        return self.added_ms < self.ENOUGH * self.requested_ms
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "DbLatencyCheck":

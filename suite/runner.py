@@ -420,7 +420,7 @@ class Runner:
             return sample
 
         try:
-            self._set_db_latency(cell)
+            self._set_db_latency(server, cell)
             if cell.rate is not None:
                 for _ in range(repeats):
                     check_interrupted()
@@ -462,11 +462,13 @@ class Runner:
         time.sleep(self.profile.pause_s)
 
 
-    def _set_db_latency(self, cell: Cell) -> None:
-        """The fail point at the cell's added latency, measured each time it changes (the
-        check is recorded with the cell; a fail point that no longer adds it fails the cell)."""
+    def _set_db_latency(self, server: Server, cell: Cell) -> None:
+        """The fail point at the cell's added latency, measured each time it changes, once the
+        server is idle (finds timed during the previous cell's drain would measure the drain);
+        the check is recorded with the cell, and the report flags one below what was asked."""
         if self.fail_point is None or self.fail_point.current_ms == cell.db_latency_ms:
             return
+        wait_quiet(server, self.profile.ready_timeout_s)
         check = self.fail_point.set(cell.db_latency_ms)
         if check is not None:
             cell.db_latency_checks.append(check)

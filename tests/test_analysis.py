@@ -122,3 +122,13 @@ def test_a_silent_repeat_with_lost_requests_counted_is_not_a_stall_but_a_failure
     sample.errors["lost"] = 20
     kinds = {f.kind: f.text for f in checks.checks(run)}
     assert "stalled" not in kinds and "flask-gunicorn-sync small@20" in kinds["lost"]
+
+
+def test_a_fail_point_that_added_too_little_is_flagged_on_its_cells():
+    run = results.load(FIXTURES / "results-v5.json")
+    assert "db-latency" not in {f.kind for f in checks.checks(run)}
+    # Set (and measured) at the first +2 ms cell of each server start: small@200.
+    cell = run.variant("tornado-motor").cell("small", 200, 2)
+    cell.db_latency_checks[0].added_ms = 1.5          # 2 ms asked for
+    [flag] = [f for f in checks.checks(run) if f.kind == "db-latency"]
+    assert flag.text.endswith("tornado-motor small@200+2ms.")
