@@ -36,19 +36,6 @@ IMAGE_PYTHON = "/opt/venv/bin/python"   # the venv every server image installs i
 COMPOSE_DIR = REPO_ROOT / "compose"
 STOP_GRACE_S = 10
 
-# Prints the Python version, {distribution: version} for the names given on the command line and
-# the open-files limit a server gets (the daemon's, soft raised to hard as the launcher does).
-_VERSIONS = ("import importlib.metadata as m, json, platform, resource, sys\n"
-             "r = resource.RLIMIT_NOFILE\n"
-             "resource.setrlimit(r, (resource.getrlimit(r)[1],) * 2)\n"
-             "v = {}\n"
-             "for n in sys.argv[1:]:\n"
-             "    try: v[n] = m.version(n)\n"
-             "    except m.PackageNotFoundError: v[n] = None\n"
-             "print(json.dumps({'python': platform.python_version(), 'packages': v,\n"
-             "                  'nofile': resource.getrlimit(resource.RLIMIT_NOFILE)}))\n")
-
-
 def docker(*args: str, timeout: float = 120,
            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """The docker CLI (suite.command.run). Not installed: RuntimeUnavailable; no answer within
@@ -361,8 +348,9 @@ class DockerRuntime:
 
     def _image_versions(self, variant: Variant, image: str) -> dict[str, Any]:
         if variant.name not in self._versions:
-            done = docker("run", "--rm", "--network", "none", "--entrypoint", IMAGE_PYTHON,
-                          image, "-c", _VERSIONS, *variant.packages, timeout=120)
+            # The image's own entrypoint (suite.launch) in its --versions mode.
+            done = docker("run", "--rm", "--network", "none", image, "--versions",
+                          *variant.packages, timeout=120)
             try:
                 self._versions[variant.name] = json.loads(done.stdout)
             except json.JSONDecodeError:
