@@ -19,6 +19,11 @@ def scaled(run, variant: str, factor: float):
     return new
 
 
+def cell_of(result, variant: str, doc: str, connections: int):
+    return next(c for c in result.cells if (c.variant, c.doc, c.connections) == (variant, doc,
+                                                                                  connections))
+
+
 def test_a_real_difference_is_significant_and_noise_is_hidden():
     old = base()
     result = compare.compare(old, scaled(old, "fastapi-uvicorn", 1.5))
@@ -43,8 +48,7 @@ def test_a_cell_that_passes_alone_is_noise_among_many():
     assert result.tested == 8
     raw = [cell.p for cell in result.cells]
     assert [cell.p_adjusted for cell in result.cells] == stats.holm(raw)
-    cell = next(c for c in result.cells
-                if (c.variant, c.doc, c.connections) == ("fastapi-uvicorn", "large", 100))
+    cell = cell_of(result, "fastapi-uvicorn", "large", 100)
     # p = 0.0146 passes at 0.05 alone; as the second smallest of eight p's it needs 0.05/7.
     assert cell.p == pytest.approx(0.014557, rel=1e-4) and cell.p < compare.ALPHA
     assert cell.p_adjusted == pytest.approx(0.101899, rel=1e-4)
@@ -69,8 +73,7 @@ def test_repeats_without_spread_are_not_enough_information(new_requests):
     new = with_constant_repeats(base(), "fastapi-uvicorn", "small", 20, new_requests)
     new.run_id = "new-run"
     result = compare.compare(old, new)
-    cell = next(c for c in result.cells
-                if (c.variant, c.doc, c.connections) == ("fastapi-uvicorn", "small", 20))
+    cell = cell_of(result, "fastapi-uvicorn", "small", 20)
     assert len(set(cell.base)) == len(set(cell.new)) == 1 and len(cell.base) == 3
     # Identical values (0/0) or two constants (x/0): never p = 1 or p = 0, and not in the family.
     assert cell.no_spread and cell.p is None and cell.p_adjusted is None
@@ -87,8 +90,7 @@ def test_one_side_without_spread_is_still_tested():
     new = base()
     new.run_id = "new-run"
     result = compare.compare(old, new)
-    cell = next(c for c in result.cells
-                if (c.variant, c.doc, c.connections) == ("fastapi-uvicorn", "small", 20))
+    cell = cell_of(result, "fastapi-uvicorn", "small", 20)
     assert len(set(cell.base)) == 1 and len(set(cell.new)) == 3
     assert not cell.no_spread and cell.p is not None and cell.p_adjusted is not None
     assert cell.verdict in ("noise", "different") and result.tested == 8
