@@ -36,6 +36,7 @@ IMAGE_PYTHON = "/opt/venv/bin/python"   # the venv every server image installs i
 COMPOSE_DIR = REPO_ROOT / "compose"
 STOP_GRACE_S = 10
 
+
 def docker(*args: str, timeout: float = 120,
            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """The docker CLI (suite.command.run). Not installed: RuntimeUnavailable; no answer within
@@ -281,7 +282,8 @@ class DockerRuntime:
                                          f"{last_line(engine.stderr)}")
             self.compose, compose_version = detect_compose()
             # The legacy builder leaves a failed step's container behind unless told not to.
-            helped = command.run([*self.compose, "build", "--help"], timeout=30).stdout
+            helped = command.run([*self.compose, "build", "--help"], timeout=30,
+                                 what=f"{' '.join(self.compose)} build --help").stdout
             self.build_flags = ["--force-rm"] if "--force-rm" in helped else []
             offline = self.images["BATTLE_IMAGES"] == "offline"
             for base in {self.images["BATTLE_SERVER_BASE"], self.images["BATTLE_BUILD_BASE"]}:
