@@ -14,7 +14,8 @@ RESULTS ?= $(lastword $(sort $(wildcard results/*.json)))
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup tools bench-all bench report publish list test clean images images-offline compose-file
+.PHONY: setup tools bench-all bench report publish list test test-unit clean images \
+	images-offline compose-file
 
 setup: tools $(VENV)/.installed
 
@@ -45,10 +46,17 @@ publish: setup
 list: setup
 	@$(PY) -m suite list
 
-# The docker tests build the offline images when they are missing (debootstrap needed once).
+# Both tiers. The docker tests build the offline images when they are missing (debootstrap
+# needed once).
 test: setup
 	@scripts/ensure-tools debootstrap
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The unit tier, for every change: stored fixtures and pure functions, well under a minute. Tests
+# that start real processes (mongod, servers, wrk, oha, docker, the CLI) are marked
+# `integration` and left out, so it needs only the virtualenv (no wrk, no oha, no Docker).
+test-unit: $(VENV)/.installed
+	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
 
 images: setup
 	$(PY) -m suite images $(FRAMEWORK) $(ARGS)

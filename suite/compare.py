@@ -1,9 +1,13 @@
 """Two runs side by side: per-cell ratios of successful req/s, with Welch's t-test over the
-repeats deciding which differences are larger than the noise."""
+repeats deciding which differences are larger than the noise.
+
+A comparison tests every cell at once (up to 90: 15 variants x 6 cells), and at p < 0.05 a few
+of 90 would pass by chance alone; Holm's correction across the cells of one comparison keeps the
+chance of any false "different" below 0.05. The adjusted p decides; the raw one is shown too."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from suite import stats
 from suite.environment import fingerprint_differences
@@ -20,19 +24,23 @@ class CellComparison:
     base: list[float]          # ok req/s per repeat
     new: list[float]
     ratio: float | None        # median(new) / median(base)
-    p: float | None            # Welch's two-sided p; None with fewer than 2 repeats a side
+    p: float | None            # Welch's two-sided p; None when untested (see verdict)
 
     t: float | None = None     # Welch's t, positive when new's mean is above base's
+    p_adjusted: float | None = None   # p after Holm's correction over the comparison's tests
+    no_spread: bool = False    # every repeat of each side gave the same value (stats.no_spread)
 
     @property
     def verdict(self) -> str:
         if self.ratio is None:
             return "missing"
-        if self.p is None:
+        if self.no_spread:
+            return "insufficient"    # no variance to test against: not enough information
+        if self.p is None or self.p_adjusted is None:
             return "untested"
         # The ratio is of medians, the test of means: a difference counts only when both agree.
         agree = self.t is not None and (self.t > 0) == (self.ratio > 1)
-        return "different" if self.p < ALPHA and agree else "noise"
+        return "different" if self.p_adjusted < ALPHA and agree else "noise"
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,11 @@ class Comparison:
     new: RunResult
     cells: list[CellComparison]
     warnings: list[str]
+
+    @property
+    def tested(self) -> int:
+        """How many cells Holm's correction ran over."""
+        return sum(cell.p_adjusted is not None for cell in self.cells)
 
     def geometric_means(self) -> dict[str, float | None]:
         """Per variant, the geometric mean of its cell ratios (every cell measured in both)."""
@@ -89,9 +102,18 @@ def compare(base: RunResult, new: RunResult) -> Comparison:
                     continue
                 ma, mb = stats.median(a), stats.median(b)
                 ratio = mb / ma if ma and mb is not None else None
+                if stats.no_spread(a, b):
+                    cells.append(CellComparison(name, doc, conns, a, b, ratio, None,
+                                                no_spread=True))
+                    continue
                 test = stats.welch(a, b)
                 cells.append(CellComparison(name, doc, conns, a, b, ratio,
                                             test.p if test else None, test.t if test else None))
+    # One family: every cell with a ratio and a test (a cell without a ratio is no claim).
+    family = [i for i, cell in enumerate(cells) if cell.ratio is not None and cell.p is not None]
+    adjusted = stats.holm([cells[i].p for i in family])
+    for i, p_adjusted in zip(family, adjusted):
+        cells[i] = replace(cells[i], p_adjusted=p_adjusted)
     return Comparison(base, new, cells, warnings)
 
 
@@ -99,10 +121,16 @@ def _cell_text(cell: CellComparison | None) -> str:
     if cell is None or cell.verdict == "missing":
         return "–"
     if cell.verdict == "noise":
-        return f"≈ (p={cell.p:.2f})"
+        return f"≈ (p={cell.p:.2f}, Holm {cell.p_adjusted:.2f})"
     if cell.verdict == "untested":
         return f"{cell.ratio:.2f}× ?"
-    return f"**{cell.ratio:.2f}×** (p={cell.p:.3f})"
+    if cell.verdict == "insufficient":
+        return f"{cell.ratio:.2f}× (not enough information)"
+    return f"**{cell.ratio:.2f}×** (p={cell.p:.3f}, Holm {cell.p_adjusted:.3f})"
+
+
+def _cells(count: int) -> str:
+    return f"{count} cell" if count == 1 else f"{count} cells"
 
 
 def render(comparison: Comparison) -> str:
@@ -111,10 +139,15 @@ def render(comparison: Comparison) -> str:
     for warning in comparison.warnings:
         lines += [f"> **WARNING**: {warning}", ""]
     lines += [
-        "Each cell is new ÷ base of the median successful requests per second. A difference is "
-        f"shown only when Welch's t-test over the repeats gives p < {ALPHA}; `≈` means the "
-        "difference is within the noise of the repeats, `?` that a side has fewer than two "
-        "repeats so nothing can be said about noise.", ""]
+        "Each cell is new ÷ base of the median successful requests per second. Welch's t-test "
+        "over the repeats gives each cell a p; Holm's correction across the "
+        f"{_cells(comparison.tested)} tested here adjusts it (`Holm`), so that the chance of "
+        f"calling any cell different by chance stays below {ALPHA} for the whole comparison, "
+        f"not for each cell. **The adjusted p decides**: a ratio is shown in bold when its "
+        f"adjusted p is below {ALPHA} (and the means moved the same way as the medians); `≈` "
+        "means the difference is within the noise of the repeats, `?` that a side has fewer "
+        "than two repeats, and *not enough information* that every repeat on each side gave "
+        "the same value, so the repeats say nothing about noise.", ""]
     docs = list(dict.fromkeys(c.doc for c in comparison.cells))
     levels = sorted({c.connections for c in comparison.cells})
     variants = list(dict.fromkeys(c.variant for c in comparison.cells))

@@ -19,14 +19,27 @@ def model_family(worker_model: str) -> str:
     return "threads/processes"
 
 
-def _lead(best: CellSummary, second: CellSummary) -> str:
-    test = stats.welch(second.ok_rps, best.ok_rps)
-    if test is None:
-        return "single repeat, so not tested against noise"
-    # Ranked by median, tested on means: only a lead both agree on is called real.
-    if test.p < 0.05 and test.t > 0:
-        return f"a difference beyond noise (Welch p = {test.p:.3f})"
-    return f"but within the noise of the repeats (Welch p = {test.p:.2f})"
+def _leads(pairs: list[tuple[CellSummary, CellSummary]]) -> list[str]:
+    """Whether each cell's best variant leads its runner-up beyond the noise of the repeats:
+    Welch's test per cell, Holm's correction across the cells of the run (one family)."""
+    tests = [None if stats.no_spread(second.ok_rps, best.ok_rps)
+             else stats.welch(second.ok_rps, best.ok_rps) for best, second in pairs]
+    tested = [i for i, test in enumerate(tests) if test is not None]
+    adjusted = dict(zip(tested, stats.holm([tests[i].p for i in tested])))
+    texts = []
+    for i, ((best, second), test) in enumerate(zip(pairs, tests)):
+        if test is None:
+            texts.append("single repeat, so not tested against noise"
+                         if min(len(best.ok_rps), len(second.ok_rps)) < 2 else
+                         "not tested: every repeat gave the same figure")
+        # Ranked by median, tested on means: only a lead both agree on is called real.
+        elif adjusted[i] < 0.05 and test.t > 0:
+            texts.append(f"a difference beyond noise (Welch p = {test.p:.3f}, Holm-adjusted "
+                         f"over {len(tested)} cells {adjusted[i]:.3f})")
+        else:
+            texts.append(f"but within the noise of the repeats (Welch p = {test.p:.2f}, "
+                         f"Holm-adjusted over {len(tested)} cells {adjusted[i]:.2f})")
+    return texts
 
 
 def _rps(value: float) -> str:
@@ -42,17 +55,15 @@ def findings(run: RunResult) -> list[str]:
     cells = summaries(run)
     levels = run.profile.connections
     latencies = run.profile.db_latencies_ms
-    for ms in latencies:
-        for doc in run.profile.docs:
-            for conns in levels:
-                ranked = ranking(run, doc, conns, ms)
-                if len(ranked) >= 2:
-                    (best, b), (second, s2) = ranked[0], ranked[1]
-                    ratio = b.median_rps / s2.median_rps if s2.median_rps else float("inf")
-                    found.append(f"{doc_title(doc)}, {conns:,} connections{_where(ms)}: "
-                                 f"**{best}** served the most successful requests "
-                                 f"({_rps(b.median_rps)}), {ratio:.2f}× the runner-up {second} "
-                                 f"({_rps(s2.median_rps)}), {_lead(b, s2)}.")
+    leaders = [(doc, conns, ms, ranked[:2]) for ms in latencies for doc in run.profile.docs
+               for conns in levels if len(ranked := ranking(run, doc, conns, ms)) >= 2]
+    leads = _leads([(b, s2) for *_, ((_, b), (_, s2)) in leaders])
+    for (doc, conns, ms, ((best, b), (second, s2))), lead in zip(leaders, leads):
+        ratio = b.median_rps / s2.median_rps if s2.median_rps else float("inf")
+        found.append(f"{doc_title(doc)}, {conns:,} connections{_where(ms)}: "
+                     f"**{best}** served the most successful requests "
+                     f"({_rps(b.median_rps)}), {ratio:.2f}× the runner-up {second} "
+                     f"({_rps(s2.median_rps)}), {lead}.")
     found += _kept(run, cells, "connections")
     found += _kept(run, cells, "database latency")
     if {"small", "large"} <= set(run.profile.docs):

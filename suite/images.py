@@ -29,7 +29,8 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
-from suite import REPO_ROOT
+from suite import REPO_ROOT, command
+from suite.command import CommandError
 from suite.composefile import DEFAULTS
 
 Progress = Callable[[str], None]
@@ -118,39 +119,32 @@ def _key(*parts: str | bytes) -> str:
     return digest.hexdigest()[:16]
 
 
-def _docker(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+def _run(argv: list[str], *, timeout: float, what: str | None = None, log: Path | None = None,
+         check: bool = False) -> subprocess.CompletedProcess:
+    """suite.command.run, with its errors as ImageError."""
     try:
-        return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
-    except FileNotFoundError:
-        raise ImageError("docker not found: install Docker Engine to use the docker runtime") \
-            from None
+        return command.run(argv, timeout=timeout, what=what, log=log, check=check)
+    except CommandError as exc:
+        if exc.missing and argv[0] == "docker":
+            raise ImageError("docker not found: install Docker Engine to use the docker runtime")\
+                from None
+        raise ImageError(str(exc)) from None
+
+
+def _inspect(name: str, template: str) -> str | None:
+    """`docker image inspect --format TEMPLATE`; None when the image does not exist."""
+    done = _run(["docker", "image", "inspect", "--format", template, name],
+                what="docker image inspect", timeout=600)
+    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def image_label(name: str, label: str) -> str | None:
     """A label of a local image; None when the image does not exist."""
-    done = _docker("image", "inspect", "--format", f'{{{{index .Config.Labels "{label}"}}}}', name)
-    return done.stdout.strip() if done.returncode == 0 else None
+    return _inspect(name, f'{{{{index .Config.Labels "{label}"}}}}')
 
 
 def image_id(name: str) -> str | None:
-    done = _docker("image", "inspect", "--format", "{{.Id}}", name)
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-def _run(argv: list[str], what: str, timeout: float, log: Path | None = None) -> None:
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    except FileNotFoundError:
-        raise ImageError(f"{what}: {argv[0]} not found") from None
-    except subprocess.TimeoutExpired:
-        raise ImageError(f"{what}: no result within {timeout:.0f} s") from None
-    if log is not None:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(done.stdout + done.stderr)
-    if done.returncode != 0:
-        lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
-        raise ImageError(f"{what} failed (exit {done.returncode}): "
-                         f"{lines[-1] if lines else 'no output'}")
+    return _inspect(name, "{{.Id}}")
 
 
 def build_base(progress: Progress) -> str:
@@ -171,13 +165,15 @@ def build_base(progress: Progress) -> str:
             root = Path(tmp) / "root"
             _run(["debootstrap", "--variant=minbase", f"--arch={arch}",
                   f"--include={','.join(BASE_PACKAGES)}", DEBIAN_SUITE, str(root), DEBIAN_MIRROR],
-                 "debootstrap", timeout=1800, log=CACHE / "debootstrap.log")
+                 what="debootstrap", timeout=1800, log=CACHE / "debootstrap.log", check=True)
             partial = tarball.with_suffix(".partial")
-            _run(["tar", "-C", str(root), "-cf", str(partial), "."], "tar", timeout=600)
+            _run(["tar", "-C", str(root), "-cf", str(partial), "."], what="tar", timeout=600,
+                 check=True)
             partial.rename(tarball)
     progress(f"{BASE_IMAGE}: docker import {tarball}")
     _run(["docker", "import", "--change", f"LABEL battle.key={key}",
-          "--change", "ENV LANG=C.UTF-8", str(tarball), BASE_IMAGE], "docker import", timeout=600)
+          "--change", "ENV LANG=C.UTF-8", str(tarball), BASE_IMAGE], what="docker import",
+         timeout=600, check=True)
     return key
 
 
@@ -216,11 +212,12 @@ def build_wheelhouse(progress: Progress, python: str = sys.executable) -> str:
     platforms = [arg for tag in WHEEL_PLATFORMS for arg in ("--platform", tag)]
     target = ["--only-binary", ":all:", *platforms, "--python-version", BASE_PYTHON,
               "--implementation", "cp", "--abi", "cp" + BASE_PYTHON.replace(".", "")]
-    _run([*pip, *target, *binary], "pip download (wheels)", timeout=1800)
-    _run([*pip, *target, "setuptools", "wheel"], "pip download (build tools)", timeout=600)
+    _run([*pip, *target, *binary], what="pip download (wheels)", timeout=1800, check=True)
+    _run([*pip, *target, "setuptools", "wheel"], what="pip download (build tools)", timeout=600,
+         check=True)
     if source_only:
         _run([*pip, "--no-deps", "--no-binary", ":all:", *source_only],
-             "pip download (sources)", timeout=600)
+             what="pip download (sources)", timeout=600, check=True)
     stamp.write_text(key + "\n")
     return key
 
@@ -240,7 +237,7 @@ def build_mongo(progress: Progress) -> str:
         shutil.copy2(mongod, Path(context) / "mongod")
         _run(["docker", "build", "--quiet", "--force-rm", "--file", str(dockerfile),
               "--build-arg", f"BASE={BASE_IMAGE}", "--label", f"battle.key={key}",
-              "--tag", MONGO_IMAGE, context], "docker build (mongo)", timeout=600)
+              "--tag", MONGO_IMAGE, context], what="docker build (mongo)", timeout=600, check=True)
     return key
 
 

@@ -8,22 +8,31 @@ command it expects (BATTLE_EXPECT_ARGV, JSON): a difference means the image and 
 (a stale image, another catalog) and the container exits with status 2 instead of measuring the
 wrong thing. Only the standard library and suite.catalog are used: the image holds nothing else of
 the suite.
+
+`python -m suite.launch --versions PACKAGE...` instead prints, as one JSON line, what the suite
+records about an image: its Python version, each named distribution's version (null when not
+installed) and the open-files limit a server gets there ([soft, hard], soft raised as above).
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
+import platform
 import resource
 import sys
 
-from suite.catalog import CatalogError, load_catalog, setting_env
+from suite.catalog import CatalogError, UnknownVariant, load_catalog, select, setting_env
+
+USAGE = "usage: python -m suite.launch VARIANT | --versions PACKAGE..."
 
 HOST = "127.0.0.1"   # host networking: the load generator reaches the server on loopback
 
 
 def resolve(name: str, environ: dict[str, str]) -> tuple[list[str], dict[str, str]]:
-    variant = load_catalog()[name]   # servers/catalog.toml: the run's catalog is mounted over it
+    # servers/catalog.toml: the run's catalog is mounted over it
+    variant = select(load_catalog(), [name])[0]
     if environ.get("BATTLE_SETTINGS"):
         settings = json.loads(environ["BATTLE_SETTINGS"])
     else:
@@ -37,12 +46,38 @@ def resolve(name: str, environ: dict[str, str]) -> tuple[list[str], dict[str, st
     return argv, env
 
 
+def raise_nofile_limit() -> tuple[int, int]:
+    """As the local runtime does for its children: the soft open-files limit up to the hard one
+    (some engines give containers a soft limit of 1024, too few for 5000 connections)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+def versions(packages: list[str]) -> dict:
+    found: dict[str, str | None] = {}
+    for name in packages:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = None
+    return {"python": platform.python_version(), "packages": found,
+            "nofile": list(raise_nofile_limit())}
+
+
 def main(args: list[str]) -> int:
-    if len(args) != 1:
-        print("usage: python -m suite.launch VARIANT", file=sys.stderr)
+    if args[:1] == ["--versions"]:
+        print(json.dumps(versions(args[1:])))
+        return 0
+    if len(args) != 1 or args[0].startswith("-"):
+        print(USAGE, file=sys.stderr)
         return 2
     try:
         argv, env = resolve(args[0], dict(os.environ))
+    except UnknownVariant as exc:
+        print(f"battle-launch: {exc}", file=sys.stderr)
+        return 2
     except (CatalogError, KeyError, ValueError) as exc:
         print(f"battle-launch: cannot resolve variant {args[0]!r}: {exc}", file=sys.stderr)
         return 2
@@ -51,11 +86,7 @@ def main(args: list[str]) -> int:
         print(f"battle-launch: the image resolves {argv}, the suite expected {expected}: "
               "rebuild the image (battle images) or check the catalog", file=sys.stderr)
         return 2
-    # As the local runtime does for its children: the soft open-files limit up to the hard one
-    # (some engines give containers a soft limit of 1024, too few for 5000 connections).
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_nofile_limit()
     print("battle-launch: " + json.dumps(argv), flush=True)
     try:
         os.execvpe(argv[0], argv, env)

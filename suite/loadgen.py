@@ -15,9 +15,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from suite import command
+from suite.command import CommandError
 from suite.procs import Child
 from suite.resources import Cgroup, Monitor
 from suite.results import ERROR_KEYS, LATENCY_KEYS, Sample, Usage
+from suite.text import last_line
 
 SCRIPT = Path(__file__).parent / "wrk" / "report.lua"
 MARKER = "BATTLE_WRK "
@@ -54,7 +57,10 @@ def find_oha() -> str:
 
 def tool_version(binary: str, flag: str) -> str:
     # `wrk -v` prints its banner and usage, and exits 1.
-    out = subprocess.run([binary, flag], capture_output=True, text=True, timeout=10)
+    try:
+        out = command.run([binary, flag], timeout=10)
+    except CommandError as exc:
+        raise LoadGenError(str(exc)) from None
     text = out.stdout or out.stderr
     return text.splitlines()[0].strip() if text else ""
 
@@ -84,8 +90,7 @@ def execute(argv: list[str], *, limit_s: float, watch: Watch | None,
     try:
         output = child.communicate(timeout=limit_s)
     except subprocess.TimeoutExpired:
-        raise LoadGenError(f"{Path(argv[0]).name} did not finish within {limit_s:.0f} s") \
-            from None
+        raise LoadGenError(f"{Path(argv[0]).name} did not finish within {limit_s:g} s") from None
     finally:
         usage = monitor.stop() if monitor else None
         child.stop(grace=2)
@@ -127,7 +132,7 @@ class Wrk:
         raw_path.parent.mkdir(parents=True, exist_ok=True)
         raw_path.write_text(done.output)
         if done.returncode != 0:
-            raise LoadGenError(f"wrk exited with {done.returncode}: {_last_line(done.output)}")
+            raise LoadGenError(f"wrk exited with {done.returncode}: {last_line(done.output)}")
         sample = parse_output(done.output, args, str(raw_path.relative_to(relative_to)))
         sample.resources = done.usage
         return sample
@@ -144,11 +149,6 @@ class Wrk:
                               "bytes"}
 
 
-def _last_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "(no output)"
-
-
 def _latency(values: dict | None) -> dict[str, float | None] | None:
     if values is None:
         return None
@@ -160,7 +160,7 @@ def parse_output(output: str, args: list[str], raw_output: str) -> Sample:
     lines = [line[len(MARKER):] for line in output.splitlines() if line.startswith(MARKER)]
     if len(lines) != 1:
         raise LoadGenError(f"expected one {MARKER.strip()} line in wrk output, found "
-                           f"{len(lines)}: {_last_line(output)}")
+                           f"{len(lines)}: {last_line(output)}")
     try:
         data = json.loads(lines[0])
         wrk_errors, body = data["errors"], data["body"]
@@ -252,7 +252,7 @@ class Oha:
                            watch=watch, cpus=self.cpus)
             if done.returncode != 0:
                 raise LoadGenError(f"oha exited with {done.returncode}: "
-                                   f"{_last_line(done.output)}")
+                                   f"{last_line(done.output)}")
             try:
                 report = json.loads(raw_path.read_text())
                 rows = _oha_rows(db_path)

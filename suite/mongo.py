@@ -14,6 +14,7 @@ from pymongo.errors import PyMongoError, ServerSelectionTimeoutError
 
 from suite import documents
 from suite.procs import Child
+from suite.text import ended
 
 DEFAULT_DATABASE = "battle"
 SEED_TIMEOUT_MS = 5000
@@ -107,8 +108,9 @@ class EmbeddedMongo:
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if not self._child.alive():
-                tail = self._child.log_tail(5)
-                raise MongoError(f"mongod exited at start (code {self._child.returncode}): {tail}")
+                raise MongoError("mongod " + ended(f"exited at start with code "
+                                                   f"{self._child.returncode}",
+                                                   self._child.log_tail(5), lines=5))
             if ping(self.url, timeout_ms=500):
                 return
             time.sleep(0.2)

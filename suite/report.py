@@ -260,11 +260,13 @@ def _study_sentences(orderings: list, where: str) -> list[str]:
     def pair(o) -> str:
         return (f"{o.faster.stack.title} over {o.slower.stack.title} "
                 f"({o.faster.doc}@{o.faster.connections:,}: {o.now_ratio:.2f}× now"
-                + (f", p = {o.p:.3f}" if o.p is not None else ", single repeat") + ")")
+                + (f", p = {o.p:.3f}, Holm {o.p_adjusted:.3f}" if o.p is not None
+                   else ", not tested") + ")")
 
     text = (f"- Of the {len(orderings)} orderings the study showed between stacks this run "
             f"measured in the same cell{where}, {len(held)} still hold "
-            f"({sum(o.beyond_noise for o in held)} beyond the noise of the repeats) and "
+            f"({sum(o.beyond_noise for o in held)} beyond the noise of the repeats: Welch's test, "
+            "Holm's correction across these orderings) and "
             f"{len(flipped)} flipped ({sum(o.beyond_noise for o in flipped)} beyond noise).")
     lines = [text]
     if flipped:

@@ -133,6 +133,30 @@ def welch(a: Sequence[float], b: Sequence[float]) -> Welch | None:
     return Welch(t, df, min(1.0, max(0.0, p)))
 
 
+def no_spread(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Both sides repeated, and every repeat on each side gave the same value: Welch's t is then
+    0/0 or ±x/0, undefined, and the repeats say nothing about noise (welch() still answers with
+    p = 1 or 0 for callers that want a number)."""
+    return len(a) >= 2 and len(b) >= 2 and stdev(a) == 0.0 and stdev(b) == 0.0
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm–Bonferroni adjusted p-values, in the order given.
+
+    With the m p-values sorted, p(1) <= ... <= p(m), the k-th adjusted value is
+    max over j <= k of min(1, (m - j + 1) * p(j)): a hypothesis is rejected at level alpha when
+    its adjusted p is below alpha, which keeps the chance of any false rejection among the m
+    below alpha. The running max makes the adjusted values follow the order of the raw ones, so
+    tied raw values get the same adjusted value whatever their order."""
+    m = len(pvalues)
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, index in enumerate(sorted(range(m), key=lambda i: pvalues[i])):
+        running = max(running, min(1.0, (m - rank) * pvalues[index]))
+        adjusted[index] = running
+    return adjusted
+
+
 def geometric_mean(values: Sequence[float]) -> float | None:
     positive = [v for v in values if v > 0]
     if not positive or len(positive) != len(values):

@@ -5,6 +5,7 @@ differs; and which of the study's orderings still hold. Pure functions; suite.re
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,7 @@ class Ordering:
     now_ratio: float                             # faster ÷ slower today (> 1: still ahead)
     p: float | None                              # Welch over this run's repeats
     t: float | None = None                       # > 0: faster's mean is above slower's today
+    p_adjusted: float | None = None              # Holm over the orderings of one comparison
 
     @property
     def held(self) -> bool:
@@ -73,8 +75,8 @@ class Ordering:
 
     @property
     def beyond_noise(self) -> bool:
-        """The ratio of medians and Welch's test of means agree, at p < ALPHA."""
-        return (self.p is not None and self.p < ALPHA and self.t is not None
+        """The ratio of medians and Welch's test of means agree, at a Holm-adjusted p < ALPHA."""
+        return (self.p_adjusted is not None and self.p_adjusted < ALPHA and self.t is not None
                 and (self.t > 0) == self.held)
 
 
@@ -114,7 +116,8 @@ def _median(run: RunResult, variant: str, doc: str, conns: int,
 
 
 def orderings(found: list[Point]) -> list[Ordering]:
-    """For each cell, every pair of stacks both measured now: the study's order and today's."""
+    """For each cell, every pair of stacks both measured now: the study's order and today's,
+    tested with Welch's t over the repeats, Holm's correction across all the pairs."""
     result = []
     cells = dict.fromkeys((p.doc, p.connections) for p in found)
     for doc, conns in cells:
@@ -122,7 +125,11 @@ def orderings(found: list[Point]) -> list[Ordering]:
         for i, a in enumerate(here):
             for b in here[i + 1:]:
                 faster, slower = (a, b) if a.then_rps >= b.then_rps else (b, a)
-                test = stats.welch(list(slower.now_repeats), list(faster.now_repeats))
+                slow, fast = list(slower.now_repeats), list(faster.now_repeats)
+                test = None if stats.no_spread(slow, fast) else stats.welch(slow, fast)
                 result.append(Ordering(faster, slower, faster.now_rps / slower.now_rps,
                                        test.p if test else None, test.t if test else None))
+    tested = [i for i, o in enumerate(result) if o.p is not None]
+    for i, adjusted in zip(tested, stats.holm([result[i].p for i in tested])):
+        result[i] = dataclasses.replace(result[i], p_adjusted=adjusted)
     return result

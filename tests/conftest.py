@@ -82,3 +82,25 @@ def oha_or_skip() -> None:
             pytest.skip("oha not installed and no cargo to build it: tests of the second "
                         "load generator skipped")
         pytest.fail(str(exc))
+
+
+HUNG_LIMIT_S = 0.3
+
+
+@pytest.fixture
+def hung_tools(tmp_path, monkeypatch) -> Path:
+    """docker, docker-compose, wrk and oha on PATH that never answer (a hung daemon, a stuck
+    generator), and every suite.command.run limit cut to HUNG_LIMIT_S: a timeout in seconds."""
+    from suite import command
+
+    bin_dir = tmp_path / "hung-bin"
+    bin_dir.mkdir()
+    for name in ("docker", "docker-compose", "wrk", "oha"):
+        tool = bin_dir / name
+        tool.write_text("#!/bin/sh\nexec sleep 30\n")   # exec: the kill at the limit ends it
+        tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    run = command.run
+    monkeypatch.setattr(command, "run", lambda argv, *, timeout, **kwargs: run(
+        argv, timeout=min(timeout, HUNG_LIMIT_S), **kwargs))
+    return bin_dir

@@ -72,6 +72,7 @@ def _results_repo(tmp_path, fixture: str, **environment):
     return out, data["run_id"]
 
 
+@pytest.mark.integration   # runs git
 def test_publish_refuses_a_run_from_a_changed_tree(tmp_path):
     from suite.cli import main
 
@@ -81,6 +82,7 @@ def test_publish_refuses_a_run_from_a_changed_tree(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.integration   # runs git
 def test_publish_stages_results_raw_output_and_report(tmp_path):
     import subprocess
 

@@ -2,7 +2,7 @@ import copy
 
 import pytest
 
-from suite import compare, results
+from suite import compare, results, stats
 from tests.conftest import FIXTURES
 
 
@@ -19,6 +19,11 @@ def scaled(run, variant: str, factor: float):
     return new
 
 
+def cell_of(result, variant: str, doc: str, connections: int):
+    return next(c for c in result.cells if (c.variant, c.doc, c.connections) == (variant, doc,
+                                                                                  connections))
+
+
 def test_a_real_difference_is_significant_and_noise_is_hidden():
     old = base()
     result = compare.compare(old, scaled(old, "fastapi-uvicorn", 1.5))
@@ -32,7 +37,63 @@ def test_a_real_difference_is_significant_and_noise_is_hidden():
     assert means["flask-gunicorn-gevent"] == pytest.approx(1.0)
     assert result.warnings == []
     text = compare.render(result)
-    assert "**1.50×**" in text and "≈ (p=1.00)" in text
+    assert "**1.50×** (p=0.003, Holm 0.026)" in text and "≈ (p=1.00, Holm 1.00)" in text
+    assert "Holm's correction across the 8 cells tested here" in text
+    assert "**The adjusted p decides**" in text
+
+
+def test_a_cell_that_passes_alone_is_noise_among_many():
+    old = base()
+    result = compare.compare(old, scaled(old, "fastapi-uvicorn", 1.5))
+    assert result.tested == 8
+    raw = [cell.p for cell in result.cells]
+    assert [cell.p_adjusted for cell in result.cells] == stats.holm(raw)
+    cell = cell_of(result, "fastapi-uvicorn", "large", 100)
+    # p = 0.0146 passes at 0.05 alone; as the second smallest of eight p's it needs 0.05/7.
+    assert cell.p == pytest.approx(0.014557, rel=1e-4) and cell.p < compare.ALPHA
+    assert cell.p_adjusted == pytest.approx(0.101899, rel=1e-4)
+    assert cell.verdict == "noise"
+    assert "≈ (p=0.01, Holm 0.10)" in compare.render(result)
+
+
+def with_constant_repeats(run, variant: str, doc: str, connections: int, requests: int):
+    """The cell's repeats made identical: same requests, errors and duration."""
+    run = copy.deepcopy(run)
+    first, *others = run.variant(variant).cell(doc, connections).repeats
+    first.requests = requests
+    for sample in others:
+        sample.requests, sample.errors, sample.duration_s = \
+            first.requests, dict(first.errors), first.duration_s
+    return run
+
+
+@pytest.mark.parametrize("new_requests", [5000, 6000])
+def test_repeats_without_spread_are_not_enough_information(new_requests):
+    old = with_constant_repeats(base(), "fastapi-uvicorn", "small", 20, 5000)
+    new = with_constant_repeats(base(), "fastapi-uvicorn", "small", 20, new_requests)
+    new.run_id = "new-run"
+    result = compare.compare(old, new)
+    cell = cell_of(result, "fastapi-uvicorn", "small", 20)
+    assert len(set(cell.base)) == len(set(cell.new)) == 1 and len(cell.base) == 3
+    # Identical values (0/0) or two constants (x/0): never p = 1 or p = 0, and not in the family.
+    assert cell.no_spread and cell.p is None and cell.p_adjusted is None
+    assert cell.verdict == "insufficient"
+    assert cell.ratio == pytest.approx(new_requests / 5000)
+    assert result.tested == 7
+    assert f"| {cell.ratio:.2f}× (not enough information) |" in compare.render(result)
+
+
+def test_one_side_without_spread_is_still_tested():
+    # Welch's t is defined when only one side is constant (its df then come from the other
+    # side), and a side of identical values may be a real change (e.g. every repeat at 0 req/s).
+    old = with_constant_repeats(base(), "fastapi-uvicorn", "small", 20, 5000)
+    new = base()
+    new.run_id = "new-run"
+    result = compare.compare(old, new)
+    cell = cell_of(result, "fastapi-uvicorn", "small", 20)
+    assert len(set(cell.base)) == 1 and len(set(cell.new)) == 3
+    assert not cell.no_spread and cell.p is not None and cell.p_adjusted is not None
+    assert cell.verdict in ("noise", "different") and result.tested == 8
 
 
 def test_single_repeats_cannot_be_tested():

@@ -65,7 +65,36 @@ def test_launcher_refuses_a_command_the_suite_did_not_expect(monkeypatch, capsys
     monkeypatch.setenv("BATTLE_EXPECT_ARGV", json.dumps(["something", "else"]))
     assert launch.main(["fastapi-uvicorn"]) == 2
     assert "rebuild the image" in capsys.readouterr().err
+
+
+def test_launcher_names_an_unknown_variant_and_the_known_ones(capsys):
+    from suite import launch
+
     assert launch.main(["no-such-variant"]) == 2
+    known = ", ".join(load_catalog())
+    assert capsys.readouterr().err == (f"battle-launch: unknown variant 'no-such-variant' "
+                                       f"(known: {known})\n")
+    for args in ([], ["a", "b"], ["--verbose"]):
+        assert launch.main(args) == 2
+        assert capsys.readouterr().err.startswith("usage: python -m suite.launch VARIANT")
+
+
+def test_launcher_versions_mode_on_this_interpreter(capsys):
+    # What the docker runtime records about each image, run here on the host's Python.
+    import importlib.metadata
+    import platform
+    import resource
+
+    from suite import launch
+
+    assert launch.main(["--versions", "pytest", "no-such-distribution"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("\n") == 1
+    assert json.loads(printed) == {
+        "python": platform.python_version(),
+        "packages": {"pytest": importlib.metadata.version("pytest"),
+                     "no-such-distribution": None},
+        "nofile": [resource.getrlimit(resource.RLIMIT_NOFILE)[1]] * 2}
 
 
 V1_MOUNTS = """\

@@ -1,3 +1,4 @@
+import hashlib
 import json
 
 import bson
@@ -40,3 +41,13 @@ def test_canonical_json_is_compact_and_orjson_identical():
         assert json.loads(encoded) == body
         # Servers encode with orjson: the bytes must be the ones the verifier expects.
         assert orjson.dumps(body) == encoded, name
+
+
+def test_the_served_bytes_are_pinned():
+    # Verification and the load generators' body check compare every response with these bytes,
+    # and runs compare only if they served the same ones: a change to the generator (seed,
+    # words, field order, encoding) must fail here rather than pass unnoticed.
+    bodies = documents.expected_bodies()
+    assert {name: (len(body), hashlib.sha256(body).hexdigest()) for name, body in bodies.items()} \
+        == {"small": (36, "bb5b38ef526232c3b812f758bae7c3e686044b1c4fd0b5863a2289430a608726"),
+            "large": (5845, "a9cd55a2a9dbe35eb3110651815704719fb16afe3bed6fd6909d5ebab633fece")}

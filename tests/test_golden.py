@@ -61,6 +61,7 @@ def test_regeneration_is_byte_for_byte(tmp_path, rendered):
             assert (tmp_path / path.relative_to(rendered)).read_bytes() == path.read_bytes()
 
 
+@pytest.mark.integration   # runs the CLI in a Python subprocess
 def test_reports_need_no_server_package(tmp_path):
     # A machine that has none of the servers: their imports fail, the report still renders.
     import subprocess

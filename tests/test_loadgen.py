@@ -119,3 +119,19 @@ def test_oha_open_loop_counts_late_unsent_and_lost_from_the_schedule():
                        timeout_s=2, args=[], raw_output="r", rate=100.0, planned_s=10)
     # 490 never sent; those due before 8 s: 800 - 510 = 290 are lost.
     assert behind.unsent == 490 and behind.errors["lost"] == 290
+
+
+def test_a_hung_generator_is_one_line_naming_it_and_the_limit(hung_tools):
+    import time
+
+    from suite.loadgen import Oha, execute, tool_version
+
+    wrk, oha = str(hung_tools / "wrk"), str(hung_tools / "oha")
+    with pytest.raises(LoadGenError, match=r"^wrk -v did not finish within 0\.3 s$"):
+        tool_version(wrk, "-v")
+    with pytest.raises(LoadGenError, match=r"^oha --version did not finish within 0\.3 s$"):
+        Oha(oha, threads=1, timeout_s=1).describe()
+    started = time.monotonic()
+    with pytest.raises(LoadGenError, match=r"^wrk did not finish within 0\.5 s$"):
+        execute([wrk, "-c", "10", "http://127.0.0.1:9/"], limit_s=0.5, watch=None)
+    assert time.monotonic() - started < 5

@@ -61,6 +61,38 @@ def test_welch_needs_two_values_a_side():
     assert stats.welch([1.0], [1.0, 2.0]) is None
 
 
+@pytest.mark.parametrize("raw, adjusted", [
+    # Sorted: 0.005 x 4 = 0.02, 0.01 x 3 = 0.03, 0.03 x 2 = 0.06, then 0.04 x 1 = 0.04 is raised
+    # to 0.06 by the running max (monotonicity: a larger raw p never gets a smaller adjusted p).
+    ([0.01, 0.04, 0.03, 0.005], [0.03, 0.06, 0.06, 0.02]),
+    # Ties: 0.02 x 3 = 0.06 and 0.02 x 2 = 0.04 -> 0.06; both tied values end the same.
+    ([0.02, 0.5, 0.02], [0.06, 0.5, 0.06]),
+    # Capped at 1: 0.7 x 2 = 1.4 -> 1, then 0.9 -> max(1, 0.9) = 1.
+    ([0.9, 0.7], [1.0, 1.0]),
+    ([0.4, 0.6], [0.8, 0.8]),
+    ([0.03], [0.03]),
+    ([], []),
+])
+def test_holm_by_hand(raw, adjusted):
+    assert stats.holm(raw) == pytest.approx(adjusted, abs=1e-12)
+
+
+def test_holm_rejects_fewer_than_raw_p_and_keeps_the_order():
+    raw = [0.01, 0.04, 0.03, 0.005]
+    adjusted = stats.holm(raw)
+    assert [p < 0.05 for p in raw] == [True, True, True, True]
+    assert [p < 0.05 for p in adjusted] == [True, False, False, True]
+    ranked = sorted(range(4), key=raw.__getitem__)
+    assert [adjusted[i] for i in ranked] == sorted(adjusted)
+
+
+def test_no_spread_is_both_sides_constant():
+    assert stats.no_spread([5.0, 5.0], [5.0, 5.0, 5.0])      # t = 0/0
+    assert stats.no_spread([5.0, 5.0], [6.0, 6.0])           # t = 1/0
+    assert not stats.no_spread([5.0, 5.0], [5.0, 6.0])       # t defined: the other side's df
+    assert not stats.no_spread([5.0], [5.0, 5.0])            # untested: a single repeat
+
+
 def test_geometric_mean_and_littles_law():
     assert stats.geometric_mean([1.0, 4.0]) == pytest.approx(2.0)
     assert stats.geometric_mean([1.0, 0.0]) is None

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.integration   # runs the real wrk binary
 SCRIPT = Path(__file__).parent / "wrk" / "test_histogram.lua"
 
 

@@ -21,63 +21,52 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from suite import REPO_ROOT, composefile
+from suite import REPO_ROOT, command, composefile
 from suite.catalog import DEFAULT_CATALOG, Variant, load_catalog
+from suite.command import CommandError
 from suite.images import WHEELHOUSE, ImageError, image_id, image_settings
 from suite.mongo import MongoError, free_port, ping
 from suite.procs import signals_deferred
 from suite.resources import Cgroup, CgroupError
 from suite.results import DbContainer, Image, RuntimeDetails
 from suite.runtime import MongoEndpoint, RuntimeUnavailable, ServerFailed, role_cpus
+from suite.text import ended, last_line
 
 HOST = "127.0.0.1"
 IMAGE_PYTHON = "/opt/venv/bin/python"   # the venv every server image installs into
 COMPOSE_DIR = REPO_ROOT / "compose"
 STOP_GRACE_S = 10
 
-# Prints the Python version, {distribution: version} for the names given on the command line and
-# the open-files limit a server gets (the daemon's, soft raised to hard as the launcher does).
-_VERSIONS = ("import importlib.metadata as m, json, platform, resource, sys\n"
-             "r = resource.RLIMIT_NOFILE\n"
-             "resource.setrlimit(r, (resource.getrlimit(r)[1],) * 2)\n"
-             "v = {}\n"
-             "for n in sys.argv[1:]:\n"
-             "    try: v[n] = m.version(n)\n"
-             "    except m.PackageNotFoundError: v[n] = None\n"
-             "print(json.dumps({'python': platform.python_version(), 'packages': v,\n"
-             "                  'nofile': resource.getrlimit(resource.RLIMIT_NOFILE)}))\n")
 
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
-
-
-def docker(*args: str, timeout: float = 120, env: dict[str, str] | None = None,
-           check: bool = False) -> subprocess.CompletedProcess:
-    """The docker CLI with an argument list; RuntimeUnavailable when it is not installed."""
+def docker(*args: str, timeout: float = 120,
+           env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The docker CLI (suite.command.run). Not installed: RuntimeUnavailable; no answer within
+    `timeout`: ServerFailed, naming the call and the limit."""
     try:
-        done = subprocess.run(["docker", *args], capture_output=True, text=True,
-                              timeout=timeout, env=env, stdin=subprocess.DEVNULL)
-    except FileNotFoundError:
-        raise RuntimeUnavailable("docker not found: install Docker Engine, or use --runtime local")\
-            from None
-    except subprocess.TimeoutExpired:
-        # A hung daemon must not hang or crash the cleanup paths: report it as a failed call.
-        done = subprocess.CompletedProcess(["docker", *args], 124, "",
-                                           f"docker {args[0]}: no answer within {timeout:.0f} s")
-    if check and done.returncode != 0:
-        raise ServerFailed(f"docker {args[0]} failed: {_last_line(done.stderr or done.stdout)}")
-    return done
+        return command.run(["docker", *args], timeout=timeout, env=env)
+    except CommandError as exc:
+        if exc.missing:
+            raise RuntimeUnavailable("docker not found: install Docker Engine, or use "
+                                     "--runtime local") from None
+        raise ServerFailed(str(exc)) from None
+
+
+def _cleanup(*args: str, timeout: float = 120) -> subprocess.CompletedProcess | None:
+    """docker in cleanup paths, which run whatever happened before: a hung daemon must neither
+    hang nor crash them, so a call without an answer is given up (None). Containers left so are
+    swept by the next run (sweep_orphans)."""
+    try:
+        return docker(*args, timeout=timeout)
+    except (RuntimeUnavailable, ServerFailed):
+        return None
 
 
 def detect_compose() -> tuple[list[str], str]:
     """The Compose command here and its version: the v2 plugin first, then v1's docker-compose."""
     for argv in (["docker", "compose"], ["docker-compose"]):
         try:
-            done = subprocess.run([*argv, "version", "--short"], capture_output=True, text=True,
-                                  timeout=30, stdin=subprocess.DEVNULL)
-        except (FileNotFoundError, subprocess.TimeoutExpired):
+            done = command.run([*argv, "version", "--short"], timeout=30)
+        except CommandError:
             continue
         if done.returncode == 0 and done.stdout.strip():
             return argv, done.stdout.strip().lstrip("v")
@@ -99,19 +88,24 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
+def _ps_args(labels: tuple[str, ...]) -> list[str]:
+    return ["ps", "-aq", "--no-trunc",
+            *[arg for label in labels for arg in ("--filter", f"label={label}")]]
+
+
 def find_containers(*labels: str) -> list[str]:
     """Ids of every container, running or not, carrying all the labels ("key=value")."""
-    listed = docker("ps", "-aq", "--no-trunc",
-                    *[arg for label in labels for arg in ("--filter", f"label={label}")])
-    return listed.stdout.split()
+    return docker(*_ps_args(labels)).stdout.split()
 
 
 def remove_containers(*labels: str) -> list[str]:
-    """Force-remove (with anonymous volumes) every container carrying the labels."""
+    """Force-remove (with anonymous volumes) every container carrying the labels (cleanup: a
+    hung daemon removes nothing, and raises nothing)."""
     with signals_deferred():
-        ids = find_containers(*labels)
+        listed = _cleanup(*_ps_args(labels))
+        ids = listed.stdout.split() if listed is not None else []
         if ids:
-            docker("rm", "-fv", *ids, timeout=60)
+            _cleanup("rm", "-fv", *ids, timeout=60)
     return ids
 
 
@@ -163,8 +157,7 @@ class Container:
             return None
 
     def logs(self, tail: int | None = None) -> str:
-        args = ["logs", *(["--tail", str(tail)] if tail else []), self.id]
-        done = docker(*args)
+        done = docker("logs", *(["--tail", str(tail)] if tail else []), self.id)
         return done.stdout + done.stderr
 
     def exit_detail(self) -> str:
@@ -176,8 +169,7 @@ class Container:
         else:
             status = (f"container exited with code {state.get('ExitCode')}"
                       + (" (killed: out of memory)" if state.get("OOMKilled") else ""))
-        tail = " | ".join(line.strip() for line in self.logs(6).splitlines() if line.strip())
-        return f"{status}; last log lines: {tail}" if tail else f"{status}; empty log"
+        return ended(status, self.logs(6))
 
     def image(self) -> str:
         return docker("inspect", "--format", "{{.Image}}", self.id).stdout.strip()
@@ -186,12 +178,13 @@ class Container:
         """Keep its logs, stop it (SIGTERM, then SIGKILL after the grace), remove it; a Ctrl-C
         meanwhile waits until it is gone."""
         with signals_deferred():
-            if self.log_path is not None:
+            logs = _cleanup("logs", self.id)
+            if self.log_path is not None and logs is not None:
                 self.log_path.parent.mkdir(parents=True, exist_ok=True)
                 with open(self.log_path, "a") as handle:
-                    handle.write(self.logs())
-            docker("stop", "--time", str(STOP_GRACE_S), self.id, timeout=STOP_GRACE_S + 60)
-            docker("rm", "-fv", self.id, timeout=60)
+                    handle.write(logs.stdout + logs.stderr)
+            _cleanup("stop", "--time", str(STOP_GRACE_S), self.id, timeout=STOP_GRACE_S + 60)
+            _cleanup("rm", "-fv", self.id, timeout=60)
 
 
 class DockerServer:
@@ -269,37 +262,41 @@ class DockerRuntime:
                 "BATTLE_CATALOG_FILE": str(self.catalog_path),
                 "BATTLE_OWNER": self.owner, **extra}
 
-    def _compose(self, *args: str, env: dict[str, str] | None = None,
+    def _compose(self, service: str, *args: str, env: dict[str, str] | None = None,
                  timeout: float = 180) -> subprocess.CompletedProcess:
-        argv = [*self.compose, "--project-name", self.project,
-                "--project-directory", str(COMPOSE_DIR), "--file", str(self.compose_file), *args]
+        """Compose on this run's project, with `service`'s profile enabled; ServerFailed when it
+        gives no answer within `timeout`."""
+        argv = [*self.compose, "--project-name", self.project, "--project-directory",
+                str(COMPOSE_DIR), "--file", str(self.compose_file), "--profile", service, *args]
         try:
-            return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                                  env=env or self.environment(), stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise ServerFailed(f"{' '.join(self.compose)} {args[0]} gave no result within "
-                               f"{timeout:.0f} s") from None
+            return command.run(argv, timeout=timeout, env=env or self.environment(),
+                               what=f"{' '.join(self.compose)} {args[0]}")
+        except CommandError as exc:
+            raise ServerFailed(str(exc)) from None
 
     @contextmanager
     def open(self, artifacts: Path, owns_db: bool = True) -> Iterator[RuntimeDetails]:
-        engine = docker("version", "--format", "{{.Server.Version}}", timeout=30)
-        if engine.returncode != 0:
-            raise RuntimeUnavailable("cannot reach the Docker daemon: "
-                                     f"{_last_line(engine.stderr)}")
-        self.compose, compose_version = detect_compose()
-        # The legacy builder leaves a failed step's container behind unless told not to.
-        helped = subprocess.run([*self.compose, "build", "--help"], capture_output=True, text=True,
-                                timeout=30, stdin=subprocess.DEVNULL).stdout
-        self.build_flags = ["--force-rm"] if "--force-rm" in helped else []
-        offline = self.images["BATTLE_IMAGES"] == "offline"
-        needed = {self.images["BATTLE_SERVER_BASE"], self.images["BATTLE_BUILD_BASE"]}
-        if owns_db:
-            needed.add(self.images["BATTLE_MONGO_IMAGE"])
-        for base in sorted(needed):
-            if offline and image_id(base) is None:
-                raise RuntimeUnavailable(f"offline base image {base} is missing: run "
-                                         "`make images-offline` (battle images --offline) first")
-        swept = sweep_orphans()
+        try:
+            engine = docker("version", "--format", "{{.Server.Version}}", timeout=30)
+            if engine.returncode != 0:
+                raise RuntimeUnavailable("cannot reach the Docker daemon: "
+                                         f"{last_line(engine.stderr)}")
+            self.compose, compose_version = detect_compose()
+            # The legacy builder leaves a failed step's container behind unless told not to.
+            helped = command.run([*self.compose, "build", "--help"], timeout=30,
+                                 what=f"{' '.join(self.compose)} build --help").stdout
+            self.build_flags = ["--force-rm"] if "--force-rm" in helped else []
+            offline = self.images["BATTLE_IMAGES"] == "offline"
+            needed = {self.images["BATTLE_SERVER_BASE"], self.images["BATTLE_BUILD_BASE"]}
+            if owns_db:
+                needed.add(self.images["BATTLE_MONGO_IMAGE"])
+            for base in sorted(needed):
+                if offline and image_id(base) is None:
+                    raise RuntimeUnavailable(f"offline base image {base} is missing: run `make "
+                                             "images-offline` (battle images --offline) first")
+            swept = sweep_orphans()
+        except (ServerFailed, CommandError, ImageError) as exc:   # no answer in time
+            raise RuntimeUnavailable(f"cannot reach the Docker daemon: {exc}") from None
         # Unique per process: two runs (or two `battle serve`) never share containers.
         self.project = f"battle{re.sub(r'[^a-z0-9]', '', artifacts.name.lower())}{os.getpid()}"
         artifacts.mkdir(parents=True, exist_ok=True)
@@ -329,7 +326,7 @@ class DockerRuntime:
         image = self.image(variant)
         started = time.monotonic()
         WHEELHOUSE.mkdir(parents=True, exist_ok=True)   # the Dockerfile copies it, even empty
-        done = self._compose("--profile", variant.name, "build", *self.build_flags, variant.name,
+        done = self._compose(variant.name, "build", *self.build_flags, variant.name,
                              timeout=1800)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.write_text(done.stdout + done.stderr)
@@ -343,10 +340,13 @@ class DockerRuntime:
                                f"{causes[-1] if causes else 'no output'} "
                                f"(build log: {log_path}){hint}")
         versions = self._image_versions(variant, image)
-        self._image_ids[variant.name] = image_id(image) or ""
+        try:
+            self._image_ids[variant.name] = image_id(image) or ""
+            base_id = image_id(self.images["BATTLE_SERVER_BASE"])
+        except ImageError as exc:
+            raise ServerFailed(str(exc)) from None
         return Image(name=image, id=self._image_ids[variant.name],
-                     base=self.images["BATTLE_SERVER_BASE"],
-                     base_id=image_id(self.images["BATTLE_SERVER_BASE"]),
+                     base=self.images["BATTLE_SERVER_BASE"], base_id=base_id,
                      build_base=self.images["BATTLE_BUILD_BASE"],
                      offline=self.images["BATTLE_PIP_OFFLINE"] == "1",
                      python=versions["python"], nofile=versions["nofile"],
@@ -354,13 +354,14 @@ class DockerRuntime:
 
     def _image_versions(self, variant: Variant, image: str) -> dict[str, Any]:
         if variant.name not in self._versions:
-            done = docker("run", "--rm", "--network", "none", "--entrypoint", IMAGE_PYTHON,
-                          image, "-c", _VERSIONS, *variant.packages, timeout=120)
+            # The image's own entrypoint (suite.launch) in its --versions mode.
+            done = docker("run", "--rm", "--network", "none", image, "--versions",
+                          *variant.packages, timeout=120)
             try:
                 self._versions[variant.name] = json.loads(done.stdout)
             except json.JSONDecodeError:
                 raise ServerFailed(f"cannot read package versions from {image}: "
-                                   f"{_last_line(done.stderr)}") from None
+                                   f"{last_line(done.stderr)}") from None
         return self._versions[variant.name]
 
     def package_versions(self, variant: Variant) -> dict[str, str]:
@@ -372,12 +373,12 @@ class DockerRuntime:
         labels = (f"com.docker.compose.project={self.project}",
                   f"com.docker.compose.service={service}")
         try:
-            done = self._compose("--profile", service, "up", "--detach", "--no-build",
-                                 "--no-deps", service, env=env)
+            done = self._compose(service, "up", "--detach", "--no-build", "--no-deps", service,
+                                 env=env)
             ids = find_containers(*labels)
             if done.returncode != 0 or len(ids) != 1:
                 raise ServerFailed(f"container {service} did not start: "
-                                   f"{_last_line(done.stderr)}")
+                                   f"{last_line(done.stderr)}")
         except BaseException:
             remove_containers(*labels)   # whatever half-started, on any failure or Ctrl-C
             raise

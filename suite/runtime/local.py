@@ -14,6 +14,7 @@ from suite.catalog import Variant, setting_env
 from suite.mongo import EmbeddedMongo
 from suite.procs import Child
 from suite.results import RuntimeDetails
+from suite.text import ended
 from suite.runtime import MongoEndpoint, ServerFailed, role_cpus
 
 HOST = "127.0.0.1"
@@ -33,9 +34,8 @@ class LocalServer:
 
     def exit_detail(self) -> str:
         code = self.child.returncode
-        state = "still running" if code is None else f"exited with code {code}"
-        tail = " | ".join(line.strip() for line in self.child.log_tail(6).splitlines() if line.strip())
-        return f"{state}; last log lines: {tail}" if tail else f"{state}; empty log"
+        return ended("still running" if code is None else f"exited with code {code}",
+                     self.child.log_tail(6))
 
     def stop(self) -> None:
         self.child.stop(grace=10)

@@ -138,6 +138,17 @@ def test_missing_wrk_is_one_clear_line(tmp_path):
                                   "wrk`, or `make setup` as root)"
 
 
+def test_a_hung_wrk_is_one_clear_line(tmp_path):
+    hung = tmp_path / "bin"
+    hung.mkdir()
+    (hung / "wrk").write_text("#!/bin/sh\nexec sleep 60\n")   # even `wrk -v` never answers
+    (hung / "wrk").chmod(0o755)
+    env = {**os.environ, "PATH": f"{hung}{os.pathsep}{os.environ['PATH']}"}
+    done = battle("run", "fastapi-uvicorn", "--out", str(tmp_path / "r"), env=env, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "battle: error: wrk -v did not finish within 10 s"
+
+
 def test_ctrl_c_stops_every_child_and_keeps_results(tmp_path):
     out = tmp_path / "results"
     process = subprocess.Popen(

@@ -2,11 +2,14 @@
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from suite.procs import Child, group_members
+
+pytestmark = pytest.mark.integration
 
 
 def test_child_is_pinned_and_stopped_with_its_whole_group(tmp_path):
@@ -18,8 +21,12 @@ def test_child_is_pinned_and_stopped_with_its_whole_group(tmp_path):
               "print('ready', flush=True)\n"
               "time.sleep(60)\n")
     child = Child([sys.executable, "-c", script], log_path=tmp_path / "log", cpus=[cpu])
+    deadline = time.monotonic() + 30
     while "ready" not in (tmp_path / "log").read_text():
-        pass
+        if time.monotonic() > deadline:
+            child.stop(grace=1)
+            pytest.fail(f"the child printed no 'ready' within 30 s: {child.log_tail()!r}")
+        time.sleep(0.05)
     members = group_members(child.pid)
     assert len(members) == 2
     for pid in members:
@@ -32,8 +39,6 @@ def test_child_is_pinned_and_stopped_with_its_whole_group(tmp_path):
 
 
 def test_monitor_measures_a_busy_process_group(tmp_path):
-    import time
-
     from suite.resources import Monitor
 
     burner = Child([sys.executable, "-c", "while True: pass"], log_path=tmp_path / "burn")
@@ -55,9 +60,6 @@ def test_a_server_master_stopped_alone_takes_its_workers_down(tmp_path):
     # What happens when the suite itself is killed: only the master gets SIGTERM (its
     # parent-death signal). Every multi-process server must then end its workers itself.
     import signal
-    import time
-
-    import pytest
 
     from suite.verify import wait_ready
     from tests.conftest import start_variant
@@ -81,7 +83,6 @@ def test_a_server_master_stopped_alone_takes_its_workers_down(tmp_path):
 def test_an_interrupt_swallowed_by_a_finalizer_still_stops_the_run(monkeypatch):
     # Python drops an exception raised inside __del__: a Ctrl-C that lands there must not be lost.
     import signal
-    import time
 
     from suite import procs
 
