@@ -11,7 +11,6 @@ MONGO_URL = os.environ.get("BATTLE_MONGO_URL", "mongodb://127.0.0.1:27017")
 DRIVER = os.environ.get("BATTLE_DRIVER", "pymongo-async")  # async apps: pymongo-async | motor
 DATABASE = os.environ.get("BATTLE_MONGO_DB", "battle")
 COLLECTION = "documents"
-DOCUMENT_NAMES = ("small", "large")
 PLAIN = {"message": "Hello, World!"}
 
 NOT_FOUND = {"error": "document not found"}

@@ -23,7 +23,8 @@ import platform
 import resource
 import sys
 
-from suite.catalog import CatalogError, UnknownVariant, load_catalog, select, setting_env
+from suite.catalog import (DEFAULT_MAX_CONNECTIONS, CatalogError, UnknownVariant, load_catalog,
+                           select, setting_env)
 
 USAGE = "usage: python -m suite.launch VARIANT | --versions PACKAGE..."
 
@@ -38,7 +39,7 @@ def resolve(name: str, environ: dict[str, str]) -> tuple[list[str], dict[str, st
     else:
         settings = variant.resolve(
             cpus=len(os.sched_getaffinity(0)),
-            max_connections=int(environ.get("BATTLE_MAX_CONNECTIONS", "5000")))
+            max_connections=int(environ.get("BATTLE_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS)))
     port = int(environ.get("BATTLE_PORT", "8080"))
     argv = variant.argv(settings, python=sys.executable, host=HOST, port=port)
     env = {**environ, **setting_env(settings),

@@ -221,33 +221,28 @@ def _study_section(run: RunResult) -> list[str]:
     lines.append("")
     for ms in run.profile.db_latencies_ms:
         found = study.points(run, data, ms)
-        cells = list(dict.fromkeys((p.doc, p.connections) for p in found))
         where = f", database +{ms} ms" if ms else ""
         lines += [f"**Requests per second ÷ {ref.title}'s, 2014 → now{where}** "
-                  "(– : not measured in this run)", "",
-                  "| stack | " + " | ".join(f"{d}@{c:,}" for d, c in cells) + " |",
-                  "|---|" + "---:|" * len(cells)]
-        for stack in data.stacks:
-            row = []
-            for doc, conns in cells:
-                point = next((p for p in found if p.stack is stack and p.doc == doc
-                              and p.connections == conns), None)
-                row.append("" if point is None else
-                           f"{_ratio(point.then_ratio)} → {_ratio(point.now_ratio)}")
-            lines.append(f"| {stack.title} | " + " | ".join(row) + " |")
+                  "(– : not measured in this run)", ""]
+        lines += _study_table(data, found, lambda p: f"{_ratio(p.then_ratio)} → "
+                                                     f"{_ratio(p.now_ratio)}")
         lines += ["", "<details><summary>The requests per second behind the ratios</summary>",
-                  "", "| stack | " + " | ".join(f"{d}@{c:,}" for d, c in cells) + " |",
-                  "|---|" + "---:|" * len(cells)]
-        for stack in data.stacks:
-            row = []
-            for doc, conns in cells:
-                point = next((p for p in found if p.stack is stack and p.doc == doc
-                              and p.connections == conns), None)
-                row.append("" if point is None else
-                           f"{_int(point.then_rps)} → {_int(point.now_rps)}")
-            lines.append(f"| {stack.title} | " + " | ".join(row) + " |")
+                  ""]
+        lines += _study_table(data, found, lambda p: f"{_int(p.then_rps)} → {_int(p.now_rps)}")
         lines += ["", "</details>", ""]
         lines += _study_sentences(study.orderings(found), where)
+    return lines
+
+
+def _study_table(data: study.Study, found: list[study.Point], text) -> list[str]:
+    """Stacks × the study's cells, `text(point)` in each (blank where it published none)."""
+    cells = list(dict.fromkeys((p.doc, p.connections) for p in found))
+    lines = ["| stack | " + " | ".join(f"{d}@{c:,}" for d, c in cells) + " |",
+             "|---|" + "---:|" * len(cells)]
+    for stack in data.stacks:
+        points = {(p.doc, p.connections): p for p in found if p.stack is stack}
+        lines.append(f"| {stack.title} | " + " | ".join(
+            text(points[cell]) if cell in points else "" for cell in cells) + " |")
     return lines
 
 
