@@ -28,32 +28,27 @@ class Check:
 
 @dataclass(frozen=True)
 class CellCheck:
-    """A check that flags cells one by one: which cells, and the sentence that names them."""
+    """A check that flags cells one by one: which cells, and the sentence that names them
+    ({count}: "3 cell(s)", {cells}: "variant doc@conns, ...")."""
 
     kind: str
     flags: Callable[[CellSummary], bool]
-    sentence: Callable[[list[str]], str]   # the flagged cells ("variant doc@conns") -> text
+    sentence: str
 
-
-def _count(where: list[str]) -> str:
-    return f"{len(where)} cell(s)"
-
-
-def _listed(where: list[str]) -> str:
-    return ", ".join(where) + "."
+    def text(self, where: list[str]) -> str:
+        return self.sentence.format(count=f"{len(where)} cell(s)", cells=", ".join(where))
 
 
 def _failure(key: str, text: str) -> CellCheck:
     return CellCheck(key, lambda s: s.error_classes_seen.get(key, 0) > 0,
-                     lambda where: f"{_count(where)} {text}: {_listed(where)}")
+                     "{count} " + text + ": {cells}.")
 
 
 CELL_CHECKS = (
     CellCheck("stalled", lambda s: s.stalled_repeats > 0 and "lost" in s.uncounted,
-              lambda where: f"{_count(where)} had a repeat in which the server answered nothing "
-                            "and nothing was counted as failed (this run did not count lost "
-                            "requests): the server stalled, it was not slow. Read those zeros as "
-                            f"a failure, not a throughput: {_listed(where)}"),
+              "{count} had a repeat in which the server answered nothing and nothing was "
+              "counted as failed (this run did not count lost requests): the server stalled, "
+              "it was not slow. Read those zeros as a failure, not a throughput: {cells}."),
     _failure("late", "had late responses (slower than the timeout): counted as failures, and "
                      "left out of the latency figures, which describe only the responses within "
                      "the timeout"),
@@ -62,34 +57,27 @@ CELL_CHECKS = (
     _failure("body", "had responses whose bytes differed from the verified document: counted "
                      "as failures, not as successful requests"),
     CellCheck("latency-count", lambda s: s.latency_mismatch > 0,
-              lambda where: f"In {_count(where)} the number of latency samples differs from the "
-                            "number of responses that arrived within the timeout, so their "
-                            "latency figures do not describe exactly the responses counted: "
-                            f"{_listed(where)}"),
+              "In {count} the number of latency samples differs from the number of responses "
+              "that arrived within the timeout, so their latency figures do not describe "
+              "exactly the responses counted: {cells}."),
     CellCheck("corrected-latency", lambda s: s.latency_unmeasured > 0,
-              lambda where: f"{_count(where)} have no measured latency: this run's wrk script "
-                            "reported only wrk's histogram after its coordinated-omission "
-                            "correction, which added synthetic samples there; those figures are "
-                            f"shown apart, as corrected: {_listed(where)}"),
+              "{count} have no measured latency: this run's wrk script reported only wrk's "
+              "histogram after its coordinated-omission correction, which added synthetic "
+              "samples there; those figures are shown apart, as corrected: {cells}."),
     CellCheck("connections", lambda s: s.missing_sockets > 0,
-              lambda where: f"In {_count(where)} wrk no longer had every connection open when a "
-                            "repeat ended (a failed connect leaves a wrk connection closed for "
-                            "good), so fewer connections than the cell's level were loading the "
-                            f"server: {_listed(where)}"),
+              "In {count} wrk no longer had every connection open when a repeat ended (a "
+              "failed connect leaves a wrk connection closed for good), so fewer connections "
+              "than the cell's level were loading the server: {cells}."),
     CellCheck("db-latency", lambda s: s.db_latency_short > 0,
-              lambda where: f"In {_count(where)} the database latency measured when the fail "
-                            f"point was set was below {DbLatencyCheck.ENOUGH:.0%} of the latency "
-                            "asked "
-                            "for, so those cells had a database nearer than their label says "
-                            f"(see Database latency): {_listed(where)}"),
+              "In {count} the database latency measured when the fail point was set was below "
+              f"{DbLatencyCheck.ENOUGH:.0%} of the latency asked for, so those cells had a "
+              "database nearer than their label says (see Database latency): {cells}."),
     CellCheck("unstable", lambda s: s.unstable,
-              lambda where: f"{_count(where)} vary by more than {stats.UNSTABLE_CV:.0%} "
-                            "(coefficient of variation) between repeats; treat their differences "
-                            f"with care: {_listed(where)}"),
+              f"{{count}} vary by more than {stats.UNSTABLE_CV:.0%} (coefficient of variation) "
+              "between repeats; treat their differences with care: {cells}."),
     CellCheck("client-bound", lambda s: s.client_bound,
-              lambda where: f"In {_count(where)} wrk used at least {CLIENT_BOUND:.0%} of its "
-                            "threads' CPUs: the load generator, not the server, set these "
-                            f"numbers: {_listed(where)}"),
+              f"In {{count}} wrk used at least {CLIENT_BOUND:.0%} of its threads' CPUs: the "
+              "load generator, not the server, set these numbers: {cells}."),
 )
 
 
@@ -125,16 +113,14 @@ def cluster(run: RunResult, cells: dict[CellKey, CellSummary]) -> list[Check]:
 
 LITTLE_CHECKS = (
     CellCheck("little", lambda s: s.little is not None and s.little < LITTLE_LOW,
-              lambda where: f"Little's law: in {_count(where)} throughput × mean latency is "
-                            f"under {LITTLE_LOW:.0%} of the connections, so most connections "
-                            "were not waiting on a response most of the time (reconnects without "
-                            "keep-alive, socket errors, or late responses left out of the "
-                            f"latency): {_listed(where)}"),
+              f"Little's law: in {{count}} throughput × mean latency is under {LITTLE_LOW:.0%} "
+              "of the connections, so most connections were not waiting on a response most of "
+              "the time (reconnects without keep-alive, socket errors, or late responses left "
+              "out of the latency): {cells}."),
     CellCheck("little", lambda s: s.little is not None and s.little > LITTLE_HIGH,
-              lambda where: f"Little's law: in {_count(where)} throughput × mean latency "
-                            f"exceeds the connections by more than {LITTLE_HIGH - 1:.0%}, which "
-                            "a closed-loop client cannot do in steady state; their mean latency "
-                            f"or request count is suspect: {_listed(where)}"),
+              f"Little's law: in {{count}} throughput × mean latency exceeds the connections by "
+              f"more than {LITTLE_HIGH - 1:.0%}, which a closed-loop client cannot do in steady "
+              "state; their mean latency or request count is suspect: {cells}."),
 )
 
 # The order a report lists them in.
@@ -149,7 +135,7 @@ def checks(run: RunResult) -> list[Check]:
         if isinstance(check, CellCheck):
             where = [f"{name} {s.label}" for (name, *_), s in cells.items() if check.flags(s)]
             if where:
-                found.append(Check(check.kind, check.sentence(where)))
+                found.append(Check(check.kind, check.text(where)))
         else:
             found += check(run, cells)
     return found

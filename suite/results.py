@@ -53,6 +53,11 @@ def _known(cls, data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if key in names}
 
 
+def _optional(cls, data: dict[str, Any] | None):
+    """A record of dataclass `cls` from its JSON object; None for null (or {} before v5)."""
+    return cls(**_known(cls, data)) if data else None
+
+
 @dataclass
 class Usage:
     """CPU and memory of one role (server, mongod, loadgen) during one load-generator run, or
@@ -286,10 +291,6 @@ class Image:
     nofile: list[int] | None = None    # open-files limit (soft, hard) a server gets in it
     build_s: float | None = None
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "Image | None":
-        return cls(**_known(cls, data)) if data else None
-
 
 @dataclass
 class VariantResult:
@@ -318,7 +319,7 @@ class VariantResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "VariantResult":
         return cls(**{**data,
-                      "image": Image.from_dict(data.get("image")),
+                      "image": _optional(Image, data.get("image")),
                       "verification": [VerificationCheck(**c) for c in data.get("verification", [])],
                       "primers": [Sample.from_dict(s) for s in data.get("primers", [])],
                       "cells": [Cell.from_dict(c) for c in data.get("cells", [])],
@@ -334,10 +335,6 @@ class DbContainer:
     image_id: str | None = None
     cpuset: str | None = None
     memory: str | None = None
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "DbContainer | None":
-        return cls(**_known(cls, data)) if data else None
 
 
 @dataclass
@@ -359,7 +356,8 @@ class MongoInfo:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "MongoInfo":
-        return cls(**{**_known(cls, data), "container": DbContainer.from_dict(data.get("container"))})
+        return cls(**{**_known(cls, data),
+                      "container": _optional(DbContainer, data.get("container"))})
 
 
 @dataclass
