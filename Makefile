@@ -47,9 +47,9 @@ list: setup
 	@$(PY) -m suite list
 
 # Both tiers. The docker tests build the offline images when they are missing (debootstrap
-# needed once).
+# needed once); tcpdump checks the database latency on the wire.
 test: setup
-	@scripts/ensure-tools debootstrap
+	@scripts/ensure-tools debootstrap tcpdump
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The unit tier, for every change: stored fixtures and pure functions, well under a minute. Tests

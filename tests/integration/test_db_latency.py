@@ -4,6 +4,7 @@ however a run against a server the suite did not start ends (success, failure, C
 
 import json
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -133,3 +134,58 @@ def test_a_bad_latency_is_a_usage_error(value, tmp_path):
     done = battle("run", "fastapi-uvicorn", f"--db-latency={value}", "--out", str(tmp_path))
     assert done.returncode == 2 and "whole milliseconds" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def _wire_gaps_ms(port: int, finds) -> list[float]:
+    """Request-to-reply times of MongoDB's own packets on loopback, captured by tcpdump while
+    `finds()` runs: a second instrument, independent of the driver's and the suite's clocks."""
+    capture = subprocess.Popen(["tcpdump", "-i", "lo", "-n", "-tt", "-l", "-q",
+                                f"tcp port {port}"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        time.sleep(1)   # tcpdump has no "listening" signal on stdout; it attaches within this
+        finds()
+        time.sleep(0.5)
+    finally:
+        capture.terminate()
+        lines = capture.communicate(timeout=10)[0].splitlines()
+    sent, gaps = {}, []
+    for line in lines:
+        # "1764420000.123456 IP 127.0.0.1.41234 > 127.0.0.1.27017: tcp 123"
+        parts = line.split()
+        if len(parts) < 6 or parts[1] != "IP" or parts[-1] == "0":
+            continue
+        stamp, source, target = float(parts[0]), parts[2], parts[4].rstrip(":")
+        if target.endswith(f".{port}"):
+            sent[source] = stamp
+        elif source.endswith(f".{port}") and target in sent:
+            gaps.append((stamp - sent.pop(target)) * 1000)
+    return gaps
+
+
+def test_the_added_latency_is_on_the_wire_as_the_suite_measured_it(tmp_path):
+    """Checked once against a second instrument: the packets MongoDB sends back leave that much
+    later (mongod's own profiler does not see the wait: the fail point blocks before the
+    command is timed)."""
+    with EmbeddedMongo(tmp_path / "mongod.log", test_commands=True) as mongod:
+        seed(mongod.url)
+        client = MongoClient(mongod.url, maxPoolSize=1)
+        collection = client["battle"]["documents"]
+        collection.find_one({"_id": "small"})   # connect before capturing
+
+        def finds() -> None:
+            for _ in range(40):
+                collection.find_one({"_id": "small"})
+                time.sleep(0.005)
+
+        fail_point = FailPoint(mongod.url, "battle")
+        try:
+            fail_point.set(0)
+            without = statistics.median(_wire_gaps_ms(mongod.port, finds))
+            check = fail_point.set(5)
+            with_ = statistics.median(_wire_gaps_ms(mongod.port, finds))
+        finally:
+            fail_point.close()
+            client.close()
+    assert with_ - without >= 5
+    assert abs((with_ - without) - check.added_ms) < 1.0, (without, with_, check)
