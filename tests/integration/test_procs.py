@@ -50,10 +50,43 @@ def test_monitor_measures_a_busy_process_group(tmp_path):
     finally:
         burner.stop(grace=1)
     # One busy-looping process: about one core (less when the machine is shared).
-    assert 0.3 < usage["burner"]["cpu_cores"] <= 1.1
-    assert usage["burner"]["rss_bytes_max"] > 2**20 and usage["burner"]["processes_max"] == 1
-    assert usage["absent"]["cpu_cores"] == 0 and usage["absent"]["processes_max"] == 0
-    assert 0 < usage["machine"]["cpu_cores"] <= usage["machine"]["cpus"]
+    assert 0.3 < usage["burner"].cpu_cores <= 1.1
+    assert usage["burner"].memory_bytes_max > 2**20 and usage["burner"].processes_max == 1
+    assert usage["burner"].memory == "pss"
+    assert usage["absent"].cpu_cores == 0 and usage["absent"].processes_max == 0
+    assert 0 < usage["machine"].cpu_cores <= usage["machine"].cpus
+
+
+def test_memory_of_a_prefork_group_counts_shared_pages_once(tmp_path):
+    """A parent touches 64 MiB and forks three children that only read it (copy-on-write): the
+    group occupies ~64 MiB, which PSS says, where RSS summed over the four says ~256."""
+    from suite.resources import Monitor, pss_bytes
+
+    script = ("import os, time\n"
+              "data = bytearray(64 * 2**20)\n"
+              "for i in range(0, len(data), 4096): data[i] = 1\n"
+              "for _ in range(3):\n"
+              "    if os.fork() == 0:\n"
+              "        break\n"
+              "print('ready', flush=True)\n"
+              "time.sleep(60)\n")
+    group = Child([sys.executable, "-c", script], log_path=tmp_path / "log")
+    try:
+        deadline = time.monotonic() + 30
+        while (tmp_path / "log").read_text().count("ready") < 4:
+            if time.monotonic() > deadline:
+                pytest.fail(f"the group printed no 4 'ready' within 30 s: {group.log_tail()!r}")
+            time.sleep(0.05)
+        members = group_members(group.pid)
+        rss = sum(int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf(
+            "SC_PAGE_SIZE") for pid in members)
+        pss = sum(pss_bytes(pid, 0) for pid in members)
+        usage = Monitor({"group": group.pid}, interval_s=0.2).start().stop()
+    finally:
+        group.stop(grace=1)
+    assert len(members) == 4
+    assert rss > 4 * 64 * 2**20 and 64 * 2**20 < pss < 2 * 64 * 2**20
+    assert abs(usage["group"].memory_bytes_max - pss) < 16 * 2**20
 
 
 def test_a_server_master_stopped_alone_takes_its_workers_down(tmp_path):
