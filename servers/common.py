@@ -1,4 +1,5 @@
-"""What every server shares: where MongoDB is and how long to wait for it. Nothing else.
+"""What every server shares: where MongoDB is, how long to wait for it, and what a write
+accepts. Nothing else.
 
 The suite passes settings as BATTLE_* environment variables (see suite/runtime/local.py), so a
 server can also be started by hand: `BATTLE_MONGO_URL=mongodb://127.0.0.1:27017 gunicorn ...`.
@@ -6,6 +7,8 @@ server can also be started by hand: `BATTLE_MONGO_URL=mongodb://127.0.0.1:27017 
 
 import inspect
 import os
+
+import orjson
 
 MONGO_URL = os.environ.get("BATTLE_MONGO_URL", "mongodb://127.0.0.1:27017")
 DRIVER = os.environ.get("BATTLE_DRIVER", "pymongo-async")  # async apps: pymongo-async | motor
@@ -15,6 +18,36 @@ PLAIN = {"message": "Hello, World!"}
 
 NOT_FOUND = {"error": "document not found"}
 UNAVAILABLE = {"error": "database unavailable"}
+
+# POST /items inserts the request's JSON object into this collection and answers 201 with the
+# new id ({"id": "<ObjectId hex>"}); any other body gets 400 and inserts nothing.
+WRITE_COLLECTION = "items"
+# The write concern of those inserts, a recorded setting: "1" (the primary acknowledged it) or
+# "majority" (on the suite's single mongod, the same node).
+WRITE_CONCERN = os.environ.get("BATTLE_WRITE_CONCERN", "1")
+BAD_ITEM = {"error": "the body must be a JSON object without _id"}
+
+
+def write_concern():
+    """WriteConcern for the items collection: `collection.with_options(write_concern=...)`."""
+    from pymongo import WriteConcern
+
+    return WriteConcern(w=int(WRITE_CONCERN) if WRITE_CONCERN.isdigit() else WRITE_CONCERN)
+
+
+def parse_item(body: bytes) -> dict | None:
+    """The document a POST /items body asks to insert: a JSON object without `_id` (the
+    database assigns it); None for anything else, which the server answers with 400."""
+    try:
+        item = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return item if isinstance(item, dict) and "_id" not in item else None
+
+
+def created(inserted_id) -> dict:
+    """The 201 body: the new document's id as a string."""
+    return {"id": str(inserted_id)}
 
 
 def client_options() -> dict:

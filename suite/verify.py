@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from http.client import HTTPException
 
 from suite import documents
-from suite.http import get
+from suite.http import get, post
 from suite.procs import check_interrupted
 from suite.results import VerificationCheck
 from suite.runtime import Server, ServerFailed
@@ -72,6 +73,47 @@ def check_plain(server: Server) -> VerificationCheck:
         return VerificationCheck("/plain", False, f"status {response.status}, Content-Type "
                      f"{response.content_type!r}, body {response.body[:80]!r}")
     return VerificationCheck("/plain", True, f"{len(response.body)} B")
+
+
+BAD_ITEMS = (b"[1, 2]", b"not json", b'{"_id": "x", "canonicalUrl": "x"}', b"")
+
+
+def check_write(server: Server, items) -> VerificationCheck:
+    """POST /items: a JSON object is inserted as given and answered 201 with {"id": "<hex>"},
+    readable after under that id; a body that is not a JSON object without `_id` is answered 400
+    (JSON) and inserts nothing. `items`: the write collection (pymongo), read to check."""
+    import bson
+
+    item = {"key": f"verify-{secrets.token_hex(8)}", "canonicalUrl": "https://t.co/bttl"}
+    try:
+        before = items.count_documents({})
+        response = post(server.host, server.port, "/items", json.dumps(item).encode())
+        if response.status != 201 or not _is_json(response.content_type):
+            return VerificationCheck("POST /items", False, f"status {response.status}, "
+                                     f"Content-Type {response.content_type!r}, expected 201 "
+                                     f"JSON: {response.body[:120]!r}")
+        try:
+            new_id = json.loads(response.body)["id"]
+            stored = items.find_one({"_id": bson.ObjectId(new_id)})
+        except (ValueError, KeyError, TypeError, bson.errors.InvalidId):
+            return VerificationCheck("POST /items", False, f"answered {response.body[:120]!r}, "
+                                     "expected {\"id\": \"<ObjectId hex>\"}")
+        if stored is None or {k: v for k, v in stored.items() if k != "_id"} != item:
+            return VerificationCheck("POST /items", False, f"document {new_id} stored as "
+                                     f"{stored!r}, expected {item!r}")
+        for bad in BAD_ITEMS:
+            refused = post(server.host, server.port, "/items", bad)
+            if refused.status != 400 or not _is_json(refused.content_type):
+                return VerificationCheck("POST /items", False, f"body {bad!r} answered "
+                                         f"{refused.status}, expected 400 JSON")
+        inserted = items.count_documents({}) - before
+    except (OSError, HTTPException) as exc:
+        return VerificationCheck("POST /items", False, f"request failed: {exc}")
+    if inserted != 1:
+        return VerificationCheck("POST /items", False, f"{inserted} documents inserted by one "
+                                 "good and four refused posts, expected 1")
+    return VerificationCheck("POST /items", True, "201 with the id, stored as posted; "
+                             f"{len(BAD_ITEMS)} bad bodies refused with 400, nothing inserted")
 
 
 def verify(server: Server, names: tuple[str, ...] = documents.DOCUMENT_NAMES) -> list[VerificationCheck]:

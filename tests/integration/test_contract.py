@@ -13,10 +13,11 @@ from pymongo import MongoClient
 
 from suite import documents
 from suite.catalog import load_catalog
-from suite.http import get
+from suite.http import get, post
 from suite.mongo import DEFAULT_DATABASE, EmbeddedMongo, seed
 from suite.procs import group_members
-from suite.verify import verify, wait_ready
+from servers import common
+from suite.verify import check_write, verify, wait_ready
 from tests.conftest import start_variant
 
 CATALOG = load_catalog()
@@ -42,6 +43,11 @@ def test_contract(name, tmp_path):
             for doc in documents.DOCUMENT_NAMES:  # the same bytes on a second, reused path
                 assert get(server.host, server.port, f"/{doc}").body == expected[doc]
 
+            # POST /items: inserted as posted, 201 with the id; anything else 400, no insert.
+            items = MongoClient(mongod.url)[DEFAULT_DATABASE][common.WRITE_COLLECTION]
+            write = check_write(server, items)
+            assert write.passed, write.detail
+
             # A missing document: 404 with a JSON error.
             collection = MongoClient(mongod.url)[DEFAULT_DATABASE][documents.COLLECTION]
             collection.delete_one({"_id": "small"})
@@ -53,6 +59,11 @@ def test_contract(name, tmp_path):
 
             # MongoDB gone: 503 with a JSON error, in bounded time, and the server survives.
             mongod.stop()
+            started = time.monotonic()
+            gone = post(server.host, server.port, "/items", b'{"key": "gone"}',
+                        timeout=UNAVAILABLE_WITHIN_S + 5)
+            assert time.monotonic() - started < UNAVAILABLE_WITHIN_S
+            assert gone.status == 503 and is_json(gone), (gone.status, gone.body[:200])
             for _ in range(2):  # a pooled connection breaks first, then server selection fails
                 started = time.monotonic()
                 gone = get(server.host, server.port, "/large", timeout=UNAVAILABLE_WITHIN_S + 5)
@@ -65,4 +76,5 @@ def test_contract(name, tmp_path):
             server.stop()
     assert not group_members(server.child.pid)
     log = (tmp_path / "server.log").read_text()
-    assert "GET /small" not in log and "/large" not in log, "access log is on: " + log[-300:]
+    assert "GET /small" not in log and "/large" not in log and "/items" not in log, \
+        "access log is on: " + log[-300:]
