@@ -90,11 +90,11 @@ def summarize(cell: Cell) -> CellSummary:
         1 for s in samples if s.latency_us.get("mean") is None and s.latency_corrected_us)
     summary.latency_mismatch = sum(1 for s in samples if s.latency_count_matches is False)
     counted = {key: [s.errors[key] for s in samples if s.errors.get(key) is not None]
-               for key in ERROR_KEYS}
+               for key in ERROR_KEYS if any(key in s.errors for s in samples)}
     summary.errors = {key: stats.median(values) for key, values in counted.items()}
     summary.error_totals = [s.error_count for s in samples]
     summary.error_classes_seen = {key: max(values, default=0) for key, values in counted.items()}
-    summary.uncounted = tuple(key for key in ERROR_KEYS
+    summary.uncounted = tuple(key for key in counted
                               if any(s.errors.get(key) is None for s in samples))
     summary.error_rate = stats.median([s.error_rate for s in samples])
     summary.error_rate_max = max(s.error_rate for s in samples)

@@ -56,6 +56,8 @@ CELL_CHECKS = (
                      "repeat ended): failures no latency figure can show"),
     _failure("body", "had responses whose bytes differed from the verified document: counted "
                      "as failures, not as successful requests"),
+    _failure("lost-write", "had acknowledged writes the database did not hold, or held twice "
+                           "(counted after each repeat): failures, whatever the response said"),
     CellCheck("latency-count", lambda s: s.latency_mismatch > 0,
               "In {count} the number of latency samples differs from the number of responses "
               "that arrived within the timeout, so their latency figures do not describe "

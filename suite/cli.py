@@ -59,10 +59,10 @@ def _csv_ints(text: str) -> tuple[int, ...]:
 
 def _csv_docs(text: str) -> tuple[str, ...]:
     values = tuple(part.strip() for part in text.split(",") if part.strip())
-    unknown = [v for v in values if v not in documents.DOCUMENT_NAMES]
+    known = (*documents.DOCUMENT_NAMES, documents.WRITE)
+    unknown = [v for v in values if v not in known]
     if not values or unknown:
-        raise argparse.ArgumentTypeError(
-            f"documents are {', '.join(documents.DOCUMENT_NAMES)}; got {text!r}")
+        raise argparse.ArgumentTypeError(f"documents are {', '.join(known)}; got {text!r}")
     return values
 
 
@@ -141,7 +141,12 @@ def _add_run_options(run: argparse.ArgumentParser, profile: str = DEFAULT_PROFIL
                           + (", as `make bench-all`" if profile == DEFAULT_PROFILE else "")
                           + "; quick: a first look)")
     _add_runtime_options(run)
-    run.add_argument("--docs", type=_csv_docs, help="e.g. small,large")
+    run.add_argument("--docs", type=_csv_docs,
+                     help="e.g. small,large (reads), write (POST /items, counted in the "
+                          "database after every repeat)")
+    run.add_argument("--write-concern", choices=["1", "majority"], default="1",
+                     help="write concern of the servers' inserts, a recorded setting "
+                          "(default 1)")
     run.add_argument("--connections", type=_csv_ints, help="e.g. 200,1000,5000")
     run.add_argument("--db-latency", type=_db_latencies, dest="db_latency",
                      help="milliseconds every MongoDB find waits (a database far away), one "
@@ -255,6 +260,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             db_latencies_ms=args.db_latency)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    writes = documents.WRITE in profile.docs
+    if writes and (args.command == "crosscheck" or getattr(args, "loadgen", "wrk") != "wrk"
+                   or getattr(args, "crosscheck", None) or profile.rates):
+        raise UsageError("writes (--docs write) are wrk's alone: each request posts a key unique "
+                         "in the run, which oha cannot vary (no --loadgen oha, --crosscheck or "
+                         "--rate with them)")
     cpu_roles = parse_cpu_roles(args.cpus)
     if args.mongo_url and "db" in cpu_roles:
         raise UsageError("--cpus db=... pins the embedded mongod; it cannot pin --mongo-url")
@@ -264,7 +275,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                          out_dir=args.out, mongo_url=args.mongo_url, database=args.database,
                          port=args.port, argv=("battle", *args.argv),
                          loadgen="wrk" if crosscheck else args.loadgen,
-                         crosscheck="oha" if crosscheck else args.crosscheck)
+                         crosscheck="oha" if crosscheck else args.crosscheck,
+                         write_concern=args.write_concern)
     runner = Runner(options)
     try:
         runner.run()

@@ -13,7 +13,19 @@ import random
 from typing import Any
 
 DOCUMENT_NAMES = ("small", "large")
-TITLES = {"small": "Small document", "large": "Large document"}
+# The third kind of cell: each request POSTs a small new document to /items, which the server
+# inserts (servers/common.py); the suite counts the collection after every repeat.
+WRITE = "write"
+WRITE_COLLECTION = "items"
+WRITE_PATH = "/items"
+# What the load generator posts (suite/wrk/report.lua adds a "key" unique in the run first).
+WRITE_BODY_EXAMPLE = b'{"key":"1-1","canonicalUrl":"https://t.co/bttl"}'
+TITLES = {"small": "Small document", "large": "Large document", WRITE: "Writes"}
+
+
+def path(doc: str) -> str:
+    """The URL path a cell of `doc` loads: /small, /large, or /items (writes)."""
+    return WRITE_PATH if doc == WRITE else f"/{doc}"
 
 
 def doc_title(doc: str, lower: bool = False) -> str:

@@ -19,7 +19,7 @@ from suite import command
 from suite.command import CommandError
 from suite.procs import Child
 from suite.resources import Cgroup, Monitor
-from suite.results import ERROR_KEYS, LATENCY_KEYS, Sample, Usage
+from suite.results import ERROR_KEYS, LATENCY_KEYS, REQUEST_ERROR_KEYS, Sample, Usage
 from suite.text import last_line
 
 SCRIPT = Path(__file__).parent / "wrk" / "report.lua"
@@ -121,12 +121,14 @@ class Wrk:
 
     def run(self, url: str, connections: int, duration_s: int, raw_path: Path,
             relative_to: Path, watch: Watch | None = None,
-            expect_body: Path | None = None) -> Sample:
+            expect_body: Path | None = None, write_ids: Path | None = None) -> Sample:
         """One wrk execution. `expect_body`: a file with the bytes every response below 400
-        must carry."""
+        must carry. `write_ids`: POST a unique small document per request instead, and write
+        the ids of the acknowledged inserts to this file (suite/wrk/report.lua)."""
         args = self.args(url, connections, duration_s)
         env = {**os.environ, "BATTLE_CONNECTIONS": str(connections),
-               "BATTLE_EXPECT_BODY": str(expect_body or "")}
+               "BATTLE_EXPECT_BODY": str(expect_body or ""),
+               "BATTLE_WRITE_IDS": str(write_ids or "")}
         done = execute([self.binary, *args], limit_s=duration_s + self.timeout_s + 30,
                        watch=watch, cpus=self.cpus, env=env)
         raw_path.parent.mkdir(parents=True, exist_ok=True)
@@ -322,7 +324,7 @@ def parse_oha(report: dict, rows: list[tuple[float, int, int]], *,
     return Sample(generator="oha", connections=connections, threads=threads,
                   timeout_s=float(timeout_s), requests=len(rows),
                   bytes=sum(length for _, _, length in rows), duration_s=duration_s,
-                  errors={key: errors[key] for key in ERROR_KEYS},
+                  errors={key: errors[key] for key in REQUEST_ERROR_KEYS},
                   latency_us=latency_summary(latencies), latency_count=len(latencies),
                   args=args, raw_output=raw_output, rate=rate, unsent=unsent,
                   body_checked=None if expected_length is None else sum(

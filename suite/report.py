@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from suite import results, stats, study
+from suite import documents, results, stats, study
 from suite.analysis import (SHOWN_PERCENTILES, SLO_MAX_FAILURE_RATE, CellSummary, overload,
                             ranking, rate_points, slo_capacity, summarize)
 from suite.checks import checks
@@ -64,7 +64,10 @@ def _latency_text(s: CellSummary) -> str:
     return " / ".join(_ms(s.latency_ms.get(k)) for k in ("p50", "p99", "p99.9"))
 
 
-def _table(run: RunResult, doc: str, ms: int, title: str, value) -> list[str]:
+def _table(run: RunResult, doc: str, ms: int, title: str, value, of_cell: bool = False,
+           ) -> list[str]:
+    """Variants × connection levels; `value(summary)` in each measured cell (`value(cell)`
+    with `of_cell`)."""
     levels = run.profile.connections
     lines = [f"**{title}**", "", "| variant | " + " | ".join(f"{c:,} conn." for c in levels) + " |",
              "|---|" + "---:|" * len(levels)]
@@ -72,7 +75,7 @@ def _table(run: RunResult, doc: str, ms: int, title: str, value) -> list[str]:
         row = []
         for conns in levels:
             cell = variant.cell(doc, conns, ms)
-            row.append(_not_measured(cell) or value(summarize(cell)))
+            row.append(_not_measured(cell) or value(cell if of_cell else summarize(cell)))
         lines.append(f"| {variant.name} | " + " | ".join(row) + " |")
     return lines + [""]
 
@@ -114,14 +117,34 @@ def _ranking_table(run: RunResult, doc: str, ms: int) -> list[str]:
     return lines + [""]
 
 
+def _document_heading(run: RunResult, doc: str, ms: int) -> str:
+    if doc == documents.WRITE:
+        concerns = sorted({str(v.settings.get("write_concern")) for v in run.variants})
+        return (f"## {section_title(doc, ms)} (`POST {documents.WRITE_PATH}`: a JSON object of "
+                f"about {_bytes(len(documents.WRITE_BODY_EXAMPLE))} per request, with a key unique "
+                f"in the run; write concern w={'/'.join(concerns)})")
+    return (f"## {section_title(doc, ms)} (`/{doc}`: {_bytes(run.mongo.json_bytes.get(doc))} "
+            f"JSON, {_bytes(run.mongo.bson_bytes.get(doc))} BSON)")
+
+
+def _writes_text(cell: Cell) -> str:
+    parts = []
+    for sample in cell.repeats:
+        w = sample.writes
+        if w is None:
+            continue
+        flaws = ", ".join(f"{n:,} {what}" for n, what in ((w.lost, "lost"),
+                                                          (w.duplicated, "duplicated")) if n)
+        parts.append(f"{w.acknowledged:,} / {w.found:,} / {w.stored:,}"
+                     + (f" (**{flaws}**)" if flaws else ""))
+    return "; ".join(parts) or "–"
+
+
 def _document_section(run: RunResult, doc: str, ms: int, charts: dict[str, str]) -> list[str]:
-    json_bytes = run.mongo.json_bytes.get(doc)
-    bson_bytes = run.mongo.bson_bytes.get(doc)
     repeats = run.profile.repeats
     spread = " (min–max over repeats; ⚠ = unstable)" if repeats > 1 else ""
     where = f", +{ms} ms" if ms else ""
-    lines = [f"## {section_title(doc, ms)} (`/{doc}`: {_bytes(json_bytes)} JSON, "
-             f"{_bytes(bson_bytes)} BSON)", ""]
+    lines = [_document_heading(run, doc, ms), ""]
     lines += _chart(charts, chart_key("throughput", doc, ms),
                     f"successful requests per second, {doc}{where}")
     lines += _ranking_table(run, doc, ms)
@@ -129,7 +152,12 @@ def _document_section(run: RunResult, doc: str, ms: int, charts: dict[str, str])
                     "better)", _rps_text)
     lines += _chart(charts, chart_key("errors", doc, ms), f"failed requests per repeat, {doc}{where}")
     lines += _table(run, doc, ms, "Failed requests per repeat, by class (connect, read, write, "
-                    "status, late, lost, body; failure rate)", _errors_text)
+                    "status, late, lost, body" + (", lost-write" if doc == documents.WRITE else "")
+                    + "; failure rate)", _errors_text)
+    if doc == documents.WRITE:
+        lines += _table(run, doc, ms, "The database after each repeat: acknowledged inserts / "
+                        "of them found in the collection / documents stored (inserts still in "
+                        "flight when the load stopped included)", _writes_text, of_cell=True)
     lines += _chart(charts, chart_key("latency", doc, ms), f"latency percentiles, {doc}{where}")
     lines += _table(run, doc, ms, "Latency p50 / p99 / p99.9, ms, measured (responses within the "
                     "timeout; lower is better)", _latency_text)

@@ -28,14 +28,20 @@ SCHEMA = "battle.results"
 #     checks, and the fail point in `mongo`; memory per role as PSS for process trees (the
 #     measure named per role); the database's limits only in `mongo.container`; the git
 #     commit without "-dirty", with `git_dirty` and the diff's hash; `method`: how the run
-#     measured, as its methodology text is rendered.
+#     measured, as its methodology text is rendered. Added within v5, optional both ways:
+#     cells of the `write` document, with each sample's `writes` (the database's count after
+#     it) and the lost-write class.
 # Older versions are upgraded on load, one version at a time.
 VERSION = 5
 LATENCY_KEYS = ("min", "mean", "stdev", "max", "p50", "p75", "p90", "p99", "p99.9")
 # Why a request did not count as a success. connect/read/write: socket errors; status: HTTP
 # >= 400; late: a response slower than the timeout; lost: a request still unanswered after the
-# timeout when the repeat ended; body: a response whose bytes differ from the verified ones.
-ERROR_KEYS = ("connect", "read", "write", "status", "late", "lost", "body")
+# timeout when the repeat ended; body: a response whose bytes differ from the verified ones
+# (for a write: not 201 with an id).
+REQUEST_ERROR_KEYS = ("connect", "read", "write", "status", "late", "lost", "body")
+# Writes only (cells of the `write` document): an acknowledged insert missing from the
+# database, or a document stored twice (counted after each repeat: Writes).
+ERROR_KEYS = (*REQUEST_ERROR_KEYS, "lost-write")
 
 CellStatus = Literal["pending", "measured", "failed", "skipped"]
 VariantStatus = Literal["pending", "measured", "failed", "interrupted"]
@@ -76,6 +82,30 @@ class Usage:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Usage":
+        return cls(**_known(cls, data))
+
+
+@dataclass
+class Writes:
+    """What the database held after a write repeat, against what the server acknowledged."""
+
+    acknowledged: int                  # 201 responses whose id the load generator recorded
+    found: int                         # of those ids, how many the collection holds
+    stored: int                        # documents in the collection (in-flight ones included)
+    distinct: int                      # distinct request keys among them
+
+    @property
+    def lost(self) -> int:
+        """Acknowledged inserts the database does not hold."""
+        return self.acknowledged - self.found
+
+    @property
+    def duplicated(self) -> int:
+        """Documents stored more than once for one request."""
+        return self.stored - self.distinct
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Writes":
         return cls(**_known(cls, data))
 
 
@@ -140,6 +170,7 @@ class Sample:
     quiet_wait_s: float | None = None
     # CPU and memory per role during the run: server, mongod, loadgen, and the machine.
     resources: dict[str, Usage] | None = None
+    writes: Writes | None = None       # write cells: the database's count after the repeat
 
     def failed(self, key: str) -> int:
         return self.errors.get(key) or 0
@@ -147,9 +178,10 @@ class Sample:
     @property
     def ok_requests(self) -> int:
         # Every response counts in `requests`: errors by status, late or wrong bytes are not
-        # successes. A late response with an error status is subtracted twice (conservative).
+        # successes, nor an acknowledged write the database lost or stored twice. A late
+        # response with an error status is subtracted twice (conservative).
         return max(0, self.requests - self.failed("status") - self.failed("late")
-                   - self.failed("body"))
+                   - self.failed("body") - self.failed("lost-write"))
 
     @property
     def ok_rps(self) -> float:
@@ -204,7 +236,9 @@ class Sample:
                    threads=int(data["threads"]), timeout_s=_opt_float(data["timeout_s"]),
                    requests=int(data["requests"]), bytes=int(data["bytes"]),
                    duration_s=float(data["duration_s"]),
-                   errors={key: _opt_int(data["errors"].get(key)) for key in ERROR_KEYS},
+                   # lost-write exists for write samples only; every other class always.
+                   errors={key: _opt_int(data["errors"].get(key)) for key in ERROR_KEYS
+                           if key in REQUEST_ERROR_KEYS or key in data["errors"]},
                    latency_us=latency(data["latency_us"]),
                    latency_count=_opt_int(data.get("latency_count")),
                    args=list(data["args"]), raw_output=str(data["raw_output"]),
@@ -214,7 +248,8 @@ class Sample:
                    quiet_wait_s=_opt_float(data.get("quiet_wait_s")),
                    unsent=_opt_int(data.get("unsent")),
                    resources=None if resources is None else {
-                       role: Usage.from_dict(usage) for role, usage in resources.items()})
+                       role: Usage.from_dict(usage) for role, usage in resources.items()},
+                   writes=_optional(Writes, data.get("writes")))
 
 
 def _opt_float(value: Any) -> float | None:

@@ -17,6 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
 from suite import documents, environment, results, stats
 from suite.catalog import Variant
 from suite.dblatency import FailPoint
@@ -27,7 +32,7 @@ from suite.profiles import Profile, rate_spec
 from suite.resources import SAMPLE_INTERVAL_S
 from suite.results import Cell, MongoInfo, RunResult, VariantResult, VerificationCheck
 from suite.runtime import MongoEndpoint, Runtime, Server, ServerFailed, Watch
-from suite.verify import QUIET_FAST_S, QUIET_GAP_S, verify, wait_quiet, wait_ready
+from suite.verify import QUIET_FAST_S, QUIET_GAP_S, check_write, verify, wait_quiet, wait_ready
 
 Progress = Callable[[str], None]
 
@@ -78,6 +83,7 @@ class RunOptions:
     argv: tuple[str, ...] = ()
     loadgen: str = "wrk"               # the generator of every repeat
     crosscheck: str | None = None      # a second one, run right after each repeat
+    write_concern: str = "1"           # of the servers' inserts (cells of the `write` document)
 
 
 def start_mongo(stack: ExitStack, runtime: Runtime, mongo_url: str | None, log_path: Path,
@@ -91,15 +97,17 @@ def start_mongo(stack: ExitStack, runtime: Runtime, mongo_url: str | None, log_p
 
 def start_verified(runtime: Runtime, variant: Variant, settings: dict, *, mongo_url: str,
                    database: str, port: int, log_path: Path, ready_timeout_s: float,
-                   docs: tuple[str, ...] = documents.DOCUMENT_NAMES,
+                   docs: tuple[str, ...] = documents.DOCUMENT_NAMES, items=None,
                    ) -> tuple[Server, list[VerificationCheck]]:
-    """Start a variant, wait until it answers /health, verify it; the caller stops the server
-    (also when a check failed). Raises ServerFailed when it does not start or become ready."""
+    """Start a variant, wait until it answers /health, verify it (the documents read, and with
+    `items`, the write collection, POST /items); the caller stops the server (also when a check
+    failed). Raises ServerFailed when it does not start or become ready."""
     server = runtime.start_server(variant, settings, mongo_url=mongo_url, database=database,
                                   port=port, log_path=log_path)
     try:
         wait_ready(server, ready_timeout_s)
-        return server, verify(server, docs)
+        checks = verify(server, tuple(d for d in docs if d != documents.WRITE))
+        return server, checks + ([check_write(server, items)] if items is not None else [])
     except BaseException:
         server.stop()
         raise
@@ -135,6 +143,7 @@ class Runner:
         self.artifacts = options.out_dir / self.run_id
         self.mongo_watch: Watch = None
         self.fail_point: FailPoint | None = None
+        self.items = None    # the write collection (pymongo), when the run has write cells
         self.started = time.monotonic()
         self.done_repeats = 0
         self.result = RunResult(
@@ -260,6 +269,14 @@ class Runner:
             container=endpoint.container)
         if slow:
             self._db_latency(stack, endpoint)
+        if documents.WRITE in self.profile.docs:
+            client = MongoClient(endpoint.url, serverSelectionTimeoutMS=5000)
+            stack.callback(client.close)
+            self.items = client[self.options.database][documents.WRITE_COLLECTION]
+            self.items.drop()
+            # Whatever ends the run, the posted documents go (with --mongo-url they would
+            # otherwise stay in someone's database); never an error on the way out.
+            stack.callback(_quietly, self.items.drop)
         self.save()
         return endpoint
 
@@ -286,8 +303,13 @@ class Runner:
             "verified": [dataclasses.asdict(check) for check in checks]}
 
     def _settings(self, variant: Variant) -> dict:
-        return variant.resolve(cpus=self.runtime.server_cpus(),
-                               max_connections=max(self.profile.connections))
+        settings = variant.resolve(cpus=self.runtime.server_cpus(),
+                                   max_connections=max(self.profile.connections))
+        if documents.WRITE in self.profile.docs:
+            # A setting like any other: recorded with the variant, passed as
+            # BATTLE_WRITE_CONCERN (servers/common.py).
+            settings["write_concern"] = self.options.write_concern
+        return settings
 
     def _record(self, variant: Variant) -> VariantResult:
         settings = self._settings(variant)
@@ -334,7 +356,8 @@ class Runner:
                 self.runtime, variant, settings, mongo_url=endpoint.url,
                 database=self.options.database, port=port,
                 log_path=self.artifacts / "logs" / f"{variant.name}.log",
-                ready_timeout_s=self.profile.ready_timeout_s, docs=self.profile.docs)
+                ready_timeout_s=self.profile.ready_timeout_s, docs=self.profile.docs,
+                items=self.items)
             if not record.verification:
                 record.verification = checks
             failed = [c for c in checks if not c.passed]
@@ -345,13 +368,15 @@ class Runner:
             self.progress(f"{name} verified: " + ", ".join(c.name for c in checks))
             watch = {"server": server.watch(), "mongod": self.mongo_watch}
             if self.profile.primer_s:
-                # Fills connection pools and lazy imports before anything is counted.
-                doc = self.profile.docs[0]
+                # Fills connection pools and lazy imports before anything is counted (reads;
+                # /plain when a run only writes: nothing to clean up after it).
+                doc = next((d for d in self.profile.docs if d != documents.WRITE), "plain")
                 primer = self.loadgen.run(f"http://{server.host}:{server.port}/{doc}",
                                           max(2, self.loadgen.threads), self.profile.primer_s,
                                           self._raw(variant.name,
                                                     f"primer-{len(record.primers) + 1}"),
-                                          self.options.out_dir, watch, self.expected_body(doc))
+                                          self.options.out_dir, watch,
+                                          self.expected_body(doc) if doc != "plain" else None)
                 record.primers.append(primer)
             for cell in [*record.cells, *record.rate_cells]:
                 if cell.status in ("failed", "skipped"):
@@ -402,21 +427,29 @@ class Runner:
     def _measure_cell(self, name: str, record: VariantResult, server: Server, cell: Cell,
                       repeats: int, watch: dict[str, Watch]) -> None:
         variant = record.name
-        url = f"http://{server.host}:{server.port}/{cell.doc}"
+        url = f"http://{server.host}:{server.port}{documents.path(cell.doc)}"
         stem = (f"{cell.doc}-c{cell.connections}"
                 + (f"-db{cell.db_latency_ms}ms" if cell.db_latency_ms else "")
                 + (f"-rate{cell.rate}" if cell.rate else ""))
-        expect = self.expected_body(cell.doc)
+        writes = cell.doc == documents.WRITE
+        expect = None if writes else self.expected_body(cell.doc)
         title = f"{name} {cell.label}"
 
         def measure(generator, duration_s: int, stem_suffix: str,
                     rate: float | None = None) -> results.Sample:
-            # Every run starts on a server that has finished with the last one.
+            # Every run starts on a server that has finished with the last one (and, for
+            # writes, on an empty collection: the count after it is this run's alone).
             waited = wait_quiet(server, self.profile.ready_timeout_s)
-            sample = generator.run(url, cell.connections, duration_s,
-                                   self._raw(variant, stem + stem_suffix), self.options.out_dir,
-                                   watch, expect, **({"rate": rate} if rate else {}))
+            raw = self._raw(variant, stem + stem_suffix)
+            extra = {"rate": rate} if rate else {}
+            if writes:
+                self.items.drop()
+                extra["write_ids"] = raw.with_suffix(".ids")
+            sample = generator.run(url, cell.connections, duration_s, raw, self.options.out_dir,
+                                   watch, expect, **extra)
             sample.quiet_wait_s = waited
+            if writes:
+                self._count_writes(sample, extra["write_ids"])
             return sample
 
         try:
@@ -462,6 +495,28 @@ class Runner:
         time.sleep(self.profile.pause_s)
 
 
+    def _count_writes(self, sample: results.Sample, ids_path: Path) -> None:
+        """After a write run: every acknowledged id looked up in the collection, and every
+        document counted with its request's key (a key stored twice is a duplicate). The ids
+        file goes once counted: a repeat's is megabytes, and its count stays in the results."""
+        try:
+            ids = [ObjectId(line) for line in ids_path.read_text().split()]
+        except (OSError, InvalidId) as exc:
+            raise LoadGenError(f"the write run left no readable ids ({ids_path}): {exc}") \
+                from None
+        found = sum(self.items.count_documents({"_id": {"$in": ids[i:i + 10_000]}})
+                    for i in range(0, len(ids), 10_000))
+        # One pass, so both numbers describe the same documents (inserts the server was still
+        # finishing may land meanwhile: they add to both).
+        totals = list(self.items.aggregate([
+            {"$group": {"_id": "$key", "n": {"$sum": 1}}},
+            {"$group": {"_id": None, "distinct": {"$sum": 1}, "stored": {"$sum": "$n"}}}]))
+        stored, distinct = ((totals[0]["stored"], totals[0]["distinct"]) if totals else (0, 0))
+        sample.writes = results.Writes(acknowledged=len(ids), found=found, stored=stored,
+                                       distinct=distinct)
+        sample.errors["lost-write"] = sample.writes.lost + sample.writes.duplicated
+        ids_path.unlink(missing_ok=True)
+
     def _set_db_latency(self, server: Server, cell: Cell) -> None:
         """The fail point at the cell's added latency, measured each time it changes, once the
         server is idle (finds timed during the previous cell's drain would measure the drain);
@@ -472,6 +527,13 @@ class Runner:
         check = self.fail_point.set(cell.db_latency_ms)
         if check is not None:
             cell.db_latency_checks.append(check)
+
+
+def _quietly(cleanup: Callable[[], object]) -> None:
+    try:
+        cleanup()
+    except PyMongoError:
+        pass
 
 
 def _duration(seconds: float) -> str:

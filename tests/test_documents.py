@@ -51,3 +51,19 @@ def test_the_served_bytes_are_pinned():
     assert {name: (len(body), hashlib.sha256(body).hexdigest()) for name, body in bodies.items()} \
         == {"small": (36, "bb5b38ef526232c3b812f758bae7c3e686044b1c4fd0b5863a2289430a608726"),
             "large": (5845, "a9cd55a2a9dbe35eb3110651815704719fb16afe3bed6fd6909d5ebab633fece")}
+
+
+def test_the_suite_and_the_servers_name_the_same_write_collection():
+    from servers import common
+
+    assert documents.WRITE_COLLECTION == common.WRITE_COLLECTION
+    assert documents.path(documents.WRITE) == "/items" and documents.path("small") == "/small"
+
+
+def test_what_servers_accept_as_a_write():
+    from servers import common
+
+    assert common.parse_item(b'{"key":"1-1","canonicalUrl":"x"}') == {"key": "1-1",
+                                                                      "canonicalUrl": "x"}
+    for bad in (b"[1, 2]", b"not json", b'{"_id": "x"}', b"", b'"text"', b"3"):
+        assert common.parse_item(bad) is None

@@ -1,7 +1,7 @@
 import pytest
 
 from suite.loadgen import LoadGenError, Wrk, parse_output
-from suite.results import ERROR_KEYS, LATENCY_KEYS
+from suite.results import LATENCY_KEYS, REQUEST_ERROR_KEYS
 from tests.conftest import FIXTURES
 
 
@@ -12,7 +12,7 @@ def test_parse_real_wrk_output():
     assert sample.generator == "wrk" and sample.connections == 300 and sample.threads == 1
     assert sample.requests == 1516 and sample.bytes == 244076 and sample.timeout_s == 2.0
     assert sample.duration_s == pytest.approx(3.040974)
-    assert set(sample.errors) == set(ERROR_KEYS)
+    assert set(sample.errors) == set(REQUEST_ERROR_KEYS)
     assert sample.errors == {"connect": 0, "read": 0, "write": 0, "status": 0, "late": 62,
                              "lost": 78, "body": 0}
     assert sample.body_checked == 1516

@@ -151,3 +151,20 @@ def test_version_4_files_read_as_version_5():
     assert all(c.db_latency_ms == 0 and c.db_latency_checks == []
                for v in run.variants for c in v.cells)
     assert run.mongo.fail_point is None and run.variants[0].image is None
+
+
+def test_write_samples_carry_their_database_count_and_read_samples_no_lost_write():
+    from suite import analysis
+
+    run = results.load(FIXTURES / "results-v5.json")
+    read = run.variants[0].cells[0]
+    assert all("lost-write" not in s.errors for s in read.repeats)
+    assert "lost-write" not in analysis.summarize(read).uncounted
+    data = run.to_dict()
+    sample = data["variants"][0]["cells"][0]["repeats"][0]
+    sample["errors"]["lost-write"] = 3
+    sample["writes"] = {"acknowledged": 100, "found": 98, "stored": 104, "distinct": 103}
+    again = results.RunResult.from_dict(data).variants[0].cells[0].repeats[0]
+    assert again.writes.lost == 2 and again.writes.duplicated == 1
+    assert again.ok_requests == again.requests - 3 - again.failed("late") \
+        - again.failed("status") - again.failed("body")

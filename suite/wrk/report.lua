@@ -17,8 +17,13 @@
 --    per socket (TCP_INFO last_data_sent / last_data_recv, ms); sockets still connecting whose
 --    SYN was retried long enough to be older than the timeout are lost too.
 --
+--  * writes (BATTLE_WRITE_IDS set): every request is a POST of a small JSON object with a key
+--    unique in the run ("<thread>-<n>"); a response below 400 is right only if it is 201 with
+--    {"id":"<24 hex>"}, and the ids of those are written to BATTLE_WRITE_IDS when wrk ends, so
+--    the suite can look each acknowledged insert up in the database.
+--
 -- Environment: BATTLE_CONNECTIONS (wrk -c, needed to undo the correction),
--- BATTLE_EXPECT_BODY (optional).
+-- BATTLE_EXPECT_BODY (optional), BATTLE_WRITE_IDS (optional: writes).
 
 local ffi = require("ffi")
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
@@ -42,7 +47,28 @@ local PERCENTILE_KEYS = { "p50", "p75", "p90", "p99", "p99.9" }
 
 -- Per thread: responses compared with the expected body, and how many differed.
 local expected_path = os.getenv("BATTLE_EXPECT_BODY")
-if expected_path and expected_path ~= "" then
+local write_ids_path = os.getenv("BATTLE_WRITE_IDS")
+if write_ids_path and write_ids_path ~= "" then
+  checked, wrong, ids, sent = 0, 0, {}, 0
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  request = function()
+    sent = sent + 1
+    return wrk.format(nil, nil, nil, '{"key":"' .. thread_no .. "-" .. sent
+                      .. '","canonicalUrl":"https://t.co/bttl"}')
+  end
+  response = function(status, headers, body)
+    if status < 400 then
+      checked = checked + 1
+      local id = status == 201 and body:match('^{"id":"(%x+)"}$')
+      if id and #id == 24 then
+        ids[#ids + 1] = id
+      else
+        wrong = wrong + 1
+      end
+    end
+  end
+elseif expected_path and expected_path ~= "" then
   local file = assert(io.open(expected_path, "rb"))
   local expected = file:read("*a")
   file:close()
@@ -60,6 +86,22 @@ end
 local threads = {}
 setup = function(thread)
   threads[#threads + 1] = thread
+  thread:set("thread_no", #threads)
+end
+
+-- Writes: the ids of every acknowledged insert, one per line, for the suite to look up.
+local function write_ids()
+  if not (write_ids_path and write_ids_path ~= "") then
+    return
+  end
+  local file = assert(io.open(write_ids_path, "w"))
+  for _, thread in ipairs(threads) do
+    local ids = thread:get("ids")
+    for i = 1, #ids do
+      file:write(ids[i], "\n")
+    end
+  end
+  file:close()
 end
 
 local function int(x)
@@ -145,6 +187,7 @@ done = function(summary, latency, requests)
     end
   end
 
+  write_ids()
   local open, established, connecting, lost = sockets(timeout_us / 1000, connections)
   local checked_total, wrong_total = body_counts()
   local body = checked_total == nil and "null"

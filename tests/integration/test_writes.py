@@ -1,0 +1,96 @@
+"""Writes, for real: wrk posts a unique document per request, the suite looks up every
+acknowledged id in MongoDB after each repeat and counts the collection; a server that
+acknowledges without inserting, or inserts twice, is caught (lost-write), one that does neither
+is not."""
+
+import json
+
+import pytest
+from pymongo import MongoClient
+
+from suite import results
+from tests.conftest import FIXTURES, battle
+
+pytestmark = pytest.mark.integration
+CATALOG = FIXTURES / "catalog-misbehaving.toml"
+CONNECTIONS = 10
+RUN = ["--profile", "quick", "--docs", "write", "--connections", str(CONNECTIONS),
+       "--duration", "3", "--timeout", "2", "--warmup", "1", "--repeats", "1"]
+
+
+def server_counts(out, run, variant: str) -> dict:
+    log = (out / run.variant(variant).log).read_text()
+    [line] = [line for line in log.splitlines() if line.startswith("FAKE_SERVER ")]
+    return json.loads(line.removeprefix("FAKE_SERVER "))
+
+
+@pytest.fixture(scope="module")
+def faked(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("writes")
+    out = tmp / "results"
+    done = battle("--catalog", str(CATALOG), "run", "writes", "ack-no-insert", "insert-twice",
+                  *RUN, "--out", str(out), "--reports", str(tmp / "reports"))
+    assert done.returncode == 0, done.stderr
+    [path] = sorted(out.glob("*.json"))
+    return out, results.load(path), (tmp / "reports" / "latest.md").read_text()
+
+
+def sample_of(run, variant: str) -> results.Sample:
+    [sample] = run.variant(variant).cell("write", CONNECTIONS).repeats
+    return sample
+
+
+def test_every_acknowledged_write_is_found_and_counted_once(faked):
+    out, run, _ = faked
+    sample = sample_of(run, "writes")
+    writes = sample.writes
+    # Every 201 the generator saw is in the collection; nothing was stored twice.
+    assert writes.acknowledged == sample.requests > 0 and writes.found == writes.acknowledged
+    assert writes.lost == 0 and writes.duplicated == 0 and sample.errors["lost-write"] == 0
+    # Inserts still in flight when wrk stopped may be stored without an acknowledgement seen.
+    assert writes.acknowledged <= writes.stored <= writes.acknowledged + CONNECTIONS
+    assert sample.ok_requests == sample.requests and sample.body_checked == sample.requests
+    assert run.variant("writes").settings["write_concern"] == "1"
+    assert [c.name for c in run.variant("writes").verification] == ["/plain", "POST /items"]
+
+
+def test_a_server_that_acknowledges_without_inserting_is_caught(faked):
+    out, run, report = faked
+    sample = sample_of(run, "ack-no-insert")
+    # Each connection's 3rd write: acknowledged, never stored; one per connection per run.
+    assert sample.writes.lost == CONNECTIONS == sample.errors["lost-write"]
+    assert sample.ok_requests == sample.requests - CONNECTIONS
+    # The server's own count covers the warmup and the repeat (a connection each time).
+    assert server_counts(out, run, "ack-no-insert")["unstored"] == 2 * CONNECTIONS
+    assert f"(**{CONNECTIONS} lost**)" in report
+
+
+def test_a_server_that_inserts_twice_is_caught(faked):
+    out, run, report = faked
+    sample = sample_of(run, "insert-twice")
+    assert sample.writes.duplicated == CONNECTIONS == sample.errors["lost-write"]
+    assert sample.writes.lost == 0
+    assert server_counts(out, run, "insert-twice")["doubled"] == 2 * CONNECTIONS
+    assert f"(**{CONNECTIONS} duplicated**)" in report and "**lost-write**" in report
+
+
+def test_the_collection_is_emptied_and_dropped_after_the_run(mongo_url, tmp_path):
+    # With --mongo-url the posted documents must not stay in someone's database.
+    items = MongoClient(mongo_url)["battle"]["items"]
+    items.insert_many([{"key": f"left-over-{i}"} for i in range(5 * CONNECTIONS)])
+    done = battle("--catalog", str(CATALOG), "run", "writes", *RUN, "--mongo-url", mongo_url,
+                  "--out", str(tmp_path / "results"), "--reports", str(tmp_path / "reports"))
+    assert done.returncode == 0, done.stderr
+    run = results.load(sorted((tmp_path / "results").glob("*.json"))[0])
+    writes = sample_of(run, "writes").writes
+    # More left-overs than wrk has connections in flight: had they stayed, they would show.
+    assert writes.stored <= writes.acknowledged + CONNECTIONS
+    assert items.count_documents({}) == 0
+
+
+@pytest.mark.parametrize("extra", [["--loadgen", "oha"], ["--crosscheck", "oha"],
+                                   ["--rate", "100"]])
+def test_writes_are_wrk_only(extra, tmp_path):
+    done = battle("run", "fastapi-uvicorn", "--docs", "write", *extra, "--out", str(tmp_path))
+    assert done.returncode == 2 and "writes (--docs write) are wrk's alone" in done.stderr
+    assert list(tmp_path.iterdir()) == []
