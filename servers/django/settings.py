@@ -1,8 +1,10 @@
 """Django settings for the JSON endpoints: what serving them needs, nothing more.
 
 No database backend (MongoDB is reached through pymongo, not the ORM), no installed apps and no
-middleware: sessions, CSRF, auth and messages have nothing to do on a read-only JSON API, and each
-middleware would run on every request. async_settings.py changes only the URLconf.
+middleware: sessions, auth and messages have nothing to do on this JSON API, and each middleware
+would run on every request. That includes CSRF: with no cookies or sessions there is no ambient
+credential for a forged POST /items to ride on, and CsrfViewMiddleware would refuse the suite's
+cookieless POSTs with 403. async_settings.py changes only the URLconf.
 """
 
 DEBUG = False

@@ -3,6 +3,7 @@
 This module is both the URLconf (settings.ROOT_URLCONF) and the WSGI entry point
 (`gunicorn servers.django.sync_app:application`). One MongoClient per worker process, created on
 first use, so it is always made after gunicorn forks; the worker's threads share it.
+POST /items reads request.body and inserts it with a blocking insert_one.
 """
 
 import os
@@ -12,7 +13,7 @@ import orjson
 from django.core.wsgi import get_wsgi_application
 from django.http import HttpResponse
 from django.urls import path
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 from pymongo import MongoClient
 from pymongo.errors import ConnectionFailure
 
@@ -22,16 +23,30 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "servers.django.settings")
 
 _lock = threading.Lock()
 _collection = None
+_items = None
+
+
+def _connect():
+    """Both collections, on one client, made by the first request that needs either."""
+    global _collection, _items
+    with _lock:
+        if _collection is None:
+            database = MongoClient(common.MONGO_URL, **common.client_options())[common.DATABASE]
+            _items = database[common.WRITE_COLLECTION].with_options(
+                write_concern=common.write_concern())
+            _collection = database[common.COLLECTION]
 
 
 def documents():
-    global _collection
     if _collection is None:
-        with _lock:
-            if _collection is None:
-                client = MongoClient(common.MONGO_URL, **common.client_options())
-                _collection = client[common.DATABASE][common.COLLECTION]
+        _connect()
     return _collection
+
+
+def items():
+    if _collection is None:
+        _connect()
+    return _items
 
 
 def json_response(body, status=200):
@@ -52,6 +67,19 @@ def document(request, name):
     return json_response(doc)
 
 
+# No csrf_exempt needed: settings.MIDDLEWARE is empty, so CsrfViewMiddleware never runs.
+@require_POST
+def create_item(request):
+    item = common.parse_item(request.body)
+    if item is None:
+        return json_response(common.BAD_ITEM, 400)
+    try:
+        result = items().insert_one(item)
+    except ConnectionFailure:
+        return json_response(common.UNAVAILABLE, 503)
+    return json_response(common.created(result.inserted_id), 201)
+
+
 @require_safe
 def plain(request):
     return json_response(common.PLAIN)
@@ -65,6 +93,7 @@ def health(request):
 urlpatterns = [
     path("small", document, {"name": "small"}),
     path("large", document, {"name": "large"}),
+    path("items", create_item),
     path("plain", plain),
     path("health", health),
 ]

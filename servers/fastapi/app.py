@@ -4,6 +4,7 @@ Served by uvicorn, gunicorn's uvicorn worker, gunicorn's own asgi worker or gran
 the same, the catalog says which server runs it. The client is created in the lifespan handler,
 inside the event loop that uses it, once per worker process. Bodies are encoded with orjson into
 a plain Response: FastAPI's jsonable_encoder would cost more than the framework on /large.
+POST /items reads the raw body and awaits insert_one on the same driver.
 """
 
 from contextlib import asynccontextmanager
@@ -19,6 +20,8 @@ from servers import common
 async def lifespan(app: FastAPI):
     client = common.async_client()
     app.state.documents = client[common.DATABASE][common.COLLECTION]
+    app.state.items = client[common.DATABASE][common.WRITE_COLLECTION].with_options(
+        write_concern=common.write_concern())
     yield
     await common.close_async_client(client)
 
@@ -48,6 +51,20 @@ async def small(request: Request) -> Response:
 @app.get("/large")
 async def large(request: Request) -> Response:
     return await fetch(request, "large")
+
+
+@app.post("/items")
+async def create_item(request: Request) -> Response:
+    # The raw body, not a pydantic model: parse_item alone decides what is accepted, the same
+    # in every server, and a refused body gets BAD_ITEM rather than FastAPI's 422.
+    item = common.parse_item(await request.body())
+    if item is None:
+        return json_response(common.BAD_ITEM, 400)
+    try:
+        result = await request.app.state.items.insert_one(item)
+    except ConnectionFailure:
+        return json_response(common.UNAVAILABLE, 503)
+    return json_response(common.created(result.inserted_id), 201)
 
 
 @app.get("/plain")

@@ -2,13 +2,14 @@
 
 One MongoClient per worker process, created on first use, so it is always made after gunicorn
 forks. Under the gevent worker, gunicorn monkey-patches before this module is imported and the
-same blocking pymongo code runs on greenlets.
+same blocking pymongo code runs on greenlets. POST /items inserts the body's JSON object with a
+blocking insert_one.
 """
 
 import threading
 
 import orjson
-from flask import Flask, Response
+from flask import Flask, Response, request
 from pymongo import MongoClient
 from pymongo.errors import ConnectionFailure
 
@@ -17,16 +18,30 @@ from servers import common
 app = Flask(__name__)
 _lock = threading.Lock()
 _collection = None
+_items = None
+
+
+def _connect():
+    """Both collections, on one client, made by the first request that needs either."""
+    global _collection, _items
+    with _lock:
+        if _collection is None:
+            database = MongoClient(common.MONGO_URL, **common.client_options())[common.DATABASE]
+            _items = database[common.WRITE_COLLECTION].with_options(
+                write_concern=common.write_concern())
+            _collection = database[common.COLLECTION]
 
 
 def documents():
-    global _collection
     if _collection is None:
-        with _lock:
-            if _collection is None:
-                client = MongoClient(common.MONGO_URL, **common.client_options())
-                _collection = client[common.DATABASE][common.COLLECTION]
+        _connect()
     return _collection
+
+
+def items():
+    if _collection is None:
+        _connect()
+    return _items
 
 
 def json_response(body, status=200):
@@ -42,6 +57,20 @@ def document(name):
     if doc is None:
         return json_response(common.NOT_FOUND, 404)
     return json_response(doc)
+
+
+@app.post("/items")
+def create_item():
+    # The raw bytes, not request.get_json(): that would apply Flask's own rules (415 without a
+    # JSON Content-Type, its own error for bad JSON), and parse_item alone decides what is taken.
+    item = common.parse_item(request.get_data(cache=False))
+    if item is None:
+        return json_response(common.BAD_ITEM, 400)
+    try:
+        result = items().insert_one(item)
+    except ConnectionFailure:
+        return json_response(common.UNAVAILABLE, 503)
+    return json_response(common.created(result.inserted_id), 201)
 
 
 @app.get("/plain")

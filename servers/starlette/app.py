@@ -3,6 +3,7 @@
 The toolkit FastAPI is built on, with no dependency injection, validation or OpenAPI: the gap
 to fastapi-uvicorn is what FastAPI adds, the gap to asgi-uvicorn what Starlette adds. The client
 is created in the lifespan handler, inside the event loop that uses it, once per worker process.
+POST /items reads the raw body and awaits insert_one on the same client.
 """
 
 from contextlib import asynccontextmanager
@@ -20,6 +21,8 @@ from servers import common
 async def lifespan(app: Starlette):
     client = common.async_client()
     app.state.documents = client[common.DATABASE][common.COLLECTION]
+    app.state.items = client[common.DATABASE][common.WRITE_COLLECTION].with_options(
+        write_concern=common.write_concern())
     yield
     await common.close_async_client(client)
 
@@ -46,6 +49,17 @@ async def large(request) -> Response:
     return await fetch(request, "large")
 
 
+async def create_item(request) -> Response:
+    item = common.parse_item(await request.body())
+    if item is None:
+        return json_response(common.BAD_ITEM, 400)
+    try:
+        result = await request.app.state.items.insert_one(item)
+    except ConnectionFailure:
+        return json_response(common.UNAVAILABLE, 503)
+    return json_response(common.created(result.inserted_id), 201)
+
+
 async def plain(request) -> Response:
     return json_response(common.PLAIN)
 
@@ -57,6 +71,7 @@ async def health(request) -> Response:
 app = Starlette(lifespan=lifespan, routes=[
     Route("/small", small, methods=["GET"]),
     Route("/large", large, methods=["GET"]),
+    Route("/items", create_item, methods=["POST"]),
     Route("/plain", plain, methods=["GET"]),
     Route("/health", health, methods=["GET"]),
 ])

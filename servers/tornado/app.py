@@ -1,5 +1,6 @@
 """Tornado: one process per CPU, forked after binding, each with its own event loop and an
-async Mongo driver (PyMongo Async or Motor) created after the fork.
+async Mongo driver (PyMongo Async or Motor) created after the fork. POST /items awaits
+insert_one on the same driver.
 
     python -m servers.tornado.app --host 127.0.0.1 --port 8000 --processes 2 --backlog 4096
 """
@@ -43,6 +44,21 @@ class DocumentHandler(JSONHandler):
         self.send_json(doc)
 
 
+class ItemsHandler(JSONHandler):
+    def initialize(self, items):
+        self.items = items
+
+    async def post(self):
+        item = common.parse_item(self.request.body)
+        if item is None:
+            return self.send_json(common.BAD_ITEM, 400)
+        try:
+            result = await self.items.insert_one(item)
+        except ConnectionFailure:
+            return self.send_json(common.UNAVAILABLE, 503)
+        self.send_json(common.created(result.inserted_id), 201)
+
+
 class PlainHandler(JSONHandler):
     def get(self):
         self.send_json(common.PLAIN)
@@ -56,8 +72,11 @@ class HealthHandler(JSONHandler):
 async def serve(sockets):
     client = common.async_client()  # in this process's loop, after the fork
     documents = client[common.DATABASE][common.COLLECTION]
+    items = client[common.DATABASE][common.WRITE_COLLECTION].with_options(
+        write_concern=common.write_concern())
     app = tornado.web.Application([
         (r"/(small|large)", DocumentHandler, {"documents": documents}),
+        (r"/items", ItemsHandler, {"items": items}),
         (r"/plain", PlainHandler),
         (r"/health", HealthHandler),
     ], log_function=lambda handler: None)  # no access log
