@@ -25,7 +25,13 @@ WRITE_COLLECTION = "items"
 # The write concern of those inserts, a recorded setting: "1" (the primary acknowledged it) or
 # "majority" (on the suite's single mongod, the same node).
 WRITE_CONCERN = os.environ.get("BATTLE_WRITE_CONCERN", "1")
-BAD_ITEM = {"error": "the body must be a JSON object without _id"}
+BAD_ITEM = {"error": "the body must be a JSON object without _id that MongoDB can store"}
+# What an item may be, so that every accepted body is one MongoDB stores (never a 500): at most
+# this many bytes (a framework's own limit may answer bigger bodies first: aiohttp 413 above
+# 1 MiB, Django 400 above 2.5 MB), nested at most this deep, integers within BSON's int64,
+# keys without NUL bytes or a leading "$".
+MAX_ITEM_BYTES = 16 * 1024
+MAX_ITEM_DEPTH = 32
 
 
 def write_concern():
@@ -37,12 +43,29 @@ def write_concern():
 
 def parse_item(body: bytes) -> dict | None:
     """The document a POST /items body asks to insert: a JSON object without `_id` (the
-    database assigns it); None for anything else, which the server answers with 400."""
+    database assigns it) that MongoDB can store; None for anything else, which the server
+    answers with 400."""
+    if len(body) > MAX_ITEM_BYTES:
+        return None
     try:
         item = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None
-    return item if isinstance(item, dict) and "_id" not in item else None
+    if not isinstance(item, dict) or "_id" in item or not _storable(item, MAX_ITEM_DEPTH):
+        return None
+    return item
+
+
+def _storable(value, depth: int) -> bool:
+    if isinstance(value, dict):
+        return depth > 0 and all(
+            "\0" not in key and not key.startswith("$") and _storable(v, depth - 1)
+            for key, v in value.items())
+    if isinstance(value, list):
+        return depth > 0 and all(_storable(v, depth - 1) for v in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -2**63 <= value < 2**63
+    return True
 
 
 def created(inserted_id) -> dict:

@@ -3,6 +3,7 @@ import json
 
 import bson
 import orjson
+import pytest
 
 from suite import documents
 
@@ -67,3 +68,26 @@ def test_what_servers_accept_as_a_write():
                                                                       "canonicalUrl": "x"}
     for bad in (b"[1, 2]", b"not json", b'{"_id": "x"}', b"", b'"text"', b"3"):
         assert common.parse_item(bad) is None
+
+
+@pytest.mark.parametrize("body", [
+    b'{"a": 18446744073709551615}',              # beyond BSON's int64
+    b'{"a\\u0000b": 1}',                          # NUL in a key
+    b'{"$set": 1}',                              # an operator, not a field
+    b'{"a": ' * 40 + b"1" + b"}" * 40,           # nested deeper than MongoDB stores
+    b'{"a": "' + b"x" * 20000 + b'"}',           # bigger than an item may be
+])
+def test_bodies_mongodb_would_refuse_are_refused_first(body):
+    from servers import common
+
+    assert common.parse_item(body) is None
+
+
+def test_every_accepted_item_encodes_to_bson():
+    import bson
+
+    from servers import common
+
+    item = common.parse_item(b'{"key": "1-1", "n": -9223372036854775808, "deep": '
+                             + b"[" * 30 + b"1" + b"]" * 30 + b"}")
+    assert item is not None and bson.decode(bson.encode(item)) == item
