@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -40,6 +41,20 @@ class Variant:
     settings: dict[str, Setting]
     packages: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    # A variant of a sweep (suite.sweep): the catalog row it comes from, the settings it
+    # overrides (the rest as the catalog has them), and the catalog's own values of those.
+    base: str | None = None
+    overrides: dict[str, Setting] = field(default_factory=dict)
+    originals: dict[str, Setting] = field(default_factory=dict)
+
+    @property
+    def service(self) -> str:
+        """The catalog row that runs it: its image and compose service in the docker runtime."""
+        return self.base or self.name
+
+    @property
+    def slug(self) -> str:
+        return slug(self.name)
 
     def resolve(self, cpus: int, max_connections: int) -> dict[str, Setting]:
         """Settings with every expression evaluated for this machine and run."""
@@ -70,6 +85,12 @@ class Variant:
             return template.format_map(values)
         except KeyError as missing:
             raise CatalogError(f"variant {self.name!r}: command uses undefined {missing}") from None
+
+
+def slug(name: str) -> str:
+    """A variant's name as a file name: "flask-gunicorn-sync workers=4" ->
+    "flask-gunicorn-sync_workers=4"."""
+    return re.sub(r"[^A-Za-z0-9._=+-]+", "_", name)
 
 
 def _text(value: Setting) -> str:

@@ -13,7 +13,8 @@ import matplotlib
 matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
 
-from suite import stats  # noqa: E402
+from suite import stats, sweep  # noqa: E402
+from suite.catalog import slug  # noqa: E402
 from suite.analysis import rate_points, summarize  # noqa: E402
 from suite.profiles import parse_slo  # noqa: E402
 from suite.report import chart_key, section_title  # noqa: E402
@@ -189,11 +190,47 @@ def rate_chart(run: RunResult, doc: str, connections: int, ms: int, path: Path) 
     return _save(fig, path)
 
 
+def sweep_chart(group: "sweep.Swept", path: Path) -> Path | None:
+    """A sweep: successful req/s and p99 against the combinations, one line per cell, the
+    catalog's combination marked."""
+    if not group.cells:
+        return None
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    ticks = [f"{label}\n(catalog)" if label == group.catalog else label
+             for label in group.labels]
+    for index, (cell, rows) in enumerate(group.cells.items()):
+        color = VARIANT_COLORS[index % len(VARIANT_COLORS)]
+        for ax, value in ((left, lambda s: s.median_rps),
+                          (right, lambda s: s.latency_ms.get("p99"))):
+            xy = [(group.labels.index(r.label), value(r.summary)) for r in rows]
+            xy = [(x, y) for x, y in xy if y is not None]
+            if xy:
+                ax.plot([x for x, _ in xy], [y for _, y in xy], marker="o", markersize=3,
+                        color=color, label=cell)
+    for ax, title in ((left, "successful requests / s (higher is better)"),
+                      (right, "p99 latency, ms, log scale (lower is better)")):
+        ax.set_xticks(range(len(ticks)), ticks, fontsize=7)
+        if group.catalog in group.labels:
+            ax.axvline(group.labels.index(group.catalog), color="#999999", linewidth=0.8,
+                       linestyle=":")
+        ax.set_title(title, fontsize=9)
+        ax.grid(axis="y", linewidth=0.3)
+    right.set_yscale("log")
+    left.legend(frameon=False, fontsize=7)
+    fig.suptitle(f"Sweep of {group.of} over {', '.join(group.settings)} (medians over repeats; "
+                 "dotted: the catalog's values)", x=0.01, ha="left", fontsize=10)
+    return _save(fig, path)
+
+
 def render_all(run: RunResult, directory: Path) -> dict[str, list[Path]]:
     """Every chart of a run into `directory`, by kind, one per document."""
     _style()
     charts: dict[str, list[Path]] = {"throughput": [], "errors": [], "latency": [], "cost": [],
-                                     "rate": []}
+                                     "rate": [], "sweep": []}
+    for group in sweep.swept(run):
+        path = sweep_chart(group, directory / f"{chart_key('sweep', slug(group.of))}.svg")
+        if path is not None:
+            charts["sweep"].append(path)
     for ms in run.profile.db_latencies_ms:
         for doc in run.profile.docs:
             for kind, draw in (("throughput", throughput_chart), ("errors", errors_chart),

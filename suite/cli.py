@@ -13,7 +13,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from suite import compare, composefile, documents, images, report, results
+from suite import compare, composefile, documents, images, report, results, sweep
 from suite.catalog import (DEFAULT_CATALOG, DEFAULT_MAX_CONNECTIONS, CatalogError, load_catalog,
                            select)
 from suite.loadgen import GENERATORS, LoadGenError
@@ -193,6 +193,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--slo", help="latency objective the open-loop cells are judged by "
                                    "(default p99=100ms)")
 
+    swp = commands.add_parser(
+        "sweep", help="one variant over values of its settings, every combination a row "
+                      "(the catalog's own values always included)")
+    swp.add_argument("variants", nargs=1, metavar="VARIANT")
+    swp.add_argument("--set", action="append", required=True, metavar="NAME=V1,V2,...",
+                     help="a setting and the values to measure, e.g. workers=1,2,4,8; "
+                          "repeat --set for more settings (every combination is run)")
+    _add_run_options(swp)
+
     cross = commands.add_parser(
         "crosscheck", help="one cell with wrk and oha back to back: throughput and latency "
                            "side by side")
@@ -270,12 +279,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.mongo_url and "db" in cpu_roles:
         raise UsageError("--cpus db=... pins the embedded mongod; it cannot pin --mongo-url")
     crosscheck = args.command == "crosscheck"
-    options = RunOptions(variants=variants, profile=profile,
-                         runtime=make_runtime(args, cpu_roles),
+    runtime = make_runtime(args, cpu_roles)
+    if args.command == "sweep":
+        try:
+            variants = sweep.expand(variants[0], sweep.parse_sets(args.set),
+                                    cpus=runtime.server_cpus(),
+                                    max_connections=max(profile.connections))
+        except sweep.SweepError as exc:
+            raise UsageError(str(exc)) from None
+    options = RunOptions(variants=variants, profile=profile, runtime=runtime,
                          out_dir=args.out, mongo_url=args.mongo_url, database=args.database,
                          port=args.port, argv=("battle", *args.argv),
-                         loadgen="wrk" if crosscheck else args.loadgen,
-                         crosscheck="oha" if crosscheck else args.crosscheck,
+                         loadgen="wrk" if crosscheck else getattr(args, "loadgen", "wrk"),
+                         crosscheck="oha" if crosscheck else getattr(args, "crosscheck", None),
                          write_concern=args.write_concern)
     runner = Runner(options)
     try:
@@ -409,7 +425,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "crosscheck": cmd_run, "serve": cmd_serve,
+COMMANDS = {"list": cmd_list, "run": cmd_run, "crosscheck": cmd_run, "sweep": cmd_run,
+            "serve": cmd_serve,
             "report": cmd_report, "compare": cmd_compare, "publish": cmd_publish,
             "images": cmd_images, "compose-file": cmd_compose_file}
 

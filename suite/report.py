@@ -5,7 +5,8 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from suite import documents, results, stats, study
+from suite import documents, results, stats, study, sweep
+from suite.catalog import slug
 from suite.analysis import (SHOWN_PERCENTILES, SLO_MAX_FAILURE_RATE, CellSummary, overload,
                             ranking, rate_points, slo_capacity, summarize)
 from suite.checks import checks
@@ -299,6 +300,61 @@ def _study_sentences(orderings: list, where: str) -> list[str]:
     if steady:
         lines.append("- Held beyond noise: " + "; ".join(pair(o) for o in steady) + ".")
     return lines + [""]
+
+
+def _sweep_section(run: RunResult, charts: dict[str, str]) -> list[str]:
+    groups = sweep.swept(run)
+    if not groups:
+        return []
+    lines = ["## Sweeps", "",
+             "A sweep runs one catalog variant with other values of its settings, each "
+             "combination a row of its own measured in the same interleaved rounds, the "
+             "catalog's values always among them: the answer to \"your config was unfair\". Per "
+             "cell the best combination is compared with the catalog's (Welch's test over the "
+             "repeats, Holm's correction across the sweep's cells). The best is picked after "
+             "the fact among several, so a lead that only just clears the noise is weaker than "
+             "its p says.", ""]
+    for group in groups:
+        lines += [f"### {group.of}: {', '.join(group.settings)}", ""]
+        lines += _chart(charts, chart_key("sweep", slug(group.of)),
+                        f"sweep of {group.of}: req/s and p99 against the settings")
+        cells = list(group.cells)
+        lines += ["**Successful req/s / p99 ms, per combination**", "",
+                  "| combination | " + " | ".join(cells) + " |",
+                  "|---|" + "---:|" * len(cells)]
+        for label in group.labels:
+            row = []
+            for cell in cells:
+                found = next((r for r in group.cells[cell] if r.label == label), None)
+                row.append("–" if found is None else
+                           f"{_int(found.summary.median_rps)} / "
+                           f"{_ms(found.summary.latency_ms.get('p99'))}")
+            name = f"{label} (catalog)" if label == group.catalog else label
+            lines.append(f"| {name} | " + " | ".join(row) + " |")
+        lines += [""] + _sweep_sentences(group) + [""]
+    return lines
+
+
+def _sweep_sentences(group) -> list[str]:
+    if not group.leads:
+        return []
+    kept = [lead for lead in group.leads if lead.best is lead.catalog]
+    ahead = [lead for lead in group.leads if lead.best is not lead.catalog]
+    text = (f"- **{group.of}**: the catalog's {group.catalog} was the best measured in "
+            f"{len(kept)} of {len(group.leads)} cell(s)")
+    if ahead:
+        far = max(ahead, key=lambda lead: lead.ratio)
+        beyond = [lead for lead in ahead if lead.beyond_noise]
+        text += (f"; elsewhere the best was up to {far.ratio:.2f}× it ({far.best.label} at "
+                 f"{far.cell}), beyond noise in {len(beyond)} of {len(ahead)}")
+    lines = [text + "."]
+    for lead in ahead:
+        noise = ("not tested" if lead.p is None else
+                 f"Welch p = {lead.p:.3f}, Holm {lead.p_adjusted:.3f}")
+        lines.append(f"  - {lead.cell}: {lead.best.label} {_int(lead.best.summary.median_rps)} "
+                     f"req/s against {_int(lead.catalog.summary.median_rps)} "
+                     f"({lead.ratio:.2f}×, {noise}).")
+    return lines
 
 
 def crosscheck_rows(run: RunResult) -> list[list[str]]:
@@ -744,6 +800,7 @@ def render(run: RunResult, charts: dict[str, str] | None = None) -> str:
             lines += _document_section(run, doc, ms, charts)
     lines += _cost_section(run, charts)
     lines += _study_section(run)
+    lines += _sweep_section(run, charts)
     lines += _open_loop_section(run, charts)
     lines += _checks_section(run)
     lines += _crosscheck_section(run)

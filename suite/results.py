@@ -30,7 +30,7 @@ SCHEMA = "battle.results"
 #     commit without "-dirty", with `git_dirty` and the diff's hash; `method`: how the run
 #     measured, as its methodology text is rendered. Added within v5, optional both ways:
 #     cells of the `write` document, with each sample's `writes` (the database's count after
-#     it) and the lost-write class.
+#     it) and the lost-write class; a variant's `sweep`.
 # Older versions are upgraded on load, one version at a time.
 VERSION = 5
 LATENCY_KEYS = ("min", "mean", "stdev", "max", "p50", "p75", "p90", "p99", "p99.9")
@@ -328,6 +328,24 @@ class Image:
 
 
 @dataclass
+class Sweep:
+    """A row of a sweep: the catalog variant it comes from, the settings it set, and the
+    catalog's own values of those (resolved for the run)."""
+
+    of: str
+    set: dict[str, Any]
+    catalog: dict[str, Any]
+
+    @property
+    def is_catalog(self) -> bool:
+        return self.set == self.catalog
+
+    @property
+    def label(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in self.set.items())
+
+
+@dataclass
 class VariantResult:
     name: str
     app: str
@@ -346,6 +364,7 @@ class VariantResult:
     primers: list[Sample] = field(default_factory=list)  # one per server start, not counted
     cells: list[Cell] = field(default_factory=list)
     rate_cells: list[Cell] = field(default_factory=list)   # open loop, after the closed-loop ones
+    sweep: Sweep | None = None         # a row of `battle sweep`
 
     def cell(self, doc: str, connections: int, db_latency_ms: int = 0) -> Cell | None:
         return next((c for c in self.cells if c.doc == doc and c.connections == connections
@@ -355,6 +374,7 @@ class VariantResult:
     def from_dict(cls, data: dict[str, Any]) -> "VariantResult":
         return cls(**{**data,
                       "image": _optional(Image, data.get("image")),
+                      "sweep": _optional(Sweep, data.get("sweep")),
                       "verification": [VerificationCheck(**c) for c in data.get("verification", [])],
                       "primers": [Sample.from_dict(s) for s in data.get("primers", [])],
                       "cells": [Cell.from_dict(c) for c in data.get("cells", [])],

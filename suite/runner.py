@@ -23,7 +23,7 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from suite import documents, environment, results, stats
-from suite.catalog import Variant
+from suite.catalog import Variant, evaluate, slug
 from suite.dblatency import FailPoint
 from suite.loadgen import LoadGenError, make_generator
 from suite.mongo import DEFAULT_DATABASE, MongoError, free_port, port_is_free, redact, seed
@@ -313,7 +313,7 @@ class Runner:
 
     def _record(self, variant: Variant) -> VariantResult:
         settings = self._settings(variant)
-        log_path = self.artifacts / "logs" / f"{variant.name}.log"
+        log_path = self.artifacts / "logs" / f"{variant.slug}.log"
         p = self.profile
         # Cells of one database latency together, so the fail point changes least often.
         record = VariantResult(
@@ -325,6 +325,11 @@ class Runner:
                    for doc in p.docs for conns in p.connections],
             rate_cells=[Cell(doc, conns, rate=rate, db_latency_ms=ms) for ms in p.db_latencies_ms
                         for doc in p.docs for conns in p.connections for rate in p.rates])
+        if variant.base:
+            names = {"cpus": self.runtime.server_cpus(), "max_connections": max(p.connections)}
+            record.sweep = results.Sweep(
+                of=variant.base, set=dict(variant.overrides),
+                catalog={k: evaluate(v, names) for k, v in variant.originals.items()})
         self.result.variants.append(record)
         return record
 
@@ -332,7 +337,7 @@ class Runner:
         """Build what the variant needs (the docker runtime's image); a failure fails only it."""
         try:
             record.image = self.runtime.prepare(
-                variant, self.artifacts / "logs" / f"{variant.name}.build.log")
+                variant, self.artifacts / "logs" / f"{variant.slug}.build.log")
             record.packages = self.runtime.package_versions(variant)
         except ServerFailed as exc:
             self._fail(record, str(exc))
@@ -355,7 +360,7 @@ class Runner:
             server, checks = start_verified(
                 self.runtime, variant, settings, mongo_url=endpoint.url,
                 database=self.options.database, port=port,
-                log_path=self.artifacts / "logs" / f"{variant.name}.log",
+                log_path=self.artifacts / "logs" / f"{variant.slug}.log",
                 ready_timeout_s=self.profile.ready_timeout_s, docs=self.profile.docs,
                 items=self.items)
             if not record.verification:
@@ -373,7 +378,7 @@ class Runner:
                 doc = next((d for d in self.profile.docs if d != documents.WRITE), "plain")
                 primer = self.loadgen.run(f"http://{server.host}:{server.port}/{doc}",
                                           max(2, self.loadgen.threads), self.profile.primer_s,
-                                          self._raw(variant.name,
+                                          self._raw(variant.slug,
                                                     f"primer-{len(record.primers) + 1}"),
                                           self.options.out_dir, watch,
                                           self.expected_body(doc) if doc != "plain" else None)
@@ -426,7 +431,7 @@ class Runner:
 
     def _measure_cell(self, name: str, record: VariantResult, server: Server, cell: Cell,
                       repeats: int, watch: dict[str, Watch]) -> None:
-        variant = record.name
+        variant = slug(record.name)
         url = f"http://{server.host}:{server.port}{documents.path(cell.doc)}"
         stem = (f"{cell.doc}-c{cell.connections}"
                 + (f"-db{cell.db_latency_ms}ms" if cell.db_latency_ms else "")

@@ -250,7 +250,7 @@ class DockerRuntime:
         return variant.argv(settings, python=IMAGE_PYTHON, host=HOST, port=port)
 
     def image(self, variant: Variant) -> str:
-        return f"battle/{variant.name}:{self.images['BATTLE_IMAGES']}"
+        return f"battle/{variant.service}:{self.images['BATTLE_IMAGES']}"
 
     def environment(self, **extra: str) -> dict[str, str]:
         """What the compose file's ${BATTLE_...} variables are for this run."""
@@ -326,7 +326,7 @@ class DockerRuntime:
         image = self.image(variant)
         started = time.monotonic()
         WHEELHOUSE.mkdir(parents=True, exist_ok=True)   # the Dockerfile copies it, even empty
-        done = self._compose(variant.name, "build", *self.build_flags, variant.name,
+        done = self._compose(variant.service, "build", *self.build_flags, variant.service,
                              timeout=1800)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.write_text(done.stdout + done.stderr)
@@ -341,11 +341,11 @@ class DockerRuntime:
                                f"(build log: {log_path}){hint}")
         versions = self._image_versions(variant, image)
         try:
-            self._image_ids[variant.name] = image_id(image) or ""
+            self._image_ids[variant.service] = image_id(image) or ""
             base_id = image_id(self.images["BATTLE_SERVER_BASE"])
         except ImageError as exc:
             raise ServerFailed(str(exc)) from None
-        return Image(name=image, id=self._image_ids[variant.name],
+        return Image(name=image, id=self._image_ids[variant.service],
                      base=self.images["BATTLE_SERVER_BASE"], base_id=base_id,
                      build_base=self.images["BATTLE_BUILD_BASE"],
                      offline=self.images["BATTLE_PIP_OFFLINE"] == "1",
@@ -353,16 +353,16 @@ class DockerRuntime:
                      build_s=round(time.monotonic() - started, 1))
 
     def _image_versions(self, variant: Variant, image: str) -> dict[str, Any]:
-        if variant.name not in self._versions:
+        if variant.service not in self._versions:
             # The image's own entrypoint (suite.launch) in its --versions mode.
             done = docker("run", "--rm", "--network", "none", image, "--versions",
                           *variant.packages, timeout=120)
             try:
-                self._versions[variant.name] = json.loads(done.stdout)
+                self._versions[variant.service] = json.loads(done.stdout)
             except json.JSONDecodeError:
                 raise ServerFailed(f"cannot read package versions from {image}: "
                                    f"{last_line(done.stderr)}") from None
-        return self._versions[variant.name]
+        return self._versions[variant.service]
 
     def package_versions(self, variant: Variant) -> dict[str, str]:
         return self._image_versions(variant, self.image(variant))["packages"]
@@ -416,8 +416,8 @@ class DockerRuntime:
             BATTLE_PORT=str(port), BATTLE_MONGO_URL=mongo_url, BATTLE_MONGO_DB=database,
             BATTLE_SETTINGS=json.dumps(settings),
             BATTLE_EXPECT_ARGV=json.dumps(self.command(variant, settings, port)))
-        container = self._container(variant.name, env, log_path)
-        expected, running = self._image_ids.get(variant.name), container.image()
+        container = self._container(variant.service, env, log_path)
+        expected, running = self._image_ids.get(variant.service), container.image()
         if expected and running != expected:
             container.remove()
             raise ServerFailed(f"the container runs image {running[:19]}, not {expected[:19]} "

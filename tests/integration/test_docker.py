@@ -271,3 +271,19 @@ def test_an_existing_mongodb_is_used_as_is(tmp_path, mongo_url):
     assert not run.mongo.embedded
     assert set(run.runtime_details.limits) == {"server"} and run.mongo.container is None
     assert "mongod" not in run.variants[0].cells[0].repeats[0].resources
+
+
+def test_a_sweep_runs_the_catalog_rows_image_with_its_settings(tmp_path):
+    out = tmp_path / "results"
+    done = battle("sweep", "--runtime", "docker", "flask-gunicorn-sync", "--set", "workers=1",
+                  *TINY, "--out", str(out), "--reports", str(tmp_path / "reports"), timeout=900)
+    assert done.returncode == 0, done.stderr
+    run = results.load(sorted(out.glob("*.json"))[0])
+    assert {v.settings["workers"] for v in run.variants} >= {1}
+    for variant in run.variants:
+        assert variant.status == "measured", variant.reason
+        # Every combination runs the catalog row's image; the launcher got its settings.
+        assert variant.image.name == "battle/flask-gunicorn-sync:offline"
+        workers = variant.command[variant.command.index("--workers") + 1]
+        assert workers == str(variant.settings["workers"])
+        assert (out / variant.log).read_text().startswith("battle-launch: ")

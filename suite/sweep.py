@@ -1,0 +1,148 @@
+"""Sweeps: one catalog variant run with other values of its settings, every combination a row
+of its own ("flask-gunicorn-sync workers=8"), measured in the same interleaved rounds as the
+others, so "your config was unfair" is answered with data: how far the catalog's own choice is
+from the best value measured. Always includes the catalog's value, so that comparison is made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from dataclasses import dataclass
+
+from suite import stats
+from suite.analysis import CellSummary, summarize
+from suite.catalog import Setting, Variant, evaluate
+from suite.results import RunResult, VariantResult
+
+ALPHA = 0.05
+
+
+class SweepError(ValueError):
+    """A sweep that cannot run: a setting the variant does not have, or no value."""
+
+
+def parse_sets(specs: list[str]) -> dict[str, list[Setting]]:
+    """["workers=1,2,4", "threads=8,32"] -> {"workers": [1, 2, 4], "threads": [8, 32]}."""
+    found: dict[str, list[Setting]] = {}
+    for spec in specs:
+        name, sep, values = spec.partition("=")
+        parts = [v.strip() for v in values.split(",") if v.strip()]
+        if not sep or not name.strip() or not parts:
+            raise SweepError(f"--set takes NAME=VALUE[,VALUE...], e.g. workers=1,2,4; got {spec!r}")
+        found.setdefault(name.strip(), [])
+        for part in parts:
+            value = int(part) if part.lstrip("-").isdigit() else part
+            if value not in found[name.strip()]:
+                found[name.strip()].append(value)
+    return found
+
+
+def expand(variant: Variant, sets: dict[str, list[Setting]], *, cpus: int,
+           max_connections: int) -> list[Variant]:
+    """Every combination of the values as a variant of its own, in the values' order (numbers
+    ascending), the catalog's own values added where the sweep left them out."""
+    unknown = [name for name in sets if name not in variant.settings]
+    if unknown:
+        raise SweepError(f"variant {variant.name!r} has no setting {', '.join(map(repr, unknown))} "
+                         f"(its settings: {', '.join(variant.settings) or 'none'})")
+    names = {"cpus": cpus, "max_connections": max_connections}
+    defaults = {name: evaluate(variant.settings[name], names) for name in sets}
+    axes = [sorted({*values, defaults[name]}, key=_order) for name, values in sets.items()]
+    combinations = [dict(zip(sets, values)) for values in itertools.product(*axes)]
+    return [derive(variant, overrides) for overrides in combinations]
+
+
+def _order(value: Setting) -> tuple:
+    return (0, value, "") if isinstance(value, (int, float)) else (1, 0, str(value))
+
+
+def derive(variant: Variant, overrides: dict[str, Setting]) -> Variant:
+    label = " ".join(f"{name}={value}" for name, value in overrides.items())
+    return dataclasses.replace(variant, name=f"{variant.name} {label}", base=variant.name,
+                               overrides=dict(overrides),
+                               originals={k: variant.settings[k] for k in overrides},
+                               settings={**variant.settings, **overrides})
+
+
+@dataclass(frozen=True)
+class Row:
+    """One combination of a sweep in one cell."""
+
+    label: str                         # "workers=8"
+    is_catalog: bool
+    summary: CellSummary
+
+
+@dataclass(frozen=True)
+class Lead:
+    """In one cell of a sweep: the best combination measured against the catalog's."""
+
+    cell: str                          # "small@200"
+    best: Row
+    catalog: Row
+    ratio: float                       # best ÷ catalog, median successful req/s
+    p: float | None                    # Welch over the repeats
+    p_adjusted: float | None = None    # Holm over the cells of this sweep
+
+    @property
+    def beyond_noise(self) -> bool:
+        return self.p_adjusted is not None and self.p_adjusted < ALPHA
+
+
+@dataclass(frozen=True)
+class Swept:
+    """Every row of one variant's sweep, by cell, and what the catalog's choice is worth."""
+
+    of: str
+    settings: tuple[str, ...]
+    labels: tuple[str, ...]            # the combinations, in the order they were swept
+    catalog: str                       # the label of the catalog's own combination
+    cells: dict[str, list[Row]]        # "small@200" -> its rows, in `labels` order
+    leads: list[Lead]
+
+
+def swept(run: RunResult) -> list[Swept]:
+    groups: dict[str, list[VariantResult]] = {}
+    for variant in run.variants:
+        if variant.sweep is not None:
+            groups.setdefault(variant.sweep.of, []).append(variant)
+    found = []
+    for of, variants in groups.items():
+        variants.sort(key=lambda v: tuple(_order(x) for x in v.sweep.set.values()))
+        catalog = next((v.sweep.label for v in variants if v.sweep.is_catalog), "")
+        cells: dict[str, list[Row]] = {}
+        for ms in run.profile.db_latencies_ms:
+            for doc in run.profile.docs:
+                for conns in run.profile.connections:
+                    rows = []
+                    for v in variants:
+                        cell = v.cell(doc, conns, ms)
+                        if cell is not None and cell.repeats:
+                            rows.append(Row(v.sweep.label, v.sweep.is_catalog, summarize(cell)))
+                    if rows:
+                        cells[rows[0].summary.label] = rows
+        found.append(Swept(of, tuple(variants[0].sweep.set),
+                           tuple(v.sweep.label for v in variants), catalog, cells,
+                           _leads(cells)))
+    return found
+
+
+def _leads(cells: dict[str, list[Row]]) -> list[Lead]:
+    leads = []
+    for label, rows in cells.items():
+        catalog = next((r for r in rows if r.is_catalog), None)
+        ranked = [r for r in rows if r.summary.median_rps is not None]
+        if catalog is None or catalog.summary.median_rps is None or not ranked:
+            continue
+        best = max(ranked, key=lambda r: r.summary.median_rps)
+        test = (None if best is catalog or stats.no_spread(catalog.summary.ok_rps,
+                                                          best.summary.ok_rps)
+                else stats.welch(catalog.summary.ok_rps, best.summary.ok_rps))
+        ratio = best.summary.median_rps / catalog.summary.median_rps \
+            if catalog.summary.median_rps else float("inf")
+        leads.append(Lead(label, best, catalog, ratio, test.p if test else None))
+    tested = [i for i, lead in enumerate(leads) if lead.p is not None]
+    for i, adjusted in zip(tested, stats.holm([leads[i].p for i in tested])):
+        leads[i] = dataclasses.replace(leads[i], p_adjusted=adjusted)
+    return leads
