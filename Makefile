@@ -14,8 +14,8 @@ RESULTS ?= $(lastword $(sort $(wildcard results/*.json)))
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup tools bench-all bench report publish list test test-unit clean images \
-	images-offline compose-file
+.PHONY: setup tools bench-all bench bench-scenarios report publish list test test-unit clean \
+	images images-offline compose-file
 
 setup: tools $(VENV)/.installed
 
@@ -33,6 +33,23 @@ bench-all: setup
 bench: setup
 	@test -n "$(FRAMEWORK)" || { echo "usage: make bench FRAMEWORK=<variant> [PROFILE=quick]; variants: make list" >&2; exit 2; }
 	$(PY) -m suite run $(FRAMEWORK) --profile $(PROFILE) --runtime $(RUNTIME) $(ARGS)
+
+# The deployments people run, measured like the reads (README "Scenarios"): every asyncio and
+# every gunicorn variant as 1, 2 and 4 instances behind nginx (round robin), workers sweeps of
+# flask-gunicorn-sync and fastapi-uvicorn, and writes for every variant. One results file and
+# report each. Small document only, to keep it to a few hours with PROFILE=standard.
+BALANCED_VARIANTS := tornado-motor tornado-pymongo-async fastapi-uvicorn fastapi-uvicorn-motor \
+	fastapi-gunicorn-uvicorn fastapi-gunicorn-asgi fastapi-granian asgi-uvicorn aiohttp-gunicorn \
+	starlette-uvicorn django-uvicorn flask-gunicorn-sync flask-gunicorn-gthread \
+	flask-gunicorn-gevent django-gunicorn-gthread
+bench-scenarios: setup
+	$(PY) -m suite run $(BALANCED_VARIANTS) --instances 1,2,4 --balancer nginx:round_robin \
+		--docs small --profile $(PROFILE) $(ARGS)
+	$(PY) -m suite sweep flask-gunicorn-sync --set workers=1,2,3,5,8,12 --docs small \
+		--profile $(PROFILE) $(ARGS)
+	$(PY) -m suite sweep fastapi-uvicorn --set workers=1,2,4,8 --docs small --profile $(PROFILE) \
+		$(ARGS)
+	$(PY) -m suite run --docs write --profile $(PROFILE) $(ARGS)
 
 report: setup
 	@test -n "$(RESULTS)" || { echo "no results/*.json yet: run make bench-all first" >&2; exit 2; }

@@ -46,6 +46,9 @@ class Variant:
     base: str | None = None
     overrides: dict[str, Setting] = field(default_factory=dict)
     originals: dict[str, Setting] = field(default_factory=dict)
+    # A deployment (suite.balancer): this many instances behind nginx with this strategy.
+    instances: int = 1
+    balancer: str | None = None
 
     @property
     def service(self) -> str:

@@ -217,8 +217,9 @@ def sweep_chart(group: "sweep.Swept", path: Path) -> Path | None:
         ax.grid(axis="y", linewidth=0.3)
     right.set_yscale("log")
     left.legend(frameon=False, fontsize=7)
-    fig.suptitle(f"Sweep of {group.of} over {', '.join(group.settings)} (medians over repeats; "
-                 "dotted: the catalog's values)", x=0.01, ha="left", fontsize=10)
+    marked = "; dotted: the catalog's values" if group.catalog else ""
+    fig.suptitle(f"{group.of} against {', '.join(group.settings)} (medians over repeats"
+                 f"{marked})", x=0.01, ha="left", fontsize=10)
     return _save(fig, path)
 
 
@@ -227,10 +228,11 @@ def render_all(run: RunResult, directory: Path) -> dict[str, list[Path]]:
     _style()
     charts: dict[str, list[Path]] = {"throughput": [], "errors": [], "latency": [], "cost": [],
                                      "rate": [], "sweep": []}
-    for group in sweep.swept(run):
-        path = sweep_chart(group, directory / f"{chart_key('sweep', slug(group.of))}.svg")
-        if path is not None:
-            charts["sweep"].append(path)
+    for kind, groups in (("sweep", sweep.swept(run)), ("deployment", sweep.deployed(run))):
+        for group in groups:
+            path = sweep_chart(group, directory / f"{chart_key(kind, slug(group.of))}.svg")
+            if path is not None:
+                charts["sweep"].append(path)
     for ms in run.profile.db_latencies_ms:
         for doc in run.profile.docs:
             for kind, draw in (("throughput", throughput_chart), ("errors", errors_chart),

@@ -13,7 +13,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from suite import compare, composefile, documents, images, report, results, sweep
+from suite import balancer, compare, composefile, documents, images, report, results, sweep
 from suite.catalog import (DEFAULT_CATALOG, DEFAULT_MAX_CONNECTIONS, CatalogError, load_catalog,
                            select)
 from suite.loadgen import GENERATORS, LoadGenError
@@ -157,6 +157,12 @@ def _add_run_options(run: argparse.ArgumentParser, profile: str = DEFAULT_PROFIL
     run.add_argument("--timeout", type=_seconds,
                      help="whole seconds: a slower response is late, an unanswered request "
                           "lost; shorter than --duration")
+    run.add_argument("--instances", type=_csv_ints,
+                     help="run each variant as N instances behind the balancer, each count a "
+                          "row: e.g. 1,2,4 (needs --balancer)")
+    run.add_argument("--balancer", metavar="nginx[:STRATEGY]",
+                     help="nginx in front of the instances; STRATEGY round_robin (default), "
+                          "least_conn or random")
     run.add_argument("--cpus", action="append", default=[], metavar="ROLE=CPUS",
                      help='pin roles to CPUs, e.g. "loadgen=0 server=1 db=1"')
     run.add_argument("--sequential", action="store_true",
@@ -287,6 +293,19 @@ def cmd_run(args: argparse.Namespace) -> int:
                                     max_connections=max(profile.connections))
         except sweep.SweepError as exc:
             raise UsageError(str(exc)) from None
+    if args.instances and not args.balancer:
+        raise UsageError("--instances needs a balancer in front of them: --balancer nginx")
+    if args.balancer:
+        try:
+            strategy = balancer.parse(args.balancer)
+        except balancer.BalancerError as exc:
+            raise UsageError(str(exc)) from None
+        if args.runtime != "local":
+            raise UsageError("--balancer runs with the local runtime only for now (nginx as a "
+                             "compose service is not built yet)")
+        balancer.find_nginx()   # a missing tool: one line, exit 1, nothing started
+        variants = [balancer.deploy(v, n, strategy) for v in variants
+                    for n in (args.instances or (1,))]
     options = RunOptions(variants=variants, profile=profile, runtime=runtime,
                          out_dir=args.out, mongo_url=args.mongo_url, database=args.database,
                          port=args.port, argv=("battle", *args.argv),
@@ -444,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"battle: error: {exc}", file=sys.stderr)
         return 2
     except (MongoError, LoadGenError, ServerFailed, results.ResultsError, RuntimeUnavailable,
-            images.ImageError) as exc:
+            images.ImageError, balancer.BalancerError) as exc:
         print(f"battle: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -318,20 +318,67 @@ def _sweep_section(run: RunResult, charts: dict[str, str]) -> list[str]:
         lines += [f"### {group.of}: {', '.join(group.settings)}", ""]
         lines += _chart(charts, chart_key("sweep", slug(group.of)),
                         f"sweep of {group.of}: req/s and p99 against the settings")
-        cells = list(group.cells)
-        lines += ["**Successful req/s / p99 ms, per combination**", "",
-                  "| combination | " + " | ".join(cells) + " |",
-                  "|---|" + "---:|" * len(cells)]
-        for label in group.labels:
-            row = []
-            for cell in cells:
-                found = next((r for r in group.cells[cell] if r.label == label), None)
-                row.append("–" if found is None else
-                           f"{_int(found.summary.median_rps)} / "
-                           f"{_ms(found.summary.latency_ms.get('p99'))}")
-            name = f"{label} (catalog)" if label == group.catalog else label
-            lines.append(f"| {name} | " + " | ".join(row) + " |")
+        lines += _series_table(group, "combination")
         lines += [""] + _sweep_sentences(group) + [""]
+    return lines
+
+
+def _series_table(group: sweep.Swept, what: str) -> list[str]:
+    cells = list(group.cells)
+    lines = [f"**Successful req/s / p99 ms, per {what}**", "",
+             f"| {what} | " + " | ".join(cells) + " |", "|---|" + "---:|" * len(cells)]
+    for label in group.labels:
+        row = []
+        for cell in cells:
+            found = next((r for r in group.cells[cell] if r.label == label), None)
+            row.append("–" if found is None else
+                       f"{_int(found.summary.median_rps)} / "
+                       f"{_ms(found.summary.latency_ms.get('p99'))}")
+        name = f"{label} (catalog)" if label == group.catalog else label
+        lines.append(f"| {name} | " + " | ".join(row) + " |")
+    return lines
+
+
+def _deployment_section(run: RunResult, charts: dict[str, str]) -> list[str]:
+    groups = sweep.deployed(run)
+    if not groups:
+        return []
+    lines = ["## Instances behind a balancer", "",
+             "Rows named `×N nginx:STRATEGY` ran as N instances of the variant, each on its own "
+             "port with the variant's settings, behind nginx on the port the load generator "
+             "and the verification used. The suite wrote nginx's configuration from data "
+             "(folded below): worker_processes = the server's CPUs, worker_connections = 2 × the "
+             "largest connection level + 1024, HTTP/1.1 keep-alive to the instances, no retry "
+             "of a failed request on another instance (each request meets its fate), access "
+             "log off. The server's CPU and memory are the instances' together; nginx's are "
+             "the balancer's.", ""]
+    for group in groups:
+        lines += [f"### {group.of}", ""]
+        lines += _chart(charts, chart_key("deployment", slug(group.of)),
+                        f"{group.of}: req/s and p99 against the instances")
+        lines += _series_table(group, "instances") + [""]
+    lines += ["**Where the CPU went, median over repeats** (balancer µs per successful request; "
+              "each instance's share of the instances' CPU: even shares mean the balancer "
+              "spread the load)", "",
+              "| row | cell | balancer µs/request | instances' CPU shares |", "|---|---|---:|---|"]
+    for v in run.variants:
+        if v.deployment is None:
+            continue
+        for cell in v.cells:
+            if not cell.repeats:
+                continue
+            s = summarize(cell)
+            shares = [s.cpu_cores.get(f"instance-{n}") for n in
+                      range(1, v.deployment.instances + 1)]
+            total = sum(x for x in shares if x)
+            share_text = " / ".join("–" if x is None or not total else f"{x / total:.0%}"
+                                    for x in shares)
+            lines.append(f"| {v.name} | {cell.label} | "
+                         f"{_int(s.cpu_us_per_ok.get('balancer'))} | {share_text} |")
+    shown = next(v for v in reversed(run.variants) if v.deployment is not None)
+    lines += ["", f"<details><summary>nginx {shown.deployment.version} configuration, as "
+                  f"written for {shown.name}</summary>", "", "```nginx",
+              shown.deployment.config.rstrip(), "```", "", "</details>", ""]
     return lines
 
 
@@ -801,6 +848,7 @@ def render(run: RunResult, charts: dict[str, str] | None = None) -> str:
     lines += _cost_section(run, charts)
     lines += _study_section(run)
     lines += _sweep_section(run, charts)
+    lines += _deployment_section(run, charts)
     lines += _open_loop_section(run, charts)
     lines += _checks_section(run)
     lines += _crosscheck_section(run)

@@ -137,10 +137,12 @@ class Monitor:
     """Samples roles (process groups or cgroups) on a background thread between start() and
     stop()."""
 
-    def __init__(self, roles: dict[str, "int | Cgroup | None"], interval_s: float = SAMPLE_INTERVAL_S):
+    def __init__(self, roles: dict[str, "int | list[int] | Cgroup | None"],
+                 interval_s: float = SAMPLE_INTERVAL_S):
         self.cgroups = {role: c for role, c in roles.items() if isinstance(c, Cgroup)}
-        self.roles = {role: pgid for role, pgid in roles.items()
-                      if pgid and not isinstance(pgid, Cgroup)}
+        # role -> the process groups it sums (several: the instances of a deployment).
+        self.roles = {role: tuple(pgid if isinstance(pgid, list) else [pgid])
+                      for role, pgid in roles.items() if pgid and not isinstance(pgid, Cgroup)}
         self.interval_s = interval_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -161,9 +163,10 @@ class Monitor:
         return self
 
     def _sample(self) -> None:
-        snapshots = _snapshot(set(self.roles.values()))
-        for role, pgid in self.roles.items():
-            snapshot = snapshots.get(pgid, {})
+        snapshots = _snapshot({pgid for pgids in self.roles.values() for pgid in pgids})
+        for role, pgids in self.roles.items():
+            snapshot = {pid: values for pgid in pgids
+                        for pid, values in snapshots.get(pgid, {}).items()}
             first = self._first.setdefault(role, {})
             last = self._last.setdefault(role, {})
             for pid, (ticks, _) in snapshot.items():

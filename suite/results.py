@@ -30,7 +30,7 @@ SCHEMA = "battle.results"
 #     commit without "-dirty", with `git_dirty` and the diff's hash; `method`: how the run
 #     measured, as its methodology text is rendered. Added within v5, optional both ways:
 #     cells of the `write` document, with each sample's `writes` (the database's count after
-#     it) and the lost-write class; a variant's `sweep`.
+#     it) and the lost-write class; a variant's `sweep` and `deployment`.
 # Older versions are upgraded on load, one version at a time.
 VERSION = 5
 LATENCY_KEYS = ("min", "mean", "stdev", "max", "p50", "p75", "p90", "p99", "p99.9")
@@ -103,10 +103,6 @@ class Writes:
     def duplicated(self) -> int:
         """Documents stored more than once for one request."""
         return self.stored - self.distinct
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Writes":
-        return cls(**_known(cls, data))
 
 
 @dataclass
@@ -346,6 +342,17 @@ class Sweep:
 
 
 @dataclass
+class Deployment:
+    """A row that ran as N instances of its variant behind a balancer."""
+
+    instances: int
+    balancer: str                      # "nginx"
+    strategy: str                      # round_robin | least_conn | random
+    version: str
+    config: str                        # the balancer's configuration, as the suite wrote it
+
+
+@dataclass
 class VariantResult:
     name: str
     app: str
@@ -365,6 +372,7 @@ class VariantResult:
     cells: list[Cell] = field(default_factory=list)
     rate_cells: list[Cell] = field(default_factory=list)   # open loop, after the closed-loop ones
     sweep: Sweep | None = None         # a row of `battle sweep`
+    deployment: Deployment | None = None   # instances behind a balancer (--balancer)
 
     def cell(self, doc: str, connections: int, db_latency_ms: int = 0) -> Cell | None:
         return next((c for c in self.cells if c.doc == doc and c.connections == connections
@@ -375,6 +383,7 @@ class VariantResult:
         return cls(**{**data,
                       "image": _optional(Image, data.get("image")),
                       "sweep": _optional(Sweep, data.get("sweep")),
+                      "deployment": _optional(Deployment, data.get("deployment")),
                       "verification": [VerificationCheck(**c) for c in data.get("verification", [])],
                       "primers": [Sample.from_dict(s) for s in data.get("primers", [])],
                       "cells": [Cell.from_dict(c) for c in data.get("cells", [])],

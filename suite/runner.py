@@ -23,7 +23,8 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from suite import documents, environment, results, stats
-from suite.catalog import Variant, evaluate, slug
+from suite.balancer import find_nginx, nginx_version, start_deployment
+from suite.catalog import DEFAULT_MAX_CONNECTIONS, Variant, evaluate, slug
 from suite.dblatency import FailPoint
 from suite.loadgen import LoadGenError, make_generator
 from suite.mongo import DEFAULT_DATABASE, MongoError, free_port, port_is_free, redact, seed
@@ -98,12 +99,20 @@ def start_mongo(stack: ExitStack, runtime: Runtime, mongo_url: str | None, log_p
 def start_verified(runtime: Runtime, variant: Variant, settings: dict, *, mongo_url: str,
                    database: str, port: int, log_path: Path, ready_timeout_s: float,
                    docs: tuple[str, ...] = documents.DOCUMENT_NAMES, items=None,
+                   max_connections: int = DEFAULT_MAX_CONNECTIONS,
                    ) -> tuple[Server, list[VerificationCheck]]:
-    """Start a variant, wait until it answers /health, verify it (the documents read, and with
-    `items`, the write collection, POST /items); the caller stops the server (also when a check
-    failed). Raises ServerFailed when it does not start or become ready."""
-    server = runtime.start_server(variant, settings, mongo_url=mongo_url, database=database,
-                                  port=port, log_path=log_path)
+    """Start a variant (or its instances and nginx in front, for a deployment), wait until it
+    answers /health, verify it (the documents read, and with `items`, the write collection,
+    POST /items), through the balancer if there is one; the caller stops the server (also when
+    a check failed). Raises ServerFailed when it does not start or become ready."""
+    if variant.balancer:
+        server = start_deployment(runtime, variant, settings, mongo_url=mongo_url,
+                                  database=database, port=port, log_dir=log_path.parent,
+                                  max_connections=max_connections,
+                                  ready_timeout_s=ready_timeout_s)
+    else:
+        server = runtime.start_server(variant, settings, mongo_url=mongo_url,
+                                      database=database, port=port, log_path=log_path)
     try:
         wait_ready(server, ready_timeout_s)
         checks = verify(server, tuple(d for d in docs if d != documents.WRITE))
@@ -313,7 +322,9 @@ class Runner:
 
     def _record(self, variant: Variant) -> VariantResult:
         settings = self._settings(variant)
-        log_path = self.artifacts / "logs" / f"{variant.slug}.log"
+        # A deployment's own log is nginx's; its instances' are beside it (.1.log, .2.log...).
+        log_path = self.artifacts / "logs" / (f"{variant.slug}.nginx.log" if variant.balancer
+                                              else f"{variant.slug}.log")
         p = self.profile
         # Cells of one database latency together, so the fail point changes least often.
         record = VariantResult(
@@ -325,7 +336,7 @@ class Runner:
                    for doc in p.docs for conns in p.connections],
             rate_cells=[Cell(doc, conns, rate=rate, db_latency_ms=ms) for ms in p.db_latencies_ms
                         for doc in p.docs for conns in p.connections for rate in p.rates])
-        if variant.base:
+        if variant.overrides:
             names = {"cpus": self.runtime.server_cpus(), "max_connections": max(p.connections)}
             record.sweep = results.Sweep(
                 of=variant.base, set=dict(variant.overrides),
@@ -362,7 +373,11 @@ class Runner:
                 database=self.options.database, port=port,
                 log_path=self.artifacts / "logs" / f"{variant.slug}.log",
                 ready_timeout_s=self.profile.ready_timeout_s, docs=self.profile.docs,
-                items=self.items)
+                items=self.items, max_connections=max(self.profile.connections))
+            if variant.balancer and record.deployment is None:
+                record.deployment = results.Deployment(
+                    instances=variant.instances, balancer="nginx", strategy=variant.balancer,
+                    version=nginx_version(find_nginx()), config=server.config)
             if not record.verification:
                 record.verification = checks
             failed = [c for c in checks if not c.passed]
@@ -371,7 +386,7 @@ class Runner:
                            + "; ".join(f"{c.name}: {c.detail}" for c in failed))
                 return
             self.progress(f"{name} verified: " + ", ".join(c.name for c in checks))
-            watch = {"server": server.watch(), "mongod": self.mongo_watch}
+            watch = {**server.watches(), "mongod": self.mongo_watch}
             if self.profile.primer_s:
                 # Fills connection pools and lazy imports before anything is counted (reads;
                 # /plain when a run only writes: nothing to clean up after it).

@@ -103,29 +103,48 @@ class Swept:
 
 
 def swept(run: RunResult) -> list[Swept]:
+    """Each swept variant's rows (deployments apart: see `deployed`)."""
     groups: dict[str, list[VariantResult]] = {}
     for variant in run.variants:
-        if variant.sweep is not None:
+        if variant.sweep is not None and variant.deployment is None:
             groups.setdefault(variant.sweep.of, []).append(variant)
     found = []
     for of, variants in groups.items():
         variants.sort(key=lambda v: tuple(_order(x) for x in v.sweep.set.values()))
-        catalog = next((v.sweep.label for v in variants if v.sweep.is_catalog), "")
-        cells: dict[str, list[Row]] = {}
-        for ms in run.profile.db_latencies_ms:
-            for doc in run.profile.docs:
-                for conns in run.profile.connections:
-                    rows = []
-                    for v in variants:
-                        cell = v.cell(doc, conns, ms)
-                        if cell is not None and cell.repeats:
-                            rows.append(Row(v.sweep.label, v.sweep.is_catalog, summarize(cell)))
-                    if rows:
-                        cells[rows[0].summary.label] = rows
-        found.append(Swept(of, tuple(variants[0].sweep.set),
-                           tuple(v.sweep.label for v in variants), catalog, cells,
-                           _leads(cells)))
+        found.append(_series(run, of, tuple(variants[0].sweep.set), variants,
+                             label=lambda v: v.sweep.label,
+                             is_catalog=lambda v: v.sweep.is_catalog))
     return found
+
+
+def deployed(run: RunResult) -> list[Swept]:
+    """Each variant run behind the balancer, by strategy: its rows by instance count."""
+    groups: dict[str, list[VariantResult]] = {}
+    for variant in run.variants:
+        if variant.deployment is not None:
+            base = variant.name.rsplit(" ×", 1)[0]
+            groups.setdefault(f"{base} nginx:{variant.deployment.strategy}", []).append(variant)
+    found = []
+    for of, variants in groups.items():
+        variants.sort(key=lambda v: v.deployment.instances)
+        found.append(_series(run, of, ("instances",), variants,
+                             label=lambda v: f"×{v.deployment.instances}",
+                             is_catalog=lambda v: False))
+    return found
+
+
+def _series(run: RunResult, of: str, settings: tuple[str, ...], variants: list[VariantResult],
+            label, is_catalog) -> Swept:
+    cells: dict[str, list[Row]] = {}
+    for ms in run.profile.db_latencies_ms:
+        for doc in run.profile.docs:
+            for conns in run.profile.connections:
+                rows = [Row(label(v), is_catalog(v), summarize(cell)) for v in variants
+                        if (cell := v.cell(doc, conns, ms)) is not None and cell.repeats]
+                if rows:
+                    cells[rows[0].summary.label] = rows
+    catalog = next((label(v) for v in variants if is_catalog(v)), "")
+    return Swept(of, settings, tuple(label(v) for v in variants), catalog, cells, _leads(cells))
 
 
 def _leads(cells: dict[str, list[Row]]) -> list[Lead]:

@@ -78,3 +78,19 @@ def test_interpreter_placeholders_and_env():
 def test_setting_env():
     assert setting_env({"pool_size": 100, "flag": True}) == {
         "BATTLE_POOL_SIZE": "100", "BATTLE_FLAG": "true"}
+
+
+def test_the_scenarios_target_names_catalog_variants_only():
+    import re
+
+    from suite import REPO_ROOT
+
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    listed = re.search(r"BALANCED_VARIANTS := (.*?)\nbench-scenarios", makefile, re.S).group(1)
+    names = listed.replace("\\", " ").split()
+    catalog = load_catalog()
+    assert names and set(names) <= set(catalog)
+    # Every asyncio and every gunicorn variant, as the target promises.
+    promised = {name for name, v in catalog.items()
+                if "asyncio" in v.worker_model or "gunicorn" in v.server}
+    assert set(names) == promised

@@ -16,8 +16,9 @@ from suite.catalog import Variant
 from suite.resources import Cgroup
 from suite.results import DbContainer, Image, RuntimeDetails
 
-# What resource sampling watches for a role: a process group id (local), a cgroup (docker).
-Watch = int | Cgroup | None
+# What resource sampling watches for a role: a process group id (local), a cgroup (docker), or
+# several of them, summed (the instances of a deployment).
+Watch = int | Cgroup | list[int | Cgroup] | None
 
 
 class ServerFailed(Exception):
@@ -51,8 +52,9 @@ class Server(Protocol):
 
     def alive(self) -> bool: ...
 
-    def watch(self) -> Watch:
-        """What holds the server and its workers, for resource sampling."""
+    def watches(self) -> dict[str, Watch]:
+        """What holds the server and its workers, for resource sampling, by role: "server",
+        and for a deployment also "balancer" and "instance-1", "instance-2", ..."""
         ...
 
     def exit_detail(self) -> str:

@@ -197,10 +197,10 @@ class DockerServer:
     def alive(self) -> bool:
         return self.container.alive()
 
-    def watch(self) -> Cgroup | None:
+    def watches(self) -> dict[str, Cgroup | None]:
         if self._cgroup is None:
             self._cgroup = self.container.cgroup()
-        return self._cgroup
+        return {"server": self._cgroup}
 
     def exit_detail(self) -> str:
         return self.container.exit_detail()

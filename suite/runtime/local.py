@@ -29,8 +29,8 @@ class LocalServer:
     def alive(self) -> bool:
         return self.child.alive()
 
-    def watch(self) -> int:
-        return self.child.pid
+    def watches(self) -> dict[str, int]:
+        return {"server": self.child.pid}
 
     def exit_detail(self) -> str:
         code = self.child.returncode

@@ -69,7 +69,7 @@ def test_every_variant_builds_starts_and_verifies_in_its_container(name, docker_
         wait_ready(server, 60)
         checks = verify(server)
         assert all(check.passed for check in checks), checks
-        assert server.watch() is not None
+        assert server.watches()["server"] is not None
     finally:
         server.stop()
     log = (artifacts / f"{name}.log").read_text()
