@@ -94,3 +94,22 @@ def test_writes_are_wrk_only(extra, tmp_path):
     done = battle("run", "fastapi-uvicorn", "--docs", "write", *extra, "--out", str(tmp_path))
     assert done.returncode == 2 and "writes (--docs write) are wrk's alone" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("variant", ["flask-gunicorn-sync", "fastapi-uvicorn", "tornado-motor"])
+def test_real_servers_store_every_write_they_acknowledge(variant, tmp_path):
+    out = tmp_path / "results"
+    done = battle("run", variant, *RUN, "--write-concern", "majority", "--out", str(out),
+                  "--reports", str(tmp_path / "reports"))
+    assert done.returncode == 0, done.stderr
+    run = results.load(sorted(out.glob("*.json"))[0])
+    record = run.variant(variant)
+    assert record.settings["write_concern"] == "majority"
+    assert [c.name for c in record.verification][-1] == "POST /items"
+    sample = sample_of(run, variant)
+    writes = sample.writes
+    assert writes.acknowledged > 100 and writes.lost == 0 and writes.duplicated == 0
+    assert writes.acknowledged == sample.requests - sample.failed("status")
+    assert sample.ok_requests == writes.acknowledged - sample.failed("late")
+    # The database's CPU per insert is in the cost, like the reads'.
+    assert sample.cpu_us_per_ok("mongod") > 0
