@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from suite.catalog import Variant
-from suite.procs import Child
-from suite.runtime import Server, ServerFailed, Watch
-from suite.text import ended, last_line
+from suite.runtime import Server, Watch
+from suite.text import last_line
 
 STRATEGIES = {"round_robin": "", "least_conn": "least_conn;", "random": "random;"}
+TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 UPSTREAM_KEEPALIVE = 128
 
 
@@ -83,6 +83,7 @@ class NginxConfig:
         method = STRATEGIES[self.strategy]
         servers = "\n".join(f"    server 127.0.0.1:{port};" for port in self.upstream_ports)
         return f"""# Written by the suite (suite/balancer.py) for one deployment; recorded in the results.
+# Paths are where nginx sees them (in the docker runtime: the directory mounted into it).
 daemon off;
 master_process on;
 pid {prefix}/nginx.pid;
@@ -136,7 +137,7 @@ class Deployment:
     dies mid-run shows up as that repeat's failed requests (nginx retries nothing), then ends
     the variant as a server death would."""
 
-    def __init__(self, instances: list[Server], nginx: Child, port: int, config: str):
+    def __init__(self, instances: list[Server], nginx: Server, port: int, config: str):
         self.instances = instances
         self.nginx = nginx
         self.host = "127.0.0.1"
@@ -148,20 +149,19 @@ class Deployment:
 
     def watches(self) -> dict[str, Watch]:
         each = [instance.watches()["server"] for instance in self.instances]
-        return {"server": each, "balancer": self.nginx.pid,
+        return {"server": each, "balancer": self.nginx.watches()["server"],
                 **{f"instance-{n}": watch for n, watch in enumerate(each, 1)}}
 
     def exit_detail(self) -> str:
         if not self.nginx.alive():
-            return "nginx " + ended(f"exited with code {self.nginx.returncode}",
-                                    self.nginx.log_tail(6))
+            return f"nginx: {self.nginx.exit_detail()}"
         dead = [(n, i) for n, i in enumerate(self.instances, 1) if not i.alive()]
         return "; ".join(f"instance {n} of {len(self.instances)}: {i.exit_detail()}"
                          for n, i in dead) or "every instance and nginx still running"
 
     def stop(self) -> None:
         try:
-            self.nginx.stop(grace=5)
+            self.nginx.stop()
         finally:
             for instance in self.instances:
                 instance.stop()
@@ -180,25 +180,18 @@ def start_deployment(runtime, variant: Variant, settings: dict, *, mongo_url: st
         for number in range(1, variant.instances + 1):
             instance = runtime.start_server(
                 variant, settings, mongo_url=mongo_url, database=database, port=free_port(),
-                log_path=log_dir / f"{variant.slug}.{number}.log")
+                log_path=log_dir / f"{variant.slug}.{number}.log", instance=number)
             started.append(instance)
             wait_ready(instance, ready_timeout_s)
-        prefix = (log_dir / f"{variant.slug}.nginx").resolve()
-        for temp in ("", "client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            (prefix / temp).mkdir(parents=True, exist_ok=True)
+        directory = (log_dir / f"{variant.slug}.nginx").resolve()
+        for temp in ("", *TEMP_DIRS):
+            (directory / temp).mkdir(parents=True, exist_ok=True)
         config = NginxConfig(variant.balancer, port, tuple(i.port for i in started),
                              worker_processes=runtime.server_cpus(),
-                             max_connections=max_connections).render(prefix)
-        (prefix / "nginx.conf").write_text(config)
-        binary = find_nginx()
-        try:
-            nginx = Child([binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
-                           "-e", str(prefix / "error.log")],
-                          log_path=log_dir / f"{variant.slug}.nginx.log",
-                          cpus=runtime.cpu_roles.get("server"))
-        except OSError as exc:
-            raise ServerFailed(f"cannot start nginx: {exc.strerror}") from None
-        return Deployment(started, nginx, port, config)
+                             max_connections=max_connections)
+        nginx, text = runtime.start_balancer(config, directory,
+                                             log_dir / f"{variant.slug}.nginx.log")
+        return Deployment(started, nginx, port, text)
     except BaseException:
         for instance in started:
             instance.stop()

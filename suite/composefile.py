@@ -24,6 +24,8 @@ DEFAULTS = {
     "BATTLE_BUILD_BASE": "python:3.12-slim",     # + gcc when a package has no wheel
     "BATTLE_PIP_OFFLINE": "0",
     "BATTLE_MONGO_IMAGE": "mongo:7.0",
+    "BATTLE_BALANCER_IMAGE": "nginx:1.27",       # offline: the base, which has nginx-light
+    "BATTLE_BALANCER_DIR": "/tmp/battle-nginx",  # the suite's nginx.conf for one deployment
     "BATTLE_SERVER_CPUSET": "",                  # "": every CPU
     "BATTLE_DB_CPUSET": "",
     "BATTLE_SERVER_MEMORY": "4g",
@@ -51,6 +53,9 @@ HEADER = """\
 """
 
 
+BALANCER_MOUNT = "/etc/battle-nginx"
+
+
 def _q(value: str) -> str:
     return json.dumps(value)   # a JSON string is a valid YAML double-quoted scalar
 
@@ -59,10 +64,11 @@ def _var(name: str) -> str:
     return f"${{{name}:-{DEFAULTS[name]}}}"
 
 
-def _common(role: str) -> list[str]:
+def _common(role: str, limits: str | None = None) -> list[str]:
     """Keys every container shares: host network, an init that forwards signals, labels the
-    suite finds its own containers by, and the role's CPU set and memory limit."""
-    prefix = "SERVER" if role == "server" else "DB"
+    suite finds its own containers by, and the CPU set and memory limit of the role's limits
+    (the balancer shares the server's)."""
+    prefix = limits or ("SERVER" if role == "server" else "DB")
     return [
         "    network_mode: host",
         "    init: true",
@@ -84,6 +90,20 @@ def _mongo() -> list[str]:
         "    command: [\"mongod\", \"--bind_ip\", \"127.0.0.1\", \"--port\", "
         f"{_q(_var('BATTLE_MONGO_PORT'))}, \"--dbpath\", \"/data/db\", \"--setParameter\", "
         f"{_q('enableTestCommands=' + _var('BATTLE_MONGO_TEST_COMMANDS'))}]",
+    ]
+
+
+def _balancer() -> list[str]:
+    # nginx in front of a deployment's instances (--balancer); the suite writes its config into
+    # BATTLE_BALANCER_DIR, mounted where the config says its files are.
+    return [
+        "  balancer:",
+        '    profiles: ["balancer"]',
+        f"    image: {_q(_var('BATTLE_BALANCER_IMAGE'))}",
+        *_common("balancer", "SERVER"),
+        f"    volumes: [{_q(_var('BATTLE_BALANCER_DIR') + ':' + BALANCER_MOUNT)}]",
+        f"    command: [\"nginx\", \"-p\", {_q(BALANCER_MOUNT)}, \"-c\", "
+        f"{_q(BALANCER_MOUNT + '/nginx.conf')}, \"-e\", {_q(BALANCER_MOUNT + '/error.log')}]",
     ]
 
 
@@ -116,7 +136,7 @@ def _server(variant: Variant) -> list[str]:
 
 
 def render(catalog: dict[str, Variant]) -> str:
-    lines = [HEADER, 'version: "2.4"', "services:", *_mongo()]
+    lines = [HEADER, 'version: "2.4"', "services:", *_mongo(), "", *_balancer()]
     for variant in catalog.values():
         lines += ["", *_server(variant)]
     return "\n".join(lines) + "\n"

@@ -45,8 +45,10 @@ DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = os.environ.get("BATTLE_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 # python3 is 3.11 on bookworm: the wheelhouse is downloaded for that interpreter.
 BASE_PYTHON = "3.11"
+# libcurl4/libssl3: mongod needs them; nginx-light: the balancer (--balancer nginx) runs from
+# this base too.
 BASE_PACKAGES = ("python3", "python3-venv", "python3-dev", "gcc", "libc6-dev",
-                 "ca-certificates", "libcurl4", "libssl3")   # libcurl4/libssl3: mongod needs them
+                 "ca-certificates", "libcurl4", "libssl3", "nginx-light")
 # Packages that publish no wheel: downloaded as source, compiled inside the image build.
 SOURCE_ONLY = ("uwsgi", "gunicorn_h1c")
 # Platforms of wheels that run on bookworm (glibc 2.36) x86_64.
@@ -56,10 +58,10 @@ WHEEL_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2
 IMAGE_SETS = {
     "registry": {key: DEFAULTS[key] for key in ("BATTLE_IMAGES", "BATTLE_SERVER_BASE",
                                                  "BATTLE_BUILD_BASE", "BATTLE_PIP_OFFLINE",
-                                                 "BATTLE_MONGO_IMAGE")},
+                                                 "BATTLE_MONGO_IMAGE", "BATTLE_BALANCER_IMAGE")},
     "offline": {"BATTLE_IMAGES": "offline", "BATTLE_SERVER_BASE": BASE_IMAGE,
                 "BATTLE_BUILD_BASE": BASE_IMAGE, "BATTLE_PIP_OFFLINE": "1",
-                "BATTLE_MONGO_IMAGE": MONGO_IMAGE},
+                "BATTLE_MONGO_IMAGE": MONGO_IMAGE, "BATTLE_BALANCER_IMAGE": BASE_IMAGE},
 }
 
 

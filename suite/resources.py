@@ -139,10 +139,14 @@ class Monitor:
 
     def __init__(self, roles: dict[str, "int | list[int] | Cgroup | None"],
                  interval_s: float = SAMPLE_INTERVAL_S):
-        self.cgroups = {role: c for role, c in roles.items() if isinstance(c, Cgroup)}
-        # role -> the process groups it sums (several: the instances of a deployment).
-        self.roles = {role: tuple(pgid if isinstance(pgid, list) else [pgid])
-                      for role, pgid in roles.items() if pgid and not isinstance(pgid, Cgroup)}
+        # role -> the cgroups, or the process groups, it sums (several: the instances of a
+        # deployment).
+        members = {role: tuple(w if isinstance(w, list) else [w]) for role, w in roles.items()
+                   if w}
+        self.cgroups = {role: ws for role, ws in members.items()
+                        if all(isinstance(w, Cgroup) for w in ws)}
+        self.roles = {role: ws for role, ws in members.items()
+                      if not any(isinstance(w, Cgroup) for w in ws)}
         self.interval_s = interval_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -174,11 +178,11 @@ class Monitor:
                 last[pid] = ticks
             self._memory.setdefault(role, []).append(sum(pss for _, pss in snapshot.values()))
             self._procs[role] = max(self._procs.get(role, 0), len(snapshot))
-        for role, cgroup in self.cgroups.items():
-            reading = cgroup.read()
-            if reading is None:
+        for role, cgroups in self.cgroups.items():
+            readings = [cgroup.read() for cgroup in cgroups]
+            if any(reading is None for reading in readings):
                 continue
-            cpu_s, rss, processes = reading
+            cpu_s, rss, processes = (sum(values) for values in zip(*readings))
             self._cpu_s.setdefault(role, [cpu_s, cpu_s])[1] = cpu_s
             self._memory.setdefault(role, []).append(rss)
             self._procs[role] = max(self._procs.get(role, 0), processes)

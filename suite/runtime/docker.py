@@ -24,6 +24,7 @@ from typing import Any
 from suite import REPO_ROOT, command, composefile
 from suite.catalog import DEFAULT_CATALOG, Variant, load_catalog
 from suite.command import CommandError
+from suite.composefile import BALANCER_MOUNT
 from suite.images import WHEELHOUSE, ImageError, image_id, image_settings
 from suite.mongo import MongoError, free_port, ping
 from suite.procs import signals_deferred
@@ -263,10 +264,11 @@ class DockerRuntime:
                 "BATTLE_OWNER": self.owner, **extra}
 
     def _compose(self, service: str, *args: str, env: dict[str, str] | None = None,
-                 timeout: float = 180) -> subprocess.CompletedProcess:
-        """Compose on this run's project, with `service`'s profile enabled; ServerFailed when it
-        gives no answer within `timeout`."""
-        argv = [*self.compose, "--project-name", self.project, "--project-directory",
+                 timeout: float = 180, project: str | None = None) -> subprocess.CompletedProcess:
+        """Compose on this run's project (or another of its own: a deployment's instances are
+        a project each, since one project runs one container per service), with `service`'s
+        profile enabled; ServerFailed when it gives no answer within `timeout`."""
+        argv = [*self.compose, "--project-name", project or self.project, "--project-directory",
                 str(COMPOSE_DIR), "--file", str(self.compose_file), "--profile", service, *args]
         try:
             return command.run(argv, timeout=timeout, env=env or self.environment(),
@@ -364,17 +366,28 @@ class DockerRuntime:
                                    f"{last_line(done.stderr)}") from None
         return self._versions[variant.service]
 
+    def start_balancer(self, config, directory: Path, log_path: Path
+                       ) -> tuple[DockerServer, str]:
+        """nginx as the compose `balancer` service, its configuration in `directory` mounted
+        where the configuration says its files are."""
+        text = config.render(Path(BALANCER_MOUNT))
+        (directory / "nginx.conf").write_text(text)
+        container = self._container("balancer", self.environment(
+            BATTLE_BALANCER_DIR=str(directory)), log_path)
+        return DockerServer(container, config.listen_port), text
+
     def package_versions(self, variant: Variant) -> dict[str, str]:
         return self._image_versions(variant, self.image(variant))["packages"]
 
-    def _container(self, service: str, env: dict[str, str], log_path: Path) -> Container:
+    def _container(self, service: str, env: dict[str, str], log_path: Path,
+                   project: str | None = None) -> Container:
         """`up -d` one service (never building, never its dependencies) and return it, found
         by Compose's labels (v1 and v2 set them; `compose ps` differs between versions)."""
-        labels = (f"com.docker.compose.project={self.project}",
+        labels = (f"com.docker.compose.project={project or self.project}",
                   f"com.docker.compose.service={service}")
         try:
             done = self._compose(service, "up", "--detach", "--no-build", "--no-deps", service,
-                                 env=env)
+                                 env=env, project=project)
             ids = find_containers(*labels)
             if done.returncode != 0 or len(ids) != 1:
                 raise ServerFailed(f"container {service} did not start: "
@@ -411,12 +424,14 @@ class DockerRuntime:
             container.remove()
 
     def start_server(self, variant: Variant, settings: dict[str, Any], *, mongo_url: str,
-                     database: str, port: int, log_path: Path) -> DockerServer:
+                     database: str, port: int, log_path: Path, instance: int = 0
+                     ) -> DockerServer:
         env = self.environment(
             BATTLE_PORT=str(port), BATTLE_MONGO_URL=mongo_url, BATTLE_MONGO_DB=database,
             BATTLE_SETTINGS=json.dumps(settings),
             BATTLE_EXPECT_ARGV=json.dumps(self.command(variant, settings, port)))
-        container = self._container(variant.service, env, log_path)
+        container = self._container(variant.service, env, log_path,
+                                    project=f"{self.project}i{instance}" if instance else None)
         expected, running = self._image_ids.get(variant.service), container.image()
         if expected and running != expected:
             container.remove()

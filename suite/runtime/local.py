@@ -75,7 +75,7 @@ class LocalRuntime:
         return variant.argv(settings, python=self.python, host=HOST, port=port)
 
     def start_server(self, variant: Variant, settings: dict[str, Any], *, mongo_url: str,
-                     database: str, port: int, log_path: Path) -> LocalServer:
+                     database: str, port: int, log_path: Path, instance: int = 0) -> LocalServer:
         argv = self.command(variant, settings, port)
         env = {**os.environ, **setting_env(settings),
                **variant.environment(settings, python=self.python, host=HOST, port=port),
@@ -89,6 +89,19 @@ class LocalRuntime:
         except OSError as exc:
             raise ServerFailed(f"cannot start {argv[0]}: {exc.strerror}") from None
         return LocalServer(child, port)
+
+    def start_balancer(self, config, directory: Path, log_path: Path) -> tuple[LocalServer, str]:
+        from suite.balancer import find_nginx
+
+        text = config.render(directory)
+        (directory / "nginx.conf").write_text(text)
+        argv = [find_nginx(), "-p", str(directory), "-c", str(directory / "nginx.conf"),
+                "-e", str(directory / "error.log")]
+        try:
+            child = Child(argv, log_path=log_path, cpus=self.cpu_roles.get("server"))
+        except OSError as exc:
+            raise ServerFailed(f"cannot start nginx: {exc.strerror}") from None
+        return LocalServer(child, config.listen_port), text
 
     def package_versions(self, variant: Variant) -> dict[str, str]:
         # Servers run in this interpreter's environment, so its metadata is theirs.

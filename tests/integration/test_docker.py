@@ -287,3 +287,22 @@ def test_a_sweep_runs_the_catalog_rows_image_with_its_settings(tmp_path):
         workers = variant.command[variant.command.index("--workers") + 1]
         assert workers == str(variant.settings["workers"])
         assert (out / variant.log).read_text().startswith("battle-launch: ")
+
+
+def test_two_instances_behind_nginx_in_containers(tmp_path):
+    out = tmp_path / "results"
+    before = containers("battle.role")
+    done = battle("run", "--runtime", "docker", "fastapi-uvicorn", "--instances", "2",
+                  "--balancer", "nginx", *TINY, "--out", str(out),
+                  "--reports", str(tmp_path / "reports"), timeout=900)
+    assert done.returncode == 0, done.stderr
+    run = results.load(sorted(out.glob("*.json"))[0])
+    [variant] = run.variants
+    assert variant.status == "measured", variant.reason
+    assert variant.deployment.instances == 2 and "/etc/battle-nginx" in variant.deployment.config
+    [sample] = variant.cells[0].repeats
+    assert sample.ok_requests > 0
+    for role in ("instance-1", "instance-2", "balancer"):
+        assert sample.resources[role].memory == "cgroup-anon"
+        assert sample.resources[role].cpu_cores > 0.01, role
+    assert containers("battle.role") == before
