@@ -84,3 +84,23 @@ def test_a_killed_instance_is_failed_requests_not_a_hang(tmp_path):
     # live one went on serving.
     assert sample.failed("status") + sample.failed("read") > 0
     assert sample.ok_requests > 0
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--instances", "0", "--balancer", "nginx"], 2, "expected positive integers"),
+    (["--instances", "2"], 2, "--instances needs a balancer"),
+    (["--balancer", "nginx:fastest"], 2, "with STRATEGY one of round_robin, least_conn, random"),
+    (["--balancer", "haproxy"], 2, "give nginx or nginx:STRATEGY"),
+])
+def test_bad_balancer_input_is_one_line_and_starts_nothing(args, code, message, tmp_path):
+    done = battle("run", "fastapi-uvicorn", *args, "--out", str(tmp_path))
+    # One line says what is wrong (argparse prints its usage above it).
+    assert done.returncode == code and message in done.stderr.strip().splitlines()[-1]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_nginx_is_one_line_exit_1_and_starts_nothing(tmp_path):
+    done = battle("run", "fastapi-uvicorn", "--balancer", "nginx", "--out", str(tmp_path),
+                  env={**os.environ, "BATTLE_NGINX": str(tmp_path / "no-nginx")})
+    assert done.returncode == 1 and "nginx not found" in done.stderr
+    assert list(tmp_path.iterdir()) == []
