@@ -137,12 +137,14 @@ class Deployment:
     dies mid-run shows up as that repeat's failed requests (nginx retries nothing), then ends
     the variant as a server death would."""
 
-    def __init__(self, instances: list[Server], nginx: Server, port: int, config: str):
+    def __init__(self, instances: list[Server], nginx: Server, port: int, config: str,
+                 version: str):
         self.instances = instances
         self.nginx = nginx
         self.host = "127.0.0.1"
         self.port = port
         self.config = config
+        self.version = version
 
     def alive(self) -> bool:
         return self.nginx.alive() and all(instance.alive() for instance in self.instances)
@@ -189,9 +191,9 @@ def start_deployment(runtime, variant: Variant, settings: dict, *, mongo_url: st
         config = NginxConfig(variant.balancer, port, tuple(i.port for i in started),
                              worker_processes=runtime.server_cpus(),
                              max_connections=max_connections)
-        nginx, text = runtime.start_balancer(config, directory,
-                                             log_dir / f"{variant.slug}.nginx.log")
-        return Deployment(started, nginx, port, text)
+        nginx, text, version = runtime.start_balancer(config, directory,
+                                                      log_dir / f"{variant.slug}.nginx.log")
+        return Deployment(started, nginx, port, text, version)
     except BaseException:
         for instance in started:
             instance.stop()

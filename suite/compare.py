@@ -29,6 +29,7 @@ class CellComparison:
     t: float | None = None     # Welch's t, positive when new's mean is above base's
     p_adjusted: float | None = None   # p after Holm's correction over the comparison's tests
     no_spread: bool = False    # every repeat of each side gave the same value (stats.no_spread)
+    db_latency_ms: int = 0     # the database latency the cell was measured with
 
     @property
     def verdict(self) -> str:
@@ -64,9 +65,9 @@ class Comparison:
         return {name: stats.geometric_mean(ratios) for name, ratios in by_variant.items()}
 
 
-def _rps(run: RunResult, variant: str, doc: str, conns: int) -> list[float]:
+def _rps(run: RunResult, variant: str, doc: str, conns: int, ms: int) -> list[float]:
     record = run.variant(variant)
-    cell = record.cell(doc, conns) if record else None
+    cell = record.cell(doc, conns, ms) if record else None
     return [s.ok_rps for s in cell.repeats] if cell else []
 
 
@@ -82,6 +83,10 @@ def compare(base: RunResult, new: RunResult) -> Comparison:
             warnings.append(f"profiles differ: {key} {a} vs {b}")
     if base.runtime != new.runtime:
         warnings.append(f"runtimes differ: {base.runtime} vs {new.runtime}")
+    if base.profile.db_latencies_ms != new.profile.db_latencies_ms:
+        warnings.append("database latencies differ: "
+                        f"{list(base.profile.db_latencies_ms)} ms vs "
+                        f"{list(new.profile.db_latencies_ms)} ms (only cells of both compared)")
     if base.runtime == new.runtime == "docker":
         # Image set, the servers' cpusets and memory limits, and the database's.
         for key, a, b in (("images", base.runtime_details.images, new.runtime_details.images),
@@ -93,22 +98,25 @@ def compare(base: RunResult, new: RunResult) -> Comparison:
         v.name for v in new.variants if base.variant(v.name) is None]
     docs = list(dict.fromkeys([*base.profile.docs, *new.profile.docs]))
     levels = sorted({*base.profile.connections, *new.profile.connections})
+    latencies = sorted({*base.profile.db_latencies_ms, *new.profile.db_latencies_ms})
     cells = []
     for name in names:
-        for doc in docs:
-            for conns in levels:
-                a, b = _rps(base, name, doc, conns), _rps(new, name, doc, conns)
-                if not a and not b:
-                    continue
-                ma, mb = stats.median(a), stats.median(b)
-                ratio = mb / ma if ma and mb is not None else None
-                if stats.no_spread(a, b):
-                    cells.append(CellComparison(name, doc, conns, a, b, ratio, None,
-                                                no_spread=True))
-                    continue
-                test = stats.welch(a, b)
-                cells.append(CellComparison(name, doc, conns, a, b, ratio,
-                                            test.p if test else None, test.t if test else None))
+        for ms in latencies:
+            for doc in docs:
+                for conns in levels:
+                    a, b = _rps(base, name, doc, conns, ms), _rps(new, name, doc, conns, ms)
+                    if not a and not b:
+                        continue
+                    ma, mb = stats.median(a), stats.median(b)
+                    ratio = mb / ma if ma and mb is not None else None
+                    if stats.no_spread(a, b):
+                        cells.append(CellComparison(name, doc, conns, a, b, ratio, None,
+                                                    no_spread=True, db_latency_ms=ms))
+                        continue
+                    test = stats.welch(a, b)
+                    cells.append(CellComparison(name, doc, conns, a, b, ratio,
+                                                test.p if test else None,
+                                                test.t if test else None, db_latency_ms=ms))
     # One family: every cell with a ratio and a test (a cell without a ratio is no claim).
     family = [i for i, cell in enumerate(cells) if cell.ratio is not None and cell.p is not None]
     adjusted = stats.holm([cells[i].p for i in family])
@@ -148,17 +156,17 @@ def render(comparison: Comparison) -> str:
         "means the difference is within the noise of the repeats, `?` that a side has fewer "
         "than two repeats, and *not enough information* that every repeat on each side gave "
         "the same value, so the repeats say nothing about noise.", ""]
-    docs = list(dict.fromkeys(c.doc for c in comparison.cells))
+    sections = list(dict.fromkeys((c.db_latency_ms, c.doc) for c in comparison.cells))
     levels = sorted({c.connections for c in comparison.cells})
     variants = list(dict.fromkeys(c.variant for c in comparison.cells))
-    index = {(c.variant, c.doc, c.connections): c for c in comparison.cells}
-    for doc in docs:
-        lines += [f"## /{doc}", "",
+    index = {(c.variant, c.doc, c.connections, c.db_latency_ms): c for c in comparison.cells}
+    for ms, doc in sections:
+        lines += [f"## /{doc}" + (f", database +{ms} ms" if ms else ""), "",
                   "| variant | " + " | ".join(f"{c:,} conn." for c in levels) + " |",
                   "|---|" + "---:|" * len(levels)]
         for name in variants:
             lines.append(f"| {name} | " + " | ".join(
-                _cell_text(index.get((name, doc, conns))) for conns in levels) + " |")
+                _cell_text(index.get((name, doc, conns, ms))) for conns in levels) + " |")
         lines.append("")
     lines += ["## Geometric mean of the ratios, per variant", "",
               "| variant | new ÷ base |", "|---|---:|"]

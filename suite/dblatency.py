@@ -14,6 +14,7 @@ queues packets on a shared link; here only finds wait, on an otherwise idle loop
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import threading
 import time
@@ -30,17 +31,21 @@ from suite.results import DbLatencyCheck
 NAME = "failCommand"
 PAIRS = 15           # sequential finds without and with the fail point, alternated
 CONCURRENT = 20      # finds at once, each on its own pooled connection
+# The concurrency probe blocks at least this long, so a fail point that queued the finds
+# (CONCURRENT x the block) could not be mistaken for thread start-up noise (a few ms here).
+PROBE_MS = 10
 
 
-def fail_point_data(ms: int) -> dict[str, Any]:
-    return {"failCommands": ["find"], "blockConnection": True, "blockTimeMS": ms}
+def fail_point_data(ms: int, commands: tuple[str, ...] = ("find",)) -> dict[str, Any]:
+    return {"failCommands": list(commands), "blockConnection": True, "blockTimeMS": ms}
 
 
 class FailPoint:
     """The fail point of one MongoDB, owned by a run: `off()` (also on close) whatever ends it."""
 
-    def __init__(self, url: str, database: str):
+    def __init__(self, url: str, database: str, commands: tuple[str, ...] = ("find",)):
         self.url = url
+        self.commands = commands     # what waits: finds, and inserts when the run writes
         self.client = MongoClient(url, serverSelectionTimeoutMS=5000, maxPoolSize=CONCURRENT,
                                   appname="battle-db-latency")
         self.collection = self.client[database][documents.COLLECTION]
@@ -49,7 +54,7 @@ class FailPoint:
     def _configure(self, ms: int) -> None:
         command = {"configureFailPoint": NAME, "mode": "alwaysOn" if ms else "off"}
         if ms:
-            command["data"] = fail_point_data(ms)
+            command["data"] = fail_point_data(ms, self.commands)
         try:
             self.client.admin.command(command)
         except OperationFailure as exc:
@@ -73,22 +78,34 @@ class FailPoint:
         self.collection.find_one({"_id": "small"})
         return (time.perf_counter() - started) * 1000
 
-    def _concurrent_ms(self) -> list[float]:
+    def _concurrent(self) -> tuple[list[float], float]:
+        """CONCURRENT finds released at once: each one's time, and the burst's wall time."""
         times: list[float] = []
+        errors: list[BaseException] = []
         barrier = threading.Barrier(CONCURRENT)
 
         def one() -> None:
-            barrier.wait(timeout=30)
-            times.append(self._find_ms())
+            try:
+                barrier.wait(timeout=30)
+                times.append(self._find_ms())
+            except BaseException as exc:   # reported below, not as a thread's traceback
+                errors.append(exc)
 
+        wall = 0.0
         for _ in range(2):   # the first burst fills the pool; the second is measured
             times.clear()
             threads = [threading.Thread(target=one, daemon=True) for _ in range(CONCURRENT)]
+            started = time.perf_counter()
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join(timeout=60)
-        return times
+            wall = (time.perf_counter() - started) * 1000
+        if errors or len(times) != CONCURRENT:
+            reason = type(errors[0]).__name__ if errors else "a find did not finish"
+            raise MongoError(f"{CONCURRENT} concurrent finds on {redact(self.url)} failed: "
+                             f"{reason}")
+        return times, wall
 
     def set(self, ms: int) -> DbLatencyCheck | None:
         """Make every find wait `ms` (0: off) and, when on, measure what it adds (recorded, not
@@ -104,30 +121,37 @@ class FailPoint:
                 without.append(self._find_ms())
                 self._configure(ms)
                 with_.append(self._find_ms())
-            concurrent = self._concurrent_ms()
         except PyMongoError as exc:
             raise MongoError(f"timing finds on {redact(self.url)} failed: "
                              f"{type(exc).__name__}") from None
-        check = DbLatencyCheck(
+        return DbLatencyCheck(
             requested_ms=ms,
             added_ms=round(statistics.median(b - a for a, b in zip(without, with_)), 3),
             without_p50_ms=round(statistics.median(without), 3),
-            with_p50_ms=round(statistics.median(with_), 3), concurrent=len(concurrent),
-            concurrent_p50_ms=round(statistics.median(concurrent), 3) if concurrent else 0.0,
-            finds=PAIRS)
-        return check
+            with_p50_ms=round(statistics.median(with_), 3), finds=PAIRS)
 
-    def verify(self, ms: int) -> DbLatencyCheck | None:
+    def verify(self, ms: int) -> DbLatencyCheck:
         """Before anything is measured: the latency is added, and concurrent finds do not queue
-        behind each other (which would model a database serving one query at a time)."""
+        behind each other (which would model a database serving one query at a time): a burst
+        of them, blocked at least PROBE_MS each, must end within a quarter of the time they
+        would take one after the other."""
         check = self.set(ms)
-        if check is not None and check.short:
+        if check.short:
             raise MongoError(f"the {NAME} fail point added {check.added_ms:.2f} ms to a find, "
                              f"not the {ms} ms asked for")
-        if check is not None and check.concurrent_p50_ms > ms * CONCURRENT / 2:
-            raise MongoError(f"with the {NAME} fail point at {ms} ms, {CONCURRENT} concurrent "
-                             f"finds took {check.concurrent_p50_ms:.1f} ms at the median: they "
-                             "queue behind each other, which is not a distant database")
+        probe = max(ms, PROBE_MS)
+        try:
+            self._configure(probe)
+            times, wall = self._concurrent()
+        finally:
+            self._configure(ms)
+        check = dataclasses.replace(check, concurrent=CONCURRENT, concurrent_block_ms=probe,
+                                    concurrent_p50_ms=round(statistics.median(times), 3),
+                                    concurrent_wall_ms=round(wall, 3))
+        if wall > probe * CONCURRENT / 4:
+            raise MongoError(f"with the {NAME} fail point at {probe} ms, {CONCURRENT} concurrent "
+                             f"finds took {wall:.0f} ms in all: they queue behind each other, "
+                             "which is not a distant database")
         return check
 
     def off(self) -> None:
@@ -143,12 +167,14 @@ class FailPoint:
         self.client.close()
 
     def describe(self, test_commands: str) -> dict[str, Any]:
-        return {"name": NAME, "data": fail_point_data(0) | {"blockTimeMS": "per cell"},
+        waiting = " and ".join(f"{c}s" for c in self.commands)
+        return {"name": NAME,
+                "data": fail_point_data(0, self.commands) | {"blockTimeMS": "per cell"},
                 "test_commands": test_commands,
-                "models": "a database whose every query answers N ms later, as a distant or busy "
-                          "one does: a worker that waits on it holds its thread, greenlet or "
-                          "coroutine for N ms more",
+                "models": f"a database whose every query answers N ms later ({waiting} wait), as "
+                          "a distant or busy one does: a worker that waits on it holds its "
+                          "thread, greenlet or coroutine for N ms more",
                 "not_modelled": "a network round trip also delays connection setup, the "
                                 "handshake and every other command, and queues packets on a "
-                                "shared link; here only finds wait, on an otherwise idle "
+                                f"shared link; here only {waiting} wait, on an otherwise idle "
                                 "loopback"}

@@ -18,8 +18,9 @@ DOCUMENT_NAMES = ("small", "large")
 WRITE = "write"
 WRITE_COLLECTION = "items"
 WRITE_PATH = "/items"
-# What the load generator posts (suite/wrk/report.lua adds a "key" unique in the run first).
-WRITE_BODY_EXAMPLE = b'{"key":"1-1","canonicalUrl":"https://t.co/bttl"}'
+# What the load generator posts (suite/wrk/report.lua): the wrk execution's tag and a key
+# unique within it.
+WRITE_BODY_EXAMPLE = b'{"run":"write-c200-r1-0a1b2c3d","key":"1-1","canonicalUrl":"https://t.co/bttl"}'
 TITLES = {"small": "Small document", "large": "Large document", WRITE: "Writes"}
 
 

@@ -121,14 +121,16 @@ class Wrk:
 
     def run(self, url: str, connections: int, duration_s: int, raw_path: Path,
             relative_to: Path, watch: Watch | None = None,
-            expect_body: Path | None = None, write_ids: Path | None = None) -> Sample:
+            expect_body: Path | None = None, write_ids: Path | None = None,
+            write_run: str = "") -> Sample:
         """One wrk execution. `expect_body`: a file with the bytes every response below 400
-        must carry. `write_ids`: POST a unique small document per request instead, and write
-        the ids of the acknowledged inserts to this file (suite/wrk/report.lua)."""
+        must carry. `write_ids`: POST a small document per request instead, tagged `write_run`
+        with a key unique within the execution, and write the ids of the acknowledged inserts
+        to `write_ids`.<thread> (suite/wrk/report.lua)."""
         args = self.args(url, connections, duration_s)
         env = {**os.environ, "BATTLE_CONNECTIONS": str(connections),
                "BATTLE_EXPECT_BODY": str(expect_body or ""),
-               "BATTLE_WRITE_IDS": str(write_ids or "")}
+               "BATTLE_WRITE_IDS": str(write_ids or ""), "BATTLE_WRITE_RUN": write_run}
         done = execute([self.binary, *args], limit_s=duration_s + self.timeout_s + 30,
                        watch=watch, cpus=self.cpus, env=env)
         raw_path.parent.mkdir(parents=True, exist_ok=True)

@@ -122,8 +122,8 @@ def _document_heading(run: RunResult, doc: str, ms: int) -> str:
     if doc == documents.WRITE:
         concerns = sorted({str(v.settings.get("write_concern")) for v in run.variants})
         return (f"## {section_title(doc, ms)} (`POST {documents.WRITE_PATH}`: a JSON object of "
-                f"about {_bytes(len(documents.WRITE_BODY_EXAMPLE))} per request, with a key unique "
-                f"in the run; write concern w={'/'.join(concerns)})")
+                f"about {_bytes(len(documents.WRITE_BODY_EXAMPLE))} per request, tagged with its wrk "
+                f"execution and a key unique within it; write concern w={'/'.join(concerns)})")
     return (f"## {section_title(doc, ms)} (`/{doc}`: {_bytes(run.mongo.json_bytes.get(doc))} "
             f"JSON, {_bytes(run.mongo.bson_bytes.get(doc))} BSON)")
 
@@ -172,14 +172,16 @@ def _db_latency_section(run: RunResult) -> list[str]:
     lines = ["## Database latency", "",
              f"Cells marked *database +N ms* ran against a MongoDB made slow on purpose: "
              f"`{fail_point.get('name')}` (a fail point, test commands "
-             f"{fail_point.get('test_commands')}) made every find wait N ms before it ran, "
+             f"{fail_point.get('test_commands')}) made every "
+             + " and every ".join(fail_point.get("data", {}).get("failCommands", ["find"]))
+             + " wait N ms before it ran, "
              f"without using CPU. What it models: {fail_point.get('models')}. What it does not: "
              f"{fail_point.get('not_modelled')}. The suite timed finds itself, alternately "
              "with and without the fail point, before the run and each time it set the fail point "
              "for a cell, and a burst of concurrent finds, which must not queue behind each other "
              "(a database that serves one query at a time is not a distant one).", "",
-             "| added latency | before the run: added / concurrent p50 | at its cells: added, "
-             "median (min–max) |", "|---|---|---|"]
+             "| added latency | before the run: added; concurrent finds | at its cells: "
+             "added, median (min–max) |", "|---|---|---|"]
     verified = {check["requested_ms"]: check for check in fail_point.get("verified", [])}
     for ms in run.profile.db_latencies_ms:
         if not ms:
@@ -187,12 +189,20 @@ def _db_latency_section(run: RunResult) -> list[str]:
         before = verified.get(ms)
         at_cells = [c.added_ms for v in run.variants for cell in [*v.cells, *v.rate_cells]
                     if cell.db_latency_ms == ms for c in cell.db_latency_checks]
-        before_text = (f"{before['added_ms']:.2f} ms / {before['concurrent_p50_ms']:.1f} ms "
-                       f"({before['concurrent']} at once)" if before else "–")
+        before_text = "–" if before is None else _probe_text(before)
         cells_text = (f"{stats.median(at_cells):.2f} ms ({min(at_cells):.2f}–"
                       f"{max(at_cells):.2f}), {len(at_cells)} checks" if at_cells else "–")
         lines.append(f"| +{ms} ms | {before_text} | {cells_text} |")
     return lines + [""]
+
+
+def _probe_text(check: dict) -> str:
+    if check.get("concurrent_wall_ms") is not None:
+        return (f"{check['added_ms']:.2f} ms; {check['concurrent']} at once, each blocked "
+                f"{check['concurrent_block_ms']} ms: {check['concurrent_wall_ms']:.0f} ms in all")
+    # Runs before the burst's wall time was measured: its finds' median.
+    return (f"{check['added_ms']:.2f} ms; {check['concurrent']} at once: "
+            f"{check['concurrent_p50_ms']:.1f} ms each at the median")
 
 
 def _cost_text(s: CellSummary) -> str:
@@ -769,7 +779,9 @@ def _methodology_section(run: RunResult) -> list[str]:
         f"{method.get('generator_threads')}. Run from {run.started_at} to "
         f"{run.finished_at or '–'}.",
         "- **What was verified** before any measurement, at every server start: "
-        + ", ".join(f"`/{doc}`" for doc in p.docs) + f" and `/plain` {method.get('verification')}",
+        + ", ".join(f"`/{doc}`" for doc in p.docs if doc != documents.WRITE)
+        + f" and `/plain` {method.get('verification')}"
+        + (f" {method.get('write_verification')}" if documents.WRITE in p.docs else ""),
         f"- **What was measured**: {run.loadgen.get('tool', 'wrk')} "
         f"({run.loadgen.get('version')})"
         + (f" with `{run.loadgen['script']}`, whose `done()` prints one JSON line"

@@ -28,11 +28,13 @@ SCHEMA = "battle.results"
 #     checks, and the fail point in `mongo`; memory per role as PSS for process trees (the
 #     measure named per role); the database's limits only in `mongo.container`; the git
 #     commit without "-dirty", with `git_dirty` and the diff's hash; `method`: how the run
-#     measured, as its methodology text is rendered. Added within v5, optional both ways:
-#     cells of the `write` document, with each sample's `writes` (the database's count after
-#     it) and the lost-write class; a variant's `sweep` and `deployment`.
+#     measured, as its methodology text is rendered.
+# v6: the scenarios: cells of the `write` document, with each sample's `writes` (the database's
+#     count after it) and the lost-write class; a variant's `sweep` (battle sweep) and
+#     `deployment` (instances behind nginx); the fail point's concurrency probe as a burst's
+#     wall time. A v5 file is a v6 file without any of them.
 # Older versions are upgraded on load, one version at a time.
-VERSION = 5
+VERSION = 6
 LATENCY_KEYS = ("min", "mean", "stdev", "max", "p50", "p75", "p90", "p99", "p99.9")
 # Why a request did not count as a success. connect/read/write: socket errors; status: HTTP
 # >= 400; late: a response slower than the timeout; lost: a request still unanswered after the
@@ -114,9 +116,14 @@ class DbLatencyCheck:
     added_ms: float                    # median over pairs of (with - without) find time
     without_p50_ms: float
     with_p50_ms: float
-    concurrent: int                    # finds sent at once, each on its own connection
-    concurrent_p50_ms: float           # their median time: ~requested when nothing queues
     finds: int                         # pairs measured
+    # Before the run only: finds sent at once, each on its own connection, with the fail
+    # point blocking concurrent_block_ms (at least 10); their median time, and the burst's
+    # wall time (about one block when nothing queues, concurrent x block when all do).
+    concurrent: int | None = None
+    concurrent_block_ms: int | None = None
+    concurrent_p50_ms: float | None = None
+    concurrent_wall_ms: float | None = None
 
     # Below this share of the latency asked for, the fail point is not doing its job.
     ENOUGH: ClassVar[float] = 0.9
@@ -625,8 +632,14 @@ def upgrade_v4(data: dict[str, Any]) -> dict[str, Any]:
             "mongo": {**(data.get("mongo") or {}), "fail_point": None}}
 
 
+def upgrade_v5(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 5 as version 6: no write cell, sweep or deployment; every new field is optional
+    (its absence is what a v5 run did)."""
+    return {**data, "version": 6}
+
+
 # version -> the function that reads it as the next version, applied in order.
-UPGRADES = {1: upgrade_v1, 2: upgrade_v2, 3: upgrade_v3, 4: upgrade_v4}
+UPGRADES = {1: upgrade_v1, 2: upgrade_v2, 3: upgrade_v3, 4: upgrade_v4, 5: upgrade_v5}
 
 
 def save(run: RunResult, path: Path) -> None:

@@ -23,7 +23,7 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from suite import documents, environment, results, stats
-from suite.balancer import find_nginx, nginx_version, start_deployment
+from suite.balancer import start_deployment
 from suite.catalog import DEFAULT_MAX_CONNECTIONS, Variant, evaluate, slug
 from suite.dblatency import FailPoint
 from suite.loadgen import LoadGenError, make_generator
@@ -59,6 +59,10 @@ def method(runtime: str) -> dict[str, str]:
         "verification": "answer 200 with `Content-Type: application/json`, and each document's "
                         "body is byte-for-byte the stored document without `_id` (compact "
                         "JSON). A variant that fails is reported as failed, never measured.",
+        "write_verification": "`POST /items` with a JSON object answered exactly 201 "
+                              "`{\"id\":\"<24 hex>\"}` and the document read back as posted; "
+                              "bodies that are not a JSON object MongoDB can store answered 400, "
+                              "nothing inserted.",
         "generator_threads": "load generator threads = min(connections, CPUs of the load "
                              "generator)",
         "idle_wait": f"the suite waited for the server to be idle (two `/health` answers "
@@ -282,7 +286,7 @@ class Runner:
             client = MongoClient(endpoint.url, serverSelectionTimeoutMS=5000)
             stack.callback(client.close)
             self.items = client[self.options.database][documents.WRITE_COLLECTION]
-            self.items.drop()
+            self._mongo_call(self.items.drop)
             # Whatever ends the run, the posted documents go (with --mongo-url they would
             # otherwise stay in someone's database); never an error on the way out.
             stack.callback(_quietly, self.items.drop)
@@ -293,7 +297,10 @@ class Runner:
         """The fail point that adds database latency: refused or ineffective is one error before
         anything is measured; it is off again however the run ends (ExitStack callback), which
         matters for a --mongo-url server that outlives the run."""
-        self.fail_point = FailPoint(endpoint.url, self.options.database)
+        # Writes wait as long as reads: a distant database delays every query.
+        self.fail_point = FailPoint(endpoint.url, self.options.database,
+                                    commands=("find", "insert") if documents.WRITE in
+                                    self.profile.docs else ("find",))
         stack.callback(self.fail_point.close)
         self.fail_point.set(0)   # refused here when the server has no test commands
         checks = []
@@ -302,8 +309,9 @@ class Runner:
             checks.append(check)
             self.progress(f"database latency {ms} ms: adds {check.added_ms:.2f} ms to a find "
                           f"({check.without_p50_ms:.2f} -> {check.with_p50_ms:.2f} ms at the "
-                          f"median); {check.concurrent} concurrent finds: "
-                          f"{check.concurrent_p50_ms:.1f} ms")
+                          f"median); {check.concurrent} concurrent finds blocked "
+                          f"{check.concurrent_block_ms} ms each: {check.concurrent_wall_ms:.0f} "
+                          "ms in all")
         self.fail_point.set(0)
         self.result.mongo.fail_point = {
             **self.fail_point.describe("enabled by the suite (--setParameter "
@@ -377,7 +385,7 @@ class Runner:
             if variant.balancer and record.deployment is None:
                 record.deployment = results.Deployment(
                     instances=variant.instances, balancer="nginx", strategy=variant.balancer,
-                    version=nginx_version(find_nginx()), config=server.config)
+                    version=server.version, config=server.config)
             if not record.verification:
                 record.verification = checks
             failed = [c for c in checks if not c.passed]
@@ -387,6 +395,9 @@ class Runner:
                 return
             self.progress(f"{name} verified: " + ", ".join(c.name for c in checks))
             watch = {**server.watches(), "mongod": self.mongo_watch}
+            if self.fail_point is not None:
+                # Each server start measures each latency it uses afresh (_set_db_latency).
+                self._mongo_call(lambda: self.fail_point.set(0))
             if self.profile.primer_s:
                 # Fills connection pools and lazy imports before anything is counted (reads;
                 # /plain when a run only writes: nothing to clean up after it).
@@ -463,13 +474,16 @@ class Runner:
             raw = self._raw(variant, stem + stem_suffix)
             extra = {"rate": rate} if rate else {}
             if writes:
-                self.items.drop()
-                extra["write_ids"] = raw.with_suffix(".ids")
+                # The documents of this execution carry its tag: inserts of an earlier one
+                # that a server was still finishing are not counted as this one's.
+                extra.update(write_ids=raw.with_suffix(".ids"),
+                             write_run=f"{raw.stem}-{secrets.token_hex(4)}")
+                self._mongo_call(self.items.drop)
             sample = generator.run(url, cell.connections, duration_s, raw, self.options.out_dir,
                                    watch, expect, **extra)
             sample.quiet_wait_s = waited
             if writes:
-                self._count_writes(sample, extra["write_ids"])
+                self._count_writes(sample, extra["write_ids"], extra["write_run"])
             return sample
 
         try:
@@ -515,27 +529,47 @@ class Runner:
         time.sleep(self.profile.pause_s)
 
 
-    def _count_writes(self, sample: results.Sample, ids_path: Path) -> None:
+    def _count_writes(self, sample: results.Sample, ids_path: Path, run_tag: str) -> None:
         """After a write run: every acknowledged id looked up in the collection, and every
-        document counted with its request's key (a key stored twice is a duplicate). The ids
-        file goes once counted: a repeat's is megabytes, and its count stays in the results."""
+        document of this execution counted with its request's key (a key stored twice is a
+        duplicate). The ids files go once counted: a repeat's are megabytes, and their count
+        stays in the results."""
+        files = sorted(ids_path.parent.glob(f"{ids_path.name}.*"))
         try:
-            ids = [ObjectId(line) for line in ids_path.read_text().split()]
+            ids = [ObjectId(line) for path in files for line in path.read_text().split()]
         except (OSError, InvalidId) as exc:
-            raise LoadGenError(f"the write run left no readable ids ({ids_path}): {exc}") \
+            raise LoadGenError(f"the write run left no readable ids ({ids_path}.*): {exc}") \
                 from None
-        found = sum(self.items.count_documents({"_id": {"$in": ids[i:i + 10_000]}})
-                    for i in range(0, len(ids), 10_000))
-        # One pass, so both numbers describe the same documents (inserts the server was still
-        # finishing may land meanwhile: they add to both).
-        totals = list(self.items.aggregate([
-            {"$group": {"_id": "$key", "n": {"$sum": 1}}},
-            {"$group": {"_id": None, "distinct": {"$sum": 1}, "stored": {"$sum": "$n"}}}]))
-        stored, distinct = ((totals[0]["stored"], totals[0]["distinct"]) if totals else (0, 0))
+        if not files and sample.requests:
+            raise LoadGenError(f"the write run left no ids ({ids_path}.*)")
+
+        def count() -> tuple[int, int, int]:
+            found = sum(self.items.count_documents({"_id": {"$in": ids[i:i + 10_000]}})
+                        for i in range(0, len(ids), 10_000))
+            # One pass, so both numbers describe the same documents (inserts the server was
+            # still finishing may land meanwhile: they add to both).
+            totals = list(self.items.aggregate([
+                {"$match": {"run": run_tag}},
+                {"$group": {"_id": "$key", "n": {"$sum": 1}}},
+                {"$group": {"_id": None, "distinct": {"$sum": 1}, "stored": {"$sum": "$n"}}}]))
+            return found, *((totals[0]["stored"], totals[0]["distinct"]) if totals else (0, 0))
+
+        found, stored, distinct = self._mongo_call(count)
         sample.writes = results.Writes(acknowledged=len(ids), found=found, stored=stored,
                                        distinct=distinct)
         sample.errors["lost-write"] = sample.writes.lost + sample.writes.duplicated
-        ids_path.unlink(missing_ok=True)
+        for path in files:
+            path.unlink(missing_ok=True)
+
+    @staticmethod
+    def _mongo_call(call):
+        """A call to MongoDB by the suite itself; a failure is one line (MongoError), which
+        fails the cell, not the run."""
+        try:
+            return call()
+        except PyMongoError as exc:
+            raise MongoError(f"MongoDB: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") \
+                from None
 
     def _set_db_latency(self, server: Server, cell: Cell) -> None:
         """The fail point at the cell's added latency, measured each time it changes, once the

@@ -83,11 +83,14 @@ class Lead:
     catalog: Row
     ratio: float                       # best ÷ catalog, median successful req/s
     p: float | None                    # Welch over the repeats
+    t: float | None = None             # > 0: the best's mean is above the catalog's
     p_adjusted: float | None = None    # Holm over the cells of this sweep
 
     @property
     def beyond_noise(self) -> bool:
-        return self.p_adjusted is not None and self.p_adjusted < ALPHA
+        """Ranked by median, tested on means: a lead both agree on, at Holm's p < ALPHA."""
+        return (self.p_adjusted is not None and self.p_adjusted < ALPHA
+                and self.t is not None and self.t > 0)
 
 
 @dataclass(frozen=True)
@@ -103,11 +106,14 @@ class Swept:
 
 
 def swept(run: RunResult) -> list[Swept]:
-    """Each swept variant's rows (deployments apart: see `deployed`)."""
+    """Each swept variant's rows (one group per instance count behind a balancer)."""
     groups: dict[str, list[VariantResult]] = {}
     for variant in run.variants:
-        if variant.sweep is not None and variant.deployment is None:
-            groups.setdefault(variant.sweep.of, []).append(variant)
+        if variant.sweep is not None:
+            # A sweep run behind the balancer is a sweep per instance count.
+            deployed_as = (f" ×{variant.deployment.instances} nginx:{variant.deployment.strategy}"
+                           if variant.deployment else "")
+            groups.setdefault(variant.sweep.of + deployed_as, []).append(variant)
     found = []
     for of, variants in groups.items():
         variants.sort(key=lambda v: tuple(_order(x) for x in v.sweep.set.values()))
@@ -160,7 +166,8 @@ def _leads(cells: dict[str, list[Row]]) -> list[Lead]:
                 else stats.welch(catalog.summary.ok_rps, best.summary.ok_rps))
         ratio = best.summary.median_rps / catalog.summary.median_rps \
             if catalog.summary.median_rps else float("inf")
-        leads.append(Lead(label, best, catalog, ratio, test.p if test else None))
+        leads.append(Lead(label, best, catalog, ratio, test.p if test else None,
+                          test.t if test else None))
     tested = [i for i, lead in enumerate(leads) if lead.p is not None]
     for i, adjusted in zip(tested, stats.holm([leads[i].p for i in tested])):
         leads[i] = dataclasses.replace(leads[i], p_adjusted=adjusted)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from http.client import HTTPException
 
 from suite import documents
+from pymongo.errors import PyMongoError
+
 from suite.http import get, post
 from suite.procs import check_interrupted
 from suite.results import VerificationCheck
@@ -95,12 +98,12 @@ def check_write(server: Server, items) -> VerificationCheck:
             return VerificationCheck("POST /items", False, f"status {response.status}, "
                                      f"Content-Type {response.content_type!r}, expected 201 "
                                      f"JSON: {response.body[:120]!r}")
-        try:
-            new_id = json.loads(response.body)["id"]
-            stored = items.find_one({"_id": bson.ObjectId(new_id)})
-        except (ValueError, KeyError, TypeError, bson.errors.InvalidId):
+        # Exactly the bytes the load generator accepts (suite/wrk/report.lua): compact JSON.
+        if not re.fullmatch(rb'\{"id":"[0-9a-f]{24}"\}', response.body):
             return VerificationCheck("POST /items", False, f"answered {response.body[:120]!r}, "
-                                     "expected {\"id\": \"<ObjectId hex>\"}")
+                                     'expected exactly {"id":"<24 hex digits>"}')
+        new_id = json.loads(response.body)["id"]
+        stored = items.find_one({"_id": bson.ObjectId(new_id)})
         if stored is None or {k: v for k, v in stored.items() if k != "_id"} != item:
             return VerificationCheck("POST /items", False, f"document {new_id} stored as "
                                      f"{stored!r}, expected {item!r}")
@@ -112,6 +115,9 @@ def check_write(server: Server, items) -> VerificationCheck:
         inserted = items.count_documents({}) - before
     except (OSError, HTTPException) as exc:
         return VerificationCheck("POST /items", False, f"request failed: {exc}")
+    except PyMongoError as exc:
+        return VerificationCheck("POST /items", False, f"reading the collection failed: "
+                                 f"{type(exc).__name__}")
     if inserted != 1:
         return VerificationCheck("POST /items", False, f"{inserted} documents inserted by one "
                                  f"good and {len(BAD_ITEMS)} refused posts, expected 1")

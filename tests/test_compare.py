@@ -125,3 +125,12 @@ def test_containers_with_other_limits_or_images_warn():
     assert any(w.startswith("container limits differ") for w in warnings)
     assert not any("images differ" in w for w in warnings)
     assert compare.compare(old, copy.deepcopy(old)).warnings == []
+
+
+def test_cells_with_database_latency_are_compared_too():
+    run = results.load(FIXTURES / "results-v5.json")
+    comparison = compare.compare(run, copy.deepcopy(run))
+    measured = sum(1 for v in run.variants for c in v.cells if c.repeats)
+    assert len(comparison.cells) == measured == 12
+    assert {c.db_latency_ms for c in comparison.cells} == {0, 2}
+    assert "## /small, database +2 ms" in compare.render(comparison)

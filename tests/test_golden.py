@@ -18,12 +18,14 @@ RUN_ID = "20261122T163057Z-95fc"
 DOCKER_RUN_ID = "20261122T175229Z-acde"   # results-v3-docker.json: the docker runtime's record
 V4_RUN_ID = "20261123T065148Z-f92e"       # results-v4.json: measured latency, late and lost
 V5_RUN_ID = "20261129T134021Z-f835"       # results-v5.json: database latency, the 2014 study
+V6_RUN_ID = "20261129T143653Z-d84f"       # results-v6.json: writes, a sweep behind nginx
 FIXTURE_FILES = ("results-v2.json", "results-v3-docker.json", "results-v4.json",
-                 "results-v5.json")
+                 "results-v5.json", "results-v6.json")
 CHECKED = [f"{RUN_ID}.md", f"{RUN_ID}/throughput-small.svg", f"{RUN_ID}/errors-large.svg",
            f"{RUN_ID}/latency-small.svg", f"{DOCKER_RUN_ID}.md", f"{V4_RUN_ID}.md",
            f"{V4_RUN_ID}/errors-small.svg", f"{V4_RUN_ID}/latency-small.svg", f"{V5_RUN_ID}.md",
-           f"{V5_RUN_ID}/throughput-small-db2ms.svg", f"{V5_RUN_ID}/cost-large.svg"]
+           f"{V5_RUN_ID}/throughput-small-db2ms.svg", f"{V5_RUN_ID}/cost-large.svg",
+           f"{V6_RUN_ID}.md", f"{V6_RUN_ID}/sweep-flask-gunicorn-sync_1_nginx_round_robin.svg"]
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,13 @@ import json
 
 import pytest
 
-from suite import results
+from suite import report, results
 from suite.results import ResultsError
 from tests.conftest import FIXTURES
 
 
 def test_round_trip_is_lossless(tmp_path):
-    original = json.loads((FIXTURES / "results-v5.json").read_text())
+    original = json.loads((FIXTURES / "results-v6.json").read_text())
     assert original["version"] == results.VERSION
     run = results.RunResult.from_dict(original)
     path = tmp_path / "copy.json"
@@ -168,3 +168,30 @@ def test_write_samples_carry_their_database_count_and_read_samples_no_lost_write
     assert again.writes.lost == 2 and again.writes.duplicated == 1
     assert again.ok_requests == again.requests - 3 - again.failed("late") \
         - again.failed("status") - again.failed("body")
+
+
+def test_version_5_files_read_as_version_6():
+    original = json.loads((FIXTURES / "results-v5.json").read_text())
+    assert original["version"] == 5
+    upgraded = results.upgrade_v5(original)
+    assert upgraded == {**original, "version": 6}
+    run = results.RunResult.from_dict(original)
+    assert all(v.sweep is None and v.deployment is None for v in run.variants)
+    assert all(s.writes is None and "lost-write" not in s.errors
+               for v in run.variants for c in v.cells for s in c.repeats)
+    # Its fail point probe predates the burst's wall time: still rendered.
+    assert "20 at once:" in report.render(run)
+
+
+def test_a_v6_run_records_its_scenarios():
+    # flask-gunicorn-sync swept over workers 2 and its catalog 3, each as one instance behind
+    # nginx, reading and writing, with the database 0 and 2 ms away.
+    run = results.load(FIXTURES / "results-v6.json")
+    assert {v.sweep.label for v in run.variants} == {"workers=2", "workers=3"}
+    assert all(v.deployment.instances == 1 and v.deployment.strategy == "round_robin"
+               for v in run.variants)
+    write = run.variants[0].cell("write", 20, 2)
+    assert all(s.writes.acknowledged > 0 and s.errors["lost-write"] == 0 for s in write.repeats)
+    assert run.mongo.fail_point["data"]["failCommands"] == ["find", "insert"]
+    [probe] = run.mongo.fail_point["verified"]
+    assert probe["concurrent_wall_ms"] < probe["concurrent_block_ms"] * probe["concurrent"] / 4

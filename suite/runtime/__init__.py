@@ -100,9 +100,10 @@ class Runtime(Protocol):
         """The variant on `port`; `instance` numbers the copies of a deployment (0: alone)."""
         ...
 
-    def start_balancer(self, config, directory: Path, log_path: Path) -> tuple[Server, str]:
+    def start_balancer(self, config, directory: Path, log_path: Path
+                       ) -> tuple[Server, str, str]:
         """nginx with `config` (suite.balancer.NginxConfig) rendered into `directory`: the
-        running balancer, and the configuration text as nginx reads it."""
+        running balancer, the configuration text as nginx reads it, and nginx's version."""
         ...
 
     def package_versions(self, variant: Variant) -> dict[str, str]: ...

@@ -367,14 +367,16 @@ class DockerRuntime:
         return self._versions[variant.service]
 
     def start_balancer(self, config, directory: Path, log_path: Path
-                       ) -> tuple[DockerServer, str]:
+                       ) -> tuple[DockerServer, str, str]:
         """nginx as the compose `balancer` service, its configuration in `directory` mounted
-        where the configuration says its files are."""
+        where the configuration says its files are; its version read inside the container."""
         text = config.render(Path(BALANCER_MOUNT))
         (directory / "nginx.conf").write_text(text)
         container = self._container("balancer", self.environment(
             BATTLE_BALANCER_DIR=str(directory)), log_path)
-        return DockerServer(container, config.listen_port), text
+        asked = docker("exec", container.id, "nginx", "-v", timeout=30)
+        version = last_line(asked.stderr or asked.stdout).removeprefix("nginx version: nginx/")
+        return DockerServer(container, config.listen_port), text, version
 
     def package_versions(self, variant: Variant) -> dict[str, str]:
         return self._image_versions(variant, self.image(variant))["packages"]

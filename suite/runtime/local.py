@@ -90,18 +90,20 @@ class LocalRuntime:
             raise ServerFailed(f"cannot start {argv[0]}: {exc.strerror}") from None
         return LocalServer(child, port)
 
-    def start_balancer(self, config, directory: Path, log_path: Path) -> tuple[LocalServer, str]:
-        from suite.balancer import find_nginx
+    def start_balancer(self, config, directory: Path, log_path: Path
+                       ) -> tuple[LocalServer, str, str]:
+        from suite.balancer import find_nginx, nginx_version
 
         text = config.render(directory)
         (directory / "nginx.conf").write_text(text)
-        argv = [find_nginx(), "-p", str(directory), "-c", str(directory / "nginx.conf"),
+        binary = find_nginx()
+        argv = [binary, "-p", str(directory), "-c", str(directory / "nginx.conf"),
                 "-e", str(directory / "error.log")]
         try:
             child = Child(argv, log_path=log_path, cpus=self.cpu_roles.get("server"))
         except OSError as exc:
             raise ServerFailed(f"cannot start nginx: {exc.strerror}") from None
-        return LocalServer(child, config.listen_port), text
+        return LocalServer(child, config.listen_port), text, nginx_version(binary)
 
     def package_versions(self, variant: Variant) -> dict[str, str]:
         # Servers run in this interpreter's environment, so its metadata is theirs.

@@ -17,13 +17,16 @@
 --    per socket (TCP_INFO last_data_sent / last_data_recv, ms); sockets still connecting whose
 --    SYN was retried long enough to be older than the timeout are lost too.
 --
---  * writes (BATTLE_WRITE_IDS set): every request is a POST of a small JSON object with a key
---    unique in the run ("<thread>-<n>"); a response below 400 is right only if it is 201 with
---    {"id":"<24 hex>"}, and the ids of those are written to BATTLE_WRITE_IDS when wrk ends, so
---    the suite can look each acknowledged insert up in the database.
+--  * writes (BATTLE_WRITE_IDS set): every request is a POST of a small JSON object naming this
+--    wrk execution (BATTLE_WRITE_RUN) and a key unique within it ("<thread>-<n>"); a response
+--    below 400 is right only if it is exactly 201 {"id":"<24 hex>"}. Each thread writes the ids
+--    of those to its own file, BATTLE_WRITE_IDS.<thread> (buffered; C's stdio flushes them when
+--    wrk exits), so the suite can look every acknowledged insert up in the database. (Not a
+--    table handed to done(): wrk's thread:get of a table pops the thread's stack once too
+--    often, src/script.c script_copy_value.)
 --
 -- Environment: BATTLE_CONNECTIONS (wrk -c, needed to undo the correction),
--- BATTLE_EXPECT_BODY (optional), BATTLE_WRITE_IDS (optional: writes).
+-- BATTLE_EXPECT_BODY (optional), BATTLE_WRITE_IDS and BATTLE_WRITE_RUN (optional: writes).
 
 local ffi = require("ffi")
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
@@ -49,20 +52,25 @@ local PERCENTILE_KEYS = { "p50", "p75", "p90", "p99", "p99.9" }
 local expected_path = os.getenv("BATTLE_EXPECT_BODY")
 local write_ids_path = os.getenv("BATTLE_WRITE_IDS")
 if write_ids_path and write_ids_path ~= "" then
-  checked, wrong, ids, sent = 0, 0, {}, 0
+  checked, wrong, sent = 0, 0, 0
+  local run_tag = assert(os.getenv("BATTLE_WRITE_RUN"), "BATTLE_WRITE_RUN is not set")
+  local ids_file
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
+  init = function(args)
+    ids_file = assert(io.open(write_ids_path .. "." .. thread_no, "w"))
+  end
   request = function()
     sent = sent + 1
-    return wrk.format(nil, nil, nil, '{"key":"' .. thread_no .. "-" .. sent
-                      .. '","canonicalUrl":"https://t.co/bttl"}')
+    return wrk.format(nil, nil, nil, '{"run":"' .. run_tag .. '","key":"' .. thread_no .. "-"
+                      .. sent .. '","canonicalUrl":"https://t.co/bttl"}')
   end
   response = function(status, headers, body)
     if status < 400 then
       checked = checked + 1
       local id = status == 201 and body:match('^{"id":"(%x+)"}$')
       if id and #id == 24 then
-        ids[#ids + 1] = id
+        ids_file:write(id, "\n")
       else
         wrong = wrong + 1
       end
@@ -89,20 +97,6 @@ setup = function(thread)
   thread:set("thread_no", #threads)
 end
 
--- Writes: the ids of every acknowledged insert, one per line, for the suite to look up.
-local function write_ids()
-  if not (write_ids_path and write_ids_path ~= "") then
-    return
-  end
-  local file = assert(io.open(write_ids_path, "w"))
-  for _, thread in ipairs(threads) do
-    local ids = thread:get("ids")
-    for i = 1, #ids do
-      file:write(ids[i], "\n")
-    end
-  end
-  file:close()
-end
 
 local function int(x)
   return x == nil and "null" or string.format("%.0f", x)
@@ -187,7 +181,6 @@ done = function(summary, latency, requests)
     end
   end
 
-  write_ids()
   local open, established, connecting, lost = sockets(timeout_us / 1000, connections)
   local checked_total, wrong_total = body_counts()
   local body = checked_total == nil and "null"

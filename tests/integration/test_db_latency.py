@@ -74,11 +74,12 @@ def test_a_sync_worker_is_bounded_by_the_database_latency(slow_capable_mongo, tm
 
 def test_the_fail_point_is_off_after_a_server_dies_with_it_on(slow_capable_mongo, tmp_path):
     out = tmp_path / "results"
-    # It must outlive the primer (1 s at 2 connections: ~6,000 requests of this fake server)
-    # and die under the +5 ms cell's load.
+    # It must outlive readiness, verification, the primer and the fail point's setting (a few
+    # seconds), and die under the +5 ms cell's load (a 1 s warmup and a 10 s repeat).
     catalog = tmp_path / "catalog.toml"
     catalog.write_text((FIXTURES / "catalog-failures.toml").read_text()
-                       .replace("limit = 400", "limit = 20000"))
+                       .replace('"die-after", "{limit}"', '"die-at", "{limit}"')
+                       .replace("limit = 400", "limit = 8"))
     done = battle("--catalog", str(catalog), "run", "dies-mid-run",
                   *SHORT, "--duration", "10", "--db-latency", "5ms", "--mongo-url", slow_capable_mongo,
                   "--out", str(out), "--reports", str(tmp_path / "reports"))
