@@ -20,10 +20,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from suite import command
 from suite.catalog import Variant
 from suite.runtime import Server, Watch
 from suite.text import last_line
@@ -62,8 +62,10 @@ def find_nginx() -> str:
 
 
 def nginx_version(binary: str) -> str:
-    done = subprocess.run([binary, "-v"], capture_output=True, text=True, timeout=10,
-                          stdin=subprocess.DEVNULL)
+    try:
+        done = command.run([binary, "-v"], timeout=10)
+    except command.CommandError as exc:
+        raise BalancerError(str(exc)) from None
     return last_line(done.stderr or done.stdout).removeprefix("nginx version: nginx/")
 
 

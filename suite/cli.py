@@ -7,13 +7,13 @@ import argparse
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from suite import balancer, compare, composefile, documents, images, report, results, sweep
+from suite import (balancer, command, compare, composefile, documents, images, report, results,
+                   sweep)
 from suite.catalog import (DEFAULT_CATALOG, DEFAULT_MAX_CONNECTIONS, CatalogError, load_catalog,
                            select)
 from suite.loadgen import GENERATORS, LoadGenError
@@ -412,17 +412,19 @@ def cmd_publish(args: argparse.Namespace) -> int:
                  else "from a tree whose state was not recorded")
         raise UsageError(f"run {run.run_id} was made from commit {env.get('git_commit')} {state}: "
                          "publish only runs made from a clean commit (commit, then run again)")
-    if run.status in ("running", "failed"):
-        raise UsageError(f"run {run.run_id} is {run.status}: nothing to publish")
+    if run.status not in ("complete", "interrupted"):
+        # running: not over; failed: nothing measured; error: stopped by a bug, half-written.
+        raise UsageError(f"run {run.run_id} is {run.status}: publish complete runs (or "
+                         "interrupted ones, whose report says so)")
     written = report.write(run, args.reports, latest=False, results_dir=path.parent)
     files = [path, path.parent / run.run_id, written, args.reports / run.run_id,
              args.reports / "index.md"]
     files = [str(f) for f in files if f.exists()]
-    done = subprocess.run(["git", "-C", str(path.parent), "add", "-f", "--",
-                           *[str(Path(f).resolve()) for f in files]],
-                          capture_output=True, text=True, timeout=120)
-    if done.returncode != 0:
-        raise UsageError(f"git add failed: {done.stderr.strip().splitlines()[-1:]}")
+    try:
+        command.run(["git", "-C", str(path.parent), "add", "-f", "--",
+                     *[str(Path(f).resolve()) for f in files]], timeout=120, check=True)
+    except command.CommandError as exc:
+        raise UsageError(str(exc)) from None
     print("staged for commit:\n" + "\n".join(f"  {f}" for f in files))
     print(f"now: git commit -m 'Publish run {run.run_id}' (and link it from the README)",
           file=sys.stderr)

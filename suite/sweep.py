@@ -32,10 +32,30 @@ def parse_sets(specs: list[str]) -> dict[str, list[Setting]]:
             raise SweepError(f"--set takes NAME=VALUE[,VALUE...], e.g. workers=1,2,4; got {spec!r}")
         found.setdefault(name.strip(), [])
         for part in parts:
-            value = int(part) if part.lstrip("-").isdigit() else part
-            if value not in found[name.strip()]:
-                found[name.strip()].append(value)
+            value = _value(part)
+            found[name.strip()] = _distinct([*found[name.strip()], value])
     return found
+
+
+def _distinct(values: list[Setting]) -> list[Setting]:
+    """Each value once, in order; True and 1 are different settings (though equal in Python)."""
+    kept: list[Setting] = []
+    for value in values:
+        if not any(v == value and type(v) is type(value) for v in kept):
+            kept.append(value)
+    return kept
+
+
+def _value(text: str) -> Setting:
+    """A setting as the catalog would hold it: "4" -> 4, "0.5" -> 0.5, "true" -> True."""
+    if text.lstrip("-").isdigit():
+        return int(text)
+    if text in ("true", "false"):
+        return text == "true"
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def expand(variant: Variant, sets: dict[str, list[Setting]], *, cpus: int,
@@ -48,7 +68,8 @@ def expand(variant: Variant, sets: dict[str, list[Setting]], *, cpus: int,
                          f"(its settings: {', '.join(variant.settings) or 'none'})")
     names = {"cpus": cpus, "max_connections": max_connections}
     defaults = {name: evaluate(variant.settings[name], names) for name in sets}
-    axes = [sorted({*values, defaults[name]}, key=_order) for name, values in sets.items()]
+    axes = [sorted(_distinct([*values, defaults[name]]), key=_order)
+            for name, values in sets.items()]
     combinations = [dict(zip(sets, values)) for values in itertools.product(*axes)]
     return [derive(variant, overrides) for overrides in combinations]
 
