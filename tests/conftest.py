@@ -104,3 +104,13 @@ def hung_tools(tmp_path, monkeypatch) -> Path:
     monkeypatch.setattr(command, "run", lambda argv, *, timeout, **kwargs: run(
         argv, timeout=min(timeout, HUNG_LIMIT_S), **kwargs))
     return bin_dir
+
+
+def server_counts(out: Path, run, variant: str) -> dict:
+    """What a fake server (tests/fixtures/fake_server.py) says it did, printed at SIGTERM, over
+    every run against it."""
+    import json
+
+    log = (out / run.variant(variant).log).read_text()
+    [line] = [line for line in log.splitlines() if line.startswith("FAKE_SERVER ")]
+    return json.loads(line.removeprefix("FAKE_SERVER "))

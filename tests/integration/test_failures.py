@@ -1,12 +1,11 @@
 """Failures under load, each in its class: servers that pass verification, then answer late,
 never, or with wrong bytes (tests/fixtures/fake_server.py), measured by the real suite."""
 
-import json
 
 import pytest
 
 from suite import results
-from tests.conftest import FIXTURES, battle, oha_or_skip
+from tests.conftest import FIXTURES, battle, oha_or_skip, server_counts
 
 pytestmark = pytest.mark.integration
 CATALOG = FIXTURES / "catalog-misbehaving.toml"
@@ -14,12 +13,6 @@ CONNECTIONS = 10
 # 3 s repeats, 1 s timeout: a request held from the start is lost well before the end.
 RUN = ["--docs", "small", "--duration", "3", "--timeout", "1", "--warmup", "0", "--repeats", "1"]
 
-
-def server_counts(out, run, variant: str) -> dict:
-    """What the fake server says it did (printed at SIGTERM), over every run against it."""
-    log = (out / run.variant(variant).log).read_text()
-    [line] = [line for line in log.splitlines() if line.startswith("FAKE_SERVER ")]
-    return json.loads(line.removeprefix("FAKE_SERVER "))
 
 
 @pytest.fixture(scope="module")

@@ -3,13 +3,12 @@ acknowledged id in MongoDB after each repeat and counts the collection; a server
 acknowledges without inserting, or inserts twice, is caught (lost-write), one that does neither
 is not."""
 
-import json
 
 import pytest
 from pymongo import MongoClient
 
 from suite import results
-from tests.conftest import FIXTURES, battle
+from tests.conftest import FIXTURES, battle, server_counts
 
 pytestmark = pytest.mark.integration
 CATALOG = FIXTURES / "catalog-misbehaving.toml"
@@ -17,11 +16,6 @@ CONNECTIONS = 10
 RUN = ["--profile", "quick", "--docs", "write", "--connections", str(CONNECTIONS),
        "--duration", "3", "--timeout", "2", "--warmup", "1", "--repeats", "1"]
 
-
-def server_counts(out, run, variant: str) -> dict:
-    log = (out / run.variant(variant).log).read_text()
-    [line] = [line for line in log.splitlines() if line.startswith("FAKE_SERVER ")]
-    return json.loads(line.removeprefix("FAKE_SERVER "))
 
 
 @pytest.fixture(scope="module")
