@@ -578,7 +578,8 @@ def _details_section(run: RunResult) -> list[str]:
 
 def _measure(s: CellSummary) -> str:
     measure = s.memory_measure.get("server")
-    return {"pss": " PSS", "rss": " RSS", "cgroup-anon": " anon"}.get(measure or "", "")
+    return {"pss": " PSS", "pss+rss": " PSS/RSS", "rss": " RSS",
+            "cgroup-anon": " anon"}.get(measure or "", "")
 
 
 def _counts_text(cell: Cell) -> str:

@@ -26,9 +26,9 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
-def pss_bytes(pid: int, rss_pages: int) -> int:
-    """The process's proportional set size; its RSS where smaps_rollup cannot be read (a
-    kernel older than 4.14, or a process that just exited)."""
+def pss_bytes(pid: int) -> int | None:
+    """The process's proportional set size; None where smaps_rollup cannot be read (a kernel
+    older than 4.14, or a process that just exited)."""
     try:
         with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
             for line in handle:
@@ -36,13 +36,14 @@ def pss_bytes(pid: int, rss_pages: int) -> int:
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
-    return rss_pages * PAGE_SIZE
+    return None
 
 
-def _snapshot(pgids: set[int]) -> dict[int, dict[int, tuple[int, int]]]:
-    """pgid -> pid -> (cpu ticks utime+stime, PSS bytes), in one pass over /proc."""
+def _snapshot(pgids: set[int]) -> dict[int, dict[int, tuple[int, int | None, int]]]:
+    """pgid -> pid -> (cpu ticks utime+stime, PSS bytes or None, RSS bytes), in one pass over
+    /proc."""
     # Fields from the state on: [11] utime, [12] stime, [21] rss (proc(5) fields 14, 15, 24).
-    return {pgid: {pid: (int(f[11]) + int(f[12]), pss_bytes(pid, int(f[21])))
+    return {pgid: {pid: (int(f[11]) + int(f[12]), pss_bytes(pid), int(f[21]) * PAGE_SIZE)
                    for pid, f in group.items()}
             for pgid, group in all_group_stats(pgids).items()}
 
@@ -153,6 +154,7 @@ class Monitor:
         self._first: dict[str, dict[int, int]] = {}
         self._last: dict[str, dict[int, int]] = {}
         self._memory: dict[str, list[int]] = {}
+        self._rss_used: set[str] = set()   # roles where some process's PSS was unreadable
         self._procs: dict[str, int] = {}
         self._cpu_s: dict[str, list[float]] = {}   # cgroup role -> [first, last] CPU seconds
         self._started = 0.0
@@ -173,10 +175,14 @@ class Monitor:
                         for pid, values in snapshots.get(pgid, {}).items()}
             first = self._first.setdefault(role, {})
             last = self._last.setdefault(role, {})
-            for pid, (ticks, _) in snapshot.items():
+            for pid, (ticks, _, _) in snapshot.items():
                 first.setdefault(pid, ticks)  # a process born mid-interval counts from then
                 last[pid] = ticks
-            self._memory.setdefault(role, []).append(sum(pss for _, pss in snapshot.values()))
+            # A process whose PSS could not be read counts with its RSS, and the role says so.
+            if any(pss is None for _, pss, _ in snapshot.values()):
+                self._rss_used.add(role)
+            self._memory.setdefault(role, []).append(
+                sum(rss if pss is None else pss for _, pss, rss in snapshot.values()))
             self._procs[role] = max(self._procs.get(role, 0), len(snapshot))
         for role, cgroups in self.cgroups.items():
             readings = [cgroup.read() for cgroup in cgroups]
@@ -210,7 +216,8 @@ class Monitor:
 
         for role in self.roles:
             ticks = sum(self._last[role][pid] - self._first[role][pid] for pid in self._last[role])
-            usage[role] = record(role, ticks / CLOCK_TICKS, "pss")
+            usage[role] = record(role, ticks / CLOCK_TICKS,
+                                 "pss+rss" if role in self._rss_used else "pss")
         for role in self.cgroups:
             if role not in self._cpu_s:
                 continue   # never readable: no number rather than a zero that looks measured

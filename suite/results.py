@@ -76,7 +76,8 @@ class Usage:
     memory_bytes_mean: int | None = None
     processes_max: int | None = None
     # What memory_bytes measure: "pss" (proportional set size summed over a process group:
-    # shared pages split between the processes sharing them), "rss" (resident pages summed,
+    # shared pages split between the processes sharing them), "pss+rss" (the same, with RSS for
+    # a process whose PSS could not be read, e.g. one exiting), "rss" (resident pages summed,
     # shared ones counted once per process: schema v4 and older), "cgroup-anon" (a container's
     # anonymous memory, page cache left out).
     memory: str | None = None

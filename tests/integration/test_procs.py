@@ -80,7 +80,7 @@ def test_memory_of_a_prefork_group_counts_shared_pages_once(tmp_path):
         members = group_members(group.pid)
         rss = sum(int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf(
             "SC_PAGE_SIZE") for pid in members)
-        pss = sum(pss_bytes(pid, 0) for pid in members)
+        pss = sum(pss_bytes(pid) for pid in members)
         usage = Monitor({"group": group.pid}, interval_s=0.2).start().stop()
     finally:
         group.stop(grace=1)
