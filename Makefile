@@ -1,5 +1,6 @@
 # Python server battle. `make bench-all` measures every variant; `make test` runs the tests.
-# Both install what they need: a virtualenv in .venv (pinned by constraints.txt) and wrk.
+# Both install what they need: a virtualenv in .venv (pinned by constraints.txt), wrk, nginx
+# and, where cargo exists, oha.
 # RUNTIME=docker runs each server in its own container; `make images-offline` builds the images
 # without a registry (debootstrap base, host wheelhouse, mongod from PyPI).
 
@@ -37,19 +38,19 @@ bench: setup
 # The deployments people run, measured like the reads (README "Scenarios"): every asyncio and
 # every gunicorn variant as 1, 2 and 4 instances behind nginx (round robin), workers sweeps of
 # flask-gunicorn-sync and fastapi-uvicorn, and writes for every variant. One results file and
-# report each. Small document only, to keep it to a few hours with PROFILE=standard.
+# report each. Small document only; still about 7 hours with PROFILE=standard, 1 with quick.
 BALANCED_VARIANTS := tornado-motor tornado-pymongo-async fastapi-uvicorn fastapi-uvicorn-motor \
 	fastapi-gunicorn-uvicorn fastapi-gunicorn-asgi fastapi-granian asgi-uvicorn aiohttp-gunicorn \
 	starlette-uvicorn django-uvicorn flask-gunicorn-sync flask-gunicorn-gthread \
 	flask-gunicorn-gevent django-gunicorn-gthread
 bench-scenarios: setup
 	$(PY) -m suite run $(BALANCED_VARIANTS) --instances 1,2,4 --balancer nginx:round_robin \
-		--docs small --profile $(PROFILE) $(ARGS)
+		--docs small --profile $(PROFILE) --runtime $(RUNTIME) $(ARGS)
 	$(PY) -m suite sweep flask-gunicorn-sync --set workers=1,2,3,5,8,12 --docs small \
-		--profile $(PROFILE) $(ARGS)
+		--profile $(PROFILE) --runtime $(RUNTIME) $(ARGS)
 	$(PY) -m suite sweep fastapi-uvicorn --set workers=1,2,4,8 --docs small --profile $(PROFILE) \
-		$(ARGS)
-	$(PY) -m suite run --docs write --profile $(PROFILE) $(ARGS)
+		--runtime $(RUNTIME) $(ARGS)
+	$(PY) -m suite run --docs write --profile $(PROFILE) --runtime $(RUNTIME) $(ARGS)
 
 report: setup
 	@test -n "$(RESULTS)" || { echo "no results/*.json yet: run make bench-all first" >&2; exit 2; }

@@ -140,13 +140,14 @@ class Deployment:
     the variant as a server death would."""
 
     def __init__(self, instances: list[Server], nginx: Server, port: int, config: str,
-                 version: str):
+                 version: str, image: str | None = None):
         self.instances = instances
         self.nginx = nginx
         self.host = "127.0.0.1"
         self.port = port
         self.config = config
         self.version = version
+        self.image = image
 
     def alive(self) -> bool:
         return self.nginx.alive() and all(instance.alive() for instance in self.instances)
@@ -182,8 +183,11 @@ def start_deployment(runtime, variant: Variant, settings: dict, *, mongo_url: st
     started: list[Server] = []
     try:
         for number in range(1, variant.instances + 1):
+            instance_port = free_port()
+            while instance_port == port:   # nginx's port is free until nginx binds it
+                instance_port = free_port()
             instance = runtime.start_server(
-                variant, settings, mongo_url=mongo_url, database=database, port=free_port(),
+                variant, settings, mongo_url=mongo_url, database=database, port=instance_port,
                 log_path=log_dir / f"{variant.slug}.{number}.log", instance=number)
             started.append(instance)
             wait_ready(instance, ready_timeout_s)
@@ -193,9 +197,9 @@ def start_deployment(runtime, variant: Variant, settings: dict, *, mongo_url: st
         config = NginxConfig(variant.balancer, port, tuple(i.port for i in started),
                              worker_processes=runtime.server_cpus(),
                              max_connections=max_connections)
-        nginx, text, version = runtime.start_balancer(config, directory,
-                                                      log_dir / f"{variant.slug}.nginx.log")
-        return Deployment(started, nginx, port, text, version)
+        nginx, text, version, image = runtime.start_balancer(
+            config, directory, log_dir / f"{variant.slug}.nginx.log")
+        return Deployment(started, nginx, port, text, version, image)
     except BaseException:
         for instance in started:
             instance.stop()

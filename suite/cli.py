@@ -1,5 +1,6 @@
-"""The `battle` command (also `python -m suite`). Exit status: 0 ok, 1 nothing measured or a
-missing tool, 2 usage error, 130 interrupted."""
+"""The `battle` command (also `python -m suite`): measure Python servers fetching from MongoDB.
+
+Exit status: 0 ok, 1 nothing measured or a missing tool, 2 usage error, 130 interrupted."""
 
 from __future__ import annotations
 

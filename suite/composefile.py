@@ -101,6 +101,10 @@ def _balancer() -> list[str]:
         '    profiles: ["balancer"]',
         f"    image: {_q(_var('BATTLE_BALANCER_IMAGE'))}",
         *_common("balancer", "SERVER"),
+        # nginx holds two descriptors per connection and, unprivileged in a container, cannot
+        # raise its own limit (worker_rlimit_nofile): the container starts with enough.
+        "    ulimits:",
+        "      nofile: {soft: 65536, hard: 65536}",
         f"    volumes: [{_q(_var('BATTLE_BALANCER_DIR') + ':' + BALANCER_MOUNT)}]",
         f"    command: [\"nginx\", \"-p\", {_q(BALANCER_MOUNT)}, \"-c\", "
         f"{_q(BALANCER_MOUNT + '/nginx.conf')}, \"-e\", {_q(BALANCER_MOUNT + '/error.log')}]",

@@ -149,10 +149,19 @@ def image_id(name: str) -> str | None:
     return _inspect(name, "{{.Id}}")
 
 
+def _arch() -> str:
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+
+
+def base_key() -> str:
+    """What the offline base is built from (its `battle.key` label when it is current)."""
+    return _key(DEBIAN_SUITE, DEBIAN_MIRROR, _arch(), *BASE_PACKAGES)
+
+
 def build_base(progress: Progress) -> str:
     """battle/bookworm:offline, from debootstrap; the tarball is cached across image wipes."""
-    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
-    key = _key(DEBIAN_SUITE, DEBIAN_MIRROR, arch, *BASE_PACKAGES)
+    arch = _arch()
+    key = base_key()
     if image_label(BASE_IMAGE, "battle.key") == key:
         progress(f"{BASE_IMAGE}: up to date")
         return key

@@ -358,6 +358,7 @@ class Deployment:
     strategy: str                      # round_robin | least_conn | random
     version: str
     config: str                        # the balancer's configuration, as the suite wrote it
+    image: str | None = None           # docker: the balancer's image and its ID
 
 
 @dataclass

@@ -385,7 +385,7 @@ class Runner:
             if variant.balancer and record.deployment is None:
                 record.deployment = results.Deployment(
                     instances=variant.instances, balancer="nginx", strategy=variant.balancer,
-                    version=server.version, config=server.config)
+                    version=server.version, config=server.config, image=server.image)
             if not record.verification:
                 record.verification = checks
             failed = [c for c in checks if not c.passed]

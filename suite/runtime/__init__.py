@@ -101,9 +101,10 @@ class Runtime(Protocol):
         ...
 
     def start_balancer(self, config, directory: Path, log_path: Path
-                       ) -> tuple[Server, str, str]:
+                       ) -> tuple[Server, str, str, str | None]:
         """nginx with `config` (suite.balancer.NginxConfig) rendered into `directory`: the
-        running balancer, the configuration text as nginx reads it, and nginx's version."""
+        running balancer, the configuration text as nginx reads it, nginx's version, and its
+        image (docker: name and ID; None locally)."""
         ...
 
     def package_versions(self, variant: Variant) -> dict[str, str]: ...

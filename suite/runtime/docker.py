@@ -1,5 +1,7 @@
-"""The docker runtime: MongoDB and each variant in its own container, one at a time, from
-compose/ (Compose v2 `docker compose` or v1 `docker-compose`, whichever is there).
+"""The docker runtime: MongoDB and each variant in its own container, one variant at a time (a
+deployment: its instances, each in a Compose project of its own, and nginx as the `balancer`
+service), from compose/ (Compose v2 `docker compose` or v1 `docker-compose`, whichever is
+there).
 
 Every container is on the host network (wrk -> 127.0.0.1, no NAT in the measured path), has the
 role's cpuset and memory limit, and carries the label battle.owner=<host>:<pid> of the suite
@@ -25,7 +27,8 @@ from suite import REPO_ROOT, command, composefile
 from suite.catalog import DEFAULT_CATALOG, Variant, load_catalog
 from suite.command import CommandError
 from suite.composefile import BALANCER_MOUNT
-from suite.images import WHEELHOUSE, ImageError, image_id, image_settings
+from suite.images import (BASE_IMAGE, WHEELHOUSE, ImageError, base_key, image_id, image_label,
+                          image_settings)
 from suite.mongo import MongoError, free_port, ping
 from suite.procs import signals_deferred
 from suite.resources import Cgroup, CgroupError
@@ -296,6 +299,10 @@ class DockerRuntime:
                 if offline and image_id(base) is None:
                     raise RuntimeUnavailable(f"offline base image {base} is missing: run `make "
                                              "images-offline` (battle images --offline) first")
+            if offline and image_label(BASE_IMAGE, "battle.key") != base_key():
+                # e.g. built before nginx-light joined it: servers would build, nginx not run.
+                raise RuntimeUnavailable(f"offline base image {BASE_IMAGE} was built from other "
+                                         "packages than this suite's: run `make images-offline`")
             swept = sweep_orphans()
         except (ServerFailed, CommandError, ImageError) as exc:   # no answer in time
             raise RuntimeUnavailable(f"cannot reach the Docker daemon: {exc}") from None
@@ -367,16 +374,23 @@ class DockerRuntime:
         return self._versions[variant.service]
 
     def start_balancer(self, config, directory: Path, log_path: Path
-                       ) -> tuple[DockerServer, str, str]:
+                       ) -> tuple[DockerServer, str, str, str | None]:
         """nginx as the compose `balancer` service, its configuration in `directory` mounted
         where the configuration says its files are; its version read inside the container."""
         text = config.render(Path(BALANCER_MOUNT))
         (directory / "nginx.conf").write_text(text)
         container = self._container("balancer", self.environment(
             BATTLE_BALANCER_DIR=str(directory)), log_path)
-        asked = docker("exec", container.id, "nginx", "-v", timeout=30)
+        try:
+            asked = docker("exec", container.id, "nginx", "-v", timeout=30)
+            if asked.returncode != 0:
+                raise ServerFailed(f"nginx in the balancer container: {container.exit_detail()}")
+        except BaseException:
+            container.remove()
+            raise
         version = last_line(asked.stderr or asked.stdout).removeprefix("nginx version: nginx/")
-        return DockerServer(container, config.listen_port), text, version
+        image = f"{self.images['BATTLE_BALANCER_IMAGE']} ({container.image()[:19]})"
+        return DockerServer(container, config.listen_port), text, version, image
 
     def package_versions(self, variant: Variant) -> dict[str, str]:
         return self._image_versions(variant, self.image(variant))["packages"]
@@ -434,7 +448,11 @@ class DockerRuntime:
             BATTLE_EXPECT_ARGV=json.dumps(self.command(variant, settings, port)))
         container = self._container(variant.service, env, log_path,
                                     project=f"{self.project}i{instance}" if instance else None)
-        expected, running = self._image_ids.get(variant.service), container.image()
+        try:
+            expected, running = self._image_ids.get(variant.service), container.image()
+        except BaseException:
+            container.remove()
+            raise
         if expected and running != expected:
             container.remove()
             raise ServerFailed(f"the container runs image {running[:19]}, not {expected[:19]} "

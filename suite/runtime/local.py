@@ -91,7 +91,7 @@ class LocalRuntime:
         return LocalServer(child, port)
 
     def start_balancer(self, config, directory: Path, log_path: Path
-                       ) -> tuple[LocalServer, str, str]:
+                       ) -> tuple[LocalServer, str, str, str | None]:
         from suite.balancer import find_nginx, nginx_version
 
         text = config.render(directory)
@@ -103,7 +103,7 @@ class LocalRuntime:
             child = Child(argv, log_path=log_path, cpus=self.cpu_roles.get("server"))
         except OSError as exc:
             raise ServerFailed(f"cannot start nginx: {exc.strerror}") from None
-        return LocalServer(child, config.listen_port), text, nginx_version(binary)
+        return LocalServer(child, config.listen_port), text, nginx_version(binary), None
 
     def package_versions(self, variant: Variant) -> dict[str, str]:
         # Servers run in this interpreter's environment, so its metadata is theirs.

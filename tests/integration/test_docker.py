@@ -3,6 +3,7 @@ containers on the host network, real wrk; failures fail one variant; nothing is 
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -279,7 +280,7 @@ def test_a_sweep_runs_the_catalog_rows_image_with_its_settings(tmp_path):
                   *TINY, "--out", str(out), "--reports", str(tmp_path / "reports"), timeout=900)
     assert done.returncode == 0, done.stderr
     run = results.load(sorted(out.glob("*.json"))[0])
-    assert {v.settings["workers"] for v in run.variants} >= {1}
+    assert {v.settings["workers"] for v in run.variants} == {1, 2 * run.environment["cpu_count"] + 1}
     for variant in run.variants:
         assert variant.status == "measured", variant.reason
         # Every combination runs the catalog row's image; the launcher got its settings.
@@ -300,9 +301,14 @@ def test_two_instances_behind_nginx_in_containers(tmp_path):
     [variant] = run.variants
     assert variant.status == "measured", variant.reason
     assert variant.deployment.instances == 2 and "/etc/battle-nginx" in variant.deployment.config
+    assert re.match(r"\d+\.\d+", variant.deployment.version), variant.deployment.version
+    assert variant.deployment.image.startswith("battle/bookworm:offline (sha256:")
     [sample] = variant.cells[0].repeats
     assert sample.ok_requests > 0
     for role in ("instance-1", "instance-2", "balancer"):
         assert sample.resources[role].memory == "cgroup-anon"
         assert sample.resources[role].cpu_cores > 0.01, role
+    assert sample.resources["server"].cpu_cores == pytest.approx(
+        sample.resources["instance-1"].cpu_cores + sample.resources["instance-2"].cpu_cores,
+        abs=0.02)
     assert containers("battle.role") == before
