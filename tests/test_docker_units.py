@@ -151,3 +151,17 @@ def test_cgroup_readings(tmp_path, version):
     cgroup = Cgroup(version, tmp_path, tmp_path, tmp_path / "cgroup.procs")
     assert cgroup.read() == (2.5, 4096, 3)
     assert Cgroup(version, tmp_path / "gone", tmp_path, tmp_path / "x").read() is None
+
+
+def test_a_compose_failure_names_its_cause_not_the_summary():
+    from suite.runtime.docker import compose_failure
+
+    stderr = ("Creating battlex1_balancer_1 ... \nCreating battlex1_balancer_1 ... error\n\n"
+              "ERROR: for battlex1_balancer_1  Cannot start service balancer: bind source path "
+              "does not exist: /tmp/x\n\nERROR: for balancer  Cannot start service balancer: "
+              "bind source path does not exist: /tmp/x\nERROR: Encountered errors while "
+              "bringing up the project.\n")
+    assert compose_failure(stderr) == ("ERROR: for balancer  Cannot start service balancer: "
+                                       "bind source path does not exist: /tmp/x")
+    assert compose_failure("no such service: x\n") == "no such service: x"
+    assert compose_failure("") == "no output"

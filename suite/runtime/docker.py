@@ -97,6 +97,16 @@ def _ps_args(labels: tuple[str, ...]) -> list[str]:
             *[arg for label in labels for arg in ("--filter", f"label={label}")]]
 
 
+def compose_failure(stderr: str) -> str:
+    """The line of Compose's output that says why `up` failed. Compose 1.x ends with "ERROR:
+    Encountered errors while bringing up the project." after the cause ("ERROR: for balancer
+    Cannot start service ..."): the last error line that is not that summary."""
+    errors = [line.strip() for line in stderr.splitlines()
+              if "error" in line.lower() and not line.rstrip().endswith("... error")
+              and "Encountered errors while bringing up" not in line]
+    return errors[-1] if errors else last_line(stderr)
+
+
 def find_containers(*labels: str) -> list[str]:
     """Ids of every container, running or not, carrying all the labels ("key=value")."""
     return docker(*_ps_args(labels)).stdout.split()
@@ -407,7 +417,7 @@ class DockerRuntime:
             ids = find_containers(*labels)
             if done.returncode != 0 or len(ids) != 1:
                 raise ServerFailed(f"container {service} did not start: "
-                                   f"{last_line(done.stderr)}")
+                                   f"{compose_failure(done.stderr)}")
         except BaseException:
             remove_containers(*labels)   # whatever half-started, on any failure or Ctrl-C
             raise

@@ -59,7 +59,7 @@ def test_every_variant_builds_starts_and_verifies_in_its_container(name, docker_
     runtime, endpoint, artifacts = docker_mongo
     variant = load_catalog()[name]
     image = runtime.prepare(variant, artifacts / f"{name}.build.log")
-    assert image["id"].startswith("sha256:") and image["nofile"][0] >= 6000
+    assert image.id.startswith("sha256:") and image.nofile[0] >= 6000
     packages = runtime.package_versions(variant)
     assert all(packages.values()), packages          # every listed package is in the image
     settings = variant.resolve(cpus=runtime.server_cpus(), max_connections=5000)
@@ -202,7 +202,7 @@ def test_containers_of_a_dead_suite_process_are_swept(tmp_path):
     orphan = started.stdout.strip()
     try:
         with DockerRuntime(images="offline").open(tmp_path / "run") as details:
-            assert orphan[:12] in details["orphans_removed"]
+            assert orphan[:12] in details.orphans_removed
         assert containers(f"battle.owner={dead}") == []
     finally:
         subprocess.run(["docker", "rm", "-f", orphan], capture_output=True)
