@@ -153,8 +153,8 @@ def test_ctrl_c_stops_every_child_and_keeps_results(tmp_path):
     out = tmp_path / "results"
     process = subprocess.Popen(
         [sys.executable, "-m", "suite", "run", "flask-gunicorn-gevent", "fastapi-uvicorn",
-         "--duration", "5", "--warmup", "1", "--connections", "10", "--out", str(out),
-         "--reports", str(tmp_path / "rep")],
+         "--duration", "5", "--timeout", "2", "--warmup", "1", "--connections", "10",
+         "--out", str(out), "--reports", str(tmp_path / "rep")],
         cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 90
