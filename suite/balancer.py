@@ -81,6 +81,13 @@ class NginxConfig:
     def worker_connections(self) -> int:
         return 2 * self.max_connections + 1024
 
+    @property
+    def open_files(self) -> int:
+        """nginx's descriptor limit: one per connection (client or upstream) and some for logs
+        and listeners. In a container nginx cannot raise it: the container is started with it,
+        which the Docker daemon's own hard limit must allow."""
+        return self.worker_connections + 1024
+
     def render(self, prefix: Path) -> str:
         method = STRATEGIES[self.strategy]
         servers = "\n".join(f"    server 127.0.0.1:{port};" for port in self.upstream_ports)
@@ -91,7 +98,7 @@ master_process on;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
 worker_processes {self.worker_processes};            # the server role's CPUs
-worker_rlimit_nofile {2 * self.worker_connections + 1024};
+worker_rlimit_nofile {self.open_files};          # a descriptor per connection + 1024
 
 events {{
     worker_connections {self.worker_connections};    # 2 x {self.max_connections} connections + 1024

@@ -26,6 +26,7 @@ DEFAULTS = {
     "BATTLE_MONGO_IMAGE": "mongo:7.0",
     "BATTLE_BALANCER_IMAGE": "nginx:1.27",       # offline: the base, which has nginx-light
     "BATTLE_BALANCER_DIR": "/tmp/battle-nginx",  # the suite's nginx.conf for one deployment
+    "BATTLE_BALANCER_NOFILE": "12048",           # its open files: 5000 connections (balancer.py)
     "BATTLE_SERVER_CPUSET": "",                  # "": every CPU
     "BATTLE_DB_CPUSET": "",
     "BATTLE_SERVER_MEMORY": "4g",
@@ -101,10 +102,12 @@ def _balancer() -> list[str]:
         '    profiles: ["balancer"]',
         f"    image: {_q(_var('BATTLE_BALANCER_IMAGE'))}",
         *_common("balancer", "SERVER"),
-        # nginx holds two descriptors per connection and, unprivileged in a container, cannot
-        # raise its own limit (worker_rlimit_nofile): the container starts with enough.
+        # nginx holds a descriptor per connection, client or upstream, and, unprivileged in a
+        # container, cannot raise its own limit (worker_rlimit_nofile): the container starts
+        # with the config's (suite/balancer.py), within the Docker daemon's hard limit.
         "    ulimits:",
-        "      nofile: {soft: 65536, hard: 65536}",
+        f"      nofile: {{soft: {_q(_var('BATTLE_BALANCER_NOFILE'))}, "
+        f"hard: {_q(_var('BATTLE_BALANCER_NOFILE'))}}}",
         f"    volumes: [{_q(_var('BATTLE_BALANCER_DIR') + ':' + BALANCER_MOUNT)}]",
         f"    command: [\"nginx\", \"-p\", {_q(BALANCER_MOUNT)}, \"-c\", "
         f"{_q(BALANCER_MOUNT + '/nginx.conf')}, \"-e\", {_q(BALANCER_MOUNT + '/error.log')}]",

@@ -165,3 +165,13 @@ def test_a_compose_failure_names_its_cause_not_the_summary():
                                        "bind source path does not exist: /tmp/x")
     assert compose_failure("no such service: x\n") == "no such service: x"
     assert compose_failure("") == "no output"
+
+
+def test_the_balancer_containers_default_open_files_are_its_config_at_5000_connections():
+    from suite.balancer import NginxConfig
+    from suite.catalog import DEFAULT_MAX_CONNECTIONS
+
+    config = NginxConfig(strategy="round_robin", listen_port=1, upstream_ports=(2, 3),
+                         worker_processes=2, max_connections=DEFAULT_MAX_CONNECTIONS)
+    assert composefile.DEFAULTS["BATTLE_BALANCER_NOFILE"] == str(config.open_files)
+    assert f"worker_rlimit_nofile {config.open_files};" in config.render(Path("/x"))

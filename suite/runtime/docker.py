@@ -389,8 +389,16 @@ class DockerRuntime:
         where the configuration says its files are; its version read inside the container."""
         text = config.render(Path(BALANCER_MOUNT))
         (directory / "nginx.conf").write_text(text)
-        container = self._container("balancer", self.environment(
-            BATTLE_BALANCER_DIR=str(directory)), log_path)
+        try:
+            container = self._container("balancer", self.environment(
+                BATTLE_BALANCER_DIR=str(directory),
+                BATTLE_BALANCER_NOFILE=str(config.open_files)), log_path)
+        except ServerFailed as exc:
+            if "rlimit" not in str(exc):
+                raise
+            raise ServerFailed(f"nginx needs {config.open_files} open files for "
+                               f"{config.max_connections} connections, above what the Docker "
+                               f"daemon allows its containers ({exc})") from None
         try:
             asked = docker("exec", container.id, "nginx", "-v", timeout=30)
             if asked.returncode != 0:
