@@ -312,24 +312,45 @@ def _study_sentences(orderings: list, where: str) -> list[str]:
     return lines + [""]
 
 
+SWEEPS_TEXT = (
+    "A sweep runs one catalog variant with other values of its settings, each combination a "
+    "row of its own measured in the same interleaved rounds, the catalog's values always among "
+    "them: the answer to \"your config was unfair\". Per cell the best combination is compared "
+    "with the catalog's (Welch's test over the repeats, Holm's correction across the sweep's "
+    "cells). The best is picked after the fact among several, so a lead that only just clears "
+    "the noise is weaker than its p says.")
+
+DEPLOYMENTS_TEXT = (
+    "Rows named `×N nginx:STRATEGY` ran as N instances of the variant, each on its own port "
+    "with the variant's settings, behind nginx on the port the load generator and the "
+    "verification used. The suite wrote nginx's configuration from data (folded below): "
+    "worker_processes = the server's CPUs, worker_connections = 2 × the largest connection "
+    "level + 1024, HTTP/1.1 keep-alive to the instances, no retry of a failed request on "
+    "another instance (each request meets its fate), access log off. The server's CPU and "
+    "memory are the instances' together; nginx's are the balancer's.")
+
+
 def _sweep_section(run: RunResult, charts: dict[str, str]) -> list[str]:
-    groups = sweep.swept(run)
+    return _series_section("Sweeps", SWEEPS_TEXT, sweep.swept(run), charts, "sweep",
+                           "combination", lambda group: f"{group.of}: {', '.join(group.settings)}",
+                           _sweep_sentences)
+
+
+def _series_section(title: str, text: str, groups: list[sweep.Swept], charts: dict[str, str],
+                    kind: str, what: str, heading, sentences) -> list[str]:
+    """A scenario's section (sweeps, deployments), none without rows: a subsection per
+    variant with its chart of req/s and p99 per `what`, the table of its rows per cell, then
+    its computed sentences."""
     if not groups:
         return []
-    lines = ["## Sweeps", "",
-             "A sweep runs one catalog variant with other values of its settings, each "
-             "combination a row of its own measured in the same interleaved rounds, the "
-             "catalog's values always among them: the answer to \"your config was unfair\". Per "
-             "cell the best combination is compared with the catalog's (Welch's test over the "
-             "repeats, Holm's correction across the sweep's cells). The best is picked after "
-             "the fact among several, so a lead that only just clears the noise is weaker than "
-             "its p says.", ""]
+    lines = [f"## {title}", "", text, ""]
     for group in groups:
-        lines += [f"### {group.of}: {', '.join(group.settings)}", ""]
-        lines += _chart(charts, chart_key("sweep", slug(group.of)),
-                        f"sweep of {group.of}: req/s and p99 against the settings")
-        lines += _series_table(group, "combination")
-        lines += [""] + _sweep_sentences(group) + [""]
+        lines += [f"### {heading(group)}", ""]
+        lines += _chart(charts, chart_key(kind, slug(group.of)),
+                        f"{group.of}: req/s and p99 per {what}")
+        lines += _series_table(group, what) + [""]
+        said = sentences(group)
+        lines += said + [""] if said else []
     return lines
 
 
@@ -350,23 +371,11 @@ def _series_table(group: sweep.Swept, what: str) -> list[str]:
 
 
 def _deployment_section(run: RunResult, charts: dict[str, str]) -> list[str]:
-    groups = sweep.deployed(run)
-    if not groups:
+    lines = _series_section("Instances behind a balancer", DEPLOYMENTS_TEXT, sweep.deployed(run),
+                            charts, "deployment", "instances", lambda group: group.of,
+                            lambda group: [])
+    if not lines:
         return []
-    lines = ["## Instances behind a balancer", "",
-             "Rows named `×N nginx:STRATEGY` ran as N instances of the variant, each on its own "
-             "port with the variant's settings, behind nginx on the port the load generator "
-             "and the verification used. The suite wrote nginx's configuration from data "
-             "(folded below): worker_processes = the server's CPUs, worker_connections = 2 × the "
-             "largest connection level + 1024, HTTP/1.1 keep-alive to the instances, no retry "
-             "of a failed request on another instance (each request meets its fate), access "
-             "log off. The server's CPU and memory are the instances' together; nginx's are "
-             "the balancer's.", ""]
-    for group in groups:
-        lines += [f"### {group.of}", ""]
-        lines += _chart(charts, chart_key("deployment", slug(group.of)),
-                        f"{group.of}: req/s and p99 against the instances")
-        lines += _series_table(group, "instances") + [""]
     lines += ["**Where the CPU went, median over repeats** (balancer µs per successful request; "
               "each instance's share of the instances' CPU: even shares mean the balancer "
               "spread the load)", "",
