@@ -401,6 +401,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+# A published file larger than this stays out of git: e.g. mongod's log with the latency fail
+# point, which logs three lines per find (gigabytes in a standard run).
+PUBLISH_MAX_BYTES = 10 * 2**20
+
+
+def _publishable(paths: list[Path]) -> tuple[list[str], list[Path]]:
+    """The files (directories walked) that git may hold, and those too large for it."""
+    kept: list[str] = []
+    too_large: list[Path] = []
+    for path in paths:
+        for f in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if f.is_file():
+                (too_large if f.stat().st_size > PUBLISH_MAX_BYTES else kept).append(f)
+    return [str(f) for f in kept], too_large
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
     """Regenerate the run's report and `git add -f` what a reader needs to check it: the
     results file, its raw generator output and logs, the report and its charts, the index.
@@ -420,13 +436,16 @@ def cmd_publish(args: argparse.Namespace) -> int:
     written = report.write(run, args.reports, latest=False, results_dir=path.parent)
     files = [path, path.parent / run.run_id, written, args.reports / run.run_id,
              args.reports / "index.md"]
-    files = [str(f) for f in files if f.exists()]
+    files, too_large = _publishable([f for f in files if f.exists()])
     try:
         command.run(["git", "-C", str(path.parent), "add", "-f", "--",
                      *[str(Path(f).resolve()) for f in files]], timeout=120, check=True)
     except command.CommandError as exc:
         raise UsageError(str(exc)) from None
     print("staged for commit:\n" + "\n".join(f"  {f}" for f in files))
+    for f in too_large:
+        print(f"left out, over {PUBLISH_MAX_BYTES // 2**20} MB (kept here, not in git): {f} "
+              f"({f.stat().st_size / 2**20:,.0f} MB)", file=sys.stderr)
     print(f"now: git commit -m 'Publish run {run.run_id}' (and link it from the README)",
           file=sys.stderr)
     return 0

@@ -97,3 +97,22 @@ def test_publish_stages_results_raw_output_and_report(tmp_path):
     assert f"results/{run_id}.json" in staged and f"results/{run_id}/raw/r1.txt" in staged
     assert f"reports/{run_id}.md" in staged and "reports/index.md" in staged
     assert any(name.startswith(f"reports/{run_id}/") and name.endswith(".svg") for name in staged)
+
+
+@pytest.mark.integration   # runs git
+def test_publish_leaves_out_a_file_too_large_for_git(tmp_path, capsys):
+    import subprocess
+
+    from suite import cli
+
+    out, run_id = _results_repo(tmp_path, "results-v5.json", git_dirty=False,
+                                git_diff_sha256=None)
+    with (out / run_id / "mongod.log").open("wb") as log:
+        log.truncate(cli.PUBLISH_MAX_BYTES + 1)
+    assert cli.main(["publish", run_id, "--out", str(out), "--reports",
+                     str(tmp_path / "reports")]) == 0
+    staged = subprocess.run(["git", "-C", str(tmp_path), "diff", "--cached", "--name-only"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert f"results/{run_id}/raw/r1.txt" in staged
+    assert f"results/{run_id}/mongod.log" not in staged
+    assert "left out, over 10 MB" in capsys.readouterr().err
