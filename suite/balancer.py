@@ -69,6 +69,19 @@ def nginx_version(binary: str) -> str:
     return last_line(done.stderr or done.stdout).removeprefix("nginx version: nginx/")
 
 
+def worker_connections(max_connections: int) -> int:
+    """Per nginx worker: a client and an upstream connection for each of the run's largest
+    level (a worker may get them all), and 1024 to spare."""
+    return 2 * max_connections + 1024
+
+
+def open_files(max_connections: int) -> int:
+    """nginx's descriptor limit: one per connection (client or upstream) and some for logs and
+    listeners. In a container nginx cannot raise it: the container is started with it, which
+    the Docker daemon's own hard limit must allow."""
+    return worker_connections(max_connections) + 1024
+
+
 @dataclass(frozen=True)
 class NginxConfig:
     strategy: str
@@ -79,14 +92,11 @@ class NginxConfig:
 
     @property
     def worker_connections(self) -> int:
-        return 2 * self.max_connections + 1024
+        return worker_connections(self.max_connections)
 
     @property
     def open_files(self) -> int:
-        """nginx's descriptor limit: one per connection (client or upstream) and some for logs
-        and listeners. In a container nginx cannot raise it: the container is started with it,
-        which the Docker daemon's own hard limit must allow."""
-        return self.worker_connections + 1024
+        return open_files(self.max_connections)
 
     def render(self, prefix: Path) -> str:
         method = STRATEGIES[self.strategy]

@@ -406,15 +406,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 PUBLISH_MAX_BYTES = 10 * 2**20
 
 
-def _publishable(paths: list[Path]) -> tuple[list[str], list[Path]]:
-    """The files (directories walked) that git may hold, and those too large for it."""
-    kept: list[str] = []
-    too_large: list[Path] = []
-    for path in paths:
-        for f in sorted(path.rglob("*")) if path.is_dir() else [path]:
-            if f.is_file():
-                (too_large if f.stat().st_size > PUBLISH_MAX_BYTES else kept).append(f)
-    return [str(f) for f in kept], too_large
+def _too_large(paths: list[Path]) -> list[Path]:
+    """The files among `paths` (directories walked) too large for git."""
+    return [f for path in paths for f in (sorted(path.rglob("*")) if path.is_dir() else [path])
+            if f.is_file() and f.stat().st_size > PUBLISH_MAX_BYTES]
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -436,10 +431,12 @@ def cmd_publish(args: argparse.Namespace) -> int:
     written = report.write(run, args.reports, latest=False, results_dir=path.parent)
     files = [path, path.parent / run.run_id, written, args.reports / run.run_id,
              args.reports / "index.md"]
-    files, too_large = _publishable([f for f in files if f.exists()])
+    files = [f for f in files if f.exists()]
+    too_large = _too_large(files)
     try:
         command.run(["git", "-C", str(path.parent), "add", "-f", "--",
-                     *[str(Path(f).resolve()) for f in files]], timeout=120, check=True)
+                     *[str(f.resolve()) for f in files],
+                     *[f":(exclude){f.resolve()}" for f in too_large]], timeout=120, check=True)
     except command.CommandError as exc:
         raise UsageError(str(exc)) from None
     print("staged for commit:\n" + "\n".join(f"  {f}" for f in files))

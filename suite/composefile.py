@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 
+from suite import balancer
 from suite.catalog import DEFAULT_MAX_CONNECTIONS, Variant
 
 # Defaults: a machine with a registry, used by hand. The suite sets every one of these when it
@@ -26,7 +27,8 @@ DEFAULTS = {
     "BATTLE_MONGO_IMAGE": "mongo:7.0",
     "BATTLE_BALANCER_IMAGE": "nginx:1.27",       # offline: the base, which has nginx-light
     "BATTLE_BALANCER_DIR": "/tmp/battle-nginx",  # the suite's nginx.conf for one deployment
-    "BATTLE_BALANCER_NOFILE": "12048",           # its open files: 5000 connections (balancer.py)
+    # nginx's open files at the largest default connection level (12048 for 5000)
+    "BATTLE_BALANCER_NOFILE": str(balancer.open_files(DEFAULT_MAX_CONNECTIONS)),
     "BATTLE_SERVER_CPUSET": "",                  # "": every CPU
     "BATTLE_DB_CPUSET": "",
     "BATTLE_SERVER_MEMORY": "4g",

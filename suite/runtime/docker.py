@@ -393,12 +393,9 @@ class DockerRuntime:
             container = self._container("balancer", self.environment(
                 BATTLE_BALANCER_DIR=str(directory),
                 BATTLE_BALANCER_NOFILE=str(config.open_files)), log_path)
-        except ServerFailed as exc:
-            if "rlimit" not in str(exc):
-                raise
-            raise ServerFailed(f"nginx needs {config.open_files} open files for "
-                               f"{config.max_connections} connections, above what the Docker "
-                               f"daemon allows its containers ({exc})") from None
+        except ServerFailed as exc:   # e.g. a daemon whose containers get fewer open files
+            raise ServerFailed(f"nginx ({config.open_files} open files for "
+                               f"{config.max_connections} connections): {exc}") from None
         try:
             asked = docker("exec", container.id, "nginx", "-v", timeout=30)
             if asked.returncode != 0:
