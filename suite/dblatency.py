@@ -3,8 +3,11 @@
 This kernel has no netem, so the delay is MongoDB's own `failCommand` fail point (a test
 command: mongod must run with `--setParameter enableTestCommands=1`) in mode `alwaysOn` with
 `{failCommands: ["find"], blockConnection: true, blockTimeMS: N}`: the connection's thread
-sleeps N ms and then runs the find as usual. It burns no CPU, and finds on different
-connections wait side by side, not one after the other (checked by `measure`).
+sleeps N ms and then runs the find as usual. The wait burns no CPU, and finds on different
+connections wait side by side, not one after the other (checked by `verify`). The fail point
+itself is not free: mongod logs three lines for every find it blocks ("Activating", "Blocking",
+"Unblocking"), about 200 us of CPU per find here, which a distant database would spend on its own
+machine; `verify` measures it (mongod's CPU from serverStatus) so the report can say so.
 
 What it models: a database whose every query answers N ms later, as a distant or busy one
 does, so a worker that blocks on it holds its thread or process for N ms. What it does not:
@@ -34,6 +37,14 @@ CONCURRENT = 20      # finds at once, each on its own pooled connection
 # The concurrency probe blocks at least this long, so a fail point that queued the finds
 # (CONCURRENT x the block) could not be mistaken for thread start-up noise (a few ms here).
 PROBE_MS = 10
+# mongod's CPU per find, with and without the fail point: sequential finds in alternating
+# blocks, as many as fit in about CPU_PROBE_MS of waiting per block (at least 20, at most 200).
+CPU_BLOCKS = 2
+CPU_PROBE_MS = 500
+# serverStatus sections left out of the CPU reading: only extra_info is wanted, and building
+# the rest would add its own CPU to what is measured.
+_STATUS_SECTIONS_OFF = ("metrics", "wiredTiger", "tcmalloc", "locks", "opLatencies", "network",
+                        "repl", "transactions", "storageEngine", "globalLock", "opcounters")
 
 
 def fail_point_data(ms: int, commands: tuple[str, ...] = ("find",)) -> dict[str, Any]:
@@ -77,6 +88,35 @@ class FailPoint:
         started = time.perf_counter()
         self.collection.find_one({"_id": "small"})
         return (time.perf_counter() - started) * 1000
+
+    def _mongod_cpu_us(self) -> int | None:
+        """mongod's user + system CPU so far, in us, as it reports it (Linux: serverStatus's
+        extra_info); None where it does not."""
+        command: dict[str, Any] = {"serverStatus": 1}
+        command.update((section, 0) for section in _STATUS_SECTIONS_OFF)
+        info = self.client.admin.command(command).get("extra_info", {})
+        if "user_time_us" not in info or "system_time_us" not in info:
+            return None
+        return int(info["user_time_us"]) + int(info["system_time_us"])
+
+    def cpu_per_find(self, ms: int) -> tuple[float | None, float | None]:
+        """mongod's CPU per sequential find, in us, without and with the fail point at `ms`
+        (the cost of the model, not of the wait); leaves the fail point at `ms`."""
+        finds = max(20, min(200, CPU_PROBE_MS // max(ms, 1)))
+        used = {0: 0, ms: 0}
+        for _ in range(CPU_BLOCKS):
+            for level in (0, ms):
+                self._configure(level)
+                before = self._mongod_cpu_us()
+                for _ in range(finds):
+                    self._find_ms()
+                after = self._mongod_cpu_us()
+                if before is None or after is None:
+                    self._configure(ms)
+                    return None, None
+                used[level] += after - before
+        per_find = finds * CPU_BLOCKS
+        return round(used[0] / per_find, 1), round(used[ms] / per_find, 1)
 
     def _concurrent(self) -> tuple[list[float], float]:
         """CONCURRENT finds released at once: each one's time, and the burst's wall time."""
@@ -145,14 +185,20 @@ class FailPoint:
             times, wall = self._concurrent()
         finally:
             self._configure(ms)
-        check = dataclasses.replace(check, concurrent=CONCURRENT, concurrent_block_ms=probe,
-                                    concurrent_p50_ms=round(statistics.median(times), 3),
-                                    concurrent_wall_ms=round(wall, 3))
         if wall > probe * CONCURRENT / 4:
             raise MongoError(f"with the {NAME} fail point at {probe} ms, {CONCURRENT} concurrent "
                              f"finds took {wall:.0f} ms in all: they queue behind each other, "
                              "which is not a distant database")
-        return check
+        try:
+            cpu_without, cpu_with = self.cpu_per_find(ms)
+        except PyMongoError as exc:
+            raise MongoError(f"reading mongod's CPU on {redact(self.url)} failed: "
+                             f"{type(exc).__name__}") from None
+        return dataclasses.replace(check, concurrent=CONCURRENT, concurrent_block_ms=probe,
+                                   concurrent_p50_ms=round(statistics.median(times), 3),
+                                   concurrent_wall_ms=round(wall, 3),
+                                   mongod_cpu_us_per_find_without=cpu_without,
+                                   mongod_cpu_us_per_find_with=cpu_with)
 
     def off(self) -> None:
         """Back to MongoDB as it is. Never raises: it runs on every way out of a run."""

@@ -174,14 +174,20 @@ def _db_latency_section(run: RunResult) -> list[str]:
              f"`{fail_point.get('name')}` (a fail point, test commands "
              f"{fail_point.get('test_commands')}) made every "
              + " and every ".join(fail_point.get("data", {}).get("failCommands", ["find"]))
-             + " wait N ms before it ran, "
-             f"without using CPU. What it models: {fail_point.get('models')}. What it does not: "
+             + " wait N ms before it ran "
+             f"(the wait itself uses no CPU). What it models: {fail_point.get('models')}. What it does not: "
              f"{fail_point.get('not_modelled')}. The suite timed finds itself, alternately "
              "with and without the fail point, before the run and each time it set the fail point "
              "for a cell, and a burst of concurrent finds, which must not queue behind each other "
-             "(a database that serves one query at a time is not a distant one).", "",
+             "(a database that serves one query at a time is not a distant one). The fail point "
+             "is not free: mongod logs every find it blocks and wakes its thread, and the last "
+             "column is mongod's CPU per sequential find without and with it, measured before "
+             "the run. A distant database spends that on its own machine; here it comes out of "
+             "the CPUs the servers share, so part of what a +N ms cell loses is the model's own "
+             "cost, not the wait (compare the Cost per request tables).", "",
              "| added latency | before the run: added; concurrent finds | at its cells: "
-             "added, median (min–max) |", "|---|---|---|"]
+             "added, median (min–max) | mongod CPU per find, without → with |",
+             "|---|---|---|---|"]
     verified = {check["requested_ms"]: check for check in fail_point.get("verified", [])}
     for ms in run.profile.db_latencies_ms:
         if not ms:
@@ -192,8 +198,17 @@ def _db_latency_section(run: RunResult) -> list[str]:
         before_text = "–" if before is None else _probe_text(before)
         cells_text = (f"{stats.median(at_cells):.2f} ms ({min(at_cells):.2f}–"
                       f"{max(at_cells):.2f}), {len(at_cells)} checks" if at_cells else "–")
-        lines.append(f"| +{ms} ms | {before_text} | {cells_text} |")
+        lines.append(f"| +{ms} ms | {before_text} | {cells_text} | {_model_cost_text(before)} |")
     return lines + [""]
+
+
+def _model_cost_text(check: dict | None) -> str:
+    """mongod's CPU per find without → with the fail point ("–" for runs before it was read)."""
+    without = (check or {}).get("mongod_cpu_us_per_find_without")
+    with_ = (check or {}).get("mongod_cpu_us_per_find_with")
+    if without is None or with_ is None:
+        return "–"
+    return f"{without:.0f} → {with_:.0f} µs (+{with_ - without:.0f})"
 
 
 def _probe_text(check: dict) -> str:

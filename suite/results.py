@@ -125,6 +125,10 @@ class DbLatencyCheck:
     concurrent_block_ms: int | None = None
     concurrent_p50_ms: float | None = None
     concurrent_wall_ms: float | None = None
+    # Before the run only: mongod's CPU per sequential find without and with the fail point, in
+    # us (serverStatus): what the model itself costs the shared CPUs (it logs every blocked find).
+    mongod_cpu_us_per_find_without: float | None = None
+    mongod_cpu_us_per_find_with: float | None = None
 
     # Below this share of the latency asked for, the fail point is not doing its job.
     ENOUGH: ClassVar[float] = 0.9

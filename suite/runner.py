@@ -31,7 +31,8 @@ from suite.mongo import DEFAULT_DATABASE, MongoError, free_port, port_is_free, r
 from suite.procs import check_interrupted
 from suite.profiles import Profile, rate_spec
 from suite.resources import SAMPLE_INTERVAL_S
-from suite.results import Cell, MongoInfo, RunResult, VariantResult, VerificationCheck
+from suite.results import (Cell, DbLatencyCheck, MongoInfo, RunResult, VariantResult,
+                           VerificationCheck)
 from suite.runtime import MongoEndpoint, Runtime, Server, ServerFailed, Watch
 from suite.verify import QUIET_FAST_S, QUIET_GAP_S, check_write, verify, wait_quiet, wait_ready
 
@@ -98,6 +99,13 @@ def start_mongo(stack: ExitStack, runtime: Runtime, mongo_url: str | None, log_p
     if mongo_url:
         return MongoEndpoint(url=mongo_url, embedded=False)
     return stack.enter_context(runtime.mongo(log_path, test_commands=test_commands))
+
+
+def _model_cost(check: DbLatencyCheck) -> str:
+    without, with_ = check.mongod_cpu_us_per_find_without, check.mongod_cpu_us_per_find_with
+    if without is None or with_ is None:
+        return "; mongod's CPU not readable (serverStatus has no extra_info times)"
+    return f"; mongod CPU per find {without:.0f} -> {with_:.0f} us (the fail point's own cost)"
 
 
 def start_verified(runtime: Runtime, variant: Variant, settings: dict, *, mongo_url: str,
@@ -311,7 +319,7 @@ class Runner:
                           f"({check.without_p50_ms:.2f} -> {check.with_p50_ms:.2f} ms at the "
                           f"median); {check.concurrent} concurrent finds blocked "
                           f"{check.concurrent_block_ms} ms each: {check.concurrent_wall_ms:.0f} "
-                          "ms in all")
+                          "ms in all" + _model_cost(check))
         self.fail_point.set(0)
         self.result.mongo.fail_point = {
             **self.fail_point.describe("enabled by the suite (--setParameter "

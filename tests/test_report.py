@@ -106,6 +106,10 @@ def test_database_latency_cells_have_their_own_sections_and_measured_latency():
             f"{verified['concurrent_p50_ms']:.1f} ms each") in row
     assert f"({added[0]:.2f}–{added[-1]:.2f}), {len(added)} checks" in row
     assert "What it does not:" in text
+    assert row.endswith(" | – |")   # a run from before mongod's CPU per find was read
+    verified.update(mongod_cpu_us_per_find_without=171.4, mongod_cpu_us_per_find_with=379.6)
+    row = next(line for line in report.render(run).splitlines() if line.startswith("| +2 ms |"))
+    assert row.endswith(" | 171 → 380 µs (+208) |")
     # Each latency level's cells are its own: the +2 ms table reads the +2 ms cells.
     gevent = run.variant("flask-gunicorn-gevent")
     slow = sorted(s.ok_rps for s in gevent.cell("small", 200, 2).repeats)

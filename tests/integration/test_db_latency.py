@@ -47,6 +47,8 @@ def test_the_fail_point_adds_what_is_asked_and_finds_do_not_queue(slow_capable_m
         check = fail_point.verify(5)
         assert check.added_ms >= 5 and check.with_p50_ms >= 5
         assert check.concurrent == 20 and check.concurrent_p50_ms < 20 * 5 / 2
+        # The model's own cost, read from mongod: a blocked find is logged three times.
+        assert 0 < check.mongod_cpu_us_per_find_without < check.mongod_cpu_us_per_find_with
         assert fail_point_mode(slow_capable_mongo) == 1
     finally:
         fail_point.close()
