@@ -50,22 +50,28 @@ def _int_or_none(text: str | None) -> int | None:
         return None
 
 
-def _git(*args: str) -> bytes | None:
+# What a run writes into the tree itself (the reports index and latest.md): a change there
+# cannot change a measurement, so it does not make the next run "dirty".
+OUTPUTS = ("reports",)
+
+
+def _git(root: Path, *args: str) -> bytes | None:
     try:
-        out = subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True,
-                             timeout=30)
+        out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout if out.returncode == 0 else None
 
 
-def git_state() -> dict[str, str | bool | None]:
+def git_state(root: Path = REPO_ROOT) -> dict[str, str | bool | None]:
     """The commit the suite runs from and whether its tracked files differ from it: a run from
-    a changed tree records the hash of `git diff HEAD`, so nobody mistakes it for the commit."""
-    commit = _git("rev-parse", "--short=12", "HEAD")
+    a changed tree records the hash of `git diff HEAD`, so nobody mistakes it for the commit.
+    The suite's own outputs (OUTPUTS) are left out of the comparison."""
+    commit = _git(root, "rev-parse", "--short=12", "HEAD")
     if not commit:
         return {"git_commit": None, "git_dirty": None, "git_diff_sha256": None}
-    diff = _git("diff", "HEAD", "--binary")
+    diff = _git(root, "diff", "HEAD", "--binary", "--", ".",
+                *(f":(exclude){path}" for path in OUTPUTS))
     dirty = None if diff is None else bool(diff)
     return {"git_commit": commit.decode().strip(), "git_dirty": dirty,
             "git_diff_sha256": hashlib.sha256(diff).hexdigest() if diff else None}

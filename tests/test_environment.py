@@ -1,3 +1,7 @@
+import subprocess
+
+import pytest
+
 from suite import environment
 
 
@@ -24,3 +28,23 @@ def test_fingerprint_differences():
     assert environment.fingerprint_differences(a, dict(a)) == []
     b = {**a, "cpu_count": 8, "kernel": "5"}
     assert environment.fingerprint_differences(a, b) == ["cpu_count: 2 vs 8", "kernel: '6' vs '5'"]
+
+
+@pytest.mark.integration   # starts git
+def test_a_run_is_dirty_for_a_changed_source_but_not_for_the_reports_a_run_writes(tmp_path):
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "index.md").write_text("runs\n")
+    (tmp_path / "server.py").write_text("workers = 2\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "c")
+    clean = environment.git_state(tmp_path)
+    assert clean["git_dirty"] is False and len(clean["git_commit"]) == 12
+    (tmp_path / "reports" / "index.md").write_text("runs\nand one more\n")
+    assert environment.git_state(tmp_path)["git_dirty"] is False
+    (tmp_path / "server.py").write_text("workers = 4\n")
+    dirty = environment.git_state(tmp_path)
+    assert dirty["git_dirty"] is True and len(dirty["git_diff_sha256"]) == 64
