@@ -13,7 +13,7 @@ from suite.checks import checks
 from suite.documents import doc_title
 from suite.findings import findings
 from suite.profiles import parse_slo
-from suite.results import Cell, MongoInfo, RunResult, VariantResult
+from suite.results import Cell, DbLatencyCheck, MongoInfo, RunResult, VariantResult
 
 
 def _int(value: float | None) -> str:
@@ -174,9 +174,9 @@ def _db_latency_section(run: RunResult) -> list[str]:
              f"`{fail_point.get('name')}` (a fail point, test commands "
              f"{fail_point.get('test_commands')}) made every "
              + " and every ".join(fail_point.get("data", {}).get("failCommands", ["find"]))
-             + " wait N ms before it ran "
-             f"(the wait itself uses no CPU). What it models: {fail_point.get('models')}. What it does not: "
-             f"{fail_point.get('not_modelled')}. The suite timed finds itself, alternately "
+             + " wait N ms before it ran (the wait itself uses no CPU). "
+             f"What it models: {fail_point.get('models')}. "
+             f"What it does not: {fail_point.get('not_modelled')}. The suite timed finds itself, alternately "
              "with and without the fail point, before the run and each time it set the fail point "
              "for a cell, and a burst of concurrent finds, which must not queue behind each other "
              "(a database that serves one query at a time is not a distant one). The fail point "
@@ -204,10 +204,10 @@ def _db_latency_section(run: RunResult) -> list[str]:
 
 def _model_cost_text(check: dict | None) -> str:
     """mongod's CPU per find without → with the fail point ("–" for runs before it was read)."""
-    without = (check or {}).get("mongod_cpu_us_per_find_without")
-    with_ = (check or {}).get("mongod_cpu_us_per_find_with")
-    if without is None or with_ is None:
+    cost = DbLatencyCheck.from_dict(check).fail_point_cpu_us if check else None
+    if cost is None:
         return "–"
+    without, with_ = cost
     return f"{without:.0f} → {with_:.0f} µs (+{with_ - without:.0f})"
 
 

@@ -134,6 +134,12 @@ class DbLatencyCheck:
     ENOUGH: ClassVar[float] = 0.9
 
     @property
+    def fail_point_cpu_us(self) -> tuple[float, float] | None:
+        """mongod's CPU per find (without, with) the fail point; None when it was not read."""
+        without, with_ = self.mongod_cpu_us_per_find_without, self.mongod_cpu_us_per_find_with
+        return None if without is None or with_ is None else (without, with_)
+
+    @property
     def short(self) -> bool:
         """Added less than the latency asked for (a nearer database than the cell's label)."""
         return self.added_ms < self.ENOUGH * self.requested_ms

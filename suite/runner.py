@@ -102,9 +102,9 @@ def start_mongo(stack: ExitStack, runtime: Runtime, mongo_url: str | None, log_p
 
 
 def _model_cost(check: DbLatencyCheck) -> str:
-    without, with_ = check.mongod_cpu_us_per_find_without, check.mongod_cpu_us_per_find_with
-    if without is None or with_ is None:
+    if check.fail_point_cpu_us is None:
         return "; mongod's CPU not readable (serverStatus has no extra_info times)"
+    without, with_ = check.fail_point_cpu_us
     return f"; mongod CPU per find {without:.0f} -> {with_:.0f} us (the fail point's own cost)"
 
 
