@@ -114,3 +114,21 @@ def server_counts(out: Path, run, variant: str) -> dict:
     log = (out / run.variant(variant).log).read_text()
     [line] = [line for line in log.splitlines() if line.startswith("FAKE_SERVER ")]
     return json.loads(line.removeprefix("FAKE_SERVER "))
+
+
+def assert_only_a_slow_tail(sample, at_most: float) -> None:
+    """Every failure of a sample under a light load is a slow response and rare.
+
+    gevent's workers leave the odd request waiting over the timeout even at 20-40
+    connections on this busy 2-CPU machine: answered late (`late`) or still unanswered
+    when the repeat ended (`lost`, the same tail cut by the clock). Both are the server's,
+    so they count together against `at_most` (a fraction of the responses); any other
+    class (connect, read, write, status, body) is a bug. CI runs here saw 13 late of
+    4,498 (0.29%) and, in another, 5 lost.
+    """
+    slow = sample.failed("late") + sample.failed("lost")
+    others = {k: v for k, v in sample.errors.items() if v and k not in ("late", "lost")}
+    assert others == {}, sample.errors
+    assert slow <= at_most * sample.requests, sample.errors
+    # Every response within the timeout was timed, once; a lost one never came.
+    assert sample.latency_count == sample.requests - sample.failed("late")

@@ -13,7 +13,8 @@ import pytest
 from suite import REPO_ROOT, results
 from suite.http import get
 from suite.mongo import free_port
-from tests.conftest import FIXTURES, alive, battle, descendants, oha_or_skip
+from tests.conftest import (FIXTURES, alive, assert_only_a_slow_tail, battle, descendants,
+                            oha_or_skip)
 
 pytestmark = pytest.mark.integration
 SHORT = ["--duration", "3", "--timeout", "2", "--warmup", "1", "--connections", "10,40",
@@ -61,17 +62,11 @@ def test_run_measures_every_cell_and_writes_a_report(tmp_path):
             assert len(cell.repeats) == 2
             for sample in cell.repeats:
                 assert sample.requests > 0
-                # gevent's workers leave the odd request waiting over a second even at 40
-                # connections: a rare late response is the server's, any other failure a bug.
-                # Rare, not 0.1%: a CI run here saw 13 of 4,498 (0.29%) on a busy 2-CPU machine.
-                assert {k: v for k, v in sample.errors.items() if v and k != "late"} == {}
-                assert sample.failed("late") <= 0.01 * sample.requests
+                assert_only_a_slow_tail(sample, at_most=0.01)
                 assert (out / sample.raw_output).read_text().count("BATTLE_WRK") == 1
                 assert sample.connections == cell.connections and "-c" in sample.args
-                # Every response was checked against the verified bytes; every one within the
-                # timeout was timed, once.
+                # Every response was checked against the verified bytes.
                 assert sample.body_checked == sample.requests
-                assert sample.latency_count == sample.requests - sample.failed("late")
                 assert sample.quiet_wait_s is not None and sample.quiet_wait_s < 5
                 usage = sample.resources
                 assert usage["server"].cpu_cores > 0 and usage["mongod"].cpu_cores > 0

@@ -9,7 +9,7 @@ from suite.loadgen import Wrk, find_wrk
 from suite.procs import group_members
 from suite.runtime.local import LocalRuntime
 from suite.verify import verify, wait_ready
-from tests.conftest import start_variant
+from tests.conftest import assert_only_a_slow_tail, start_variant
 
 CATALOG = load_catalog()
 
@@ -31,13 +31,9 @@ def test_variant_serves_the_contract_under_load(name, mongo_url, tmp_path):
                              tmp_path / f"{doc}.txt", tmp_path,
                              expect_body=tmp_path / f"{doc}.json")
             assert sample.requests > 50, sample
-            # gevent's workers leave the odd request waiting over a second: a rare late
-            # response is the server's; any other failure is a bug.
-            assert {k: v for k, v in sample.errors.items() if v and k != "late"} == {}, sample
-            assert sample.failed("late") <= 0.001 * sample.requests, sample.errors
+            assert_only_a_slow_tail(sample, at_most=0.01)
             # Under load too, every response carried exactly the verified bytes.
             assert sample.body_checked == sample.requests
-            assert sample.latency_count == sample.requests - sample.failed("late")
             assert sample.latency_us["p50"] <= sample.latency_us["p99"]
         assert server.alive()
     finally:
