@@ -12,6 +12,14 @@ Choices, each stated in the config it writes:
   a connection to an instance for every request;
 - proxy_next_upstream off: nginx's default retries a failed request on another instance, which
   would hide an instance's failures (and do the work twice); here each request meets its fate;
+- max_fails=0 on every instance: nginx's default (max_fails=1, fail_timeout=10s) takes an
+  instance out of rotation for 10 s after one failed request: a handful of 502s turned into
+  ~95,000 instant "no live upstreams" 502s in one 8 s repeat (run 20261130T103302Z-f596); one
+  request's failure is that request's alone;
+- upstream keepalive_timeout 1s, under every instance's own idle timeout (gunicorn's keep-alive
+  is 2 s, uvicorn's 5 s): nginx closes an idle connection before the instance does, instead of
+  sending a request on a connection the instance is closing ("upstream prematurely closed
+  connection", a 502 that is neither's fault);
 - access log off, as on every server.
 """
 
@@ -31,6 +39,7 @@ from suite.text import last_line
 STRATEGIES = {"round_robin": "", "least_conn": "least_conn;", "random": "random;"}
 TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 UPSTREAM_KEEPALIVE = 128
+UPSTREAM_IDLE_S = 1          # below every instance's own keep-alive timeout (gunicorn: 2 s)
 
 
 class BalancerError(Exception):
@@ -100,7 +109,8 @@ class NginxConfig:
 
     def render(self, prefix: Path) -> str:
         method = STRATEGIES[self.strategy]
-        servers = "\n".join(f"    server 127.0.0.1:{port};" for port in self.upstream_ports)
+        servers = "\n".join(f"    server 127.0.0.1:{port} max_fails=0;"
+                            for port in self.upstream_ports)
         return f"""# Written by the suite (suite/balancer.py) for one deployment; recorded in the results.
 # Paths are where nginx sees them (in the docker runtime: the directory mounted into it).
 daemon off;
@@ -125,8 +135,11 @@ http {{
 
     upstream instances {{
         {method or "# round robin: nginx's default"}
+        # max_fails=0: no instance leaves the rotation after a failure (nginx's default
+        # takes it out for 10 s after one); each request's failure is its own.
 {servers}
         keepalive {UPSTREAM_KEEPALIVE};
+        keepalive_timeout {UPSTREAM_IDLE_S}s;    # close idle connections before an instance does
     }}
 
     server {{

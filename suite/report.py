@@ -343,6 +343,17 @@ DEPLOYMENTS_TEXT = (
     "level + 1024, HTTP/1.1 keep-alive to the instances, no retry of a failed request on "
     "another instance (each request meets its fate), access log off. The server's CPU and "
     "memory are the instances' together; nginx's are the balancer's.")
+DEPLOYMENTS_KEEP_TEXT = (
+    "No instance leaves the rotation after a failure (max_fails=0: each failed request is that "
+    "request's alone), and nginx closes a connection to an instance after 1 s idle, before the "
+    "instance would (a request sent on a connection the instance is closing fails with neither "
+    "at fault).")
+DEPLOYMENTS_EJECT_TEXT = (
+    "**In {rows} nginx kept its default passive health check** (max_fails=1, fail_timeout=10s): "
+    "one failed request, such as one sent on a connection the instance was closing, took an "
+    "instance out of rotation for 10 s, and while every instance was out nginx answered 502 at "
+    "once (\"no live upstreams\" in its error log, kept with the logs). Those rows' status "
+    "failures are partly the balancer's doing; runs since 2026-11-30 set max_fails=0.")
 
 
 def _sweep_section(run: RunResult, charts: dict[str, str]) -> list[str]:
@@ -386,7 +397,12 @@ def _series_table(group: sweep.Swept, what: str) -> list[str]:
 
 
 def _deployment_section(run: RunResult, charts: dict[str, str]) -> list[str]:
-    lines = _series_section("Instances behind a balancer", DEPLOYMENTS_TEXT, sweep.deployed(run),
+    deployed = [v for v in run.variants if v.deployment is not None]
+    ejecting = [v.name for v in deployed if v.deployment.ejects_failed_instances]
+    text = DEPLOYMENTS_TEXT + " " + (DEPLOYMENTS_EJECT_TEXT.format(
+        rows="every row of this run" if len(ejecting) == len(deployed)
+        else "rows " + ", ".join(ejecting)) if ejecting else DEPLOYMENTS_KEEP_TEXT)
+    lines = _series_section("Instances behind a balancer", text, sweep.deployed(run),
                             charts, "deployment", "instances", lambda group: group.of,
                             lambda group: [])
     if not lines:

@@ -370,6 +370,13 @@ class Deployment:
     config: str                        # the balancer's configuration, as the suite wrote it
     image: str | None = None           # docker: the balancer's image and its ID
 
+    @property
+    def ejects_failed_instances(self) -> bool:
+        """Whether nginx took an instance out of rotation after a failed request (its default
+        passive health check, max_fails=1 for 10 s), as configurations written before
+        2026-11-30 let it; later ones say max_fails=0 (suite/balancer.py)."""
+        return "max_fails=0" not in self.config
+
 
 @dataclass
 class VariantResult:

@@ -136,3 +136,28 @@ def test_a_run_from_a_changed_tree_says_so_instead_of_a_checkout():
     assert "git checkout" not in text and f"diff sha256 {'ab' * 32}" in text
     run.environment.update(git_dirty=False, git_diff_sha256=None)
     assert f"`git checkout {run.environment['git_commit']}`" in report.render(run)
+
+
+def test_the_report_says_whether_nginx_took_failed_instances_out_of_rotation():
+    # The v6 fixture's nginx kept its default passive health check (written before max_fails=0);
+    # a configuration the suite writes today keeps every instance in rotation.
+    from pathlib import Path
+
+    from suite.balancer import NginxConfig
+
+    run = results.load(FIXTURES / "results-v6.json")
+    assert all(v.deployment.ejects_failed_instances for v in run.variants)
+    old = report.render(run)
+    assert "In every row of this run nginx kept its default passive health check" in old
+    assert "No instance leaves the rotation" not in old
+
+    today = NginxConfig("round_robin", 8000, (8001, 8002), worker_processes=2,
+                        max_connections=200).render(Path("/tmp/nginx"))
+    assert today.count(" max_fails=0;") == 2 and "keepalive_timeout 1s;" in today
+    run.variants[0].deployment.config = today
+    mixed = report.render(run)
+    assert f"In rows {run.variants[1].name} nginx kept" in mixed
+    for variant in run.variants:
+        variant.deployment.config = today
+    new = report.render(run)
+    assert "No instance leaves the rotation" in new and "passive health check" not in new
