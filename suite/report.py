@@ -442,8 +442,10 @@ def _sweep_sentences(group) -> list[str]:
     if ahead:
         far = max(ahead, key=lambda lead: lead.ratio)
         beyond = [lead for lead in ahead if lead.beyond_noise]
+        tested = [lead for lead in ahead if lead.p is not None]
         text += (f"; elsewhere the best was up to {far.ratio:.2f}× it ({far.best.label} at "
-                 f"{far.cell}), beyond noise in {len(beyond)} of {len(ahead)}")
+                 f"{far.cell}), " + (f"beyond noise in {len(beyond)} of {len(tested)} tested"
+                                     if tested else "none tested against noise (one repeat)"))
     lines = [text + "."]
     for lead in ahead:
         noise = ("not tested" if lead.p is None else

@@ -60,3 +60,11 @@ def test_the_report_compares_the_best_combination_with_the_catalogs():
     text = report.render(run)
     assert "## Sweeps" in text and "| workers=5 (catalog) |" in text
     assert f"up to {lead.ratio:.2f}× it ({best} at small@50)" in text
+    assert f"beyond noise in {int(lead.beyond_noise)} of 1 tested" in text
+
+    # With one repeat per combination nothing is tested, and the report does not count it as
+    # "beyond noise in 0".
+    for variant in run.variants:
+        del variant.cells[0].repeats[1:]
+    single = report.render(run)
+    assert "none tested against noise (one repeat)" in single and "of 1 tested" not in single
