@@ -352,7 +352,7 @@ DEPLOYMENTS_EJECT_TEXT = (
     "**In {rows} nginx kept its default passive health check** (max_fails=1, fail_timeout=10s): "
     "one failed request, such as one sent on a connection the instance was closing, took an "
     "instance out of rotation for 10 s, and while every instance was out nginx answered 502 at "
-    "once (\"no live upstreams\" in its error log, kept with the logs). Those rows' status "
+    "once (\"no live upstreams\" in its error log). Those rows' status "
     "failures are partly the balancer's doing; runs since 2026-11-30 set max_fails=0.")
 
 
