@@ -115,4 +115,4 @@ def test_publish_leaves_out_a_file_too_large_for_git(tmp_path, capsys):
                             capture_output=True, text=True, check=True).stdout.split()
     assert f"results/{run_id}/raw/r1.txt" in staged
     assert f"results/{run_id}/mongod.log" not in staged
-    assert "left out, over 10 MB" in capsys.readouterr().err
+    assert "left out, over 2 MB" in capsys.readouterr().err
