@@ -41,6 +41,9 @@ class Variant:
     settings: dict[str, Setting]
     packages: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    # "framework": a stack one deploys (the default); "baseline": a ceiling for the others
+    # (no framework at all), shown apart and never recommended.
+    classification: str = "framework"
     # A variant of a sweep (suite.sweep): the catalog row it comes from, the settings it
     # overrides (the rest as the catalog has them), and the catalog's own values of those.
     base: str | None = None
@@ -139,6 +142,7 @@ def evaluate(value: Setting, names: dict[str, int]) -> Setting:
 
 
 _REQUIRED = ("app", "server", "worker_model", "driver", "why", "command")
+CLASSIFICATIONS = ("framework", "baseline")
 
 
 def load_catalog(path: Path = DEFAULT_CATALOG) -> dict[str, Variant]:
@@ -157,11 +161,16 @@ def load_catalog(path: Path = DEFAULT_CATALOG) -> dict[str, Variant]:
         command = row["command"]
         if not (isinstance(command, list) and command and all(isinstance(p, str) for p in command)):
             raise CatalogError(f"variant {name!r}: command must be a non-empty list of strings")
+        classification = row.get("classification", "framework")
+        if classification not in CLASSIFICATIONS:
+            raise CatalogError(f"variant {name!r}: classification is one of "
+                               f"{', '.join(CLASSIFICATIONS)}, not {classification!r}")
         variants[name] = Variant(
             name=name, app=row["app"], server=row["server"], worker_model=row["worker_model"],
             driver=row["driver"], why=row["why"], command=tuple(command),
             settings=dict(row.get("settings", {})), packages=tuple(row.get("packages", ())),
             env={str(k): str(v) for k, v in row.get("env", {}).items()},
+            classification=classification,
         )
     return variants
 

@@ -5,22 +5,25 @@ Exit status: 0 ok, 1 nothing measured or a missing tool, 2 usage error, 130 inte
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
 import signal
+import socket
 import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from suite import (balancer, command, compare, composefile, documents, images, report, results,
-                   sweep)
+from suite import (balancer, command, compare, composefile, documents, environment, images, report,
+                   results, resume, sweep)
 from suite.catalog import (DEFAULT_CATALOG, DEFAULT_MAX_CONNECTIONS, CatalogError, load_catalog,
                            select)
 from suite.loadgen import GENERATORS, LoadGenError
 from suite.mongo import DEFAULT_DATABASE, MongoError, port_is_free, seed
 from suite.procs import interrupt, raise_nofile_limit, stop_all
 from suite.profiles import DEFAULT_PROFILE, PROFILES, parse_db_latencies, rate_spec
+from suite.plan import Plan
 from suite.runner import RunOptions, Runner, start_mongo, start_verified
 from suite.runtime import ROLES, Runtime, RuntimeUnavailable, ServerFailed
 from suite.runtime.docker import DockerRuntime, remove_owned
@@ -174,6 +177,8 @@ def _add_run_options(run: argparse.ArgumentParser, profile: str = DEFAULT_PROFIL
     run.add_argument("--port", type=_positive_int, help="server port (default: a free one)")
     run.add_argument("--out", type=Path, default=Path("results"), help="results directory")
     run.add_argument("--reports", type=Path, default=Path("reports"), help="reports directory")
+    run.add_argument("--plan", action="store_true",
+                     help="print the plan (cells, repeats, expected duration) and start nothing")
     run.set_defaults(**defaults)
 
 
@@ -189,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="measure variants and write results + report")
     run.add_argument("variants", nargs="*", metavar="VARIANT", help="default: every variant")
     _add_run_options(run)
+    run.add_argument("--resume", metavar="RUN_ID",
+                     help="continue an interrupted run into its results file (in --out), as "
+                          "it was planned, on the same machine, code and catalog")
     run.add_argument("--loadgen", choices=sorted(GENERATORS), default="wrk",
                      help="load generator of every repeat (default: wrk)")
     run.add_argument("--crosscheck", choices=sorted(GENERATORS),
@@ -265,7 +273,81 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+# The options that shape a run's plan: a resumed run takes them from its results file, and
+# refuses others (dest -> what the message calls it).
+PLANNED = {"variants": "variants", "profile": "profile", "docs": "documents",
+           "connections": "connection levels", "db_latency": "database latencies",
+           "duration": "duration", "warmup": "warmup", "repeats": "repeats", "timeout": "timeout",
+           "rate": "rates", "slo": "SLO", "instances": "instances", "balancer": "balancer",
+           "sequential": "order", "loadgen": "load generator", "crosscheck": "crosscheck",
+           "runtime": "runtime", "cpus": "CPU pinning", "mongo_url": "MongoDB",
+           "database": "database", "write_concern": "write concern", "catalog": "catalog"}
+
+
+def resumed_args(args: argparse.Namespace) -> tuple[argparse.Namespace, results.RunResult]:
+    """The options of the run `--resume` names, as it recorded them, and the run itself;
+    options given now must agree with them (a resume finishes the plan, it makes no other)."""
+    path = args.out / f"{args.resume}.json"
+    if not path.exists():
+        raise UsageError(f"--resume {args.resume}: no such run in {args.out} (no {path})")
+    try:
+        prior = results.load(path)
+    except results.ResultsError as exc:
+        raise UsageError(f"--resume {args.resume}: {exc}") from None
+    if prior.status == "complete":
+        raise UsageError(f"run {prior.run_id} is complete: nothing to resume")
+    running = [s.pid for s in prior.sittings if s.status == "running" and s.pid
+               and s.environment.get("hostname") == socket.gethostname()
+               and _is_battle(s.pid)]
+    if running:
+        raise UsageError(f"run {prior.run_id} is still running (process {running[0]}): stop it "
+                         "first (Ctrl-C keeps what it measured)")
+    recorded = prior.argv[1:]
+    if not recorded:
+        raise UsageError(f"run {prior.run_id} recorded no command line to resume it with")
+    try:
+        planned = build_parser().parse_args(recorded)
+    except SystemExit:
+        raise UsageError(f"run {prior.run_id} recorded a command line this suite no longer "
+                         f"accepts: {' '.join(recorded)}") from None
+    defaults = build_parser().parse_args([args.command])
+    for dest, what in PLANNED.items():
+        given = getattr(args, dest, None)
+        if given not in (None, [], False, getattr(defaults, dest, None)) \
+                and given != getattr(planned, dest, None):
+            raise UsageError(f"--resume continues run {prior.run_id} as planned, with {what} "
+                             f"{_shown(getattr(planned, dest, None))}, not {_shown(given)}")
+    planned.out, planned.reports, planned.plan = args.out, args.reports, args.plan
+    planned.argv, planned.resume = prior.argv[1:], prior.run_id
+    return planned, prior
+
+
+def _is_battle(pid: int) -> bool:
+    """Whether process `pid` is a `battle` (python -m suite) still running here."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(part.endswith(b"battle") or part == b"suite" for part in command)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def catalog_hash(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    prior = None
+    if getattr(args, "resume", None):
+        args, prior = resumed_args(args)
     variants = select(load_catalog(args.catalog), args.variants)
     try:
         profile = PROFILES[args.profile].with_overrides(
@@ -305,13 +387,23 @@ def cmd_run(args: argparse.Namespace) -> int:
             balancer.find_nginx()   # a missing tool: one line, exit 1, nothing started
         variants = [balancer.deploy(v, n, strategy) for v in variants
                     for n in (args.instances or (1,))]
-    options = RunOptions(variants=variants, profile=profile, runtime=runtime,
+    second = "oha" if crosscheck else getattr(args, "crosscheck", None)
+    plan = Plan.make([v.name for v in variants], profile, crosscheck=bool(second),
+                     catalog_sha256=catalog_hash(args.catalog))
+    options = RunOptions(variants=variants, plan=plan, runtime=runtime,
                          out_dir=args.out, mongo_url=args.mongo_url, database=args.database,
                          port=args.port, argv=("battle", *args.argv),
                          loadgen="wrk" if crosscheck else getattr(args, "loadgen", "wrk"),
-                         crosscheck="oha" if crosscheck else getattr(args, "crosscheck", None),
-                         write_concern=args.write_concern)
-    runner = Runner(options)
+                         crosscheck=second, write_concern=args.write_concern)
+    # What a run refuses, --plan refuses too: the catalog resolved, the generators found.
+    runner = Runner(options, resume=prior)
+    runner.check_catalog()
+    if prior is not None:
+        check_resumable(prior, runner)
+    if args.plan:
+        steps = plan.steps(plan.have(prior)) if prior is not None else None
+        print("\n".join(plan.describe(steps)))
+        return 0
     try:
         runner.run()
     finally:
@@ -329,6 +421,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     if crosscheck:
         print("\n".join(report.crosscheck_lines(runner.result)))
     return 0
+
+
+def check_resumable(prior: results.RunResult, runner: Runner) -> None:
+    """Refuse, in one line, a resume whose machine, code, catalog or plan differ from the
+    run's first sitting."""
+    first = prior.sittings[0].environment if prior.sittings else prior.environment
+    current = {v.name: {"settings": runner.settings_of(v),
+                        "packages": runner.runtime.package_versions(v)
+                        if runner.runtime.name == "local" else {}}
+               for v in runner.options.variants}
+    differences = [*resume.environment_differences(first, environment.collect()),
+                   *resume.plan_differences(prior.plan, runner.plan.to_dict()),
+                   *resume.variant_differences(prior, current)]
+    if differences:
+        raise UsageError(f"cannot resume run {prior.run_id} here: " + "; ".join(differences))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -11,7 +11,9 @@ import resource
 import shutil
 import sqlite3
 import subprocess
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,13 +21,16 @@ from suite import command
 from suite.command import CommandError
 from suite.procs import Child
 from suite.resources import Cgroup, Monitor
-from suite.results import ERROR_KEYS, LATENCY_KEYS, REQUEST_ERROR_KEYS, Sample, Usage
+from suite.results import ERROR_KEYS, LATENCY_KEYS, REQUEST_ERROR_KEYS, Sample, Spread, Usage
 from suite.text import last_line
 
 SCRIPT = Path(__file__).parent / "wrk" / "report.lua"
 MARKER = "BATTLE_WRK "
 OHA_VERSION = "1.16.0"   # built by scripts/ensure-tools (cargo install --locked): keep equal
 Watch = dict[str, "int | Cgroup | None"]
+# Called once half-way through an execution, with the seconds since it started: how the
+# connections sit on the server's workers then (suite.connections.spread).
+Probe = Callable[[float], "Spread | None"]
 
 
 class LoadGenError(Exception):
@@ -74,12 +79,27 @@ class Execution:
     output: str
     returncode: int | None
     usage: dict[str, Usage] | None
+    spread: Spread | None = None
+
+
+def _probe_later(probe: Probe, at_s: float, found: list) -> threading.Timer:
+    def take() -> None:
+        try:
+            found.append(probe(at_s))
+        except Exception:   # a process that went away mid-read: no spread, not a failed repeat
+            pass
+    timer = threading.Timer(at_s, take)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def execute(argv: list[str], *, limit_s: float, watch: Watch | None,
-            cpus: tuple[int, ...] = (), env: dict[str, str] | None = None) -> Execution:
+            cpus: tuple[int, ...] = (), env: dict[str, str] | None = None,
+            probe: Probe | None = None, probe_at_s: float = 0.0) -> Execution:
     """Run one load generator to its end. `watch` names what to sample while it runs (role ->
-    process group id or container cgroup), CPU and memory, together with its own ("loadgen")."""
+    process group id or container cgroup), CPU and memory, together with its own ("loadgen");
+    `probe` runs once, `probe_at_s` after the start."""
     # The generator is the only child reaped while it runs, so the change in RUSAGE_CHILDREN is
     # its CPU time, to its last tick (sampling /proc would miss the time after the last sample).
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -87,18 +107,23 @@ def execute(argv: list[str], *, limit_s: float, watch: Watch | None,
     child = Child(argv, env=env, cpus=cpus or None)
     monitor = Monitor({**(watch or {}), "loadgen": child.pid}).start() if watch is not None \
         else None
+    probed: list[Spread | None] = []
+    timer = _probe_later(probe, probe_at_s, probed) if probe is not None else None
     try:
         output = child.communicate(timeout=limit_s)
     except subprocess.TimeoutExpired:
         raise LoadGenError(f"{Path(argv[0]).name} did not finish within {limit_s:g} s") from None
     finally:
+        if timer is not None:
+            timer.cancel()
+            timer.join(timeout=5)
         usage = monitor.stop() if monitor else None
         child.stop(grace=2)
     if usage is not None:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu_s = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         usage["loadgen"].cpu_cores = round(cpu_s / max(time.monotonic() - started, 1e-6), 3)
-    return Execution(output, child.returncode, usage)
+    return Execution(output, child.returncode, usage, probed[0] if probed else None)
 
 
 @dataclass(frozen=True)
@@ -122,7 +147,7 @@ class Wrk:
     def run(self, url: str, connections: int, duration_s: int, raw_path: Path,
             relative_to: Path, watch: Watch | None = None,
             expect_body: Path | None = None, write_ids: Path | None = None,
-            write_run: str = "") -> Sample:
+            write_run: str = "", probe: Probe | None = None) -> Sample:
         """One wrk execution. `expect_body`: a file with the bytes every response below 400
         must carry. `write_ids`: POST a small document per request instead, tagged `write_run`
         with a key unique within the execution, and write the ids of the acknowledged inserts
@@ -132,13 +157,14 @@ class Wrk:
                "BATTLE_EXPECT_BODY": str(expect_body or ""),
                "BATTLE_WRITE_IDS": str(write_ids or ""), "BATTLE_WRITE_RUN": write_run}
         done = execute([self.binary, *args], limit_s=duration_s + self.timeout_s + 30,
-                       watch=watch, cpus=self.cpus, env=env)
+                       watch=watch, cpus=self.cpus, env=env, probe=probe,
+                       probe_at_s=duration_s / 2)
         raw_path.parent.mkdir(parents=True, exist_ok=True)
         raw_path.write_text(done.output)
         if done.returncode != 0:
             raise LoadGenError(f"wrk exited with {done.returncode}: {last_line(done.output)}")
         sample = parse_output(done.output, args, str(raw_path.relative_to(relative_to)))
-        sample.resources = done.usage
+        sample.resources, sample.spread = done.usage, done.spread
         return sample
 
     def describe(self) -> dict:
@@ -245,7 +271,8 @@ class Oha:
 
     def run(self, url: str, connections: int, duration_s: int, raw_path: Path,
             relative_to: Path, watch: Watch | None = None,
-            expect_body: Path | None = None, rate: float | None = None) -> Sample:
+            expect_body: Path | None = None, rate: float | None = None,
+            probe: Probe | None = None) -> Sample:
         raw_path = raw_path.with_suffix(".json")
         raw_path.parent.mkdir(parents=True, exist_ok=True)
         db_path = raw_path.with_suffix(".sqlite")
@@ -253,7 +280,8 @@ class Oha:
         args = self.args(url, connections, duration_s, raw_path, db_path, rate)
         try:
             done = execute([self.binary, *args], limit_s=duration_s + self.timeout_s + 60,
-                           watch=watch, cpus=self.cpus)
+                           watch=watch, cpus=self.cpus, probe=probe,
+                           probe_at_s=duration_s / 2)
             if done.returncode != 0:
                 raise LoadGenError(f"oha exited with {done.returncode}: "
                                    f"{last_line(done.output)}")
@@ -270,7 +298,7 @@ class Oha:
                            threads=self.threads, timeout_s=self.timeout_s, args=args,
                            raw_output=str(raw_path.relative_to(relative_to)), rate=rate,
                            planned_s=duration_s)
-        sample.resources = done.usage
+        sample.resources, sample.spread = done.usage, done.spread
         return sample
 
     def describe(self) -> dict:

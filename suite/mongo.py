@@ -180,3 +180,37 @@ def redact(url: str) -> str:
         user = credentials.split(":", 1)[0]
         return f"{scheme}{sep}{user}:***@{host}"
     return url
+
+
+class OpCounter:
+    """MongoDB's own count of the operations on the suite's collections, from its `top` admin
+    command (per-namespace totals since mongod started): finds on the documents collection,
+    inserts into the write collection. Per namespace, so mongod's background work (sessions,
+    TTL) and the suite's own commands (serverStatus, the fail point) never count; the suite's
+    own finds (the database latency checks) run between load-generator executions, never
+    during one. `read()` is None where `top` is refused (a mongos, or a user without the
+    clusterMonitor role): the counts are then not recorded, and no cell is judged by them."""
+
+    def __init__(self, url: str, database: str):
+        self.client = MongoClient(url, serverSelectionTimeoutMS=5000, appname="battle-counts")
+        self.finds_ns = f"{database}.{documents.COLLECTION}"
+        self.inserts_ns = f"{database}.{documents.WRITE_COLLECTION}"
+        self.refused: str | None = None
+
+    def read(self) -> tuple[int, int] | None:
+        """(finds, inserts) so far, or None when `top` cannot be read."""
+        if self.refused is not None:
+            return None
+        try:
+            totals = self.client.admin.command("top")["totals"]
+        except (PyMongoError, KeyError) as exc:
+            self.refused = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+            return None
+
+        def count(namespace: str, field: str) -> int:
+            return int(totals.get(namespace, {}).get(field, {}).get("count", 0))
+
+        return count(self.finds_ns, "queries"), count(self.inserts_ns, "insert")
+
+    def close(self) -> None:
+        self.client.close()

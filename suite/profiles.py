@@ -13,7 +13,7 @@ class Profile:
     # wrk takes whole seconds for -d and --timeout.
     duration_s: int          # one counted wrk run
     warmup_s: int            # one uncounted wrk run before the repeats of every cell (0: none)
-    repeats: int
+    repeats: int             # counted repeats every cell gets
     timeout_s: int           # slower responses are late, unanswered ones lost
     connections: tuple[int, ...] = (200, 1000, DEFAULT_MAX_CONNECTIONS)
     docs: tuple[str, ...] = ("small", "large")
@@ -29,11 +29,29 @@ class Profile:
     # Milliseconds every MongoDB find waits before it answers, one cell dimension like the
     # connections: (0,) is MongoDB as it is; (0, 1, 5) models a database 1 and 5 ms away.
     db_latencies_ms: tuple[int, ...] = (0,)
+    # Precision-driven repeats (pyperf's and hyperfine's idea): every cell gets `repeats`; a cell
+    # whose successful req/s still varies more than `target_cv` (stdev / mean over its repeats)
+    # gets one more in a further round, up to `max_repeats`, while the precision budget lasts:
+    # `precision_share` of the base plan's expected time (suite.plan). max_repeats None: fixed.
+    max_repeats: int | None = None
+    target_cv: float = 0.10
+    precision_share: float = 0.0
+    # A cell is healthy when its median repeat (by failures) failed at most this share of its
+    # attempts; rankings and the answer rank healthy cells only (suite.analysis).
+    max_failed_share: float = 0.01
+
+    @property
+    def repeat_cap(self) -> int:
+        """The most counted repeats a cell can get."""
+        return max(self.repeats, self.max_repeats or self.repeats)
 
     def with_overrides(self, **changes: object) -> "Profile":
         profile = replace(self, **{k: v for k, v in changes.items() if v is not None})
         if profile.duration_s < 1 or profile.timeout_s < 1 or profile.repeats < 1:
             raise ValueError("duration, timeout and repeats must be at least 1")
+        if profile.max_repeats is not None and profile.max_repeats < profile.repeats:
+            # --repeats above the profile's cap: the cap follows (a fixed number of repeats).
+            profile = replace(profile, max_repeats=profile.repeats)
         for spec in profile.rates:
             rate_spec(spec)
         if not profile.db_latencies_ms or any(ms < 0 for ms in profile.db_latencies_ms):
@@ -107,11 +125,19 @@ def parse_slo(slo: str) -> tuple[str, float]:
 # than a repeat, or a lost request could never be seen. 10 s in the measuring profiles: at 5000
 # connections a closed-loop client queues for seconds behind a server doing ~1-2k req/s
 # (Little's law), and those tails belong in the latency figures, not in the failures.
-DEFAULT_PROFILE = "standard"   # `battle run` and `make bench-all` alike
+DEFAULT_PROFILE = "adaptive"   # `battle run` and `make bench-all` alike
 PROFILES = {
     # A look at the whole matrix in minutes; its 4 s timeout fails the slowest 5000-connection
     # cells that the 10 s of the other profiles would still measure.
     "quick": Profile("quick", duration_s=8, warmup_s=2, repeats=1, timeout_s=4),
+    # The measuring profile: every variant × both documents × 200/1000/5000 in about 1.5 hours
+    # on two CPUs. Chosen from data (docs/profile-study.md): the spread between repeats comes
+    # mostly from one server start to the next (median CV 5-6% at 5 or 10 s, 4% at 30 s), so
+    # three 10 s repeats from fresh servers buy as much precision as three 30 s ones nearly, a
+    # per-cell warmup changed no cell beyond noise, and precision rounds go where the repeats
+    # disagree. Timeout 8 s as TechEmpower's wrk runs use; no pause (the idle wait suffices).
+    "adaptive": Profile("adaptive", duration_s=10, warmup_s=0, repeats=3, timeout_s=8,
+                        pause_s=0.0, max_repeats=5, target_cv=0.10, precision_share=0.2),
     # The 2014 study's method: 30 s per cell, 3 runs.
     "standard": Profile("standard", duration_s=30, warmup_s=5, repeats=3, timeout_s=10),
     "rigorous": Profile("rigorous", duration_s=30, warmup_s=10, repeats=5, timeout_s=10),

@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -33,8 +34,15 @@ SCHEMA = "battle.results"
 #     count after it) and the lost-write class; a variant's `sweep` (battle sweep) and
 #     `deployment` (instances behind nginx); the fail point's concurrency probe as a burst's
 #     wall time. A v5 file is a v6 file without any of them.
+# v7: the plan (`plan`) and the sittings that measured it (`sittings`, one per `battle run`
+#     or `--resume`, each with its environment, wall and counted seconds); per sample its start
+#     time, MongoDB's own operation counts around it (`database`) and the spread of the
+#     connections over the server's worker processes (`spread`); a variant's
+#     `classification` (framework | baseline); the connection attempts the kernel dropped at a
+#     full listen queue (`listen_drops`); the profile's precision settings and the failed
+#     share a healthy cell may have. A v6 file is one sitting with none of the new records.
 # Older versions are upgraded on load, one version at a time.
-VERSION = 6
+VERSION = 7
 LATENCY_KEYS = ("min", "mean", "stdev", "max", "p50", "p75", "p90", "p99", "p99.9")
 # Why a request did not count as a success. connect/read/write: socket errors; status: HTTP
 # >= 400; late: a response slower than the timeout; lost: a request still unanswered after the
@@ -106,6 +114,71 @@ class Writes:
     def duplicated(self) -> int:
         """Documents stored more than once for one request."""
         return self.stored - self.distinct
+
+
+@dataclass
+class DatabaseOps:
+    """MongoDB's own count of the operations on the suite's collections while one load
+    generator ran (its `top` command, read right before and right after): what the server
+    really asked of the database, whatever it answered."""
+
+    finds: int                         # queries on the documents collection
+    inserts: int                       # inserts into the write collection
+    source: str = "top"                # the command the counts come from
+
+    # A read answered without a find is not a read of the database: below this many finds
+    # per successful response the cell fails. The contract asks one per document; the 1%
+    # margin is for nothing in particular (every honest server measured here was at 1.00 or
+    # above, since a find is counted before its answer leaves mongod) and fails any server
+    # that skips the database for more than one read in a hundred.
+    FINDS_PER_READ: ClassVar[float] = 0.99
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "DatabaseOps":
+        return cls(**_known(cls, data))
+
+
+@dataclass
+class Spread:
+    """How a repeat's connections sat on the server's worker processes, read once from /proc
+    half-way through it: established connections to the server's port owned by each worker
+    (most first), and those no process had accepted yet (in the listen queue)."""
+
+    workers: list[int]
+    queued: int
+    at_s: float                        # seconds into the execution when it was read
+    # Accepted, but held by no worker by the time their descriptors were read (a connection
+    # opened and closed within the read: servers without keep-alive).
+    passing: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.workers) + self.queued + self.passing
+
+    @property
+    def busiest_share(self) -> float | None:
+        """The busiest worker's share of the accepted connections (None: none accepted)."""
+        accepted = sum(self.workers)
+        return self.workers[0] / accepted if accepted and self.workers else None
+
+    @property
+    def imbalance(self) -> float | None:
+        """The busiest worker's connections over an even share (1.0: even; None: one worker
+        or none accepted)."""
+        share = self.busiest_share
+        return None if share is None or len(self.workers) < 2 else share * len(self.workers)
+
+    @property
+    def text(self) -> str:
+        extra = [f"+{n} {what}" for n, what in ((self.queued, "queued"),
+                                                 (self.passing, "in passing")) if n]
+        return "/".join(str(n) for n in self.workers) + (f" ({', '.join(extra)})"
+                                                           if extra else "")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Spread":
+        return cls(workers=[int(n) for n in data["workers"]], queued=int(data["queued"]),
+                   at_s=float(data["at_s"]), passing=int(data.get("passing", 0)))
 
 
 @dataclass
@@ -185,6 +258,27 @@ class Sample:
     # CPU and memory per role during the run: server, mongod, loadgen, and the machine.
     resources: dict[str, Usage] | None = None
     writes: Writes | None = None       # write cells: the database's count after the repeat
+    started_at: str | None = None      # when the execution started (ISO 8601 UTC)
+    database: DatabaseOps | None = None   # MongoDB's own counts during the execution
+    spread: Spread | None = None       # the connections over the server's workers
+    # Connection attempts the kernel dropped while it ran because a listen queue was full
+    # (TcpExt ListenDrops of the server's network namespace): retried by the clients after 1,
+    # 3, 7 s, they are latency tails that grow with a repeat's length.
+    listen_drops: int | None = None
+
+    @property
+    def finds_per_ok(self) -> float | None:
+        """MongoDB finds per successful response (None: not counted, or no success)."""
+        if self.database is None or not self.ok_requests:
+            return None
+        return self.database.finds / self.ok_requests
+
+    @property
+    def inserts_per_ok(self) -> float | None:
+        """MongoDB inserts per successful (acknowledged and found) write."""
+        if self.database is None or not self.ok_requests:
+            return None
+        return self.database.inserts / self.ok_requests
 
     def failed(self, key: str) -> int:
         return self.errors.get(key) or 0
@@ -263,7 +357,11 @@ class Sample:
                    unsent=_opt_int(data.get("unsent")),
                    resources=None if resources is None else {
                        role: Usage.from_dict(usage) for role, usage in resources.items()},
-                   writes=_optional(Writes, data.get("writes")))
+                   writes=_optional(Writes, data.get("writes")),
+                   started_at=data.get("started_at"),
+                   database=_optional(DatabaseOps, data.get("database")),
+                   spread=None if data.get("spread") is None else Spread.from_dict(data["spread"]),
+                   listen_drops=_opt_int(data.get("listen_drops")))
 
 
 def _opt_float(value: Any) -> float | None:
@@ -399,6 +497,9 @@ class VariantResult:
     rate_cells: list[Cell] = field(default_factory=list)   # open loop, after the closed-loop ones
     sweep: Sweep | None = None         # a row of `battle sweep`
     deployment: Deployment | None = None   # instances behind a balancer (--balancer)
+    # "framework": a stack one deploys; "baseline": a ceiling for the others (the bare ASGI
+    # callable), shown apart and never recommended (TechEmpower's full/micro/platform).
+    classification: str = "framework"
 
     def cell(self, doc: str, connections: int, db_latency_ms: int = 0) -> Cell | None:
         return next((c for c in self.cells if c.doc == doc and c.connections == connections
@@ -472,6 +573,29 @@ class RuntimeDetails:
 
 
 @dataclass
+class Sitting:
+    """One `battle run` (or `--resume`) that measured part of a run: where and how long."""
+
+    started_at: str
+    environment: dict[str, Any]        # the machine as this sitting found it
+    finished_at: str | None = None
+    status: str = "running"            # how the sitting ended: RunStatus
+    wall_s: float | None = None        # from the first server start to the end
+    counted_s: float = 0.0             # counted repeats' own seconds (crosschecks apart)
+    repeats: int = 0                   # counted repeats made in this sitting
+    pid: int | None = None             # the process that ran it (a resume refuses a live one)
+
+    @property
+    def counted_share(self) -> float | None:
+        """Counted seconds over wall seconds: what share of the sitting measured."""
+        return self.counted_s / self.wall_s if self.wall_s else None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Sitting":
+        return cls(**_known(cls, data))
+
+
+@dataclass
 class RunResult:
     run_id: str
     started_at: str
@@ -492,6 +616,9 @@ class RunResult:
     method: dict[str, str] = field(default_factory=dict)
     status: RunStatus = "running"
     finished_at: str | None = None
+    # The plan the run follows (suite.plan.Plan.to_dict), and each sitting that measured it.
+    plan: dict[str, Any] | None = None
+    sittings: list[Sitting] = field(default_factory=list)
     schema: str = SCHEMA
     version: int = VERSION
 
@@ -516,8 +643,9 @@ class RunResult:
             raise ResultsError(f"results version {data.get('version')!r} is not supported "
                                f"(this suite reads version {VERSION})")
         fields = {k: v for k, v in data.items()
-                  if k not in ("profile", "variants", "mongo", "runtime_details")}
+                  if k not in ("profile", "variants", "mongo", "runtime_details", "sittings")}
         return cls(**fields, profile=Profile.from_dict(data["profile"]),
+                   sittings=[Sitting.from_dict(s) for s in data.get("sittings", [])],
                    mongo=MongoInfo.from_dict(data.get("mongo") or {}),
                    runtime_details=RuntimeDetails.from_dict(data.get("runtime_details") or {}),
                    variants=[VariantResult.from_dict(v) for v in data.get("variants", [])])
@@ -657,8 +785,31 @@ def upgrade_v5(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "version": 6}
 
 
+def upgrade_v6(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 6 as version 7: one sitting, whose wall time is the run's start to its end and
+    whose counted time is its repeats' own; no plan (made inside the run then), no database
+    counts or spreads; the bare ASGI app is the baseline, every other variant a framework."""
+    variants = [{**v, "classification": "baseline" if v.get("app") == "asgi" else "framework"}
+                for v in data.get("variants", [])]
+    repeats = [s for v in variants for c in [*v.get("cells", []), *v.get("rate_cells", [])]
+               for s in c.get("repeats", [])]
+    wall = _seconds_between(data.get("started_at"), data.get("finished_at"))
+    sitting = {"started_at": data.get("started_at"), "finished_at": data.get("finished_at"),
+               "environment": data.get("environment") or {}, "status": data.get("status"),
+               "wall_s": wall, "repeats": len(repeats),
+               "counted_s": round(sum(float(s["duration_s"]) for s in repeats), 1)}
+    return {**data, "version": 7, "variants": variants, "plan": None, "sittings": [sitting]}
+
+
+def _seconds_between(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
 # version -> the function that reads it as the next version, applied in order.
-UPGRADES = {1: upgrade_v1, 2: upgrade_v2, 3: upgrade_v3, 4: upgrade_v4, 5: upgrade_v5}
+UPGRADES = {1: upgrade_v1, 2: upgrade_v2, 3: upgrade_v3, 4: upgrade_v4, 5: upgrade_v5,
+            6: upgrade_v6}
 
 
 def save(run: RunResult, path: Path) -> None:
@@ -671,6 +822,7 @@ def save(run: RunResult, path: Path) -> None:
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)   # mkstemp's 0600 would keep a published file from its readers
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

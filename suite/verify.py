@@ -125,6 +125,38 @@ def check_write(server: Server, items) -> VerificationCheck:
                              f"{len(BAD_ITEMS)} bad bodies refused with 400, nothing inserted")
 
 
+# Reads of each document verification sends whose finds MongoDB must count, one each.
+READS_CHECKED = 10
+
+
+def check_reads(server: Server, counter, names: tuple[str, ...],
+                reads: int = READS_CHECKED) -> VerificationCheck | None:
+    """Every read is a real read: `reads` GETs of each document must make MongoDB run as many
+    finds, by its own counters (`counter`: suite.mongo.OpCounter), as TechEmpower's toolset
+    checks a database test. None when MongoDB's counters cannot be read."""
+    name = "reads query MongoDB"
+    before = counter.read()
+    if before is None:
+        return None
+    try:
+        for doc in names:
+            for _ in range(reads):
+                get(server.host, server.port, f"/{doc}")
+    except (OSError, HTTPException) as exc:
+        return VerificationCheck(name, False, f"request failed: {exc}")
+    after = counter.read()
+    if after is None:
+        return None
+    asked, finds = reads * len(names), after[0] - before[0]
+    paths = " and ".join(f"/{doc}" for doc in names)
+    if finds < asked:
+        return VerificationCheck(name, False, f"{asked} reads of {paths} made MongoDB run "
+                                 f"{finds} find(s): the server answers without asking the "
+                                 "database")
+    return VerificationCheck(name, True, f"{asked} reads of {paths}, {finds} finds counted by "
+                             "MongoDB")
+
+
 def verify(server: Server, names: tuple[str, ...] = documents.DOCUMENT_NAMES) -> list[VerificationCheck]:
     """Every document byte-for-byte, plus /plain. All checks run, so every failure is listed."""
     expected = documents.expected_bodies()

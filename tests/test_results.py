@@ -8,7 +8,7 @@ from tests.conftest import FIXTURES
 
 
 def test_round_trip_is_lossless(tmp_path):
-    original = json.loads((FIXTURES / "results-v6.json").read_text())
+    original = json.loads((FIXTURES / "results-v7.json").read_text())
     assert original["version"] == results.VERSION
     run = results.RunResult.from_dict(original)
     path = tmp_path / "copy.json"
@@ -195,3 +195,33 @@ def test_a_v6_run_records_its_scenarios():
     assert run.mongo.fail_point["data"]["failCommands"] == ["find", "insert"]
     [probe] = run.mongo.fail_point["verified"]
     assert probe["concurrent_wall_ms"] < probe["concurrent_block_ms"] * probe["concurrent"] / 4
+
+
+def test_version_6_files_read_as_one_sitting_of_version_7():
+    original = json.loads((FIXTURES / "results-v6.json").read_text())
+    run = results.RunResult.from_dict(original)
+    assert run.version == results.VERSION and run.plan is None
+    [sitting] = run.sittings
+    repeats = [s for v in run.variants for c in v.cells for s in c.repeats]
+    assert sitting.repeats == len(repeats) and sitting.status == original["status"]
+    assert sitting.counted_s == round(sum(s.duration_s for s in repeats), 1)
+    assert sitting.wall_s > sitting.counted_s and sitting.environment == original["environment"]
+    assert all(s.database is None and s.spread is None and s.listen_drops is None
+               for s in repeats)
+    # The bare ASGI app is the baseline; every other variant a framework.
+    original["variants"][0]["app"] = "asgi"
+    upgraded = results.RunResult.from_dict(original)
+    assert [v.classification for v in upgraded.variants] == \
+        ["baseline"] + ["framework"] * (len(upgraded.variants) - 1)
+
+
+def test_version_7_records_sittings_database_counts_and_spreads():
+    run = results.load(FIXTURES / "results-v7.json")
+    assert [s.status for s in run.sittings] == ["interrupted", "complete"]
+    assert sum(s.repeats for s in run.sittings) == sum(
+        len(c.repeats) for v in run.variants for c in v.cells)
+    assert run.plan["counted_repeats"] == 4 * 4 * 2 and run.profile.repeat_cap == 5
+    sample = run.variant("fastapi-uvicorn").cell("small", 40).repeats[0]
+    assert sample.database.finds >= sample.ok_requests and sample.finds_per_ok >= 1.0
+    assert len(sample.spread.workers) == 2 and sample.spread.total == 40
+    assert run.variant("asgi-uvicorn").classification == "baseline"

@@ -161,3 +161,32 @@ def test_open_loop_rates_below_and_above_capacity(tmp_path):
     assert f"- **steady**: capacity under the SLO {below.ok_rps:,.0f} successful req/s " \
            "(rate 50%)" in section
     assert "(rate 150%) it queued" in section
+
+
+def test_a_server_that_answers_reads_without_the_database_fails(tmp_path):
+    # Both serve the right bytes. `cached` reads each document from MongoDB once: verification
+    # sees ten reads of /small answered with no find and refuses it. The other reads from
+    # MongoDB until after verification, then from memory: its cell fails under load, by
+    # MongoDB's own count, while the honest `steady` passes with a find per response.
+    out = tmp_path / "results"
+    done = battle("--catalog", str(CATALOG), "run", "cached", "cached-after-verification",
+                  "steady", *RUN, "--connections", str(CONNECTIONS), "--out", str(out),
+                  "--reports", str(tmp_path / "reports"))
+    assert done.returncode == 0, done.stderr
+    run = results.load(sorted(out.glob("*.json"))[0])
+    cached = run.variant("cached")
+    assert cached.status == "failed" and not any(c.repeats for c in cached.cells)
+    assert "verification failed: reads query MongoDB: 10 reads of /small made MongoDB run 0 " \
+           "find(s)" in cached.reason
+    later = run.variant("cached-after-verification")
+    assert [c.passed for c in later.verification] == [True, True, True]
+    cell = later.cell("small", CONNECTIONS)
+    [sample] = cell.repeats
+    assert sample.ok_requests > 100 and sample.database.finds < sample.ok_requests / 100
+    assert cell.status == "failed" and cell.reason.startswith(
+        f"not a read of the database: MongoDB counted {sample.database.finds:,} finds for "
+        f"{sample.ok_requests:,} successful responses in repeat 1")
+    honest = repeat(run, "steady")
+    assert honest.finds_per_ok >= 1.0 and run.variant("steady").cell(
+        "small", CONNECTIONS).status == "measured"
+    assert "not a read of the database" in (tmp_path / "reports" / "latest.md").read_text()

@@ -114,7 +114,7 @@ def test_a_repeat_counts_only_its_own_documents(mongo_url, tmp_path):
     tag: they are neither this repeat's duplicates nor its stored documents."""
     from bson import ObjectId
 
-    from suite.runner import Runner
+    from suite.runner import count_writes
 
     items = MongoClient(mongo_url)["battle"]["items-tagging"]
     items.drop()
@@ -123,13 +123,11 @@ def test_a_repeat_counts_only_its_own_documents(mongo_url, tmp_path):
     items.insert_many([{"run": "r1", "key": f"1-{n}"} for n in range(1, 4)])  # the previous one
     ids = tmp_path / "write.ids"
     (tmp_path / "write.ids.1").write_text("".join(f"{i}\n" for i in mine[:5]) + f"{ObjectId()}\n")
-    runner = Runner.__new__(Runner)
-    runner.items = items
     sample = results.Sample(generator="wrk", connections=1, threads=1, timeout_s=1.0,
                             requests=6, bytes=0, duration_s=1.0,
                             errors={k: 0 for k in results.REQUEST_ERROR_KEYS}, latency_us={},
                             latency_count=6, args=[], raw_output="")
-    runner._count_writes(sample, ids, "r2")
+    count_writes(items, sample, ids, "r2")
     assert sample.writes == results.Writes(acknowledged=6, found=5, stored=6, distinct=5)
     assert sample.writes.lost == 1 and sample.writes.duplicated == 1
     assert sample.errors["lost-write"] == 2 and not list(tmp_path.glob("write.ids*"))

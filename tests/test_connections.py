@@ -1,0 +1,42 @@
+"""The spread of connections over worker processes, read from this kernel's /proc: a listening
+socket of this test process, some connections accepted, others left in the listen queue."""
+
+import os
+import socket
+
+from suite import connections
+from suite.results import Spread
+
+
+def test_accepted_connections_count_for_their_process_and_the_rest_are_queued():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        port = listener.getsockname()[1]
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(5)]
+        accepted = [listener.accept()[0] for _ in range(3)]
+        try:
+            found = connections.spread([os.getpid()], port, at_s=1.0)
+        finally:
+            for s in clients + accepted:
+                s.close()
+    # This process listens and has no child that does: it is the one worker. The clients'
+    # own sockets have other local ports and do not count.
+    assert found == Spread(workers=[3], queued=2, at_s=1.0)
+    assert found.total == 5 and found.imbalance is None
+
+
+def test_no_process_listening_on_the_port_is_no_spread():
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+        assert connections.spread([os.getpid()], port, at_s=0.0) is None
+    assert connections.spread([], port, at_s=0.0) is None
+
+
+def test_imbalance_is_the_busiest_share_over_an_even_one():
+    spread = Spread(workers=[119, 81], queued=0, at_s=5.0)
+    assert spread.busiest_share == 0.595 and round(spread.imbalance, 2) == 1.19
+    assert spread.text == "119/81"
+    assert Spread(workers=[100, 100], queued=3, at_s=5.0).text == "100/100 (+3 queued)"
+    assert Spread(workers=[0, 0], queued=7, at_s=5.0).busiest_share is None
