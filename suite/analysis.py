@@ -35,13 +35,15 @@ class CellSummary:
     latency_ms: dict[str, float | None] = field(default_factory=dict)
     latency_unmeasured: int = 0   # repeats whose latency is known only as wrk corrected it
     latency_mismatch: int = 0     # repeats whose latency sample count != responses in time
-    # Median per repeat, per class; None for a class no repeat counted.
+    # The failures of one real repeat: the median repeat by failed attempts (of an even
+    # number, the worse of the middle two), per class; None for a class it did not count.
     errors: dict[str, float | None] = field(default_factory=dict)
+    failure_repeat: int | None = None         # its index among the repeats
     error_totals: list[int] = field(default_factory=list)      # every class, per repeat
     error_classes_seen: dict[str, int] = field(default_factory=dict)  # max per class, any repeat
     uncounted: tuple[str, ...] = ()   # failure classes some repeat could not count
-    error_rate: float | None = None           # median over repeats
-    error_rate_max: float | None = None       # the worst repeat
+    error_rate: float | None = None           # the median repeat's failed share of attempts
+    error_rate_max: float | None = None       # the worst repeat's
     cpu_cores: dict[str, float | None] = field(default_factory=dict)   # role -> median cores
     # Role -> median CPU µs per successful request (what a request costs each role).
     cpu_us_per_ok: dict[str, float | None] = field(default_factory=dict)
@@ -53,6 +55,15 @@ class CellSummary:
     stalled_repeats: int = 0   # repeats with no response and nothing counted as failed
     db_latency_short: int = 0  # fail point checks that added less than the latency asked for
     missing_sockets: int = 0   # connections wrk no longer had open when a repeat ended
+    # MongoDB finds (inserts, for writes) per successful response, the lowest over repeats
+    # (None: not counted).
+    finds_per_ok_min: float | None = None
+    # The busiest worker's connections over an even share, the largest over repeats (None: one
+    # worker, or no spread recorded), and each repeat's spread as text ("119/81").
+    imbalance_max: float | None = None
+    spreads: list[str] = field(default_factory=list)
+    # Connection attempts the kernel dropped at a full listen queue, the most in one repeat.
+    listen_drops_max: int | None = None
 
     @property
     def label(self) -> str:
@@ -66,6 +77,20 @@ class CellSummary:
     @property
     def error_total(self) -> float:
         return sum(v for v in self.errors.values() if v)
+
+    def healthy(self, max_failed_share: float) -> bool:
+        """At most `max_failed_share` of the median repeat's attempts failed (a cell without
+        a figure is not healthy)."""
+        return self.error_rate is not None and self.error_rate <= max_failed_share
+
+    @property
+    def worst_differs(self) -> bool:
+        """The worst repeat failed materially more than the median one (a bad repeat a
+        table should show): at least 1 point of attempts more, and twice the share."""
+        if self.error_rate is None or self.error_rate_max is None:
+            return False
+        return (self.error_rate_max - self.error_rate >= 0.01
+                and self.error_rate_max >= 2 * self.error_rate)
 
     @property
     def clean(self) -> bool:
@@ -91,12 +116,14 @@ def summarize(cell: Cell) -> CellSummary:
     summary.latency_mismatch = sum(1 for s in samples if s.latency_count_matches is False)
     counted = {key: [s.errors[key] for s in samples if s.errors.get(key) is not None]
                for key in ERROR_KEYS if any(key in s.errors for s in samples)}
-    summary.errors = {key: stats.median(values) for key, values in counted.items()}
+    middle = median_repeat(samples)
+    summary.failure_repeat = middle
+    summary.errors = {key: samples[middle].errors.get(key) for key in counted}
     summary.error_totals = [s.error_count for s in samples]
     summary.error_classes_seen = {key: max(values, default=0) for key, values in counted.items()}
     summary.uncounted = tuple(key for key in counted
                               if any(s.errors.get(key) is None for s in samples))
-    summary.error_rate = stats.median([s.error_rate for s in samples])
+    summary.error_rate = samples[middle].error_rate
     summary.error_rate_max = max(s.error_rate for s in samples)
     roles = sorted({role for s in samples for role in (s.resources or {})} - {"machine"})
     for role in roles:
@@ -107,6 +134,15 @@ def summarize(cell: Cell) -> CellSummary:
         memory = [u.memory_bytes_max for u in usages if u.memory_bytes_max is not None]
         summary.memory_max_bytes[role] = max(memory) if memory else None
         summary.memory_measure[role] = next((u.memory for u in usages if u.memory), None)
+    per_ok = (lambda s: s.inserts_per_ok) if cell.doc == "write" else (lambda s: s.finds_per_ok)
+    finds = [x for x in map(per_ok, samples) if x is not None]
+    summary.finds_per_ok_min = min(finds) if finds else None
+    imbalances = [s.spread.imbalance for s in samples
+                  if s.spread is not None and s.spread.imbalance is not None]
+    summary.imbalance_max = max(imbalances) if imbalances else None
+    summary.spreads = [s.spread.text if s.spread else "–" for s in samples]
+    drops = [s.listen_drops for s in samples if s.listen_drops is not None]
+    summary.listen_drops_max = max(drops) if drops else None
     summary.stalled_repeats = sum(1 for s in samples if s.requests == 0 and s.error_count == 0)
     summary.missing_sockets = max(missing_sockets(s) for s in samples)
     summary.little = stats.median([r for r in (little(s) for s in samples) if r is not None])
@@ -120,6 +156,26 @@ def summarize(cell: Cell) -> CellSummary:
     return summary
 
 
+def model_family(worker_model: str) -> str:
+    """The catalog's worker model as one of the 2014 question's families: processes (one
+    request per process at a time), threads, greenlets (gevent) or asyncio (an event loop)."""
+    model = worker_model.lower()
+    if "gevent" in model:
+        return "greenlets"
+    if "asyncio" in model:
+        return "asyncio"
+    if model == "sync":
+        return "processes"
+    return "threads"
+
+
+def median_repeat(samples: list[Sample]) -> int:
+    """The index of the median repeat by failed share of attempts (of an even number, the
+    worse of the middle two; ties by order): one real repeat whose failures a table shows."""
+    order = sorted(range(len(samples)), key=lambda i: (samples[i].error_rate, i))
+    return order[len(order) // 2]
+
+
 CellKey = tuple[str, str, int, int]   # variant, document, connections, database latency (ms)
 
 
@@ -131,10 +187,14 @@ def summaries(run: RunResult) -> dict[CellKey, CellSummary]:
 
 def ranking(run: RunResult, doc: str, connections: int,
             db_latency_ms: int = 0) -> list[tuple[str, CellSummary]]:
-    """Measured variants of one cell, best median successful req/s first (ties by name)."""
+    """Healthy variants of one cell, best median successful req/s first (ties by name): a cell
+    whose median repeat failed more than the run's threshold of its attempts is not ranked as
+    if healthy, nor a failed cell (e.g. reads MongoDB never saw), whatever its repeats."""
+    limit = run.profile.max_failed_share
     cells = [(v.name, summarize(c)) for v in run.variants
-             if (c := v.cell(doc, connections, db_latency_ms)) is not None and c.repeats]
-    cells = [(name, s) for name, s in cells if s.median_rps is not None]
+             if (c := v.cell(doc, connections, db_latency_ms)) is not None and c.repeats
+             and c.status != "failed"]
+    cells = [(name, s) for name, s in cells if s.median_rps is not None and s.healthy(limit)]
     return sorted(cells, key=lambda item: (-item[1].median_rps, item[0]))
 
 

@@ -16,6 +16,10 @@ from suite.results import DbLatencyCheck, RunResult
 LITTLE_LOW = 0.5          # Little's law ratio below this: connections often idle or uncounted
 LITTLE_HIGH = 1.05        # above this a closed loop is impossible in steady state: suspect figures
 CLUSTER_SPREAD = 0.10     # every variant within 10% of each other: suspect a shared bottleneck
+# The busiest worker held at least this many times an even share of the connections (two
+# workers: 75/25 or worse), half-way through a repeat.
+STRONG_IMBALANCE = 1.5
+SPREAD_MIN_POINTS = 8     # repeats with a spread needed before saying whether req/s follows it
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,45 @@ CELL_CHECKS = (
     CellCheck("client-bound", lambda s: s.client_bound,
               f"In {{count}} wrk used at least {CLIENT_BOUND:.0%} of its threads' CPUs: the "
               "load generator, not the server, set these numbers: {cells}."),
+    CellCheck("listen-drops", lambda s: bool(s.listen_drops_max),
+              "In {count} the kernel dropped connection attempts because the server's listen "
+              "queue was full; the clients retried after 1, 3, 7 s, so those requests are slow "
+              "tails (late or lost), and the tails grow with a repeat's length (the profile "
+              "study: flask-gunicorn-sync at 5000 connections, 0.06% late in 10 s repeats, "
+              "13% in 30 s ones): {cells}."),
+    CellCheck("spread", lambda s: s.imbalance_max is not None
+              and s.imbalance_max >= STRONG_IMBALANCE,
+              f"In {{count}} one worker process held at least {STRONG_IMBALANCE:g}× an even "
+              "share of the connections half-way through a repeat (the kernel, not the server, "
+              "decides which worker accepts a connection): {cells}."),
 )
+
+
+def spread_effect(run: RunResult, cells: dict[CellKey, CellSummary]) -> list[Check]:
+    """Does req/s follow the spread of connections over workers? Over the repeats of every
+    multi-worker cell with a recorded spread: each repeat's req/s over its cell's median,
+    against its busiest worker's share over an even one (Pearson's r, with its t-test)."""
+    points = []
+    for v in run.variants:
+        for c in v.cells:
+            summary = cells.get((v.name, c.doc, c.connections, c.db_latency_ms))
+            if summary is None or not summary.median_rps or len(c.repeats) < 2:
+                continue
+            points += [(s.spread.imbalance, s.ok_rps / summary.median_rps) for s in c.repeats
+                       if s.spread is not None and s.spread.imbalance is not None]
+    if len(points) < SPREAD_MIN_POINTS:
+        return []
+    fit = stats.correlation([x for x, _ in points], [y for _, y in points])
+    if fit is None:
+        return []
+    r, p = fit
+    verdict = ("req/s follows the spread beyond noise" if p < stats.ALPHA
+               else "req/s does not follow the spread beyond noise")
+    direction = "lower" if r < 0 else "higher"
+    return [Check("spread-effect", f"Connections over workers against req/s, {len(points)} "
+                  f"repeats of multi-worker cells: Pearson r = {r:+.2f} (p = {p:.3f}): "
+                  f"{verdict} (the more uneven, the {direction} the repeat's req/s relative to "
+                  "its cell's median).")]
 
 
 def machine_busy(run: RunResult, cells: dict[CellKey, CellSummary]) -> list[Check]:
@@ -126,12 +168,13 @@ LITTLE_CHECKS = (
 )
 
 # The order a report lists them in.
-CHECKS = (*CELL_CHECKS, machine_busy, *LITTLE_CHECKS, cluster)
+CHECKS = (*CELL_CHECKS, spread_effect, machine_busy, *LITTLE_CHECKS, cluster)
 
 
-def checks(run: RunResult) -> list[Check]:
-    """Every check that fires for the run, in a stable order."""
-    cells = summaries(run)
+def checks(run: RunResult, cells: dict[CellKey, CellSummary] | None = None) -> list[Check]:
+    """Every check that fires for the run, in a stable order (`cells`: the run's summaries,
+    when the caller has them already)."""
+    cells = summaries(run) if cells is None else cells
     found = []
     for check in CHECKS:
         if isinstance(check, CellCheck):

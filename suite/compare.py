@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from suite import stats
+from suite import significance, stats
 from suite.environment import fingerprint_differences
 from suite.results import RunResult
-
-ALPHA = 0.05
+from suite.significance import ALPHA
 
 
 @dataclass(frozen=True)
@@ -107,16 +106,14 @@ def compare(base: RunResult, new: RunResult) -> Comparison:
                     a, b = _rps(base, name, doc, conns, ms), _rps(new, name, doc, conns, ms)
                     if not a and not b:
                         continue
-                    ma, mb = stats.median(a), stats.median(b)
-                    ratio = mb / ma if ma and mb is not None else None
-                    if stats.no_spread(a, b):
-                        cells.append(CellComparison(name, doc, conns, a, b, ratio, None,
-                                                    no_spread=True, db_latency_ms=ms))
-                        continue
-                    test = stats.welch(a, b)
-                    cells.append(CellComparison(name, doc, conns, a, b, ratio,
-                                                test.p if test else None,
-                                                test.t if test else None, db_latency_ms=ms))
+                    # new ahead of base: the ratio new ÷ base, tested (or not) as every lead.
+                    lead = significance.lead(b, a) if a and b else None
+                    ratio = lead.ratio if lead else None
+                    cells.append(CellComparison(
+                        name, doc, conns, a, b, ratio, lead.p if lead else None,
+                        lead.t if lead else None,
+                        no_spread=bool(lead and lead.untested == significance.NO_SPREAD),
+                        db_latency_ms=ms))
     # One family: every cell with a ratio and a test (a cell without a ratio is no claim).
     family = [i for i, cell in enumerate(cells) if cell.ratio is not None and cell.p is not None]
     adjusted = stats.holm([cells[i].p for i in family])

@@ -4,42 +4,18 @@ written when the numbers cannot support it (e.g. no significance claim from sing
 
 from __future__ import annotations
 
-from suite import stats
-from suite.analysis import CellKey, CellSummary, ranking, summaries
+from suite import significance, stats
+from suite.analysis import CellKey, CellSummary, model_family, ranking, summaries
 from suite.documents import doc_title
 from suite.results import RunResult
 
 
-def model_family(worker_model: str) -> str:
-    model = worker_model.lower()
-    if "gevent" in model:
-        return "gevent"
-    if "asyncio" in model:
-        return "asyncio"
-    return "threads/processes"
-
-
 def _leads(pairs: list[tuple[CellSummary, CellSummary]]) -> list[str]:
-    """Whether each cell's best variant leads its runner-up beyond the noise of the repeats:
-    Welch's test per cell, Holm's correction across the cells of the run (one family)."""
-    tests = [None if stats.no_spread(second.ok_rps, best.ok_rps)
-             else stats.welch(second.ok_rps, best.ok_rps) for best, second in pairs]
-    tested = [i for i, test in enumerate(tests) if test is not None]
-    adjusted = dict(zip(tested, stats.holm([tests[i].p for i in tested])))
-    texts = []
-    for i, ((best, second), test) in enumerate(zip(pairs, tests)):
-        if test is None:
-            texts.append("single repeat, so not tested against noise"
-                         if min(len(best.ok_rps), len(second.ok_rps)) < 2 else
-                         "not tested: every repeat gave the same figure")
-        # Ranked by median, tested on means: only a lead both agree on is called real.
-        elif adjusted[i] < 0.05 and test.t > 0:
-            texts.append(f"a difference beyond noise (Welch p = {test.p:.3f}, Holm-adjusted "
-                         f"over {len(tested)} cells {adjusted[i]:.3f})")
-        else:
-            texts.append(f"but within the noise of the repeats (Welch p = {test.p:.2f}, "
-                         f"Holm-adjusted over {len(tested)} cells {adjusted[i]:.2f})")
-    return texts
+    """Whether each cell's best variant leads its runner-up beyond the noise of the repeats,
+    the cells of the run one family (suite.significance)."""
+    leads = significance.family([significance.lead(best.ok_rps, second.ok_rps)
+                                 for best, second in pairs])
+    return [lead.text for lead in leads]
 
 
 def _rps(value: float) -> str:

@@ -461,7 +461,7 @@ def crosscheck_rows(run: RunResult) -> list[list[str]]:
     second = (run.crosscheck or {}).get("tool", "?")
     rows = [["variant", "cell", f"{run.loadgen.get('tool')} req/s", f"{second} req/s",
              f"{second} ÷ {run.loadgen.get('tool')}", "p50 ms (both)", "p99 ms (both)",
-             "failed (both)"]]
+             "failed (both)", "connections per worker (both)"]]
     for v in run.variants:
         for cell in v.cells:
             if not (cell.repeats and cell.crosschecks):
@@ -474,8 +474,12 @@ def crosscheck_rows(run: RunResult) -> list[list[str]]:
                          _int(other.median_rps), ratio,
                          f"{_ms(first.latency_ms.get('p50'))} / {_ms(other.latency_ms.get('p50'))}",
                          f"{_ms(first.latency_ms.get('p99'))} / {_ms(other.latency_ms.get('p99'))}",
-                         f"{first.error_total:,.0f} / {other.error_total:,.0f}"])
+                         f"{first.error_total:,.0f} / {other.error_total:,.0f}",
+                         f"{'; '.join(first.spreads)} / {'; '.join(other.spreads)}"])
     return rows
+
+
+CROSSCHECK_AGREE = 0.05   # two generators within 5% of each other agree
 
 
 def crosscheck_lines(run: RunResult) -> list[str]:
@@ -497,10 +501,51 @@ def _crosscheck_section(run: RunResult) -> list[str]:
              f"{(run.crosscheck or {}).get('latency')}; failure classes "
              f"{', '.join((run.crosscheck or {}).get('failure_classes', []))}; body check: "
              f"{(run.crosscheck or {}).get('body_check')}. Figures above this section are "
-             f"{tool}'s alone.", "",
+             f"{tool}'s alone. The last column is how each generator's connections sat on the "
+             "server's worker processes half-way through each repeat (established connections "
+             "per worker, most first; the kernel decides which worker accepts a connection, "
+             "so it changes from one execution to the next): where the generators differ by "
+             f"more than {CROSSCHECK_AGREE:.0%}, compare the spreads first.", "",
              "| " + " | ".join(rows[0]) + " |", "|---|---|" + "---:|" * (len(rows[0]) - 2)]
     lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
-    return lines + [""]
+    return lines + [""] + _crosscheck_sentences(run) + [""]
+
+
+def _crosscheck_sentences(run: RunResult) -> list[str]:
+    """The cells where the generators disagree, each with both spreads; and whether, over the
+    cells of several workers, the generators' ratio follows the difference in spread."""
+    tool, second = run.loadgen.get("tool"), (run.crosscheck or {}).get("tool")
+    apart, pairs = [], []
+    for v in run.variants:
+        for cell in v.cells:
+            if not (cell.repeats and cell.crosschecks):
+                continue
+            first = summarize(cell)
+            other = summarize(Cell(cell.doc, cell.connections, repeats=cell.crosschecks))
+            if not (first.median_rps and other.median_rps):
+                continue
+            ratio = other.median_rps / first.median_rps
+            gaps = [(b.spread.imbalance - a.spread.imbalance)
+                    for a, b in zip(cell.repeats, cell.crosschecks)
+                    if a.spread and b.spread and a.spread.imbalance is not None
+                    and b.spread.imbalance is not None]
+            if gaps:
+                pairs.append((stats.median(gaps), ratio))
+            if abs(ratio - 1) > CROSSCHECK_AGREE:
+                apart.append(f"{v.name} {cell.label}: {second} {ratio:.2f}× {tool}; "
+                             f"connections per worker {tool} {', '.join(first.spreads)}, "
+                             f"{second} {', '.join(other.spreads)}")
+    lines = [f"- {len(apart)} cell(s) where the generators differ by more than "
+             f"{CROSSCHECK_AGREE:.0%}" + (": " + "; ".join(apart) + "." if apart else ".")]
+    fit = stats.correlation([g for g, _ in pairs], [r for _, r in pairs]) \
+        if len(pairs) >= 3 else None
+    if fit is not None:
+        r, p = fit
+        lines.append(f"- Over {len(pairs)} cells with several workers, {second} ÷ {tool} against "
+                     f"how much more uneven {second}'s spread was than {tool}'s: Pearson r = "
+                     f"{r:+.2f} (p = {p:.3f}), "
+                     + ("beyond noise." if p < stats.ALPHA else "not beyond noise."))
+    return lines
 
 
 def _open_loop_section(run: RunResult, charts: dict[str, str]) -> list[str]:
@@ -583,8 +628,9 @@ def _details_section(run: RunResult) -> list[str]:
              "Little's law</summary>", "",
              "| variant | cell | n | median req/s | 95% CI | CV | p50 / p90 / p99 / p99.9 ms "
              "| responses / latency samples | failed | server CPU | mongod CPU | wrk CPU "
-             "| server memory MiB | L/N | wrk-corrected p50 / p99 ms |",
-             "|---|---|---:|---:|---|---:|---|---|---|---:|---:|---:|---:|---:|---|"]
+             "| server memory MiB | L/N | finds / response | connections per worker "
+             "| wrk-corrected p50 / p99 ms |",
+             "|---|---|---:|---:|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---|---|"]
     for v in run.variants:
         for cell in v.cells:
             if not cell.repeats:
@@ -601,7 +647,7 @@ def _details_section(run: RunResult) -> list[str]:
                 f"| {_cores(s.cpu_cores.get('server'))} "
                 f"| {_cores(s.cpu_cores.get('mongod'))} | {_cores(s.cpu_cores.get('loadgen'))}{flags} "
                 f"| {_mib(s.memory_max_bytes.get('server'))}{_measure(s)} | {little} "
-                f"| {_corrected_text(cell)} |")
+                f"| {_finds_text(s)} | {'; '.join(s.spreads)} | {_corrected_text(cell)} |")
     lines += ["", "Responses / latency samples: every response received, and the number of "
               "measured latencies, per repeat (they differ by the late responses, which have "
               "none; ≠ marks any other difference). CPU in cores (1.00 = one CPU busy for the "
@@ -611,11 +657,19 @@ def _details_section(run: RunResult) -> list[str]:
               "per process: shared ones counted in every worker), or the container's anonymous "
               "memory. L/N is Little's law: throughput × measured mean "
               "latency ÷ connections, about 1 when every connection always waits on a response. "
+              "Finds / response: MongoDB's own count of finds (or inserts, for writes) per "
+              "successful response, the lowest repeat (a read must cost one find). Connections "
+              "per worker: established connections to the server's port per worker process "
+              "half-way through each repeat, most first (+ those not accepted yet). "
               "The last column is wrk's own figure after its coordinated-omission correction "
               "(synthetic samples added for responses slower than the mean interval), shown "
               "apart and never used above; – where the correction changed nothing.",
               "", "</details>", ""]
     return lines
+
+
+def _finds_text(s: CellSummary) -> str:
+    return "–" if s.finds_per_ok_min is None else f"{s.finds_per_ok_min:.2f}"
 
 
 def _measure(s: CellSummary) -> str:
@@ -820,7 +874,7 @@ def _methodology_section(run: RunResult) -> list[str]:
         f"{_order_text(run)}; a {p.primer_s:g} s low-concurrency primer after each server start. "
         f"Timeout {p.timeout_s:g} s (slower: late; unanswered: lost), "
         f"{method.get('generator_threads')}. Run from {run.started_at} to "
-        f"{run.finished_at or '–'}.",
+        f"{run.finished_at or '–'}." + _sittings_text(run) + _precision_text(run),
         "- **What was verified** before any measurement, at every server start: "
         + ", ".join(f"`/{doc}`" for doc in p.docs if doc != documents.WRITE)
         + f" and `/plain` {method.get('verification')}"
@@ -839,6 +893,40 @@ def _methodology_section(run: RunResult) -> list[str]:
         "",
     ]
     return lines
+
+
+def _sittings_text(run: RunResult) -> str:
+    """How many sittings measured the run, its wall time against the plan's, and the share of
+    it that was counted load."""
+    sittings = run.sittings
+    wall = sum(s.wall_s or 0 for s in sittings)
+    counted = sum(s.counted_s for s in sittings)
+    if not wall:
+        return ""
+    text = (f" Measured in {len(sittings)} sitting(s)"
+            + (" (" + "; ".join(f"{s.started_at} to {s.finished_at or '–'}, {s.status}"
+                                for s in sittings) + ")" if len(sittings) > 1 else "")
+            + f": {_hm(wall)} of wall time, {_hm(counted)} of it counted load (counted ÷ wall "
+              f"{counted / wall:.2f})")
+    expected = (run.plan or {}).get("expected_s")
+    if expected:
+        text += f"; the plan expected {_hm(expected)} ({wall / expected:.2f}× that)"
+    return text + "."
+
+
+def _precision_text(run: RunResult) -> str:
+    p = run.profile
+    if p.repeat_cap <= p.repeats:
+        return ""
+    extra = [c for v in run.variants for c in v.cells if len(c.repeats) > p.repeats]
+    return (f" Precision-driven repeats: every cell at least {p.repeats}, one more per round "
+            f"while a cell's successful req/s varied more than {p.target_cv:.0%} (CV), up to "
+            f"{p.repeat_cap}, within the plan's time; {len(extra)} cell(s) got more.")
+
+
+def _hm(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
 def _db_latency_method(run: RunResult) -> list[str]:

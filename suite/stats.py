@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 UNSTABLE_CV = 0.10  # a cell whose coefficient of variation exceeds this is flagged
+ALPHA = 0.05        # a difference is "beyond noise" below this (adjusted) p-value
 
 
 def median(values: Sequence[float]) -> float | None:
@@ -155,6 +156,24 @@ def holm(pvalues: Sequence[float]) -> list[float]:
         running = max(running, min(1.0, (m - rank) * pvalues[index]))
         adjusted[index] = running
     return adjusted
+
+
+def correlation(x: Sequence[float], y: Sequence[float]) -> tuple[float, float] | None:
+    """Pearson's r of paired values and its two-sided p-value (t = r √(n-2) / √(1-r²), n-2
+    degrees of freedom); None below three pairs or when either side does not vary."""
+    n = len(x)
+    if n != len(y) or n < 3:
+        return None
+    mx, my = statistics.fmean(x), statistics.fmean(y)
+    sxy = sum((a - mx) * (b - my) for a, b in zip(x, y))
+    sxx, syy = sum((a - mx) ** 2 for a in x), sum((b - my) ** 2 for b in y)
+    if sxx == 0 or syy == 0:
+        return None
+    r = max(-1.0, min(1.0, sxy / math.sqrt(sxx * syy)))
+    if abs(r) == 1.0:
+        return r, 0.0
+    t = r * math.sqrt((n - 2) / (1 - r * r))
+    return r, min(1.0, 2.0 * (1.0 - t_cdf(abs(t), n - 2)))
 
 
 def geometric_mean(values: Sequence[float]) -> float | None:

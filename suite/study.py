@@ -10,12 +10,11 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from suite import stats
+from suite import significance
 from suite.analysis import summarize
 from suite.results import RunResult
 
 DATA = Path(__file__).parent / "data" / "study-2014.toml"
-ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -65,9 +64,15 @@ class Ordering:
     faster: Point
     slower: Point
     now_ratio: float                             # faster ÷ slower today (> 1: still ahead)
-    p: float | None                              # Welch over this run's repeats
-    t: float | None = None                       # > 0: faster's mean is above slower's today
-    p_adjusted: float | None = None              # Holm over the orderings of one comparison
+    test: significance.Lead                      # faster over slower, over this run's repeats
+
+    @property
+    def p(self) -> float | None:
+        return self.test.p
+
+    @property
+    def p_adjusted(self) -> float | None:
+        return self.test.p_adjusted
 
     @property
     def held(self) -> bool:
@@ -75,9 +80,9 @@ class Ordering:
 
     @property
     def beyond_noise(self) -> bool:
-        """The ratio of medians and Welch's test of means agree, at a Holm-adjusted p < ALPHA."""
-        return (self.p_adjusted is not None and self.p_adjusted < ALPHA and self.t is not None
-                and (self.t > 0) == self.held)
+        """Beyond noise whichever way it went today, held or flipped: the medians' ratio and
+        the means' test agree, at Holm's adjusted p < ALPHA."""
+        return self.test.beyond_noise
 
 
 def applies(run: RunResult, study: Study) -> bool:
@@ -125,11 +130,7 @@ def orderings(found: list[Point]) -> list[Ordering]:
         for i, a in enumerate(here):
             for b in here[i + 1:]:
                 faster, slower = (a, b) if a.then_rps >= b.then_rps else (b, a)
-                slow, fast = list(slower.now_repeats), list(faster.now_repeats)
-                test = None if stats.no_spread(slow, fast) else stats.welch(slow, fast)
-                result.append(Ordering(faster, slower, faster.now_rps / slower.now_rps,
-                                       test.p if test else None, test.t if test else None))
-    tested = [i for i, o in enumerate(result) if o.p is not None]
-    for i, adjusted in zip(tested, stats.holm([result[i].p for i in tested])):
-        result[i] = dataclasses.replace(result[i], p_adjusted=adjusted)
-    return result
+                test = significance.lead(faster.now_repeats, slower.now_repeats)
+                result.append(Ordering(faster, slower, faster.now_rps / slower.now_rps, test))
+    tests = iter(significance.family([o.test for o in result]))
+    return [dataclasses.replace(o, test=next(tests)) for o in result]

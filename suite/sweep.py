@@ -10,12 +10,10 @@ import dataclasses
 import itertools
 from dataclasses import dataclass
 
-from suite import stats
+from suite import significance
 from suite.analysis import CellSummary, summarize
 from suite.catalog import Setting, Variant, evaluate
 from suite.results import RunResult, VariantResult
-
-ALPHA = 0.05
 
 
 class SweepError(ValueError):
@@ -93,6 +91,7 @@ class Row:
     label: str                         # "workers=8"
     is_catalog: bool
     summary: CellSummary
+    healthy: bool = True               # failed at most the run's threshold of its attempts
 
 
 @dataclass(frozen=True)
@@ -103,15 +102,19 @@ class Lead:
     best: Row
     catalog: Row
     ratio: float                       # best ÷ catalog, median successful req/s
-    p: float | None                    # Welch over the repeats
-    t: float | None = None             # > 0: the best's mean is above the catalog's
-    p_adjusted: float | None = None    # Holm over the cells of this sweep
+    test: significance.Lead | None     # the best over the catalog's (None: the same row)
+
+    @property
+    def p(self) -> float | None:
+        return self.test.p if self.test else None
+
+    @property
+    def p_adjusted(self) -> float | None:
+        return self.test.p_adjusted if self.test else None
 
     @property
     def beyond_noise(self) -> bool:
-        """Ranked by median, tested on means: a lead both agree on, at Holm's p < ALPHA."""
-        return (self.p_adjusted is not None and self.p_adjusted < ALPHA
-                and self.t is not None and self.t > 0)
+        return bool(self.test and self.test.beyond_noise)
 
 
 @dataclass(frozen=True)
@@ -166,8 +169,11 @@ def _series(run: RunResult, of: str, settings: tuple[str, ...], variants: list[V
     for ms in run.profile.db_latencies_ms:
         for doc in run.profile.docs:
             for conns in run.profile.connections:
-                rows = [Row(label(v), is_catalog(v), summarize(cell)) for v in variants
-                        if (cell := v.cell(doc, conns, ms)) is not None and cell.repeats]
+                rows = [Row(label(v), is_catalog(v), summary,
+                            summary.healthy(run.profile.max_failed_share))
+                        for v in variants
+                        if (cell := v.cell(doc, conns, ms)) is not None and cell.repeats
+                        and (summary := summarize(cell))]
                 if rows:
                     cells[rows[0].summary.label] = rows
     catalog = next((label(v) for v in variants if is_catalog(v)), "")
@@ -178,18 +184,18 @@ def _leads(cells: dict[str, list[Row]]) -> list[Lead]:
     leads = []
     for label, rows in cells.items():
         catalog = next((r for r in rows if r.is_catalog), None)
-        ranked = [r for r in rows if r.summary.median_rps is not None]
+        # The winner is the best healthy combination: one that failed too often is not one.
+        ranked = [r for r in rows if r.summary.median_rps is not None and r.healthy]
         if catalog is None or catalog.summary.median_rps is None or not ranked:
             continue
         best = max(ranked, key=lambda r: r.summary.median_rps)
-        test = (None if best is catalog or stats.no_spread(catalog.summary.ok_rps,
-                                                          best.summary.ok_rps)
-                else stats.welch(catalog.summary.ok_rps, best.summary.ok_rps))
+        test = None if best is catalog else significance.lead(best.summary.ok_rps,
+                                                             catalog.summary.ok_rps)
         ratio = best.summary.median_rps / catalog.summary.median_rps \
             if catalog.summary.median_rps else float("inf")
-        leads.append(Lead(label, best, catalog, ratio, test.p if test else None,
-                          test.t if test else None))
-    tested = [i for i, lead in enumerate(leads) if lead.p is not None]
-    for i, adjusted in zip(tested, stats.holm([leads[i].p for i in tested])):
-        leads[i] = dataclasses.replace(leads[i], p_adjusted=adjusted)
-    return leads
+        leads.append(Lead(label, best, catalog, ratio, test))
+    # One family: the cells of this sweep.
+    tests = significance.family([lead.test for lead in leads if lead.test])
+    found = iter(tests)
+    return [dataclasses.replace(lead, test=next(found)) if lead.test else lead
+            for lead in leads]
