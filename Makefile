@@ -15,7 +15,7 @@ RESULTS ?= $(lastword $(sort $(wildcard results/*.json)))
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup tools bench-all bench bench-scenarios report publish list test test-unit clean \
+.PHONY: setup tools bench-all bench bench-scenarios report publish readme list test test-unit clean \
 	images images-offline compose-file
 
 setup: tools $(VENV)/.installed
@@ -61,13 +61,18 @@ publish: setup
 	@test -n "$(RUN)" || { echo "usage: make publish RUN=<run-id>" >&2; exit 2; }
 	$(PY) -m suite publish $(RUN)
 
+# The README's answer table, from the newest complete run of the whole question in results/.
+readme: setup
+	$(PY) -m suite readme
+
 list: setup
 	@$(PY) -m suite list
 
 # Both tiers. The docker tests build the offline images when they are missing (debootstrap
-# needed once); tcpdump checks the database latency on the wire.
+# needed once); tcpdump checks the database latency on the wire; Chromium loads a report's HTML
+# page and clicks it.
 test: setup
-	@scripts/ensure-tools debootstrap tcpdump
+	@scripts/ensure-tools debootstrap tcpdump chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The unit tier, for every change: stored fixtures and pure functions, well under a minute. Tests

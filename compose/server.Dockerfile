@@ -13,7 +13,8 @@ ARG BASE=python:3.12-slim
 ARG BUILD_BASE=python:3.12-slim
 
 FROM ${BUILD_BASE} AS code
-COPY suite/__init__.py suite/catalog.py suite/launch.py /opt/battle/suite/
+COPY suite/__init__.py suite/launch.py /opt/battle/suite/
+COPY suite/record/__init__.py suite/record/catalog.py /opt/battle/suite/record/
 COPY servers/ /opt/battle/servers/
 
 FROM ${BUILD_BASE} AS wheels

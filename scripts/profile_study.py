@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from suite import results, stats  # noqa: E402
+from suite.record import results, stats  # noqa: E402
 
 
 def label(run: results.RunResult) -> str:

@@ -15,19 +15,21 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from suite import (balancer, command, compare, composefile, documents, environment, images, report,
-                   results, resume, sweep)
-from suite.catalog import (DEFAULT_CATALOG, DEFAULT_MAX_CONNECTIONS, CatalogError, load_catalog,
-                           select)
-from suite.loadgen import GENERATORS, LoadGenError
-from suite.mongo import DEFAULT_DATABASE, MongoError, port_is_free, seed
-from suite.procs import interrupt, raise_nofile_limit, stop_all
-from suite.profiles import DEFAULT_PROFILE, PROFILES, parse_db_latencies, rate_spec
-from suite.plan import Plan
-from suite.runner import RunOptions, Runner, start_mongo, start_verified
-from suite.runtime import ROLES, Runtime, RuntimeUnavailable, ServerFailed
-from suite.runtime.docker import DockerRuntime, remove_owned
-from suite.runtime.local import LocalRuntime
+from suite import REPO_ROOT
+from suite.measure import balancer, command, composefile, environment, images, resume, sweep
+from suite.read import compare, report
+from suite.record import documents, results
+from suite.record.catalog import (DEFAULT_CATALOG, DEFAULT_MAX_CONNECTIONS, CatalogError,
+                                  load_catalog, select)
+from suite.measure.loadgen import GENERATORS, LoadGenError
+from suite.measure.mongo import DEFAULT_DATABASE, MongoError, port_is_free, seed
+from suite.measure.procs import interrupt, raise_nofile_limit, stop_all
+from suite.record.profiles import DEFAULT_PROFILE, PROFILES, parse_db_latencies, rate_spec
+from suite.record.plan import Plan
+from suite.measure.runner import RunOptions, Runner, start_mongo, start_verified
+from suite.measure.runtime import ROLES, Runtime, RuntimeUnavailable, ServerFailed
+from suite.measure.runtime.docker import DockerRuntime, remove_owned
+from suite.measure.runtime.local import LocalRuntime
 
 
 class UsageError(Exception):
@@ -252,6 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("run", metavar="RUN", help="a run id (results/RUN.json) or a results file")
     pub.add_argument("--out", type=Path, default=Path("results"), help="results directory")
     pub.add_argument("--reports", type=Path, default=Path("reports"))
+
+    rdm = commands.add_parser("readme", help="rewrite the README's answer from the current "
+                                             "answer run (the newest complete run of the whole "
+                                             "question in --out)")
+    rdm.add_argument("--readme", type=Path, default=REPO_ROOT / "README.md")
+    rdm.add_argument("--out", type=Path, default=Path("results"), help="results directory")
 
     cmp = commands.add_parser("compare", help="per-cell ratios of two runs, with significance")
     cmp.add_argument("base", type=Path, metavar="BASE.json")
@@ -536,8 +544,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
         raise UsageError(f"run {run.run_id} is {run.status}: publish complete runs (or "
                          "interrupted ones, whose report says so)")
     written = report.write(run, args.reports, latest=False, results_dir=path.parent)
-    files = [path, path.parent / run.run_id, written, args.reports / run.run_id,
-             args.reports / "index.md"]
+    files = [path, path.parent / run.run_id, written, written.with_suffix(".html"),
+             args.reports / run.run_id, args.reports / "index.md", args.reports / "index.html",
+             args.reports / "latest.md"]
     files = [f for f in files if f.exists()]
     too_large = _too_large(files)
     try:
@@ -550,8 +559,23 @@ def cmd_publish(args: argparse.Namespace) -> int:
     for f in too_large:
         print(f"left out, over {PUBLISH_MAX_BYTES // 2**20} MB (kept here, not in git): {f} "
               f"({f.stat().st_size / 2**20:,.0f} MB)", file=sys.stderr)
-    print(f"now: git commit -m 'Publish run {run.run_id}' (and link it from the README)",
-          file=sys.stderr)
+    print(f"now: git commit -m 'Publish run {run.run_id}' (and `make readme`, if it is the new "
+          "current answer)", file=sys.stderr)
+    return 0
+
+
+def cmd_readme(args: argparse.Namespace) -> int:
+    """The README's answer block, from the current answer run (suite.read.report.index)."""
+    from suite.read.report import index
+
+    try:
+        run = index.update_readme(args.readme, args.out)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot rewrite {args.readme}'s answer: {exc}") from None
+    if run is None:
+        raise UsageError(f"no run in {args.out} answers the whole question yet (complete, both "
+                         "documents at 200, 1000 and 5000 connections): nothing to write")
+    print(f"{args.readme}: the answer of run {run.run_id}", file=sys.stderr)
     return 0
 
 
@@ -571,6 +595,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 COMMANDS = {"list": cmd_list, "run": cmd_run, "crosscheck": cmd_run, "sweep": cmd_run,
             "serve": cmd_serve,
             "report": cmd_report, "compare": cmd_compare, "publish": cmd_publish,
+            "readme": cmd_readme,
             "images": cmd_images, "compose-file": cmd_compose_file}
 
 

@@ -23,8 +23,8 @@ import platform
 import resource
 import sys
 
-from suite.catalog import (DEFAULT_MAX_CONNECTIONS, CatalogError, UnknownVariant, load_catalog,
-                           select, setting_env)
+from suite.record.catalog import (DEFAULT_MAX_CONNECTIONS, CatalogError, UnknownVariant,
+                                  load_catalog, select, setting_env)
 
 USAGE = "usage: python -m suite.launch VARIANT | --versions PACKAGE..."
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from suite import REPO_ROOT
-from suite.mongo import EmbeddedMongo, seed
+from suite.measure.mongo import EmbeddedMongo, seed
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -24,9 +24,9 @@ def mongo_url(tmp_path_factory) -> str:
 
 def start_variant(name: str, mongo_url: str, log_path: Path, max_connections: int = 100):
     """A catalog variant started by the local runtime on a free port (the caller stops it)."""
-    from suite.catalog import load_catalog
-    from suite.mongo import DEFAULT_DATABASE, free_port
-    from suite.runtime.local import LocalRuntime
+    from suite.record.catalog import load_catalog
+    from suite.measure.mongo import DEFAULT_DATABASE, free_port
+    from suite.measure.runtime.local import LocalRuntime
 
     runtime = LocalRuntime()
     variant = load_catalog()[name]
@@ -74,7 +74,7 @@ def oha_or_skip() -> None:
     """oha is built by `make setup` wherever cargo exists; only a machine without cargo skips."""
     import shutil
 
-    from suite.loadgen import LoadGenError, find_oha
+    from suite.measure.loadgen import LoadGenError, find_oha
     try:
         find_oha()
     except LoadGenError as exc:
@@ -91,7 +91,7 @@ HUNG_LIMIT_S = 0.3
 def hung_tools(tmp_path, monkeypatch) -> Path:
     """docker, docker-compose, wrk and oha on PATH that never answer (a hung daemon, a stuck
     generator), and every suite.command.run limit cut to HUNG_LIMIT_S: a timeout in seconds."""
-    from suite import command
+    from suite.measure import command
 
     bin_dir = tmp_path / "hung-bin"
     bin_dir.mkdir()

@@ -2,7 +2,8 @@ import copy
 
 import pytest
 
-from suite import analysis, checks, results, stats
+from suite.read import analysis, checks
+from suite.record import results, stats
 from tests.conftest import FIXTURES
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from suite.catalog import CatalogError, UnknownVariant, evaluate, load_catalog, select, setting_env
+from suite.record.catalog import CatalogError, UnknownVariant, evaluate, load_catalog, select, setting_env
 from tests.conftest import FIXTURES
 
 NAMES = {"cpus": 2, "max_connections": 5000}

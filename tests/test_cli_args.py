@@ -33,7 +33,7 @@ def test_memory_limits():
 
 
 def test_database_latencies_are_whole_milliseconds():
-    from suite.profiles import parse_db_latencies
+    from suite.record.profiles import parse_db_latencies
 
     assert parse_db_latencies("0,1ms,5ms") == (0, 1, 5)
     assert parse_db_latencies("2ms") == (2,) and parse_db_latencies("5,5ms") == (5,)
@@ -47,7 +47,7 @@ def test_run_and_bench_all_default_to_the_same_profile():
     from pathlib import Path
 
     from suite.cli import build_parser
-    from suite.profiles import DEFAULT_PROFILE
+    from suite.record.profiles import DEFAULT_PROFILE
 
     args = build_parser().parse_args(["run"])
     makefile = (Path(__file__).parents[1] / "Makefile").read_text()

@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from suite import command, images
-from suite.command import CommandError
-from suite.runtime import RuntimeUnavailable, ServerFailed
-from suite.runtime import docker as runtime
-from suite.text import ended, last_line
+from suite.measure import command, images
+from suite.measure.command import CommandError
+from suite.measure.runtime import RuntimeUnavailable, ServerFailed
+from suite.measure.runtime import docker as runtime
+from suite.measure.text import ended, last_line
 from tests.conftest import HUNG_LIMIT_S
 
 

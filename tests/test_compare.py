@@ -2,7 +2,8 @@ import copy
 
 import pytest
 
-from suite import compare, results, stats
+from suite.read import compare
+from suite.record import results, stats
 from tests.conftest import FIXTURES
 
 

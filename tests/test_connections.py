@@ -4,8 +4,8 @@ socket of this test process, some connections accepted, others left in the liste
 import os
 import socket
 
-from suite import connections
-from suite.results import Spread
+from suite.measure import connections
+from suite.record.results import Spread
 
 
 def test_accepted_connections_count_for_their_process_and_the_rest_are_queued():

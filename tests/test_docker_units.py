@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from suite import REPO_ROOT, composefile, images
-from suite.catalog import load_catalog
-from suite.resources import Cgroup, CgroupError, _cgroup_mounts
+from suite import REPO_ROOT
+from suite.measure import composefile, images
+from suite.record.catalog import load_catalog
+from suite.measure.resources import Cgroup, CgroupError, _cgroup_mounts
 
 
 def test_committed_compose_file_is_the_catalogs():
@@ -47,7 +48,7 @@ def test_image_choice_precedence(tmp_path):
 
 def test_launcher_resolves_what_the_docker_runtime_records(monkeypatch):
     from suite import launch
-    from suite.runtime.docker import IMAGE_PYTHON, DockerRuntime
+    from suite.measure.runtime.docker import IMAGE_PYTHON, DockerRuntime
 
     monkeypatch.setattr(launch.sys, "executable", IMAGE_PYTHON)
     runtime = DockerRuntime(images="offline")
@@ -132,7 +133,7 @@ def test_cgroup_v1_and_v2_paths(tmp_path):
 
 
 def test_an_unreadable_cgroup_is_left_out_not_recorded_as_zero(tmp_path):
-    from suite.resources import Monitor
+    from suite.measure.resources import Monitor
 
     gone = Cgroup(1, tmp_path / "gone", tmp_path / "gone", tmp_path / "gone" / "cgroup.procs")
     usage = Monitor({"server": gone}, interval_s=0.05).start().stop()
@@ -154,7 +155,7 @@ def test_cgroup_readings(tmp_path, version):
 
 
 def test_a_compose_failure_names_its_cause_not_the_summary():
-    from suite.runtime.docker import compose_failure
+    from suite.measure.runtime.docker import compose_failure
 
     stderr = ("Creating battlex1_balancer_1 ... \nCreating battlex1_balancer_1 ... error\n\n"
               "ERROR: for battlex1_balancer_1  Cannot start service balancer: bind source path "
@@ -168,8 +169,8 @@ def test_a_compose_failure_names_its_cause_not_the_summary():
 
 
 def test_the_balancer_containers_default_open_files_are_its_config_at_5000_connections():
-    from suite.balancer import NginxConfig
-    from suite.catalog import DEFAULT_MAX_CONNECTIONS
+    from suite.measure.balancer import NginxConfig
+    from suite.record.catalog import DEFAULT_MAX_CONNECTIONS
 
     config = NginxConfig(strategy="round_robin", listen_port=1, upstream_ports=(2, 3),
                          worker_processes=2, max_connections=DEFAULT_MAX_CONNECTIONS)

@@ -5,7 +5,7 @@ import bson
 import orjson
 import pytest
 
-from suite import documents
+from suite.record import documents
 
 
 def test_documents_are_deterministic():

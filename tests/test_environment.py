@@ -2,7 +2,8 @@ import subprocess
 
 import pytest
 
-from suite import environment
+from suite.measure import environment
+from suite.read import compare
 
 
 def test_fingerprint_has_the_keys_and_types_results_rely_on():
@@ -25,9 +26,9 @@ def test_fingerprint_has_the_keys_and_types_results_rely_on():
 def test_fingerprint_differences():
     a = {"cpu_model": "X", "cpu_count": 2, "memory_bytes": 1, "kernel": "6", "python": "3.11.7",
          "hostname": "h"}
-    assert environment.fingerprint_differences(a, dict(a)) == []
+    assert compare.fingerprint_differences(a, dict(a)) == []
     b = {**a, "cpu_count": 8, "kernel": "5"}
-    assert environment.fingerprint_differences(a, b) == ["cpu_count: 2 vs 8", "kernel: '6' vs '5'"]
+    assert compare.fingerprint_differences(a, b) == ["cpu_count: 2 vs 8", "kernel: '6' vs '5'"]
 
 
 @pytest.mark.integration   # starts git

@@ -10,7 +10,8 @@ import shutil
 
 import pytest
 
-from suite import report, results
+from suite.read import report
+from suite.record import results
 from tests.conftest import FIXTURES
 
 GOLDEN = FIXTURES / "golden"
@@ -19,13 +20,17 @@ DOCKER_RUN_ID = "20261122T175229Z-acde"   # results-v3-docker.json: the docker r
 V4_RUN_ID = "20261123T065148Z-f92e"       # results-v4.json: measured latency, late and lost
 V5_RUN_ID = "20261129T134021Z-f835"       # results-v5.json: database latency, the 2014 study
 V6_RUN_ID = "20261129T143653Z-d84f"       # results-v6.json: writes, a sweep behind nginx
+V7_RUN_ID = "20261130T215202Z-2b67"       # results-v7.json: two sittings, a baseline, spreads
 FIXTURE_FILES = ("results-v2.json", "results-v3-docker.json", "results-v4.json",
-                 "results-v5.json", "results-v6.json")
-CHECKED = [f"{RUN_ID}.md", f"{RUN_ID}/throughput-small.svg", f"{RUN_ID}/errors-large.svg",
-           f"{RUN_ID}/latency-small.svg", f"{DOCKER_RUN_ID}.md", f"{V4_RUN_ID}.md",
+                 "results-v5.json", "results-v6.json", "results-v7.json")
+# v2 runs have neither measured latency nor failure classes, so no latency or errors chart.
+CHECKED = [f"{RUN_ID}.md", f"{RUN_ID}/throughput-small.svg", f"{RUN_ID}/cost-large.svg",
+           f"{DOCKER_RUN_ID}.md", f"{V4_RUN_ID}.md",
            f"{V4_RUN_ID}/errors-small.svg", f"{V4_RUN_ID}/latency-small.svg", f"{V5_RUN_ID}.md",
            f"{V5_RUN_ID}/throughput-small-db2ms.svg", f"{V5_RUN_ID}/cost-large.svg",
-           f"{V6_RUN_ID}.md", f"{V6_RUN_ID}/sweep-flask-gunicorn-sync_1_nginx_round_robin.svg"]
+           f"{V6_RUN_ID}.md", f"{V6_RUN_ID}/sweep-flask-gunicorn-sync_1_nginx_round_robin.svg",
+           f"{V7_RUN_ID}.md", f"{V7_RUN_ID}.html", f"{V7_RUN_ID}/throughput-large.svg",
+           f"{V7_RUN_ID}/latency-large.svg"]
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +52,18 @@ def test_rendering_matches_golden(rendered, name):
 
 
 def test_every_chart_is_embedded_and_exists(rendered):
-    text = (rendered / f"{RUN_ID}.md").read_text()
-    for kind in ("throughput", "errors", "latency"):
-        for doc in ("small", "large"):
-            path = f"{RUN_ID}/{kind}-{doc}.svg"
-            assert f"]({path})" in text
+    import re
+
+    for run_id in (RUN_ID, V5_RUN_ID, V7_RUN_ID):
+        text = (rendered / f"{run_id}.md").read_text()
+        linked = set(re.findall(rf"\]\(({run_id}/[^)]+\.svg)\)", text))
+        drawn = {f"{run_id}/{p.name}" for p in (rendered / run_id).glob("*.svg")}
+        assert linked == drawn and linked, run_id
+        for path in drawn:
             assert (rendered / path).read_text().startswith("<?xml")
+    # A run with latency and failure classes gets every kind of chart, per document.
+    kinds = {p.name.split("-")[0] for p in (rendered / V5_RUN_ID).glob("*.svg")}
+    assert {"throughput", "errors", "latency", "cost"} <= kinds
 
 
 def test_regeneration_is_byte_for_byte(tmp_path, rendered):

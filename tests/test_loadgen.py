@@ -1,7 +1,7 @@
 import pytest
 
-from suite.loadgen import LoadGenError, Wrk, parse_output
-from suite.results import LATENCY_KEYS, REQUEST_ERROR_KEYS
+from suite.measure.loadgen import LoadGenError, Wrk, parse_output
+from suite.record.results import LATENCY_KEYS, REQUEST_ERROR_KEYS
 from tests.conftest import FIXTURES
 
 
@@ -71,7 +71,7 @@ def oha_report(errors: dict) -> dict:
 
 
 def test_oha_rows_and_errors_become_the_same_classes():
-    from suite.loadgen import parse_oha
+    from suite.measure.loadgen import parse_oha
     rows = [(0.010, 200, 36)] * 90 + [(0.020, 200, 35)] * 4 + [(0.030, 503, 20)] * 6
     errors = {"aborted due to deadline": 10, "timeout": 3, "Connection refused (os error 111)": 2,
               "connection closed before message completed": 5}
@@ -88,7 +88,7 @@ def test_oha_rows_and_errors_become_the_same_classes():
 
 
 def test_oha_without_a_body_check_counts_no_body_class():
-    from suite.loadgen import parse_oha
+    from suite.measure.loadgen import parse_oha
     sample = parse_oha(oha_report({}), [], expected_length=None, connections=1, threads=1,
                        timeout_s=1, args=[], raw_output="r")
     assert sample.errors["body"] is None and sample.body_checked is None
@@ -96,14 +96,14 @@ def test_oha_without_a_body_check_counts_no_body_class():
 
 
 def test_latency_summary_uses_nearest_rank_like_the_wrk_script():
-    from suite.loadgen import latency_summary
+    from suite.measure.loadgen import latency_summary
     s = latency_summary([float(v) for v in range(100, 0, -1)])
     assert (s["min"], s["max"], s["mean"]) == (1, 100, 50.5)
     assert (s["p50"], s["p99"], s["p99.9"]) == (50, 99, 100)
 
 
 def test_oha_open_loop_counts_late_unsent_and_lost_from_the_schedule():
-    from suite.loadgen import parse_oha
+    from suite.measure.loadgen import parse_oha
     # 100 req/s due for 10 s, timeout 2 s: 950 answered (30 after more than 2 s from when they
     # were due), 10 in flight at the end, 40 never sent.
     rows = [(0.05, 200, 36)] * 920 + [(2.5, 200, 36)] * 30
@@ -124,7 +124,7 @@ def test_oha_open_loop_counts_late_unsent_and_lost_from_the_schedule():
 def test_a_hung_generator_is_one_line_naming_it_and_the_limit(hung_tools):
     import time
 
-    from suite.loadgen import Oha, execute, tool_version
+    from suite.measure.loadgen import Oha, execute, tool_version
 
     wrk, oha = str(hung_tools / "wrk"), str(hung_tools / "oha")
     with pytest.raises(LoadGenError, match=r"^wrk -v did not finish within 0\.3 s$"):

@@ -4,7 +4,7 @@ import builtins
 
 import pytest
 
-from suite import mongo
+from suite.measure import mongo
 
 
 def test_seed_reports_an_unreachable_server_in_one_short_line():

@@ -2,9 +2,9 @@
 
 import pytest
 
-from suite.plan import CellKey, Costs, Plan, cell_keys, noisy_cells, precision_round, schedule
-from suite.profiles import PROFILES
-from suite.results import Cell, RunResult, Sample, VariantResult
+from suite.record.plan import CellKey, Costs, Plan, cell_keys, noisy_cells, precision_round, schedule
+from suite.record.profiles import PROFILES
+from suite.record.results import Cell, RunResult, Sample, VariantResult
 
 PROFILE = PROFILES["standard"].with_overrides(duration_s=10, warmup_s=2, repeats=3, timeout_s=8)
 

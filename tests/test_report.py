@@ -1,4 +1,5 @@
-from suite import report, results
+from suite.read import report
+from suite.record import results
 from tests.conftest import FIXTURES
 
 
@@ -17,15 +18,19 @@ def test_report_tables_come_from_the_samples():
     text = report.render(run)
     fastapi = run.variant("fastapi-uvicorn")
     expected = [_median_rps(fastapi.cell("small", c)) for c in (20, 300)]
-    assert [v.split(" (")[0] for v in
-            table_row(text, "Successful requests per second", "fastapi-uvicorn")] == expected
+    row = table_row(text, "Successful requests per second", "fastapi-uvicorn")
+    assert [v.removeprefix("✗ ").split(" (")[0] for v in row] == expected
     p99 = sorted(s.latency_us["p99"] for s in fastapi.cell("small", 20).repeats)[1] / 1000
     assert table_row(text, "Latency p50 / p99 / p99.9", "fastapi-uvicorn")[0].split(" / ")[1] \
         == f"{p99:,.0f}"
-    late = sorted(s.errors["late"] for s in fastapi.cell("small", 300).repeats)[1]
-    lost = sorted(s.errors["lost"] for s in fastapi.cell("small", 300).repeats)[1]
-    failed = table_row(text, "Failed requests per repeat", "fastapi-uvicorn")
-    assert failed[0] == "0" and failed[1].startswith(f"{late + lost} (late {late}, lost {lost}; ")
+    # Failures are one real repeat's: the median repeat by failed share, with its classes.
+    repeats = fastapi.cell("small", 300).repeats
+    middle = sorted(repeats, key=lambda s: s.error_rate)[1]
+    failed = table_row(text, "Failed share of attempts", "fastapi-uvicorn")
+    assert failed[0] == "0" and failed[1].startswith(
+        f"{middle.error_rate:.1%} (late {middle.errors['late']}, lost {middle.errors['lost']})")
+    # More than 1% failed: marked, with its share, and not ranked.
+    assert row[1].startswith("✗ ") and row[1].endswith(f"{middle.error_rate:.1%} failed")
 
 
 def _median_rps(cell) -> str:
@@ -36,7 +41,7 @@ def test_old_runs_show_what_was_not_measured():
     text = report.render(load())
     row = table_row(text, "Latency p50 / p99 / p99.9", "fastapi-uvicorn")
     assert "not measured" in row
-    assert table_row(text, "Failed requests per repeat", "fastapi-uvicorn")[0] == \
+    assert table_row(text, "Failed share of attempts", "fastapi-uvicorn")[0] == \
         "0 [not counted: lost, body]"
     assert "**corrected-latency**" in text
 
@@ -44,7 +49,9 @@ def test_old_runs_show_what_was_not_measured():
 def test_report_names_failures_settings_and_machine():
     text = report.render(load())
     assert "**flask-dev-broken** failed: server died at start" in text
-    assert table_row(text, "Successful requests per second", "flask-dev-broken") == ["–", "–"]
+    # A variant that never got to a cell has no row of dashes; Failures names it.
+    section = text.split("**Successful requests per second")[1].split("\n\n")[1]
+    assert "| flask-dev-broken |" not in section and "| flask-gunicorn-sync |" in section
     assert "workers=5, backlog=4096, pool_size=1" in text
     assert "gunicorn 27.0.1" in text and "pymongo 4.20.0" in text
     assert "6.0.5 (embedded mongod)" in text
@@ -58,8 +65,8 @@ def test_error_classes_are_itemised():
     sample = run.variant("flask-gunicorn-sync").cell("small", 300).repeats[0]
     rate = sorted(s.error_rate for s in run.variant("flask-gunicorn-sync").cell("small", 300)
                   .repeats)[1]
-    row = table_row(report.render(run), "Failed requests per repeat", "flask-gunicorn-sync")
-    assert row == ["0", f"15 (read 12, body 3; {rate:.1%})"]
+    row = table_row(report.render(run), "Failed share of attempts", "flask-gunicorn-sync")
+    assert row == ["0", f"{rate:.1%} (read 12, body 3)"]
     assert sample.ok_requests == sample.requests - 3
 
 
@@ -70,9 +77,10 @@ def test_interrupted_runs_are_labelled():
 
 
 def test_write_is_deterministic(tmp_path):
-    first = report.write_from_file(FIXTURES / "results-v1.json", tmp_path / "a")
-    second = report.write_from_file(FIXTURES / "results-v1.json", tmp_path / "b")
+    first = report.write(load(), tmp_path / "a")
+    second = report.write(load(), tmp_path / "b")
     assert first.read_bytes() == second.read_bytes()
+    assert first.with_suffix(".html").read_bytes() == second.with_suffix(".html").read_bytes()
     assert (tmp_path / "a" / "latest.md").read_bytes() == first.read_bytes()
 
 
@@ -115,7 +123,7 @@ def test_database_latency_cells_have_their_own_sections_and_measured_latency():
     slow = sorted(s.ok_rps for s in gevent.cell("small", 200, 2).repeats)
     section = text.split("## Small document, database +2 ms")[1]
     assert table_row(section, "Successful requests per second",
-                     "flask-gunicorn-gevent")[0].startswith(f"{(slow[0] + slow[1]) / 2:,.0f}")
+                     "flask-gunicorn-gevent")[0].removeprefix("✗ ").startswith(f"{(slow[0] + slow[1]) / 2:,.0f}")
 
 
 def test_cost_per_request_is_cpu_time_over_successful_requests():
@@ -143,7 +151,7 @@ def test_the_report_says_whether_nginx_took_failed_instances_out_of_rotation():
     # a configuration the suite writes today keeps every instance in rotation.
     from pathlib import Path
 
-    from suite.balancer import NginxConfig
+    from suite.measure.balancer import NginxConfig
 
     run = results.load(FIXTURES / "results-v6.json")
     assert all(v.deployment.ejects_failed_instances for v in run.variants)
@@ -161,3 +169,69 @@ def test_the_report_says_whether_nginx_took_failed_instances_out_of_rotation():
         variant.deployment.config = today
     new = report.render(run)
     assert "No instance leaves the rotation" in new and "passive health check" not in new
+
+
+def sections(text: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    current = None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            current = line[3:]
+            found[current] = []
+        elif current is not None:
+            found[current].append(line)
+    return found
+
+
+def test_the_first_screen_is_the_answer():
+    run = results.load(FIXTURES / "results-v7.json")
+    text = report.render(run)
+    assert list(sections(text))[0] == "The answer"
+    answer = "\n".join(sections(text)["The answer"])
+    # A recommendation with its confidence, never the baseline.
+    assert "Confidence " in answer and "**asgi-uvicorn**:" not in answer
+    assert "| small@10 | " in answer and "asgi-uvicorn" in answer.split("| small@10 |")[1] \
+        .split("\n")[0]                      # the ceiling's column
+    assert "**Best of each worker model**" in answer
+    # The first screen: the answer ends within the first 40 lines.
+    first = next(i for i, line in enumerate(text.splitlines())
+                 if line.startswith("## Small document"))
+    assert first < 40
+
+
+def published_and_fixture_runs():
+    from pathlib import Path
+
+    paths = [*sorted(FIXTURES.glob("results-v*.json")),
+             *sorted((Path(__file__).parents[1] / "results").glob("*.json"))]
+    return [results.load(path) for path in paths]
+
+
+def test_reports_have_no_empty_section_and_no_runaway_findings():
+    for run in published_and_fixture_runs():
+        text = report.render(run)
+        for title, lines in sections(text).items():
+            assert any(line.strip() for line in lines), (run.run_id, title)
+            rows = [line for line in lines if line.startswith("| ") and not line.startswith("|---")]
+            for row in rows[1:]:
+                cells = [c.strip() for c in row.strip("|").split("|")][1:]
+                assert cells and set(cells) != {"–"} or len(rows) < 2, (run.run_id, title, row)
+        for line in sections(text).get("Findings", []):
+            if not line.startswith("|"):
+                assert len(line) <= 300, (run.run_id, line)
+
+
+def test_the_index_is_one_compact_line_per_run_and_latest_is_a_complete_read_run():
+    from suite.read.report import index
+
+    runs = published_and_fixture_runs()
+    text = index.render_index(runs, {r.run_id for r in runs})
+    rows = [line for line in text.splitlines() if line.startswith("| [")]
+    assert len(rows) == len(runs) and all(len(row) <= 400 for row in rows)
+    assert text.count("Made before results schema v4") == 1          # a footnote, once
+    shown = index.latest(runs)
+    assert shown.status == "complete" and {"small", "large"} & set(shown.profile.docs)
+    assert not any(v.sweep or v.deployment for v in shown.variants)
+    full = [r for r in runs if index.answers_the_question(r)]
+    if full:
+        assert shown is max(full, key=lambda r: r.run_id)

@@ -2,8 +2,9 @@ import json
 
 import pytest
 
-from suite import report, results
-from suite.results import ResultsError
+from suite.read import report
+from suite.record import results
+from suite.record.results import ResultsError
 from tests.conftest import FIXTURES
 
 
@@ -154,7 +155,7 @@ def test_version_4_files_read_as_version_5():
 
 
 def test_write_samples_carry_their_database_count_and_read_samples_no_lost_write():
-    from suite import analysis
+    from suite.read import analysis
 
     run = results.load(FIXTURES / "results-v5.json")
     read = run.variants[0].cells[0]

@@ -1,7 +1,7 @@
 """What a resume refuses: another machine, other code, another catalog, another plan."""
 
-from suite import resume
-from suite.results import RunResult, VariantResult
+from suite.measure import resume
+from suite.record.results import RunResult, VariantResult
 
 MACHINE = {"cpu_model": "AMD EPYC", "cpu_count": 2, "memory_bytes": 24 * 2**30,
            "kernel": "6.1.0", "python": "3.11.7", "git_commit": "abc123", "git_dirty": False,

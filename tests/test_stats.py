@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from suite import stats
+from suite.record import stats
 
 
 @pytest.mark.parametrize("df, expected", [(1, 12.7062047), (2, 4.3026527), (4, 2.7764451),

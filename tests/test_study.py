@@ -4,7 +4,8 @@ import copy
 
 import pytest
 
-from suite import report, results, stats, study
+from suite.read import report, study
+from suite.record import results, stats
 from tests.conftest import FIXTURES
 
 

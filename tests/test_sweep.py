@@ -2,8 +2,10 @@
 
 import pytest
 
-from suite import report, results, stats, sweep
-from suite.catalog import load_catalog
+from suite.measure import sweep
+from suite.read import report, series
+from suite.record import results, stats
+from suite.record.catalog import load_catalog
 from tests.conftest import FIXTURES
 
 
@@ -48,7 +50,7 @@ def test_the_cli_refuses_an_unknown_setting_before_starting_anything(tmp_path, c
 def test_the_report_compares_the_best_combination_with_the_catalogs():
     # flask-gunicorn-sync at small@50, workers 1 and 3 against the catalog's 5 (2 repeats).
     run = results.load(FIXTURES / "results-v5-sweep.json")
-    [group] = sweep.swept(run)
+    [group] = series.swept(run)
     assert group.of == "flask-gunicorn-sync" and group.catalog == "workers=5"
     assert group.labels == ("workers=1", "workers=3", "workers=5")
     medians = {v.sweep.label: stats.median([s.ok_rps for s in v.cells[0].repeats])

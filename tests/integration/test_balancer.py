@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from suite import REPO_ROOT, results
+from suite import REPO_ROOT
+from suite.record import results
 from tests.conftest import battle
 
 pytestmark = pytest.mark.integration

@@ -10,9 +10,10 @@ import time
 
 import pytest
 
-from suite import REPO_ROOT, results
-from suite.http import get
-from suite.mongo import free_port
+from suite import REPO_ROOT
+from suite.record import results
+from suite.measure.http import get
+from suite.measure.mongo import free_port
 from tests.conftest import (FIXTURES, alive, assert_only_a_slow_tail, battle, descendants,
                             oha_or_skip)
 
@@ -194,7 +195,10 @@ def test_ctrl_c_stops_every_child_and_keeps_results(tmp_path):
     run = results.load(run_files(out)[0])
     assert run.status == "interrupted"
     assert run.variants[0].status == "interrupted"
-    assert "interrupted" in (tmp_path / "rep" / "latest.md").read_text().splitlines()[0]
+    # Its own report says so (latest.md shows complete runs only).
+    report_text = (tmp_path / "rep" / f"{run.run_id}.md").read_text()
+    assert "interrupted" in report_text.splitlines()[0]
+    assert not (tmp_path / "rep" / "latest.md").exists()
 
 
 def test_serve_answers_until_interrupted(tmp_path):

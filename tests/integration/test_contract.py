@@ -11,13 +11,13 @@ import time
 import pytest
 from pymongo import MongoClient
 
-from suite import documents
-from suite.catalog import load_catalog
-from suite.http import get, post
-from suite.mongo import DEFAULT_DATABASE, EmbeddedMongo, seed
-from suite.procs import group_members
+from suite.record import documents
+from suite.record.catalog import load_catalog
+from suite.measure.http import get, post
+from suite.measure.mongo import DEFAULT_DATABASE, EmbeddedMongo, seed
+from suite.measure.procs import group_members
 from servers import common
-from suite.verify import check_write, verify, wait_ready
+from suite.measure.verify import check_write, verify, wait_ready
 from tests.conftest import start_variant
 
 CATALOG = load_catalog()

@@ -12,9 +12,10 @@ import time
 import pytest
 from pymongo import MongoClient
 
-from suite import REPO_ROOT, results
-from suite.dblatency import FailPoint
-from suite.mongo import EmbeddedMongo, MongoError, seed
+from suite import REPO_ROOT
+from suite.record import results
+from suite.measure.dblatency import FailPoint
+from suite.measure.mongo import EmbeddedMongo, MongoError, seed
 from tests.conftest import FIXTURES, battle
 
 pytestmark = pytest.mark.integration

@@ -11,9 +11,10 @@ import sys
 
 import pytest
 
-from suite import REPO_ROOT, results
-from suite.catalog import load_catalog
-from suite.runtime.docker import DockerRuntime
+from suite import REPO_ROOT
+from suite.record import results
+from suite.record.catalog import load_catalog
+from suite.measure.runtime.docker import DockerRuntime
 from tests.conftest import battle
 
 pytestmark = pytest.mark.integration
@@ -42,7 +43,7 @@ def offline_images():
 @pytest.fixture(scope="module")
 def docker_mongo(tmp_path_factory):
     """One docker runtime and its seeded mongo container for the per-variant checks."""
-    from suite.mongo import seed
+    from suite.measure.mongo import seed
 
     runtime = DockerRuntime(images="offline")
     artifacts = tmp_path_factory.mktemp("docker-contract")
@@ -53,8 +54,8 @@ def docker_mongo(tmp_path_factory):
 
 @pytest.mark.parametrize("name", list(load_catalog()))
 def test_every_variant_builds_starts_and_verifies_in_its_container(name, docker_mongo):
-    from suite.mongo import DEFAULT_DATABASE, free_port
-    from suite.verify import verify, wait_ready
+    from suite.measure.mongo import DEFAULT_DATABASE, free_port
+    from suite.measure.verify import verify, wait_ready
 
     runtime, endpoint, artifacts = docker_mongo
     variant = load_catalog()[name]
@@ -79,7 +80,7 @@ def test_every_variant_builds_starts_and_verifies_in_its_container(name, docker_
 
 
 def test_compose_file_is_valid_for_the_compose_tool_here():
-    from suite.runtime.docker import detect_compose
+    from suite.measure.runtime.docker import detect_compose
 
     compose, _ = detect_compose()
     done = subprocess.run([*compose, "--file", str(REPO_ROOT / "compose" / "docker-compose.yml"),
@@ -237,8 +238,8 @@ def test_ctrl_c_stops_and_removes_every_container(tmp_path):
 
 
 def test_serve_in_a_container_until_interrupted(tmp_path):
-    from suite.http import get
-    from suite.mongo import free_port
+    from suite.measure.http import get
+    from suite.measure.mongo import free_port
 
     port = free_port()
     process = subprocess.Popen(

@@ -4,7 +4,7 @@ never, or with wrong bytes (tests/fixtures/fake_server.py), measured by the real
 
 import pytest
 
-from suite import results
+from suite.record import results
 from tests.conftest import FIXTURES, battle, oha_or_skip, server_counts
 
 pytestmark = pytest.mark.integration
@@ -112,10 +112,18 @@ def test_the_report_names_each_class_and_claims_no_clean_run(misbehaving):
     _, run, text = misbehaving
     for key, variant in (("late", "late"), ("lost", "lost"), ("body", "garbled")):
         assert f"- **{key}**: 1 cell(s)" in text and f"{variant} small@{CONNECTIONS}" in text
-    findings = text.split("## Findings")[1].split("##")[0]
-    assert "late (late; " in findings and "lost (lost; " in findings
-    assert "garbled (body; " in findings
+    findings = text.split("## Findings")[1].split("\n## ")[0]
+    # One late response per connection is under 1% of the attempts: healthy, with a failure.
+    # Every third request lost, every second body wrong: unhealthy.
+    assert f"| late | – | small@{CONNECTIONS} | late |" in findings
+    assert f"| lost | small@{CONNECTIONS} | – | lost |" in findings
+    assert f"| garbled | small@{CONNECTIONS} | – | body |" in findings
     assert "The other 1 measured variant(s) answered every request" in findings  # steady
+    # Nothing unhealthy is ranked: it is listed after the ranks, marked, with its failed share.
+    ranking = text.split("**Ranking by successful requests per second**")[1].split("\n\n")[1]
+    [first] = [line for line in ranking.splitlines() if line.startswith("| 1 |")]
+    assert "lost" not in first and "garbled" not in first
+    assert "| ✗ | ✗ lost " in ranking and "✗ garbled " in ranking
     assert "## Cross-check" in text and "| steady | small@10 |" in text
 
 

@@ -3,8 +3,9 @@
 import pytest
 from pymongo import MongoClient
 
-from suite import documents, mongo
-from suite.procs import group_members
+from suite.measure import mongo
+from suite.record import documents
+from suite.measure.procs import group_members
 
 pytestmark = pytest.mark.integration
 

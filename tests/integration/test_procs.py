@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from suite.procs import Child, group_members
+from suite.measure.procs import Child, group_members
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +39,7 @@ def test_child_is_pinned_and_stopped_with_its_whole_group(tmp_path):
 
 
 def test_monitor_measures_a_busy_process_group(tmp_path):
-    from suite.resources import Monitor
+    from suite.measure.resources import Monitor
 
     burner = Child([sys.executable, "-c", "while True: pass"], log_path=tmp_path / "burn")
     try:
@@ -60,7 +60,7 @@ def test_monitor_measures_a_busy_process_group(tmp_path):
 def test_memory_of_a_prefork_group_counts_shared_pages_once(tmp_path):
     """A parent touches 64 MiB and forks three children that only read it (copy-on-write): the
     group occupies ~64 MiB, which PSS says, where RSS summed over the four says ~256."""
-    from suite.resources import Monitor, pss_bytes
+    from suite.measure.resources import Monitor, pss_bytes
 
     script = ("import os, time\n"
               "data = bytearray(64 * 2**20)\n"
@@ -94,7 +94,7 @@ def test_a_server_master_stopped_alone_takes_its_workers_down(tmp_path):
     # parent-death signal). Every multi-process server must then end its workers itself.
     import signal
 
-    from suite.verify import wait_ready
+    from suite.measure.verify import wait_ready
     from tests.conftest import start_variant
 
     for name in ("tornado-pymongo-async", "flask-gunicorn-gevent", "fastapi-uvicorn"):
@@ -117,7 +117,7 @@ def test_an_interrupt_swallowed_by_a_finalizer_still_stops_the_run(monkeypatch):
     # Python drops an exception raised inside __del__: a Ctrl-C that lands there must not be lost.
     import signal
 
-    from suite import procs
+    from suite.measure import procs
 
     monkeypatch.setattr(procs, "_interrupted", False)
 

@@ -11,8 +11,9 @@ import time
 
 import pytest
 
-from suite import REPO_ROOT, results
-from suite.catalog import DEFAULT_CATALOG
+from suite import REPO_ROOT
+from suite.record import results
+from suite.record.catalog import DEFAULT_CATALOG
 from tests.conftest import battle
 
 pytestmark = pytest.mark.integration

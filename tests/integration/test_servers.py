@@ -3,12 +3,12 @@ verified byte for byte, loaded by wrk for two seconds with every body checked, s
 
 import pytest
 
-from suite.catalog import load_catalog
-from suite.documents import expected_bodies
-from suite.loadgen import Wrk, find_wrk
-from suite.procs import group_members
-from suite.runtime.local import LocalRuntime
-from suite.verify import verify, wait_ready
+from suite.record.catalog import load_catalog
+from suite.record.documents import expected_bodies
+from suite.measure.loadgen import Wrk, find_wrk
+from suite.measure.procs import group_members
+from suite.measure.runtime.local import LocalRuntime
+from suite.measure.verify import verify, wait_ready
 from tests.conftest import assert_only_a_slow_tail, start_variant
 
 CATALOG = load_catalog()

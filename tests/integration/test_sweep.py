@@ -2,7 +2,7 @@
 
 import pytest
 
-from suite import results
+from suite.record import results
 from tests.conftest import battle
 
 pytestmark = pytest.mark.integration

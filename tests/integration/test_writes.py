@@ -7,7 +7,7 @@ is not."""
 import pytest
 from pymongo import MongoClient
 
-from suite import results
+from suite.record import results
 from tests.conftest import FIXTURES, battle, server_counts
 
 pytestmark = pytest.mark.integration
@@ -26,7 +26,7 @@ def faked(tmp_path_factory):
                   *RUN, "--out", str(out), "--reports", str(tmp / "reports"))
     assert done.returncode == 0, done.stderr
     [path] = sorted(out.glob("*.json"))
-    return out, results.load(path), (tmp / "reports" / "latest.md").read_text()
+    return out, results.load(path), (tmp / "reports" / f"{path.stem}.md").read_text()
 
 
 def sample_of(run, variant: str) -> results.Sample:
@@ -114,7 +114,7 @@ def test_a_repeat_counts_only_its_own_documents(mongo_url, tmp_path):
     tag: they are neither this repeat's duplicates nor its stored documents."""
     from bson import ObjectId
 
-    from suite.runner import count_writes
+    from suite.measure.runner import count_writes
 
     items = MongoClient(mongo_url)["battle"]["items-tagging"]
     items.drop()

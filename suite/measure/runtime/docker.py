@@ -1,0 +1,476 @@
+"""The docker runtime: MongoDB and each variant in its own container, one variant at a time (a
+deployment: its instances, each in a Compose project of its own, and nginx as the `balancer`
+service), from compose/ (Compose v2 `docker compose` or v1 `docker-compose`, whichever is
+there).
+
+Every container is on the host network (wrk -> 127.0.0.1, no NAT in the measured path), has the
+role's cpuset and memory limit, and carries the label battle.owner=<host>:<pid> of the suite
+process that started it. The runtime removes its containers when a server stops, when the run
+ends however it ends, and, at the next start, any container whose owner process is gone (the
+suite killed outright). Images come from suite.measure.images (registry or offline set).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from suite import REPO_ROOT
+from suite.measure import command, composefile
+from suite.record.catalog import DEFAULT_CATALOG, Variant, load_catalog
+from suite.measure.command import CommandError
+from suite.measure.composefile import BALANCER_MOUNT
+from suite.measure.images import (BASE_IMAGE, WHEELHOUSE, ImageError, base_key, image_id,
+                                  image_label, image_settings)
+from suite.measure.mongo import MongoError, free_port, ping
+from suite.measure.procs import signals_deferred
+from suite.measure.resources import Cgroup, CgroupError
+from suite.record.results import DbContainer, Image, RuntimeDetails
+from suite.measure.runtime import MongoEndpoint, RuntimeUnavailable, ServerFailed, role_cpus
+from suite.measure.text import ended, last_line
+
+HOST = "127.0.0.1"
+IMAGE_PYTHON = "/opt/venv/bin/python"   # the venv every server image installs into
+COMPOSE_DIR = REPO_ROOT / "compose"
+STOP_GRACE_S = 10
+
+
+def docker(*args: str, timeout: float = 120,
+           env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The docker CLI (suite.command.run). Not installed: RuntimeUnavailable; no answer within
+    `timeout`: ServerFailed, naming the call and the limit."""
+    try:
+        return command.run(["docker", *args], timeout=timeout, env=env)
+    except CommandError as exc:
+        if exc.missing:
+            raise RuntimeUnavailable("docker not found: install Docker Engine, or use "
+                                     "--runtime local") from None
+        raise ServerFailed(str(exc)) from None
+
+
+def _cleanup(*args: str, timeout: float = 120) -> subprocess.CompletedProcess | None:
+    """docker in cleanup paths, which run whatever happened before: a hung daemon must neither
+    hang nor crash them, so a call without an answer is given up (None). Containers left so are
+    swept by the next run (sweep_orphans)."""
+    try:
+        return docker(*args, timeout=timeout)
+    except (RuntimeUnavailable, ServerFailed):
+        return None
+
+
+def detect_compose() -> tuple[list[str], str]:
+    """The Compose command here and its version: the v2 plugin first, then v1's docker-compose."""
+    for argv in (["docker", "compose"], ["docker-compose"]):
+        try:
+            done = command.run([*argv, "version", "--short"], timeout=30)
+        except CommandError:
+            continue
+        if done.returncode == 0 and done.stdout.strip():
+            return argv, done.stdout.strip().lstrip("v")
+    raise RuntimeUnavailable("neither `docker compose` (v2) nor `docker-compose` (v1) works here: "
+                             "install one of them")
+
+
+def owner_label() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def _ps_args(labels: tuple[str, ...]) -> list[str]:
+    return ["ps", "-aq", "--no-trunc",
+            *[arg for label in labels for arg in ("--filter", f"label={label}")]]
+
+
+def compose_failure(stderr: str) -> str:
+    """The line of Compose's output that says why `up` failed. Compose 1.x ends with "ERROR:
+    Encountered errors while bringing up the project." after the cause ("ERROR: for balancer
+    Cannot start service ..."): the last error line that is not that summary."""
+    errors = [line.strip() for line in stderr.splitlines()
+              if "error" in line.lower() and not line.rstrip().endswith("... error")
+              and "Encountered errors while bringing up" not in line]
+    return errors[-1] if errors else last_line(stderr)
+
+
+def find_containers(*labels: str) -> list[str]:
+    """Ids of every container, running or not, carrying all the labels ("key=value")."""
+    return docker(*_ps_args(labels)).stdout.split()
+
+
+def remove_containers(*labels: str) -> list[str]:
+    """Force-remove (with anonymous volumes) every container carrying the labels (cleanup: a
+    hung daemon removes nothing, and raises nothing)."""
+    with signals_deferred():
+        listed = _cleanup(*_ps_args(labels))
+        ids = listed.stdout.split() if listed is not None else []
+        if ids:
+            _cleanup("rm", "-fv", *ids, timeout=60)
+    return ids
+
+
+_owners_opened: set[str] = set()
+
+
+def remove_owned() -> None:
+    """Remove every container this process started (the CLI's last word, whatever happened)."""
+    for owner in list(_owners_opened):
+        remove_containers(f"battle.owner={owner}")
+        _owners_opened.discard(owner)
+
+
+def sweep_orphans() -> list[str]:
+    """Remove containers left by a suite process on this host that no longer exists."""
+    listed = docker("ps", "-a", "--filter", "label=battle.owner",
+                    "--format", '{{.ID}} {{.Label "battle.owner"}}')
+    host = socket.gethostname()
+    orphans = []
+    for line in listed.stdout.splitlines():
+        cid, _, owner = line.partition(" ")
+        owner_host, _, pid = owner.rpartition(":")
+        if owner_host == host and pid.isdigit() and not _pid_alive(int(pid)):
+            orphans.append(cid)
+    if orphans:
+        docker("rm", "-fv", *orphans, timeout=60)
+    return orphans
+
+
+class Container:
+    """One running container, by id: the state and logs docker keeps about it."""
+
+    def __init__(self, cid: str, log_path: Path | None):
+        self.id = cid
+        self.log_path = log_path
+
+    def state(self) -> dict[str, Any]:
+        done = docker("inspect", "--format", "{{json .State}}", self.id)
+        return json.loads(done.stdout) if done.returncode == 0 else {}
+
+    def alive(self) -> bool:
+        return bool(self.state().get("Running"))
+
+    def cgroup(self) -> Cgroup | None:
+        pid = self.state().get("Pid")
+        try:
+            return Cgroup.of_pid(pid) if pid else None
+        except CgroupError:
+            return None
+
+    def logs(self, tail: int | None = None) -> str:
+        done = docker("logs", *(["--tail", str(tail)] if tail else []), self.id)
+        return done.stdout + done.stderr
+
+    def exit_detail(self) -> str:
+        state = self.state()
+        if not state:
+            status = "container gone"
+        elif state.get("Running"):
+            status = "still running"
+        else:
+            status = (f"container exited with code {state.get('ExitCode')}"
+                      + (" (killed: out of memory)" if state.get("OOMKilled") else ""))
+        return ended(status, self.logs(6))
+
+    def image(self) -> str:
+        return docker("inspect", "--format", "{{.Image}}", self.id).stdout.strip()
+
+    def remove(self) -> None:
+        """Keep its logs, stop it (SIGTERM, then SIGKILL after the grace), remove it; a Ctrl-C
+        meanwhile waits until it is gone."""
+        with signals_deferred():
+            logs = _cleanup("logs", self.id)
+            if self.log_path is not None and logs is not None:
+                self.log_path.parent.mkdir(parents=True, exist_ok=True)
+                with open(self.log_path, "a") as handle:
+                    handle.write(logs.stdout + logs.stderr)
+            _cleanup("stop", "--time", str(STOP_GRACE_S), self.id, timeout=STOP_GRACE_S + 60)
+            _cleanup("rm", "-fv", self.id, timeout=60)
+
+
+class DockerServer:
+    def __init__(self, container: Container, port: int):
+        self.container = container
+        self.host = HOST
+        self.port = port
+        self._cgroup: Cgroup | None = None
+
+    def alive(self) -> bool:
+        return self.container.alive()
+
+    def watches(self) -> dict[str, Cgroup | None]:
+        if self._cgroup is None:
+            self._cgroup = self.container.cgroup()
+        return {"server": self._cgroup}
+
+    def exit_detail(self) -> str:
+        return self.container.exit_detail()
+
+    def stop(self) -> None:
+        self.container.remove()
+
+
+class DockerRuntime:
+    """Pinning (`cpu_roles`) is each container's cpuset; `memory` its memory limit per role."""
+
+    name = "docker"
+
+    def __init__(self, cpu_roles: dict[str, list[int]] | None = None,
+                 memory: dict[str, str] | None = None, images: str | None = None,
+                 catalog_path: Path = DEFAULT_CATALOG):
+        self.cpu_roles = dict(cpu_roles or {})
+        self.memory = {"server": composefile.DEFAULTS["BATTLE_SERVER_MEMORY"],
+                       "db": composefile.DEFAULTS["BATTLE_DB_MEMORY"], **(memory or {})}
+        try:
+            self.images, self.images_source = image_settings(images)
+        except ImageError as exc:
+            raise RuntimeUnavailable(str(exc)) from None
+        self.catalog_path = Path(catalog_path).resolve()
+        self.owner = owner_label()
+        self.compose: list[str] = []
+        self.project = ""
+        self.compose_file: Path | None = None
+        self._versions: dict[str, dict[str, Any]] = {}
+        self._image_ids: dict[str, str] = {}
+
+    # -- what the runner asks -------------------------------------------------------------------
+
+    def server_cpus(self) -> int:
+        return len(role_cpus(self.cpu_roles, "server"))
+
+    def loadgen_cpus(self) -> int:
+        return len(role_cpus(self.cpu_roles, "loadgen"))
+
+    def _cpuset(self, role: str) -> str:
+        """The role's CPUs as a cpuset, explicit even when not pinned: the CPUs this process may
+        use, which the settings (workers = f(cpus)) were resolved for."""
+        return ",".join(str(cpu) for cpu in role_cpus(self.cpu_roles, role))
+
+    def command(self, variant: Variant, settings: dict[str, Any], port: int) -> list[str]:
+        """The command inside the container (the launcher checks it resolves the same)."""
+        return variant.argv(settings, python=IMAGE_PYTHON, host=HOST, port=port)
+
+    def image(self, variant: Variant) -> str:
+        return f"battle/{variant.service}:{self.images['BATTLE_IMAGES']}"
+
+    def environment(self, **extra: str) -> dict[str, str]:
+        """What the compose file's ${BATTLE_...} variables are for this run."""
+        return {**os.environ, **self.images,
+                "BATTLE_SERVER_CPUSET": self._cpuset("server"),
+                "BATTLE_DB_CPUSET": self._cpuset("db"),
+                "BATTLE_SERVER_MEMORY": self.memory["server"],
+                "BATTLE_DB_MEMORY": self.memory["db"],
+                "BATTLE_CATALOG_FILE": str(self.catalog_path),
+                "BATTLE_OWNER": self.owner, **extra}
+
+    def _compose(self, service: str, *args: str, env: dict[str, str] | None = None,
+                 timeout: float = 180, project: str | None = None) -> subprocess.CompletedProcess:
+        """Compose on this run's project (or another of its own: a deployment's instances are
+        a project each, since one project runs one container per service), with `service`'s
+        profile enabled; ServerFailed when it gives no answer within `timeout`."""
+        argv = [*self.compose, "--project-name", project or self.project, "--project-directory",
+                str(COMPOSE_DIR), "--file", str(self.compose_file), "--profile", service, *args]
+        try:
+            return command.run(argv, timeout=timeout, env=env or self.environment(),
+                               what=f"{' '.join(self.compose)} {args[0]}")
+        except CommandError as exc:
+            raise ServerFailed(str(exc)) from None
+
+    @contextmanager
+    def open(self, artifacts: Path, owns_db: bool = True) -> Iterator[RuntimeDetails]:
+        try:
+            engine = docker("version", "--format", "{{.Server.Version}}", timeout=30)
+            if engine.returncode != 0:
+                raise RuntimeUnavailable("cannot reach the Docker daemon: "
+                                         f"{last_line(engine.stderr)}")
+            self.compose, compose_version = detect_compose()
+            # The legacy builder leaves a failed step's container behind unless told not to.
+            helped = command.run([*self.compose, "build", "--help"], timeout=30,
+                                 what=f"{' '.join(self.compose)} build --help").stdout
+            self.build_flags = ["--force-rm"] if "--force-rm" in helped else []
+            offline = self.images["BATTLE_IMAGES"] == "offline"
+            needed = {self.images["BATTLE_SERVER_BASE"], self.images["BATTLE_BUILD_BASE"]}
+            if owns_db:
+                needed.add(self.images["BATTLE_MONGO_IMAGE"])
+            for base in sorted(needed):
+                if offline and image_id(base) is None:
+                    raise RuntimeUnavailable(f"offline base image {base} is missing: run `make "
+                                             "images-offline` (battle images --offline) first")
+            if offline and image_label(BASE_IMAGE, "battle.key") != base_key():
+                # e.g. built before nginx-light joined it: servers would build, nginx not run.
+                raise RuntimeUnavailable(f"offline base image {BASE_IMAGE} was built from other "
+                                         "packages than this suite's: run `make images-offline`")
+            swept = sweep_orphans()
+        except (ServerFailed, CommandError, ImageError) as exc:   # no answer in time
+            raise RuntimeUnavailable(f"cannot reach the Docker daemon: {exc}") from None
+        # Unique per process: two runs (or two `battle serve`) never share containers.
+        self.project = f"battle{re.sub(r'[^a-z0-9]', '', artifacts.name.lower())}{os.getpid()}"
+        artifacts.mkdir(parents=True, exist_ok=True)
+        self.compose_file = artifacts / "docker-compose.yml"
+        self.compose_file.write_text(composefile.render(load_catalog(self.catalog_path)))
+        # The database's limits are recorded with its container (mongo.container), when the
+        # runtime starts one.
+        details = RuntimeDetails(
+            name=self.name, engine=engine.stdout.strip(),
+            compose={"command": self.compose, "version": compose_version,
+                     "file": f"{artifacts.name}/{self.compose_file.name}",  # beside results
+                     "project": self.project},
+            images=self.images["BATTLE_IMAGES"], images_source=self.images_source,
+            bases={"server": self.images["BATTLE_SERVER_BASE"],
+                   "build": self.images["BATTLE_BUILD_BASE"]},
+            limits={"server": {"cpuset": self._cpuset("server"),
+                               "memory": self.memory["server"]}},
+            network="host", orphans_removed=swept)
+        _owners_opened.add(self.owner)
+        try:
+            yield details
+        finally:
+            remove_containers(f"battle.owner={self.owner}")
+
+    def prepare(self, variant: Variant, log_path: Path) -> Image:
+        """Build the variant's image (cached layers make a rebuild seconds); record it."""
+        image = self.image(variant)
+        started = time.monotonic()
+        WHEELHOUSE.mkdir(parents=True, exist_ok=True)   # the Dockerfile copies it, even empty
+        done = self._compose(variant.service, "build", *self.build_flags, variant.service,
+                             timeout=1800)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text(done.stdout + done.stderr)
+        if done.returncode != 0:
+            output = [line.strip() for line in (done.stdout + "\n" + done.stderr).splitlines()
+                      if line.strip()]
+            causes = [line for line in output if "error" in line.lower()] or output
+            hint = ("; without a registry, build the offline images (make images-offline)"
+                    if self.images["BATTLE_IMAGES"] == "registry" else "")
+            raise ServerFailed(f"image {image} failed to build: "
+                               f"{causes[-1] if causes else 'no output'} "
+                               f"(build log: {log_path}){hint}")
+        versions = self._image_versions(variant, image)
+        try:
+            self._image_ids[variant.service] = image_id(image) or ""
+            base_id = image_id(self.images["BATTLE_SERVER_BASE"])
+        except ImageError as exc:
+            raise ServerFailed(str(exc)) from None
+        return Image(name=image, id=self._image_ids[variant.service],
+                     base=self.images["BATTLE_SERVER_BASE"], base_id=base_id,
+                     build_base=self.images["BATTLE_BUILD_BASE"],
+                     offline=self.images["BATTLE_PIP_OFFLINE"] == "1",
+                     python=versions["python"], nofile=versions["nofile"],
+                     build_s=round(time.monotonic() - started, 1))
+
+    def _image_versions(self, variant: Variant, image: str) -> dict[str, Any]:
+        if variant.service not in self._versions:
+            # The image's own entrypoint (suite.launch) in its --versions mode.
+            done = docker("run", "--rm", "--network", "none", image, "--versions",
+                          *variant.packages, timeout=120)
+            try:
+                self._versions[variant.service] = json.loads(done.stdout)
+            except json.JSONDecodeError:
+                raise ServerFailed(f"cannot read package versions from {image}: "
+                                   f"{last_line(done.stderr)}") from None
+        return self._versions[variant.service]
+
+    def start_balancer(self, config, directory: Path, log_path: Path
+                       ) -> tuple[DockerServer, str, str, str | None]:
+        """nginx as the compose `balancer` service, its configuration in `directory` mounted
+        where the configuration says its files are; its version read inside the container."""
+        text = config.render(Path(BALANCER_MOUNT))
+        (directory / "nginx.conf").write_text(text)
+        try:
+            container = self._container("balancer", self.environment(
+                BATTLE_BALANCER_DIR=str(directory),
+                BATTLE_BALANCER_NOFILE=str(config.open_files)), log_path)
+        except ServerFailed as exc:   # e.g. a daemon whose containers get fewer open files
+            raise ServerFailed(f"nginx ({config.open_files} open files for "
+                               f"{config.max_connections} connections): {exc}") from None
+        try:
+            asked = docker("exec", container.id, "nginx", "-v", timeout=30)
+            if asked.returncode != 0:
+                raise ServerFailed(f"nginx in the balancer container: {container.exit_detail()}")
+        except BaseException:
+            container.remove()
+            raise
+        version = last_line(asked.stderr or asked.stdout).removeprefix("nginx version: nginx/")
+        image = f"{self.images['BATTLE_BALANCER_IMAGE']} ({container.image()[:19]})"
+        return DockerServer(container, config.listen_port), text, version, image
+
+    def package_versions(self, variant: Variant) -> dict[str, str]:
+        return self._image_versions(variant, self.image(variant))["packages"]
+
+    def _container(self, service: str, env: dict[str, str], log_path: Path,
+                   project: str | None = None) -> Container:
+        """`up -d` one service (never building, never its dependencies) and return it, found
+        by Compose's labels (v1 and v2 set them; `compose ps` differs between versions)."""
+        labels = (f"com.docker.compose.project={project or self.project}",
+                  f"com.docker.compose.service={service}")
+        try:
+            done = self._compose(service, "up", "--detach", "--no-build", "--no-deps", service,
+                                 env=env, project=project)
+            ids = find_containers(*labels)
+            if done.returncode != 0 or len(ids) != 1:
+                raise ServerFailed(f"container {service} did not start: "
+                                   f"{compose_failure(done.stderr)}")
+        except BaseException:
+            remove_containers(*labels)   # whatever half-started, on any failure or Ctrl-C
+            raise
+        return Container(ids[0], log_path)
+
+    @contextmanager
+    def mongo(self, log_path: Path, test_commands: bool = False) -> Iterator[MongoEndpoint]:
+        port = free_port()
+        url = f"mongodb://{HOST}:{port}"
+        image = self.images["BATTLE_MONGO_IMAGE"]
+        try:
+            container = self._container(
+                "mongo", self.environment(BATTLE_MONGO_PORT=str(port),
+                                          BATTLE_MONGO_TEST_COMMANDS=str(int(test_commands))),
+                log_path)
+        except ServerFailed as exc:
+            raise MongoError(f"{exc} (image {image}; offline: make images-offline)") from None
+        try:
+            deadline = time.monotonic() + 60
+            while not ping(url, timeout_ms=1000):
+                if not container.alive() or time.monotonic() > deadline:
+                    raise MongoError(f"mongo container not answering on {url}: "
+                                     f"{container.exit_detail()}")
+                time.sleep(0.2)
+            yield MongoEndpoint(
+                url=url, embedded=True, binary=image, watch=container.cgroup(),
+                container=DbContainer(image=image, image_id=container.image(),
+                                      cpuset=self._cpuset("db"), memory=self.memory["db"]))
+        finally:
+            container.remove()
+
+    def start_server(self, variant: Variant, settings: dict[str, Any], *, mongo_url: str,
+                     database: str, port: int, log_path: Path, instance: int = 0
+                     ) -> DockerServer:
+        env = self.environment(
+            BATTLE_PORT=str(port), BATTLE_MONGO_URL=mongo_url, BATTLE_MONGO_DB=database,
+            BATTLE_SETTINGS=json.dumps(settings),
+            BATTLE_EXPECT_ARGV=json.dumps(self.command(variant, settings, port)))
+        container = self._container(variant.service, env, log_path,
+                                    project=f"{self.project}i{instance}" if instance else None)
+        try:
+            expected, running = self._image_ids.get(variant.service), container.image()
+        except BaseException:
+            container.remove()
+            raise
+        if expected and running != expected:
+            container.remove()
+            raise ServerFailed(f"the container runs image {running[:19]}, not {expected[:19]} "
+                               "recorded for this run: the tag was rebuilt meanwhile")
+        return DockerServer(container, port)

@@ -1,0 +1,111 @@
+"""The local runtime: MongoDB and servers as child process groups on loopback (no Docker)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from suite import REPO_ROOT
+from suite.measure import environment
+from suite.record.catalog import Variant, setting_env
+from suite.measure.mongo import EmbeddedMongo
+from suite.measure.procs import Child
+from suite.record.results import RuntimeDetails
+from suite.measure.text import ended
+from suite.measure.runtime import MongoEndpoint, ServerFailed, role_cpus
+
+HOST = "127.0.0.1"
+
+
+class LocalServer:
+    def __init__(self, child: Child, port: int):
+        self.child = child
+        self.host = HOST
+        self.port = port
+
+    def alive(self) -> bool:
+        return self.child.alive()
+
+    def watches(self) -> dict[str, int]:
+        return {"server": self.child.pid}
+
+    def exit_detail(self) -> str:
+        code = self.child.returncode
+        return ended("still running" if code is None else f"exited with code {code}",
+                     self.child.log_tail(6))
+
+    def stop(self) -> None:
+        self.child.stop(grace=10)
+
+
+class LocalRuntime:
+    """Pinning (`cpu_roles`) is CPU affinity, set in each child before exec."""
+
+    name = "local"
+
+    def __init__(self, python: str = sys.executable,
+                 cpu_roles: dict[str, list[int]] | None = None):
+        self.python = python
+        self.cpu_roles = dict(cpu_roles or {})
+
+    def server_cpus(self) -> int:
+        return len(role_cpus(self.cpu_roles, "server"))
+
+    def loadgen_cpus(self) -> int:
+        return len(role_cpus(self.cpu_roles, "loadgen"))
+
+    @contextmanager
+    def open(self, artifacts: Path, owns_db: bool = True) -> Iterator[RuntimeDetails]:
+        yield RuntimeDetails(name=self.name, python=self.python)
+
+    def prepare(self, variant: Variant, log_path: Path) -> None:
+        return None  # servers run from this interpreter's environment as they are
+
+    @contextmanager
+    def mongo(self, log_path: Path, test_commands: bool = False) -> Iterator[MongoEndpoint]:
+        with EmbeddedMongo(log_path, cpus=self.cpu_roles.get("db"),
+                           test_commands=test_commands) as mongod:
+            yield MongoEndpoint(url=mongod.url, embedded=True, binary=str(mongod.binary),
+                                watch=mongod.pid)
+
+    def command(self, variant: Variant, settings: dict[str, Any], port: int) -> list[str]:
+        return variant.argv(settings, python=self.python, host=HOST, port=port)
+
+    def start_server(self, variant: Variant, settings: dict[str, Any], *, mongo_url: str,
+                     database: str, port: int, log_path: Path, instance: int = 0) -> LocalServer:
+        argv = self.command(variant, settings, port)
+        env = {**os.environ, **setting_env(settings),
+               **variant.environment(settings, python=self.python, host=HOST, port=port),
+               "BATTLE_MONGO_URL": mongo_url, "BATTLE_MONGO_DB": database,
+               # Servers import `servers.<app>` from the repository, installed or not.
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT),
+                                                           os.environ.get("PYTHONPATH")]))}
+        try:
+            child = Child(argv, log_path=log_path, env=env, cwd=REPO_ROOT,
+                          cpus=self.cpu_roles.get("server"))
+        except OSError as exc:
+            raise ServerFailed(f"cannot start {argv[0]}: {exc.strerror}") from None
+        return LocalServer(child, port)
+
+    def start_balancer(self, config, directory: Path, log_path: Path
+                       ) -> tuple[LocalServer, str, str, str | None]:
+        from suite.measure.balancer import find_nginx, nginx_version
+
+        text = config.render(directory)
+        (directory / "nginx.conf").write_text(text)
+        binary = find_nginx()
+        argv = [binary, "-p", str(directory), "-c", str(directory / "nginx.conf"),
+                "-e", str(directory / "error.log")]
+        try:
+            child = Child(argv, log_path=log_path, cpus=self.cpu_roles.get("server"))
+        except OSError as exc:
+            raise ServerFailed(f"cannot start nginx: {exc.strerror}") from None
+        return LocalServer(child, config.listen_port), text, nginx_version(binary), None
+
+    def package_versions(self, variant: Variant) -> dict[str, str]:
+        # Servers run in this interpreter's environment, so its metadata is theirs.
+        return environment.package_versions(variant.packages)

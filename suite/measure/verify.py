@@ -1,0 +1,198 @@
+"""Readiness and verification: a server is measured only after it answers the contract exactly."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from http.client import HTTPException
+
+from suite.record import documents
+from pymongo.errors import PyMongoError
+
+from suite.measure.http import get, post
+from suite.measure.procs import check_interrupted
+from suite.record.results import VerificationCheck
+from suite.measure.runtime import Server, ServerFailed
+
+
+def wait_ready(server: Server, timeout_s: float) -> None:
+    """Poll /health until it answers 200; fail fast if the server dies."""
+    deadline = time.monotonic() + timeout_s
+    last_error = "no answer"
+    while time.monotonic() < deadline:
+        check_interrupted()
+        if not server.alive():
+            raise ServerFailed(f"server died at start: {server.exit_detail()}")
+        try:
+            response = get(server.host, server.port, "/health", timeout=2)
+            if response.status == 200:
+                return
+            last_error = f"/health answered {response.status}"
+        except (OSError, HTTPException) as exc:
+            last_error = str(exc) or type(exc).__name__
+        time.sleep(0.1)
+    raise ServerFailed(f"not ready within {timeout_s:g} s ({last_error}): {server.exit_detail()}")
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def check_document(server: Server, name: str, expected: bytes) -> VerificationCheck:
+    try:
+        response = get(server.host, server.port, f"/{name}")
+    except (OSError, HTTPException) as exc:
+        return VerificationCheck(f"/{name}", False, f"request failed: {exc}")
+    if response.status != 200:
+        return VerificationCheck(f"/{name}", False, f"status {response.status}, expected 200: "
+                     f"{response.body[:120]!r}")
+    if not _is_json(response.content_type):
+        return VerificationCheck(f"/{name}", False, f"Content-Type {response.content_type!r}, "
+                     "expected application/json")
+    if response.body != expected:
+        try:
+            same_json = json.loads(response.body) == json.loads(expected)
+        except ValueError:
+            same_json = False
+        why = ("same JSON value, different bytes" if same_json
+               else "body differs from the stored document")
+        return VerificationCheck(f"/{name}", False, f"{why} ({len(response.body)} B, expected "
+                     f"{len(expected)} B)")
+    return VerificationCheck(f"/{name}", True, f"{len(expected)} B, exact")
+
+
+def check_plain(server: Server) -> VerificationCheck:
+    try:
+        response = get(server.host, server.port, "/plain")
+    except (OSError, HTTPException) as exc:
+        return VerificationCheck("/plain", False, f"request failed: {exc}")
+    try:
+        body = json.loads(response.body)
+    except ValueError:
+        body = None
+    if response.status != 200 or not _is_json(response.content_type) or body != documents.PLAIN_BODY:
+        return VerificationCheck("/plain", False, f"status {response.status}, Content-Type "
+                     f"{response.content_type!r}, body {response.body[:80]!r}")
+    return VerificationCheck("/plain", True, f"{len(response.body)} B")
+
+
+# Not a JSON object, not JSON, an _id of its own, nothing, and one MongoDB could not store (a
+# server that passes it to the driver answers 500): each must be a 400 with nothing inserted.
+BAD_ITEMS = (b"[1, 2]", b"not json", b'{"_id": "x", "canonicalUrl": "x"}', b"",
+             b'{"canonicalUrl": "x", "n": 18446744073709551615}')
+
+
+def check_write(server: Server, items) -> VerificationCheck:
+    """POST /items: a JSON object is inserted as given and answered 201 with {"id": "<hex>"},
+    readable after under that id; a body that is not a JSON object without `_id` is answered 400
+    (JSON) and inserts nothing. `items`: the write collection (pymongo), read to check."""
+    import bson
+
+    item = {"key": f"verify-{secrets.token_hex(8)}", "canonicalUrl": "https://t.co/bttl"}
+    try:
+        before = items.count_documents({})
+        response = post(server.host, server.port, "/items", json.dumps(item).encode())
+        if response.status != 201 or not _is_json(response.content_type):
+            return VerificationCheck("POST /items", False, f"status {response.status}, "
+                                     f"Content-Type {response.content_type!r}, expected 201 "
+                                     f"JSON: {response.body[:120]!r}")
+        # Exactly the bytes the load generator accepts (suite/measure/wrk/report.lua): compact JSON.
+        if not re.fullmatch(rb'\{"id":"[0-9a-f]{24}"\}', response.body):
+            return VerificationCheck("POST /items", False, f"answered {response.body[:120]!r}, "
+                                     'expected exactly {"id":"<24 hex digits>"}')
+        new_id = json.loads(response.body)["id"]
+        stored = items.find_one({"_id": bson.ObjectId(new_id)})
+        if stored is None or {k: v for k, v in stored.items() if k != "_id"} != item:
+            return VerificationCheck("POST /items", False, f"document {new_id} stored as "
+                                     f"{stored!r}, expected {item!r}")
+        for bad in BAD_ITEMS:
+            refused = post(server.host, server.port, "/items", bad)
+            if refused.status != 400 or not _is_json(refused.content_type):
+                return VerificationCheck("POST /items", False, f"body {bad!r} answered "
+                                         f"{refused.status}, expected 400 JSON")
+        inserted = items.count_documents({}) - before
+    except (OSError, HTTPException) as exc:
+        return VerificationCheck("POST /items", False, f"request failed: {exc}")
+    except PyMongoError as exc:
+        return VerificationCheck("POST /items", False, f"reading the collection failed: "
+                                 f"{type(exc).__name__}")
+    if inserted != 1:
+        return VerificationCheck("POST /items", False, f"{inserted} documents inserted by one "
+                                 f"good and {len(BAD_ITEMS)} refused posts, expected 1")
+    return VerificationCheck("POST /items", True, "201 with the id, stored as posted; "
+                             f"{len(BAD_ITEMS)} bad bodies refused with 400, nothing inserted")
+
+
+# Reads of each document verification sends whose finds MongoDB must count, one each.
+READS_CHECKED = 10
+
+
+def check_reads(server: Server, counter, names: tuple[str, ...],
+                reads: int = READS_CHECKED) -> VerificationCheck | None:
+    """Every read is a real read: `reads` GETs of each document must make MongoDB run as many
+    finds, by its own counters (`counter`: suite.mongo.OpCounter), as TechEmpower's toolset
+    checks a database test. None when MongoDB's counters cannot be read."""
+    name = "reads query MongoDB"
+    before = counter.read()
+    if before is None:
+        return None
+    try:
+        for doc in names:
+            for _ in range(reads):
+                get(server.host, server.port, f"/{doc}")
+    except (OSError, HTTPException) as exc:
+        return VerificationCheck(name, False, f"request failed: {exc}")
+    after = counter.read()
+    if after is None:
+        return None
+    asked, finds = reads * len(names), after[0] - before[0]
+    paths = " and ".join(f"/{doc}" for doc in names)
+    if finds < asked:
+        return VerificationCheck(name, False, f"{asked} reads of {paths} made MongoDB run "
+                                 f"{finds} find(s): the server answers without asking the "
+                                 "database")
+    return VerificationCheck(name, True, f"{asked} reads of {paths}, {finds} finds counted by "
+                             "MongoDB")
+
+
+def verify(server: Server, names: tuple[str, ...] = documents.DOCUMENT_NAMES) -> list[VerificationCheck]:
+    """Every document byte-for-byte, plus /plain. All checks run, so every failure is listed."""
+    expected = documents.expected_bodies()
+    return [*(check_document(server, name, expected[name]) for name in names), check_plain(server)]
+
+
+QUIET_FAST_S = 0.5     # a probe answered within this counts as "the server is idle"
+QUIET_GAP_S = 0.5      # between the two probes that must both be fast
+
+
+def wait_quiet(server: Server, timeout_s: float) -> float:
+    """Wait until the server has finished with the previous load; return the seconds waited.
+
+    When wrk exits, a server that accepts one connection at a time (gunicorn's sync worker)
+    still has thousands of connections in its accept queue whose client is gone, and serves
+    each of them, in order, before any new one: seconds of work for nobody, during which the
+    next cell would get no answer at all. A probe queues behind them, so it is answered only
+    once they are drained. Two fast answers, a gap apart, because connections still in the
+    handshake join the queue a little later. Raises ServerFailed after `timeout_s`."""
+    start = time.monotonic()
+    deadline = start + timeout_s
+    fast = 0
+    while True:
+        check_interrupted()
+        if not server.alive():
+            raise ServerFailed(f"server died: {server.exit_detail()}")
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ServerFailed(f"still busy with the previous load {timeout_s:g} s after it "
+                               f"ended (/health not answered within {QUIET_FAST_S:g} s twice)")
+        sent = time.monotonic()
+        try:
+            answered = get(server.host, server.port, "/health", timeout=left).status == 200
+        except (OSError, HTTPException):
+            answered = False
+        fast = fast + 1 if answered and time.monotonic() - sent < QUIET_FAST_S else 0
+        if fast >= 2:
+            return round(time.monotonic() - start, 3)
+        time.sleep(QUIET_GAP_S if fast else 0.1)

@@ -1,0 +1,304 @@
+"""How the run was measured, every cell in detail, the variants as they ran, the machine."""
+
+from __future__ import annotations
+
+import shlex
+
+from suite.record import documents, stats
+from suite.read.analysis import SHOWN_PERCENTILES, CellSummary
+from suite.read import fmt
+from suite.read.report import prose
+from suite.read.report.view import View
+from suite.record.results import Cell, MongoInfo, RunResult, VariantResult
+
+
+def order_text(run: RunResult) -> str:
+    if run.order == "interleaved" and run.profile.repeats > 1:
+        return "interleaved (repeat r of every variant, each freshly started, before repeat r+1)"
+    return "one after the other"
+
+
+def roles_text(run: RunResult) -> str:
+    if not run.cpu_roles:
+        return ", no CPU pinning"
+    return ", CPUs pinned: " + ", ".join(f"{role} {cpus}" for role, cpus in run.cpu_roles.items())
+
+
+def repeats_text(run: RunResult) -> str:
+    p = run.profile
+    text = f"{p.repeats} repeat(s) per cell"
+    if p.repeat_cap > p.repeats:
+        text = f"{p.repeats} to {p.repeat_cap} repeats per cell (more where CV > {p.target_cv:.0%})"
+    return text + (f" after a {p.warmup_s:g} s warmup each" if p.warmup_s else ", no warmup")
+
+
+def machine_text(run: RunResult) -> str:
+    env = run.environment
+    return f"{env.get('cpu_model')} × {env.get('cpu_count')}"
+
+
+def mongo_text(mongo: MongoInfo) -> str:
+    container = mongo.container
+    if container:
+        return (f"container `{container.image}`, cpuset {container.cpuset}, "
+                f"memory {container.memory}")
+    return "embedded mongod" if mongo.embedded else f"existing server {mongo.url}"
+
+
+def sittings_text(run: RunResult) -> str:
+    """How many sittings measured the run, its wall time against the plan's, and the share of
+    it that was counted load."""
+    sittings = run.sittings
+    wall = sum(s.wall_s or 0 for s in sittings)
+    counted = sum(s.counted_s for s in sittings)
+    if not wall:
+        return ""
+    text = (f" Measured in {len(sittings)} sitting(s)"
+            + (" (" + "; ".join(f"{s.started_at} to {s.finished_at or '–'}, {s.status}"
+                                for s in sittings) + ")" if len(sittings) > 1 else "")
+            + f": {fmt.minutes(wall)} of wall time, {fmt.minutes(counted)} of it counted load "
+              f"(counted ÷ wall {counted / wall:.2f})")
+    expected = (run.plan or {}).get("expected_s")
+    if expected:
+        text += f"; the plan expected {fmt.minutes(expected)} ({wall / expected:.2f}× that)"
+    return text + "."
+
+
+def _precision_text(run: RunResult) -> str:
+    p = run.profile
+    if p.repeat_cap <= p.repeats:
+        return ""
+    extra = [c for v in run.variants for c in v.cells if len(c.repeats) > p.repeats]
+    return (f" Precision-driven repeats: every cell at least {p.repeats}, one more per round "
+            f"while a cell's successful req/s varied more than {p.target_cv:.0%} (CV), up to "
+            f"{p.repeat_cap}, within the plan's time; {len(extra)} cell(s) got more.")
+
+
+def _loadgen_cpu(run: RunResult) -> str:
+    per_response = [s.usage("loadgen").cpu_cores * s.duration_s / s.requests * 1e6
+                    for v in run.variants for c in v.cells for s in c.repeats
+                    if s.requests and s.usage("loadgen") and s.usage("loadgen").cpu_cores
+                    is not None]
+    if not per_response:
+        return ""
+    return (f" {run.loadgen.get('tool', 'wrk')}'s CPU per response received, median over the "
+            f"repeats: {stats.median(per_response):.1f} µs (from {min(per_response):.1f} to "
+            f"{max(per_response):.1f}), body check included.")
+
+
+def _waits(run: RunResult) -> str:
+    waits = [s.quiet_wait_s for v in run.variants for c in v.cells for s in c.repeats
+             if s.quiet_wait_s is not None]
+    if not waits:
+        return ""
+    return (f" Before every warmup and counted run {run.method.get('idle_wait')}: "
+            f"{stats.median(waits):.1f} s at the median, {max(waits):.1f} s at most.")
+
+
+def _reads(run: RunResult) -> str:
+    """What MongoDB's own counters said about the reads, when the run counted them."""
+    per = [s.finds_per_ok for v in run.variants for c in v.cells if c.doc != documents.WRITE
+           for s in c.repeats if s.finds_per_ok is not None]
+    if not per:
+        return ""
+    return (f" MongoDB counted a find per successful read in every repeat counted (the lowest "
+            f"repeat {min(per):.2f} finds per response)." if min(per) >= 1 else
+            f" The lowest repeat had {min(per):.2f} finds per successful read (see Failures).")
+
+
+def methodology_section(view: View) -> list[str]:
+    run = view.run
+    p, env, method = run.profile, run.environment, run.method
+    cells = len(p.docs) * len(p.connections) * len(p.db_latencies_ms)
+    latencies = (f" × {len(p.db_latencies_ms)} database latencies "
+                 f"({', '.join(f'+{ms} ms' for ms in p.db_latencies_ms)})"
+                 if p.db_latencies_ms != (0,) else "")
+    command = shlex.join(run.argv) if run.argv else "battle run"
+    if command.startswith("battle "):
+        command = ".venv/bin/" + command
+    lines = [
+        "## Methodology", "",
+        f"- **What ran**: {len(run.variants)} variant(s) × {len(p.docs)} document(s) × "
+        f"{len(p.connections)} connection level(s){latencies} = {len(run.variants) * cells} "
+        f"cells; the `{run.runtime}` runtime on one machine ({machine_text(run)}) with MongoDB "
+        f"{run.mongo.version} ({mongo_text(run.mongo)}) and {run.loadgen.get('tool', 'wrk')}.",
+        f"- **How long**: each counted repeat {p.duration_s:g} s, {repeats_text(run)}, "
+        f"{order_text(run)}; a {p.primer_s:g} s low-concurrency primer after each server start. "
+        f"Timeout {p.timeout_s:g} s (slower: late; unanswered: lost), "
+        f"{method.get('generator_threads')}. Run from {run.started_at} to "
+        f"{run.finished_at or '–'}." + sittings_text(run) + _precision_text(run),
+        f"- **Healthy**: a cell whose median repeat (by failures) failed at most "
+        f"{fmt.share(p.max_failed_share)} of its attempts; only healthy cells are ranked.",
+        "- **What was verified** before any measurement, at every server start: "
+        + ", ".join(f"`/{doc}`" for doc in p.docs if doc != documents.WRITE)
+        + f" and `/plain` {method.get('verification')}"
+        + (f" {method.get('write_verification')}" if documents.WRITE in p.docs else ""),
+        f"- **What was measured**: {run.loadgen.get('tool', 'wrk')} "
+        f"({run.loadgen.get('version')})"
+        + (f" with `{run.loadgen['script']}`, whose `done()` prints one JSON line"
+           if run.loadgen.get("script") else "")
+        + " (the raw output of every run is kept beside the results). "
+        f"Latency: {run.loadgen.get('latency')}. Failure classes counted: "
+        f"{', '.join(run.loadgen.get('failure_classes', []))}. Body check: "
+        f"{run.loadgen.get('body_check') or 'none'}.{_loadgen_cpu(run)} "
+        f"{method.get('resources')}" + _waits(run) + _reads(run),
+        *([f"- **Database latency**: {method.get('db_latency')} See *Database latency* above."]
+          if run.mongo.fail_point else []),
+        _reproduce(run, command),
+        "",
+    ]
+    return lines
+
+
+def _reproduce(run: RunResult, command: str) -> str:
+    env = run.environment
+    regenerate = prose.REGENERATE.format(run_id=run.run_id)
+    if env.get("git_dirty"):
+        return prose.REPRODUCE_DIRTY.format(commit=env.get("git_commit"),
+                                            digest=env.get("git_diff_sha256") or "unknown",
+                                            command=command, regenerate=regenerate)
+    return prose.REPRODUCE.format(commit=env.get("git_commit") or "<commit>", command=command,
+                                  regenerate=regenerate)
+
+
+def details_section(view: View) -> list[str]:
+    lines = ["## Every cell", "",
+             "<details><summary>n repeats, spread, confidence interval, latency, resources, "
+             "Little's law, MongoDB's finds, connections per worker</summary>", "",
+             "| variant | cell | n | median req/s | 95% CI | CV | p50 / p90 / p99 / p99.9 ms "
+             "| responses / latency samples | failed | server CPU | mongod CPU | wrk CPU "
+             "| server memory MiB | L/N | finds / response | connections per worker "
+             "| wrk-corrected p50 / p99 ms |",
+             "|---|---|---:|---:|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---|---|"]
+    for v in view.run.variants:
+        for cell in v.cells:
+            if not cell.repeats:
+                continue
+            s = view.summary(v, cell)
+            ci = f"{fmt.integer(s.ci95[0])}–{fmt.integer(s.ci95[1])}" if s.ci95 else "–"
+            cv = "–" if s.cv is None else f"{s.cv:.1%}" + (" ⚠" if s.unstable else "")
+            latency = " / ".join(fmt.ms(s.latency_ms.get(k)) for k in SHOWN_PERCENTILES)
+            flags = " (client-bound)" if s.client_bound else ""
+            little = "–" if s.little is None else f"{s.little:.2f}"
+            finds = "–" if s.finds_per_ok_min is None else f"{s.finds_per_ok_min:.2f}"
+            lines.append(
+                f"| {v.name} | {cell.label} | {s.n} | {fmt.integer(s.median_rps)} "
+                f"| {ci} | {cv} | {latency} | {_counts(cell)} | {fmt.failures(s)} "
+                f"| {fmt.cores(s.cpu_cores.get('server'))} "
+                f"| {fmt.cores(s.cpu_cores.get('mongod'))} "
+                f"| {fmt.cores(s.cpu_cores.get('loadgen'))}{flags} "
+                f"| {fmt.mib(s.memory_max_bytes.get('server'))}{_measure(s)} | {little} "
+                f"| {finds} | {'; '.join(s.spreads)} | {_corrected(cell)} |")
+    return lines + ["", prose.DETAILS_LEGEND, "", "</details>", ""]
+
+
+def _measure(s: CellSummary) -> str:
+    measure = s.memory_measure.get("server")
+    return {"pss": " PSS", "pss+rss": " PSS/RSS", "rss": " RSS",
+            "cgroup-anon": " anon"}.get(measure or "", "")
+
+
+def _counts(cell: Cell) -> str:
+    parts = []
+    for sample in cell.repeats:
+        count = "?" if sample.latency_count is None else f"{sample.latency_count:,}"
+        mark = " ≠" if sample.latency_count_matches is False else ""
+        parts.append(f"{sample.requests:,} / {count}{mark}")
+    return "; ".join(parts)
+
+
+def _corrected(cell: Cell) -> str:
+    corrected = [s.latency_corrected_us for s in cell.repeats if s.latency_corrected_us]
+    if not corrected:
+        return "–"
+    return "; ".join(" / ".join(fmt.ms(None if c.get(k) is None else c[k] / 1000)
+                                for k in ("p50", "p99")) for c in corrected)
+
+
+def _settings(variant: VariantResult) -> str:
+    return ", ".join(f"{k}={v}" for k, v in variant.settings.items())
+
+
+def variants_section(view: View) -> list[str]:
+    run = view.run
+    lines = ["## Variants and settings", "",
+             "| variant | class | server | worker model | driver | settings | status |",
+             "|---|---|---|---|---|---|---|"]
+    for v in run.variants:
+        lines.append(f"| {v.name} | {v.classification} | {v.server} | {v.worker_model} | "
+                     f"{v.driver} | {_settings(v)} | {v.status} |")
+    where = " (inside each variant's container)" if run.runtime == "docker" else ""
+    lines += ["", f"Commands, as run{where}:", ""]
+    for v in run.variants:
+        lines.append(f"- `{v.name}`: `{' '.join(v.command)}`")
+    built = [v for v in run.variants if v.image]
+    if built:
+        lines += ["", "Images:", ""]
+        lines += [f"- `{v.name}`: `{v.image.name}` "
+                  f"({v.image.id.removeprefix('sha256:')[:12]}), "
+                  f"Python {v.image.python}, on `{v.image.base}`, "
+                  f"open files {(v.image.nofile or ['?'])[0]}"
+                  f"{', packages from the local wheelhouse only' if v.image.offline else ''}"
+                  for v in built]
+    versions: dict[str, set[str]] = {}
+    for v in run.variants:
+        for package, version in v.packages.items():
+            versions.setdefault(package, set()).add(str(version))
+    if versions:
+        lines += ["", "Package versions: " + ", ".join(
+            f"{p} {'/'.join(sorted(vs))}" for p, vs in sorted(versions.items())) + "."]
+    return lines + [""]
+
+
+def _runtime(run: RunResult) -> str:
+    details = run.runtime_details
+    if run.runtime != "docker" or details.engine is None:
+        return run.runtime
+    compose = details.compose or {}
+    limits = dict(details.limits)
+    if run.mongo.container:
+        limits["db"] = {"cpuset": run.mongo.container.cpuset,
+                        "memory": run.mongo.container.memory}
+    return (f"docker (engine {details.engine}, compose {compose.get('version')} via "
+            f"`{' '.join(compose.get('command', []))}`), {details.images} images "
+            f"(chosen by {details.images_source}), {details.network} network; "
+            + "; ".join(f"{role}: cpuset {lim.get('cpuset')}, memory {lim.get('memory')}"
+                        for role, lim in limits.items()))
+
+
+def commit_text(env: dict) -> str:
+    commit = env.get("git_commit")
+    if env.get("git_dirty"):
+        digest = env.get("git_diff_sha256")
+        return (f"{commit} **with uncommitted changes**"
+                + (f" (diff sha256 {digest[:12]})" if digest else ""))
+    return str(commit)
+
+
+def machine_section(view: View) -> list[str]:
+    run = view.run
+    env, mongo, wrk = run.environment, run.mongo, run.loadgen
+    memory = env.get("memory_bytes")
+    rows = [
+        ("CPU", f"{env.get('cpu_model')} × {env.get('cpu_count')} "
+                f"(affinity {env.get('cpu_affinity')})"),
+        ("Memory", f"{memory / 2**30:.1f} GiB" if memory else "?"),
+        ("OS / kernel", f"{env.get('os')} / {env.get('kernel')}"),
+        ("Python", env.get("python")),
+        ("Open files (soft/hard)", f"{env.get('nofile_soft')}/{env.get('nofile_hard')}"),
+        ("somaxconn / tcp_max_syn_backlog",
+         f"{env.get('somaxconn')} / {env.get('tcp_max_syn_backlog')}"),
+        ("MongoDB", f"{mongo.version} ({mongo_text(mongo)})"),
+        ("Load generator", f"{wrk.get('version')}, up to {wrk.get('threads')} threads, "
+                           f"--timeout {wrk.get('timeout_s')} s"),
+        ("Suite", f"{env.get('suite_version')} at commit {commit_text(env)}"),
+        ("Runtime", _runtime(run)),
+    ]
+    lines = ["## Machine and versions", "", "| | |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in rows]
+    for n, sitting in enumerate(run.sittings[1:], start=2):
+        other = sitting.environment
+        lines.append(f"| Sitting {n} | {other.get('cpu_model')} × {other.get('cpu_count')}, "
+                     f"kernel {other.get('kernel')}, commit {commit_text(other)}, "
+                     f"{sitting.started_at} |")
+    return lines + [""]

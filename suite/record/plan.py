@@ -1,0 +1,283 @@
+"""The plan of a run: which server starts (sessions) measure which cells, in what order, how many
+counted repeats that makes and how long it should take, made once before anything starts.
+
+`battle run --plan` prints it, the progress line counts it down, the runner follows it, and
+`battle run --resume` follows what is left of it: a session measures each of its cells until
+the cell has the session's `target` repeats, so the repeats already in a results file are
+simply not made again. Pure values and functions: nothing here starts a process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+
+from suite.record import stats
+from suite.record.profiles import Profile
+from suite.record.results import Cell, RunResult, VariantResult
+
+
+@dataclass(frozen=True)
+class CellKey:
+    """A cell of a variant: document × connections × added database latency (× open-loop rate)."""
+
+    doc: str
+    connections: int
+    db_latency_ms: int = 0
+    rate: str | None = None
+
+    @classmethod
+    def of(cls, cell: Cell) -> "CellKey":
+        return cls(cell.doc, cell.connections, cell.db_latency_ms, cell.rate)
+
+    @property
+    def label(self) -> str:
+        return Cell(self.doc, self.connections, rate=self.rate,
+                    db_latency_ms=self.db_latency_ms).label
+
+
+def cell_keys(profile: Profile) -> tuple[CellKey, ...]:
+    """Every cell of a variant, in the order a session measures them: cells of one database
+    latency together (the fail point changes least often), then the open-loop ones."""
+    closed = [CellKey(doc, conns, ms) for ms in profile.db_latencies_ms for doc in profile.docs
+              for conns in profile.connections]
+    rated = [CellKey(doc, conns, ms, rate) for ms in profile.db_latencies_ms
+             for doc in profile.docs for conns in profile.connections for rate in profile.rates]
+    return (*closed, *rated)
+
+
+@dataclass(frozen=True)
+class Session:
+    """One start of one variant: each of `cells` is measured until it has `target` counted
+    repeats (interleaved rounds: one more per round; sequential: all of them at once)."""
+
+    variant: str
+    round: int
+    cells: tuple[CellKey, ...]
+    target: int
+    precision: bool = False      # a round beyond the profile's repeats, for noisy cells only
+
+    @property
+    def label(self) -> str:
+        kind = "precision round" if self.precision else "round"
+        return f"{kind} {self.round}"
+
+
+@dataclass(frozen=True)
+class Costs:
+    """What a run spends besides counted load, in seconds, as the estimate counts it.
+
+    Fitted to the runs of the profile study on this 2-CPU machine (docs/profile-study.md; the
+    10 s runs with and without warmups give both): a server start with its verification and
+    stop (the primer is counted apart), 1.7 s there, rounded up for the variants that start
+    slower; and per load-generator execution the idle wait before it, starting and reaping the
+    generator and saving the results file, 1.0 s."""
+
+    server_start_s: float = 3.0
+    execution_s: float = 1.05
+
+
+Step = tuple[Session, dict[CellKey, int]]   # a session and the repeats it makes per cell
+# Counted repeats per (variant, cell) so far; None: a cell that is not measured again.
+Have = dict[tuple[str, CellKey], "int | None"]
+
+
+def schedule(sessions: Iterable[Session], have: Have | None = None) -> list[Step]:
+    """What `sessions` still have to do, in order, given the repeats each (variant, cell) has:
+    a session makes up each of its cells to its target; a closed cell (None) is left out, and
+    a session left with nothing to do is dropped."""
+    counts = dict(have or {})
+    left: list[Step] = []
+    for session in sessions:
+        todo = {}
+        for cell in session.cells:
+            key = (session.variant, cell)
+            count = counts.get(key, 0)
+            if count is None:
+                continue
+            if session.target > count:
+                todo[cell] = session.target - count
+                counts[key] = session.target
+        if todo:
+            left.append((session, todo))
+    return left
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The sessions of a run in order, and what they cost."""
+
+    variants: tuple[str, ...]
+    profile: Profile
+    sessions: tuple[Session, ...]
+    crosscheck: bool = False      # a second generator after every closed-loop repeat
+    costs: Costs = field(default_factory=Costs)
+    catalog_sha256: str | None = None   # the catalog file the variants come from
+
+    @classmethod
+    def make(cls, variants: Iterable[str], profile: Profile, crosscheck: bool = False,
+             costs: Costs | None = None, catalog_sha256: str | None = None) -> "Plan":
+        names = tuple(variants)
+        cells = cell_keys(profile)
+        if profile.interleave:
+            # Round r starts every variant once and measures each of its cells once more.
+            sessions = [Session(name, r, cells, r) for r in range(1, profile.repeats + 1)
+                        for name in names]
+        else:
+            sessions = [Session(name, 1, cells, profile.repeats) for name in names]
+        return cls(names, profile, tuple(sessions), crosscheck, costs or Costs(), catalog_sha256)
+
+    def cells(self) -> tuple[CellKey, ...]:
+        return cell_keys(self.profile)
+
+    # -- what is left, given what a results file holds --------------------------------------
+
+    def steps(self, have: Have | None = None) -> list[Step]:
+        """The sessions still to run and the repeats each makes per cell, given what a results
+        file holds (none: a fresh run)."""
+        return schedule(self.sessions, have)
+
+    @staticmethod
+    def have(run: RunResult) -> Have:
+        """Counted repeats per (variant, cell) in a results file; None for a cell that will not
+        be measured again (failed, skipped, or its variant failed)."""
+        found: dict[tuple[str, CellKey], int | None] = {}
+        for record in run.variants:
+            for cell in [*record.cells, *record.rate_cells]:
+                closed = cell.status in ("failed", "skipped") or record.status == "failed"
+                found[(record.name, CellKey.of(cell))] = None if closed else len(cell.repeats)
+        return found
+
+    # -- counts and time ---------------------------------------------------------------------
+
+    def counted_repeats(self, steps: list[Step] | None = None) -> int:
+        steps = self.steps() if steps is None else steps
+        return sum(sum(todo.values()) for _, todo in steps)
+
+    def counted_seconds(self, steps: list[Step] | None = None) -> float:
+        return self.counted_repeats(steps) * self.profile.duration_s
+
+    def session_seconds(self, todo: dict[CellKey, int]) -> float:
+        """Expected wall time of one session that makes `todo` repeats per cell."""
+        p, c = self.profile, self.costs
+        total = c.server_start_s + p.primer_s
+        for cell, repeats in todo.items():
+            closed = cell.rate is None
+            executions = repeats * (2 if self.crosscheck and closed else 1)
+            if closed and p.warmup_s:
+                total += p.warmup_s + c.execution_s
+            total += executions * (p.duration_s + c.execution_s) + p.pause_s
+        return total
+
+    def seconds(self, steps: list[Step] | None = None) -> float:
+        """Expected wall time of `steps` (default: the whole base plan)."""
+        steps = self.steps() if steps is None else steps
+        return sum(self.session_seconds(todo) for _, todo in steps)
+
+    @property
+    def precision_budget_s(self) -> float:
+        """Time the plan sets aside for precision rounds (none for a fixed profile)."""
+        if self.profile.repeat_cap <= self.profile.repeats:
+            return 0.0
+        return self.profile.precision_share * self.seconds()
+
+    @property
+    def expected_s(self) -> float:
+        """The whole plan: the base rounds and the precision budget; the run ends its
+        precision rounds before going beyond it."""
+        return self.seconds() + self.precision_budget_s
+
+    def to_dict(self) -> dict:
+        """What a results file records of the plan, to compare a resumed run's plan with."""
+        return {"variants": list(self.variants), "cells": [c.label for c in self.cells()],
+                "rounds": max((s.round for s in self.sessions), default=0),
+                "sessions": len(self.sessions), "counted_repeats": self.counted_repeats(),
+                "counted_s": self.counted_seconds(), "base_s": round(self.seconds(), 1),
+                "precision_budget_s": round(self.precision_budget_s, 1),
+                "expected_s": round(self.expected_s, 1), "crosscheck": self.crosscheck,
+                "costs": asdict(self.costs), "catalog_sha256": self.catalog_sha256}
+
+    def describe(self, steps: list[Step] | None = None) -> list[str]:
+        """The plan as `battle run --plan` prints it (and a run's first lines)."""
+        p = self.profile
+        steps = self.steps() if steps is None else steps
+        cells = self.cells()
+        sessions = len(steps)
+        lines = [f"plan: {len(self.variants)} variant(s) × {len(cells)} cell(s) = "
+                 f"{len(self.variants) * len(cells)} cells; {sessions} server start(s)"
+                 + (f" in {p.repeats} interleaved rounds" if p.interleave and p.repeats > 1
+                    else ""),
+                 f"  cells of each variant: {', '.join(c.label for c in cells)}",
+                 f"  counted: {self.counted_repeats(steps)} repeats of {p.duration_s} s "
+                 f"({duration(self.counted_seconds(steps))})"
+                 + (", each with a second generator after it" if self.crosscheck else "")
+                 + f"; warmup {p.warmup_s} s before each cell of a session; timeout "
+                   f"{p.timeout_s} s"]
+        if self.precision_budget_s:
+            lines.append(f"  precision: at least {p.repeats} repeats per cell, up to "
+                         f"{p.repeat_cap} where successful req/s varies more than "
+                         f"{p.target_cv:.0%} (CV), within {duration(self.precision_budget_s)}")
+        base = self.seconds(steps)
+        lines.append(f"  expected: {duration(base + self.precision_budget_s)}"
+                     + (f" (base {duration(base)} + precision {duration(self.precision_budget_s)})"
+                        if self.precision_budget_s else "")
+                     + f"; counted ÷ wall about {self.counted_seconds(steps) / base:.2f}"
+                     if base else "  expected: nothing left to measure")
+        groups = list(_by_label(steps))
+        if len(groups) > 1 and all(names == groups[0][1] for _, names in groups):
+            lines.append(f"  order, each of {len(groups)} rounds: {', '.join(groups[0][1])}")
+        else:
+            lines.append("  order: " + "; ".join(
+                f"{label}: {', '.join(names)}" for label, names in groups))
+        return lines
+
+
+def _by_label(steps: list[Step]) -> Iterator[tuple[str, list[str]]]:
+    current, names = None, []
+    for session, _ in steps:
+        if session.label != current and names:
+            yield current, names
+            names = []
+        current = session.label
+        names.append(session.variant)
+    if names:
+        yield current, names
+
+
+def noisy_cells(record: VariantResult, profile: Profile) -> dict[CellKey, float]:
+    """Closed-loop cells of a variant whose successful req/s varies more than the profile's
+    target over their repeats and that may get another one: cell -> its CV."""
+    if record.status == "failed":
+        return {}
+    found = {}
+    for cell in record.cells:
+        if cell.status != "measured" or len(cell.repeats) >= profile.repeat_cap:
+            continue
+        cv = stats.cv([s.ok_rps for s in cell.repeats])
+        if cv is not None and cv > profile.target_cv:
+            found[CellKey.of(cell)] = cv
+    return found
+
+
+def precision_round(run: RunResult, plan: Plan, round_no: int) -> list[Session]:
+    """The next precision round: a session for every variant with a noisy cell, the noisiest
+    variant first (the budget may end before the last), each cell to one more repeat."""
+    if plan.profile.repeat_cap <= plan.profile.repeats:
+        return []
+    sessions = []
+    for record in run.variants:
+        if record.name not in plan.variants:
+            continue
+        noisy = noisy_cells(record, plan.profile)
+        if noisy:
+            target = min(len(c.repeats) for c in record.cells if CellKey.of(c) in noisy) + 1
+            cells = tuple(sorted(noisy, key=lambda k: plan.cells().index(k)))
+            sessions.append((max(noisy.values()), Session(record.name, round_no, cells, target,
+                                                          precision=True)))
+    return [s for _, s in sorted(sessions, key=lambda item: -item[0])]
+
+
+def duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"

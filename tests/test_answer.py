@@ -1,0 +1,90 @@
+"""The answer a report opens with: healthy cells only, the baseline apart, leads tested, one
+recommendation with its confidence; the one significance rule every section shares."""
+
+import pytest
+
+from suite.read import answer, significance
+from suite.record.profiles import PROFILES
+from suite.record.results import Cell, MongoInfo, RunResult, Sample, VariantResult
+
+PROFILE = PROFILES["standard"].with_overrides(docs=("small",), connections=(200, 1000))
+
+
+def sample(ok_rps: float, failed: int = 0) -> Sample:
+    return Sample(generator="wrk", connections=200, threads=2, timeout_s=8.0,
+                  requests=int(ok_rps * 10) + failed, bytes=0, duration_s=10.0,
+                  errors={"connect": 0, "read": 0, "write": 0, "status": failed, "late": 0,
+                          "lost": 0, "body": 0}, latency_us={}, latency_count=None, args=[],
+                  raw_output="")
+
+
+def variant(name: str, model: str, cells: dict[int, list[Sample]],
+            classification: str = "framework") -> VariantResult:
+    return VariantResult(name, "app", "server", model, "driver", "why", {}, [], {},
+                         classification=classification,
+                         cells=[Cell("small", conns, status="measured", repeats=repeats)
+                                for conns, repeats in cells.items()])
+
+
+def run_of(*variants: VariantResult) -> RunResult:
+    return RunResult(run_id="r", started_at="2026-11-30T00:00:00+00:00", profile=PROFILE,
+                     runtime="local", argv=[], environment={}, mongo=MongoInfo(), loadgen={},
+                     variants=list(variants))
+
+
+def steady(rps: float, failed: int = 0) -> list[Sample]:
+    return [sample(rps * f, failed) for f in (0.99, 1.0, 1.01)]
+
+
+def test_the_best_deployable_is_healthy_and_the_baseline_is_the_ceiling():
+    run = run_of(variant("fast-but-failing", "gevent", {200: steady(3000, failed=3000),
+                                                         1000: steady(3000, failed=3000)}),
+                 variant("bare", "asyncio (uvloop)", {200: steady(3500), 1000: steady(3400)},
+                         classification="baseline"),
+                 variant("good", "asyncio (uvloop)", {200: steady(2500), 1000: steady(2400)}),
+                 variant("threads", "gthread", {200: steady(2000), 1000: steady(2300)}))
+    [at200, at1000] = answer.answers(run)
+    assert at200.best.name == "good" and at200.runner_up.name == "threads"
+    assert at200.ceiling.name == "bare" and at200.ceiling.baseline
+    assert [e.name for e in at200.faster_unhealthy] == ["fast-but-failing"]
+    assert at200.faster_unhealthy[0].summary.error_rate == pytest.approx(0.1, abs=0.01)
+    assert set(at200.by_model) == {"asyncio", "threads"}
+    assert at200.lead.beyond_noise and at200.lead.family == 2
+    made = answer.recommend([at200, at1000])
+    assert made.name == "good" and made.confidence == "high"
+    assert "best in 2 of 2 cells" in made.why
+
+
+def test_a_lead_within_noise_makes_the_confidence_moderate_and_a_loss_low():
+    close = run_of(variant("a", "asyncio", {200: [sample(x) for x in (2500, 2300, 2700)],
+                                            1000: [sample(x) for x in (2500, 2300, 2700)]}),
+                   variant("b", "asyncio", {200: [sample(x) for x in (2450, 2250, 2650)],
+                                            1000: [sample(x) for x in (2450, 2250, 2650)]}))
+    made = answer.recommend(answer.answers(close))
+    assert made.name == "a" and made.confidence == "moderate"
+    split = run_of(variant("a", "asyncio", {200: steady(3000), 1000: steady(1000)}),
+                   variant("b", "gthread", {200: steady(2000), 1000: steady(2000)}))
+    made = answer.recommend(answer.answers(split))
+    assert made.confidence == "low" and "behind the best beyond noise in 1" in made.why
+
+
+def test_no_recommendation_when_nothing_is_healthy_everywhere():
+    run = run_of(variant("a", "asyncio", {200: steady(3000), 1000: steady(3000, failed=500)}),
+                 variant("b", "gthread", {200: steady(2000, failed=900), 1000: steady(2000)}))
+    made = answer.recommend(answer.answers(run))
+    assert made.name is None and made.confidence == "none"
+
+
+def test_significance_tests_only_what_the_repeats_support():
+    single = significance.lead([2.0], [1.0])
+    assert not single.tested and single.text == "not tested (one repeat)"
+    flat = significance.lead([2.0, 2.0], [1.0, 1.0])
+    assert flat.untested == significance.NO_SPREAD and not flat.beyond_noise
+    clear = significance.lead([200, 201, 199], [100, 101, 99])
+    assert clear.ratio == 2.0 and clear.beyond_noise and "beyond noise (Welch p" in clear.text
+    # The means against the medians: a lead the means do not support is not beyond noise.
+    odd = significance.lead([100, 101, 400], [102, 103, 104])
+    assert odd.ratio < 1 and not odd.agree
+    family = significance.family([clear, single, significance.lead([10, 11, 12], [10, 11, 13])])
+    assert family[0].family == 2 and family[1] is single
+    assert family[0].p_adjusted == pytest.approx(min(1, 2 * min(family[0].p, family[2].p)))
