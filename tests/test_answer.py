@@ -88,3 +88,17 @@ def test_significance_tests_only_what_the_repeats_support():
     family = significance.family([clear, single, significance.lead([10, 11, 12], [10, 11, 13])])
     assert family[0].family == 2 and family[1] is single
     assert family[0].p_adjusted == pytest.approx(min(1, 2 * min(family[0].p, family[2].p)))
+
+
+def test_a_run_of_single_repeats_recommends_nothing_as_tested():
+    """With one repeat per cell no lead is tested: the recommendation says so, never
+    'within noise' or a confidence."""
+    from suite.record import results
+    from tests.conftest import FIXTURES
+
+    run = results.load(FIXTURES / "results-v3-docker.json")
+    assert run.profile.repeats == 1
+    made = answer.recommend(answer.answers(run))
+    assert made.confidence in ("untested", "none")
+    if made.name:
+        assert "within noise" not in made.why and "Not tested against noise" in made.why

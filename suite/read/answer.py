@@ -114,7 +114,8 @@ class Standing:
     score: float | None              # geometric mean of its req/s ÷ each cell's best
     healthy_in: int
     best_in: list[str]               # cells where it is the best
-    tied_in: list[str]               # not the best, within noise of it (or untested)
+    tied_in: list[str]               # not the best, within noise of it
+    untested_in: list[str]           # not the best, and not tested (one repeat, no spread)
     behind_in: list[str]             # the best leads it beyond noise
     unhealthy_in: list[str]          # failed too often, or not measured
 
@@ -122,7 +123,7 @@ class Standing:
 @dataclass(frozen=True)
 class Recommendation:
     name: str | None
-    confidence: str                  # high | moderate | low | none
+    confidence: str                  # high | moderate | low | untested | none
     cells: int                       # the cells weighed
     standing: Standing | None
     why: str                         # the one paragraph, computed
@@ -140,7 +141,7 @@ def standings(answers_: list[CellAnswer]) -> list[Standing]:
     names = sorted({e.name for a in cells for e in a.entries if not e.baseline})
     result = []
     for name in names:
-        best_in, tied_in, behind_in, unhealthy_in, ratios = [], [], [], [], []
+        best_in, tied_in, untested_in, behind_in, unhealthy_in, ratios = [], [], [], [], [], []
         versus = []
         for a in cells:
             mine = next((e for e in a.entries if e.name == name), None)
@@ -155,10 +156,13 @@ def standings(answers_: list[CellAnswer]) -> list[Standing]:
                                                           mine.summary.ok_rps)))
         tests = significance.family([lead for _, lead in versus])
         for (label, _), lead in zip(versus, tests):
-            (behind_in if lead.beyond_noise else tied_in).append(label)
+            if not lead.tested:
+                untested_in.append(label)
+            else:
+                (behind_in if lead.beyond_noise else tied_in).append(label)
         score = stats.geometric_mean(ratios) if ratios and not unhealthy_in else None
         result.append(Standing(name, score, len(cells) - len(unhealthy_in), best_in, tied_in,
-                               behind_in, unhealthy_in))
+                               untested_in, behind_in, unhealthy_in))
     return sorted(result, key=lambda s: (s.score is None, -(s.score or 0), s.name))
 
 
@@ -177,7 +181,10 @@ def recommend(answers_: list[CellAnswer]) -> Recommendation:
     n = len(cells)
     beyond = [a.label for a in cells if a.best and a.best.name == top.name and a.lead
               and a.lead.beyond_noise]
-    if not top.behind_in and len(beyond) * 2 >= n:
+    tested = [a for a in cells if a.lead and a.lead.tested]
+    if not tested and not top.behind_in and not top.tied_in:
+        confidence = "untested"
+    elif not top.behind_in and len(beyond) * 2 >= n:
         confidence = "high"
     elif not top.behind_in:
         confidence = "moderate"
@@ -187,6 +194,9 @@ def recommend(answers_: list[CellAnswer]) -> Recommendation:
     if top.tied_in:
         parts.append(f"within noise of the best in {len(top.tied_in)} "
                      f"({', '.join(top.tied_in)})")
+    if top.untested_in:
+        parts.append(f"behind the best, untested, in {len(top.untested_in)} "
+                     f"({', '.join(top.untested_in)})")
     if top.behind_in:
         parts.append(f"behind the best beyond noise in {len(top.behind_in)} "
                      f"({', '.join(top.behind_in)})")
@@ -197,6 +207,8 @@ def recommend(answers_: list[CellAnswer]) -> Recommendation:
              "moderate": f"Confidence moderate: it never trails the best beyond noise, but "
                          f"leads beyond noise in only {len(beyond)} of {n} cells, so others "
                          "may serve as well.",
+             "untested": "Not tested against noise: one repeat per cell gives a first look, "
+                         "not an answer; run a profile with repeats before choosing.",
              "low": "Confidence low: other stacks beat it beyond noise where named, so choose "
                     "by the cell that matches your load."}[confidence]
     return Recommendation(top.name, confidence, n, top, text)

@@ -63,7 +63,8 @@ def best(run: RunResult) -> str:
     answers = answer.answers(run)
     made = answer.recommend(answers)
     if made.name:
-        return f"{made.name} ({made.confidence} confidence)"
+        return (f"{made.name} (not tested against noise)" if made.confidence == "untested"
+                else f"{made.name} ({made.confidence} confidence)")
     first = next((a for a in answers if a.best), None)
     if first is None:
         return "nothing healthy measured"
