@@ -6,6 +6,7 @@ numbers cannot support it. Lists long enough to need one become tables, so no li
 from __future__ import annotations
 
 from suite.record import stats
+from suite.read import fmt
 from suite.read.analysis import CellKey, CellSummary
 from suite.record.results import RunResult
 
@@ -99,7 +100,7 @@ def _failures(run: RunResult, cells: dict[CellKey, CellSummary]) -> list[str]:
             sick = [s.label for s in mine if not s.healthy(limit)]
             other = [s.label for s in mine if s.healthy(limit)]
             lines.append(f"| {name} | {', '.join(sick) or '–'} | {', '.join(other) or '–'} | "
-                         f"{', '.join(classes)} | {worst:.1%} |")
+                         f"{', '.join(classes)} | {fmt.share(worst)} |")
         lines.append("")
     clean = sorted(measured - set(erring))
     if clean:

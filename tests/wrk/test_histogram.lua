@@ -7,7 +7,7 @@
 
 local ffi = require("ffi")
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
-local histogram = dofile(here .. "../../suite/wrk/histogram.lua")
+local histogram = dofile(here .. "../../suite/measure/wrk/histogram.lua")
 
 local function stats_correct(data, max, expected)
   for n = expected * 2, max do
