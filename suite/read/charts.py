@@ -20,7 +20,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: 
 from suite.read import answer, series  # noqa: E402
 from suite.read.analysis import rate_points  # noqa: E402
 from suite.read.analysis import summaries as summaries_of  # noqa: E402
-from suite.read.fmt import chart_key, section_title  # noqa: E402
+from suite.read.fmt import chart_key, section_title, share  # noqa: E402
 from suite.record.catalog import slug  # noqa: E402
 from suite.record.profiles import parse_slo  # noqa: E402
 from suite.record.results import RunResult  # noqa: E402
@@ -49,13 +49,6 @@ def _plain(value: float, _position=None) -> str:
     if abs(value) >= 1:
         return f"{value:,.0f}"
     return f"{value:g}"
-
-
-def _share(share: float | None) -> str:
-    """A failed share as a label: 18.4%, and <0.1% rather than a 0.0% that failed."""
-    if not share:
-        return "0%"
-    return "<0.1%" if share < 0.001 else f"{share:.1%}"
 
 
 def _percent(value: float, _position=None) -> str:
@@ -142,7 +135,7 @@ def throughput_chart(run: RunResult, doc: str, ms: int, path: Path,
             if s.n > 1 and s.min_rps is not None:
                 ax.plot([s.min_rps, s.max_rps], [y, y], color="#333333", linewidth=0.8)
             if not e.healthy:
-                ax.text(max(s.median_rps, s.max_rps or 0), y, f" ✗ {_share(s.error_rate)}",
+                ax.text(max(s.median_rps, s.max_rps or 0), y, f" ✗ {share(s.error_rate)}",
                         va="center", fontsize=7,
                         color="#C44E52")
         ax.set_yticks(list(ys), [e.name for e in shown], fontsize=7)
@@ -193,7 +186,7 @@ def errors_chart(run: RunResult, doc: str, ms: int, path: Path,
             ax.barh(ys, widths, left=left, color=FAILURE_COLORS[kind])
             left = [a + b for a, b in zip(left, widths)]
         for y, e in zip(ys, shown):
-            ax.text(left[y], y, f" {_share(e.summary.error_rate)}", va="center", fontsize=7)
+            ax.text(left[y], y, f" {share(e.summary.error_rate)}", va="center", fontsize=7)
         ax.axvline(limit, color="#333333", linewidth=0.8, linestyle="--")
         ax.set_yticks(ys, [e.name for e in shown], fontsize=7)
         ax.invert_yaxis()

@@ -77,9 +77,16 @@ def _old(run: RunResult) -> bool:
     return not ("lost" in classes and run.loadgen.get("body_check"))
 
 
-def render_index(runs: list[RunResult], rendered: set[str] | frozenset[str] = frozenset()) -> str:
+def bests(runs: list[RunResult]) -> dict[str, str]:
+    """Each run's best deployable (`best`), computed once for both index pages."""
+    return {run.run_id: best(run) for run in runs}
+
+
+def render_index(runs: list[RunResult], rendered: set[str] | frozenset[str] = frozenset(),
+                 best_of: dict[str, str] | None = None) -> str:
     """One compact line per run, newest first; a run links to its report when it exists."""
     now = current(runs)
+    best_of = best_of if best_of is not None else bests(runs)
     lines = ["# Runs", "",
              "Newest first. **The current answer** is the newest complete run of the whole "
              "question (both documents at 200, 1000 and 5000 connections)"
@@ -97,7 +104,7 @@ def render_index(runs: list[RunResult], rendered: set[str] | frozenset[str] = fr
         current_mark = " **current answer**" if run is now else ""
         lines.append(f"| {name}{mark}{current_mark} | {run.started_at[:10]} | "
                      f"{env.get('cpu_model')} × {env.get('cpu_count')}, {run.runtime} | "
-                     f"{scope(run)} | {best(run)} | {run.status} |")
+                     f"{scope(run)} | {best_of[run.run_id]} | {run.status} |")
     if old:
         lines += ["", "¹ Made before results schema v4: latency includes wrk's synthetic "
                       "coordinated-omission samples, late responses counted as successes, lost "
@@ -105,8 +112,10 @@ def render_index(runs: list[RunResult], rendered: set[str] | frozenset[str] = fr
     return "\n".join(lines) + "\n"
 
 
-def render_index_html(runs: list[RunResult], rendered: set[str]) -> str:
+def render_index_html(runs: list[RunResult], rendered: set[str],
+                      best_of: dict[str, str] | None = None) -> str:
     now = current(runs)
+    best_of = best_of if best_of is not None else bests(runs)
     rows = []
     for run in sorted(runs, key=lambda r: r.run_id, reverse=True):
         env = run.environment
@@ -116,7 +125,7 @@ def render_index_html(runs: list[RunResult], rendered: set[str]) -> str:
             link + (" <strong>current answer</strong>" if run is now else ""),
             run.started_at[:10],
             html_escape.escape(f"{env.get('cpu_model')} × {env.get('cpu_count')}"),
-            html_escape.escape(scope(run)), html_escape.escape(best(run)), run.status)) + "</tr>")
+            html_escape.escape(scope(run)), html_escape.escape(best_of[run.run_id]), run.status)) + "</tr>")
     return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Runs</title>"
             "<style>body{font:14px/1.4 system-ui,sans-serif;margin:2em}table{border-collapse:"
             "collapse}td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left}"
@@ -141,10 +150,11 @@ def write_index(results_dir: Path, reports_dir: Path) -> Path:
     copy of the current answer's report (when it has been rendered)."""
     runs = load_runs(results_dir)
     index = reports_dir / "index.md"
+    best_of = bests(runs)
     rendered = {path.stem for path in reports_dir.glob("*.md")}
-    index.write_text(render_index(runs, rendered))
+    index.write_text(render_index(runs, rendered, best_of))
     pages = {path.stem for path in reports_dir.glob("*.html")}
-    (reports_dir / "index.html").write_text(render_index_html(runs, pages))
+    (reports_dir / "index.html").write_text(render_index_html(runs, pages, best_of))
     shown = latest(runs)
     if shown is not None and (reports_dir / f"{shown.run_id}.md").exists():
         (reports_dir / "latest.md").write_text((reports_dir / f"{shown.run_id}.md").read_text())

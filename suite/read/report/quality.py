@@ -35,34 +35,37 @@ def checks_section(view: View) -> list[str]:
     return ["## Checks", "", *[f"- **{f.kind}**: {f.text}" for f in found], ""]
 
 
-def crosscheck_rows(run: RunResult) -> list[list[str]]:
+def crosscheck_pairs(run: RunResult) -> list[tuple]:
+    """Each cell with crosschecks, as (variant, cell, the first generator's summary, the
+    second's): summarized once for the table and the sentences."""
+    return [(v, cell, summarize(cell),
+             summarize(Cell(cell.doc, cell.connections, repeats=cell.crosschecks)))
+            for v in run.variants for cell in v.cells if cell.repeats and cell.crosschecks]
+
+
+def crosscheck_rows(run: RunResult, pairs: list[tuple]) -> list[list[str]]:
     """Per cell with crosschecks: both generators' successful req/s, their ratio, p50 and p99,
     failures and connection spreads."""
     tool, second = run.loadgen.get("tool"), (run.crosscheck or {}).get("tool", "?")
     rows = [["variant", "cell", f"{tool} req/s", f"{second} req/s", f"{second} ÷ {tool}",
              "p50 ms (both)", "p99 ms (both)", "failed (both)", "connections per worker (both)"]]
-    for v in run.variants:
-        for cell in v.cells:
-            if not (cell.repeats and cell.crosschecks):
-                continue
-            first = summarize(cell)
-            other = summarize(Cell(cell.doc, cell.connections, repeats=cell.crosschecks))
-            ratio = (f"{other.median_rps / first.median_rps:.2f}"
-                     if first.median_rps and other.median_rps is not None else "–")
-            rows.append([v.name, cell.label, fmt.integer(first.median_rps),
-                         fmt.integer(other.median_rps), ratio,
-                         f"{fmt.ms(first.latency_ms.get('p50'))} / "
-                         f"{fmt.ms(other.latency_ms.get('p50'))}",
-                         f"{fmt.ms(first.latency_ms.get('p99'))} / "
-                         f"{fmt.ms(other.latency_ms.get('p99'))}",
-                         f"{fmt.share(first.error_rate)} / {fmt.share(other.error_rate)}",
-                         f"{'; '.join(first.spreads)} / {'; '.join(other.spreads)}"])
+    for v, cell, first, other in pairs:
+        ratio = (f"{other.median_rps / first.median_rps:.2f}"
+                 if first.median_rps and other.median_rps is not None else "–")
+        rows.append([v.name, cell.label, fmt.integer(first.median_rps),
+                     fmt.integer(other.median_rps), ratio,
+                     f"{fmt.ms(first.latency_ms.get('p50'))} / "
+                     f"{fmt.ms(other.latency_ms.get('p50'))}",
+                     f"{fmt.ms(first.latency_ms.get('p99'))} / "
+                     f"{fmt.ms(other.latency_ms.get('p99'))}",
+                     f"{fmt.share(first.error_rate)} / {fmt.share(other.error_rate)}",
+                     f"{'; '.join(first.spreads)} / {'; '.join(other.spreads)}"])
     return rows
 
 
 def crosscheck_lines(run: RunResult) -> list[str]:
     """The crosscheck table as aligned text (`battle crosscheck` prints it)."""
-    rows = crosscheck_rows(run)
+    rows = crosscheck_rows(run, crosscheck_pairs(run))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip()
             for row in rows]
@@ -70,7 +73,8 @@ def crosscheck_lines(run: RunResult) -> list[str]:
 
 def crosscheck_section(view: View) -> list[str]:
     run = view.run
-    rows = crosscheck_rows(run)
+    pairs = crosscheck_pairs(run)
+    rows = crosscheck_rows(run, pairs)
     if len(rows) < 2:
         return []
     second = run.crosscheck or {}
@@ -82,29 +86,23 @@ def crosscheck_section(view: View) -> list[str]:
                                      agree=f"{CROSSCHECK_AGREE:.0%}"), "",
              "| " + " | ".join(rows[0]) + " |", "|---|---|" + "---:|" * (len(rows[0]) - 2)]
     lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
-    return lines + [""] + _crosscheck_sentences(run) + [""]
+    return lines + [""] + _crosscheck_sentences(run, pairs) + [""]
 
 
-def _crosscheck_sentences(run: RunResult) -> list[str]:
+def _crosscheck_sentences(run: RunResult, pairs: list[tuple]) -> list[str]:
     """The cells where the generators disagree, each with both spreads; and whether, over the
     cells of several workers, the generators' ratio follows the difference in spread."""
     tool, second = run.loadgen.get("tool"), (run.crosscheck or {}).get("tool")
-    apart, pairs = [], []
-    for v in run.variants:
-        for cell in v.cells:
-            if not (cell.repeats and cell.crosschecks):
-                continue
-            first = summarize(cell)
-            other = summarize(Cell(cell.doc, cell.connections, repeats=cell.crosschecks))
-            if not (first.median_rps and other.median_rps):
-                continue
+    apart, points = [], []
+    for v, cell, first, other in pairs:
+        if first.median_rps and other.median_rps:
             ratio = other.median_rps / first.median_rps
             gaps = [(b.spread.imbalance - a.spread.imbalance)
                     for a, b in zip(cell.repeats, cell.crosschecks)
                     if a.spread and b.spread and a.spread.imbalance is not None
                     and b.spread.imbalance is not None]
             if gaps:
-                pairs.append((stats.median(gaps), ratio))
+                points.append((stats.median(gaps), ratio))
             if abs(ratio - 1) > CROSSCHECK_AGREE:
                 apart.append((v.name, cell.label, ratio, first.spreads, other.spreads))
     lines = [f"- {len(apart)} cell(s) where the generators differ by more than "
@@ -112,11 +110,11 @@ def _crosscheck_sentences(run: RunResult) -> list[str]:
     lines += [f"  - {name} {label}: {second} {ratio:.2f}× {tool}; connections per worker, "
               f"{tool}: {', '.join(mine)}; {second}: {', '.join(theirs)}."
               for name, label, ratio, mine, theirs in apart]
-    fit = stats.correlation([g for g, _ in pairs], [r for _, r in pairs]) \
-        if len(pairs) >= 3 else None
+    fit = stats.correlation([g for g, _ in points], [r for _, r in points]) \
+        if len(points) >= 3 else None
     if fit is not None:
         r, p = fit
-        lines.append(f"- Over {len(pairs)} cells with several workers, {second} ÷ {tool} against "
+        lines.append(f"- Over {len(points)} cells with several workers, {second} ÷ {tool} against "
                      f"how much more uneven {second}'s spread was than {tool}'s: Pearson r = "
                      f"{r:+.2f} (p = {p:.3f}), "
                      + ("beyond noise." if p < significance.ALPHA else "not beyond noise."))
