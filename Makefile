@@ -15,13 +15,19 @@ RESULTS ?= $(lastword $(sort $(wildcard results/*.json)))
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup tools bench-all bench bench-scenarios report publish readme list test test-unit clean \
+.PHONY: setup tools free-threaded bench-all bench bench-scenarios report publish readme list test test-unit clean \
 	images images-offline compose-file
 
-setup: tools $(VENV)/.installed
+setup: tools $(VENV)/.installed free-threaded
 
 tools:
 	@PYTHON=$(PYTHON) scripts/ensure-tools
+
+# Free-threaded CPython for the catalog's free-threaded rows and their GIL twins: built once from
+# Debian's source into the cache (~3 min cold), its virtualenv .venv-ft pinned by
+# constraints-ft.txt. Where it cannot be built it says so in one line; those rows are left out.
+free-threaded:
+	@scripts/ensure-free-threaded
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,12 +45,9 @@ bench: setup
 # every gunicorn variant as 1, 2 and 4 instances behind nginx (round robin), workers sweeps of
 # flask-gunicorn-sync and fastapi-uvicorn, and writes for every variant. One results file and
 # report each. Small document only; still about 7 hours with PROFILE=standard, 1 with quick.
-BALANCED_VARIANTS := tornado-motor tornado-pymongo-async fastapi-uvicorn fastapi-uvicorn-motor \
-	fastapi-gunicorn-uvicorn fastapi-gunicorn-asgi fastapi-granian asgi-uvicorn aiohttp-gunicorn \
-	starlette-uvicorn django-uvicorn flask-gunicorn-sync flask-gunicorn-gthread \
-	flask-gunicorn-gevent django-gunicorn-gthread
+# The balanced variants come from the catalog (`battle list --names --balanced`).
 bench-scenarios: setup
-	$(PY) -m suite run $(BALANCED_VARIANTS) --instances 1,2,4 --balancer nginx:round_robin \
+	$(PY) -m suite run $$($(PY) -m suite list --names --balanced) --instances 1,2,4 --balancer nginx:round_robin \
 		--docs small --profile $(PROFILE) --runtime $(RUNTIME) $(ARGS)
 	$(PY) -m suite sweep flask-gunicorn-sync --set workers=1,2,3,5,8,12 --docs small \
 		--profile $(PROFILE) --runtime $(RUNTIME) $(ARGS)
@@ -92,4 +95,4 @@ compose-file: setup
 	$(PY) -m suite compose-file > compose/docker-compose.yml
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .venv-ft .pytest_cache

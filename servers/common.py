@@ -1,5 +1,5 @@
-"""What every server shares: where MongoDB is, how long to wait for it, and what a write
-accepts. Nothing else.
+"""What every server shares: where MongoDB is, how long to wait for it, what a write accepts,
+how a body is encoded, and what /health says about the interpreter. Nothing else.
 
 The suite passes settings as BATTLE_* environment variables (see suite/runtime/local.py), so a
 server can also be started by hand: `BATTLE_MONGO_URL=mongodb://127.0.0.1:27017 gunicorn ...`.
@@ -7,14 +7,51 @@ server can also be started by hand: `BATTLE_MONGO_URL=mongodb://127.0.0.1:27017 
 
 import inspect
 import os
+import platform
+import sys
+import sysconfig
+import json as _stdlib_json
 
-import orjson
+try:
+    import orjson
+except ImportError:  # the free-threaded interpreter: orjson has no free-threaded wheel
+    orjson = None
 
 MONGO_URL = os.environ.get("BATTLE_MONGO_URL", "mongodb://127.0.0.1:27017")
 DRIVER = os.environ.get("BATTLE_DRIVER", "pymongo-async")  # async apps: pymongo-async | motor
 DATABASE = os.environ.get("BATTLE_MONGO_DB", "battle")
 COLLECTION = "documents"
 PLAIN = {"message": "Hello, World!"}
+
+# How bodies are encoded: orjson where it is installed (every default-interpreter variant), else
+# the standard library with the same compact, unescaped output (byte-for-byte the same bodies,
+# as verification checks). Importing orjson on a free-threaded build would switch the GIL back on.
+JSON_LIBRARY = "orjson" if orjson is not None else "json"
+FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
+def dumps(value) -> bytes:
+    """Compact JSON as bytes (orjson's output: no spaces, UTF-8, no ASCII escapes)."""
+    if orjson is not None:
+        return orjson.dumps(value)
+    return _stdlib_json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def loads(body: bytes):
+    """Parse JSON; raises ValueError (orjson's JSONDecodeError is one) on anything else."""
+    return orjson.loads(body) if orjson is not None else _stdlib_json.loads(body)
+
+
+def health() -> dict:
+    """/health's body: ready, and the interpreter as this process runs it now. `gil` is read at
+    each call: importing an extension without free-threading support switches the GIL back on
+    at run time (CPython warns once, naming the module), which verification must see."""
+    return {"status": "ok", "python": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "free_threaded": FREE_THREADED,
+            "gil": sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else True,
+            "json": JSON_LIBRARY}
+
 
 NOT_FOUND = {"error": "document not found"}
 UNAVAILABLE = {"error": "database unavailable"}
@@ -48,8 +85,8 @@ def parse_item(body: bytes) -> dict | None:
     if len(body) > MAX_ITEM_BYTES:
         return None
     try:
-        item = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        item = loads(body)
+    except ValueError:
         return None
     if not isinstance(item, dict) or "_id" in item or not _storable(item, MAX_ITEM_DEPTH):
         return None

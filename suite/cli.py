@@ -16,7 +16,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from suite import REPO_ROOT
-from suite.measure import balancer, command, composefile, environment, images, resume, sweep
+from suite.measure import (balancer, command, composefile, environment, images, interpreters,
+                           resume, sweep)
 from suite.read import compare, report
 from suite.record import documents, results
 from suite.record.catalog import (DEFAULT_CATALOG, DEFAULT_MAX_CONNECTIONS, CatalogError,
@@ -191,7 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="variant catalog (default: servers/catalog.toml)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    commands.add_parser("list", help="variants with their model and settings")
+    listing = commands.add_parser("list", help="variants with their model and settings")
+    listing.add_argument("--names", action="store_true",
+                         help="only the names, one per line (for scripts and the Makefile)")
+    listing.add_argument("--balanced", action="store_true",
+                         help="only the variants `make bench-scenarios` puts behind nginx")
 
     run = commands.add_parser("run", help="measure variants and write results + report")
     run.add_argument("variants", nargs="*", metavar="VARIANT", help="default: every variant")
@@ -270,15 +275,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_list(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog)
+    if args.balanced:
+        catalog = {name: v for name, v in catalog.items() if balancer.balanced(v)}
+    if args.names:
+        print("\n".join(catalog))
+        return 0
     cpus = LocalRuntime().server_cpus()
     print(f"{len(catalog)} variants (settings resolved for {cpus} CPUs, "
           f"{DEFAULT_MAX_CONNECTIONS} connections)")
     for variant in catalog.values():
         settings = variant.resolve(cpus=cpus, max_connections=DEFAULT_MAX_CONNECTIONS)
         print(f"\n{variant.name}\n  {variant.server} / {variant.worker_model} / {variant.driver}"
+              f"\n  interpreter: {interpreter_text(variant)}"
               f"\n  settings: " + ", ".join(f"{k}={v}" for k, v in settings.items())
-              + f"\n  why: {variant.why}")
+              + f"\n  why: {variant.why}"
+              + (f"\n  deprecated: {variant.deprecated}" if variant.deprecated else ""))
     return 0
+
+
+def interpreter_text(variant) -> str:
+    """`battle list`'s interpreter line: which Python, and with or without the GIL."""
+    if not variant.free_threaded:
+        return f"the suite's own (Python {sys.version.split()[0]}, GIL on)"
+    python = interpreters.free_threaded_python()
+    where = (interpreters.describe(python).split(" (")[0] if python
+             else "not installed here: " + interpreters.MISSING)
+    lock = "GIL forced on (PYTHON_GIL=1)" if variant.gil else "GIL off"
+    return f"free-threaded CPython, {lock}; {where}"
 
 
 # The options that shape a run's plan: a resumed run takes them from its results file, and
@@ -352,11 +375,32 @@ def catalog_hash(path: Path) -> str | None:
         return None
 
 
+def runnable(variants: list, named: bool, runtime_name: str) -> list:
+    """The variants this machine and runtime can run. Free-threaded rows (and their GIL twins)
+    need the free-threaded interpreter, on the local runtime: named, a missing one is a usage
+    error; unnamed (every variant), they are left out with one line."""
+    free_threaded = [v for v in variants if v.free_threaded]
+    if runtime_name == "docker":
+        cannot = free_threaded
+        why = "they run in the local runtime only (their interpreter is built on the host)"
+    else:
+        cannot = free_threaded if interpreters.free_threaded_python() is None else []
+        why = interpreters.MISSING
+    if not cannot:
+        return variants
+    names = ", ".join(v.name for v in cannot)
+    if named:
+        raise UsageError(f"cannot run {names}: {why}")
+    print(f"note: leaving out {names}: {why}", file=sys.stderr)
+    return [v for v in variants if v not in cannot]
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     prior = None
     if getattr(args, "resume", None):
         args, prior = resumed_args(args)
-    variants = select(load_catalog(args.catalog), args.variants)
+    variants = runnable(select(load_catalog(args.catalog), args.variants), bool(args.variants),
+                        args.runtime)
     try:
         profile = PROFILES[args.profile].with_overrides(
             docs=args.docs, connections=args.connections, duration_s=args.duration,
@@ -447,7 +491,7 @@ def check_resumable(prior: results.RunResult, runner: Runner) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    variant = select(load_catalog(args.catalog), [args.variant])[0]
+    variant = runnable(select(load_catalog(args.catalog), [args.variant]), True, args.runtime)[0]
     if not port_is_free(args.port):
         raise UsageError(f"port {args.port} on 127.0.0.1 is already in use (try --port)")
     runtime = make_runtime(args, {})
@@ -459,7 +503,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             endpoint = start_mongo(stack, runtime, args.mongo_url, args.logs / "mongod.log")
             seed(endpoint.url, args.database)
             log_path = args.logs / f"{variant.name}.log"
-            server, checks = start_verified(runtime, variant, settings, mongo_url=endpoint.url,
+            server, checks, _ = start_verified(runtime, variant, settings, mongo_url=endpoint.url,
                                             database=args.database, port=args.port,
                                             log_path=log_path, ready_timeout_s=60)
             stack.callback(server.stop)

@@ -1,5 +1,9 @@
 import pytest
 
+import re
+from pathlib import Path
+
+from suite.measure import balancer
 from suite.record.catalog import CatalogError, UnknownVariant, evaluate, load_catalog, select, setting_env
 from tests.conftest import FIXTURES
 
@@ -80,17 +84,86 @@ def test_setting_env():
         "BATTLE_POOL_SIZE": "100", "BATTLE_FLAG": "true"}
 
 
-def test_the_scenarios_target_names_catalog_variants_only():
-    import re
+ROOT = Path(__file__).parents[1]
 
-    from suite import REPO_ROOT
 
-    makefile = (REPO_ROOT / "Makefile").read_text()
-    listed = re.search(r"BALANCED_VARIANTS := (.*?)\nbench-scenarios", makefile, re.S).group(1)
-    names = listed.replace("\\", " ").split()
+def test_every_free_threaded_row_has_a_gil_twin_that_differs_only_in_the_lock():
     catalog = load_catalog()
-    assert names and set(names) <= set(catalog)
-    # Every asyncio and every gunicorn variant, as the target promises.
-    promised = {name for name, v in catalog.items()
-                if "asyncio" in v.worker_model or "gunicorn" in v.server}
-    assert set(names) == promised
+    rows = [v for v in catalog.values() if v.free_threaded and v.twin_of is None]
+    assert {"flask-gunicorn-gthread-ft", "flask-granian-ft", "starlette-uvicorn-ft"} <= {
+        v.name for v in rows}
+    for row in rows:
+        assert row.gil is False and "PYTHON_GIL" not in row.env
+        if row.no_gil_twin:
+            assert row.name + "+gil" not in catalog
+            continue
+        twin = catalog[row.name + "+gil"]
+        assert twin.twin_of == row.name and twin.gil is True and twin.free_threaded
+        assert twin.env == {**row.env, "PYTHON_GIL": "1"}
+        assert (twin.command, twin.settings, twin.app) == (row.command, row.settings, row.app)
+    assert all(v.gil for v in catalog.values() if not v.free_threaded)
+
+
+def test_the_catalog_refuses_an_unknown_interpreter_and_a_hand_set_gil(tmp_path):
+    row = '[variant.x]\napp="a"\nserver="s"\nworker_model="m"\ndriver="d"\nwhy="w"\ncommand=["p"]\n'
+    bad = tmp_path / "bad.toml"
+    bad.write_text(row + 'interpreter = "pypy"\n')
+    with pytest.raises(CatalogError, match="interpreter is one of default, free-threaded"):
+        load_catalog(bad)
+    bad.write_text(row + 'env = { PYTHON_GIL = "0" }\n')
+    with pytest.raises(CatalogError, match="PYTHON_GIL is the suite's to set"):
+        load_catalog(bad)
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    return pins
+
+
+def test_every_catalog_package_is_pinned_for_its_interpreter():
+    """A package a row names (and whose version its results record) has an exact version in the
+    constraints of the interpreter that runs it: constraints.txt or constraints-ft.txt."""
+    default, free = _pins(ROOT / "constraints.txt"), _pins(ROOT / "constraints-ft.txt")
+    for variant in load_catalog().values():
+        pins = free if variant.free_threaded else default
+        unpinned = [p for p in variant.packages if re.sub(r"[-_.]+", "-", p).lower() not in pins]
+        assert not unpinned, (f"{variant.name}: {unpinned} not pinned in "
+                              f"{'constraints-ft.txt' if variant.free_threaded else 'constraints.txt'}"
+                              " (install, then pin the version pip chose)")
+
+
+def test_adding_a_variant_needs_no_edit_outside_its_app_and_catalog_row():
+    """The Makefile names no variant (its lists come from `battle list --names`), the compose
+    file is generated (tests/test_docker_units.py keeps it equal), and the README's variant
+    count is the catalog's."""
+    catalog = load_catalog()
+    makefile = (ROOT / "Makefile").read_text()
+    for line in makefile.splitlines():   # a sweep names its one variant; no line lists several
+        if line.startswith("#"):
+            continue
+        named = [name for name in catalog
+                 if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w+-])", line)]
+        assert len(named) <= 1, f"the Makefile lists {named}: derive the list from the catalog"
+    readme = (ROOT / "README.md").read_text()
+    rows = [v for v in catalog.values() if v.twin_of is None]
+    counted = re.search(r"The catalog has (\d+) variants", readme)
+    assert counted and int(counted.group(1)) == len(catalog), (
+        f"README says {counted and counted.group(0)!r}; the catalog has {len(catalog)} variants "
+        f"({len(rows)} rows and {len(catalog) - len(rows)} GIL twins): update the README")
+    for variant in catalog.values():
+        assert f"`{variant.name}`" in readme, f"README's variant table lacks `{variant.name}`"
+
+
+def test_the_balanced_variants_are_the_event_loops_and_gunicorns_of_the_default_build():
+    """What `make bench-scenarios` promises (the Makefile asks `battle list --balanced`)."""
+    catalog = load_catalog()
+    names = [v.name for v in catalog.values() if balancer.balanced(v)]
+    assert set(names) == {name for name, v in catalog.items() if not v.free_threaded and (
+        "asyncio" in v.worker_model or "gunicorn" in v.server)}
+    assert "flask-gunicorn-sync" in names and "starlette-uvicorn" in names
+    assert not any(n.endswith("-ft") or n.endswith("+gil") for n in names)
+    assert "flask-uwsgi-threads" not in names and "flask-dev" not in names

@@ -235,3 +235,22 @@ def test_the_index_is_one_compact_line_per_run_and_latest_is_a_complete_read_run
     full = [r for r in runs if index.answers_the_question(r)]
     if full:
         assert shown is max(full, key=lambda r: r.run_id)
+
+
+def test_a_run_of_named_variants_is_not_the_current_answer():
+    """However complete, a run of chosen variants (e.g. the free-threaded rows and a few
+    others) answers a narrower question than the product's."""
+    import dataclasses
+
+    from suite.read.report import index
+
+    run = results.load(FIXTURES / "results-v8.json")
+    profile = dataclasses.replace(run.profile, docs=("small", "large"),
+                                  connections=(200, 1000, 5000), db_latencies_ms=(0,))
+    every = dataclasses.replace(run, status="complete", profile=profile,
+                                argv=["battle", "run", "--profile", "adaptive"])
+    named = dataclasses.replace(every, argv=["battle", "run", "fastapi-uvicorn", "--docs",
+                                             "small,large"])
+    assert index.answers_the_question(every) and index.named_variants(every) == []
+    assert not index.answers_the_question(named)
+    assert index.named_variants(named) == ["fastapi-uvicorn"]

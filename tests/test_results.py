@@ -9,7 +9,7 @@ from tests.conftest import FIXTURES
 
 
 def test_round_trip_is_lossless(tmp_path):
-    original = json.loads((FIXTURES / "results-v7.json").read_text())
+    original = json.loads((FIXTURES / "results-v8.json").read_text())
     assert original["version"] == results.VERSION
     run = results.RunResult.from_dict(original)
     path = tmp_path / "copy.json"
@@ -226,3 +226,13 @@ def test_version_7_records_sittings_database_counts_and_spreads():
     assert sample.database.finds >= sample.ok_requests and sample.finds_per_ok >= 1.0
     assert len(sample.spread.workers) == 2 and sample.spread.total == 40
     assert run.variant("asgi-uvicorn").classification == "baseline"
+
+
+def test_version_7_files_read_as_version_8():
+    """A v7 run's servers ran on the default build, their GIL state unread."""
+    original = json.loads((FIXTURES / "results-v7.json").read_text())
+    run = results.RunResult.from_dict(original)
+    assert run.version == 8
+    assert all(v.build == "default" and v.interpreter is None and v.twin_of is None
+               and v.gil_expected for v in run.variants)
+    assert run.runtime_details.free_threaded_python is None

@@ -2,7 +2,6 @@
 aiohttp worker (one process per CPU, uvloop). POST /items reads the raw body and awaits
 insert_one on the same client."""
 
-import orjson
 from aiohttp import web
 from pymongo.errors import ConnectionFailure
 
@@ -13,7 +12,7 @@ ITEMS = web.AppKey("items")
 
 
 def json_response(body, status=200):
-    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+    return web.Response(body=common.dumps(body), status=status, content_type="application/json")
 
 
 async def mongo_client(app):
@@ -52,7 +51,7 @@ async def plain(request):
 
 
 async def health(request):
-    return json_response({"status": "ok"})
+    return json_response(common.health())
 
 
 app = web.Application()

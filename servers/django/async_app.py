@@ -8,7 +8,6 @@ reads request.body (the handler has already read it) and awaits insert_one.
 
 import os
 
-import orjson
 from django.core.asgi import get_asgi_application
 from django.http import HttpResponse
 from django.urls import path
@@ -51,7 +50,7 @@ def items():
 
 
 def json_response(body, status=200):
-    payload = orjson.dumps(body)
+    payload = common.dumps(body)
     # Django sets Content-Length only in CommonMiddleware; without it every reply is chunked.
     return HttpResponse(payload, status=status, content_type="application/json",
                         headers={"Content-Length": str(len(payload))})
@@ -88,7 +87,7 @@ async def plain(request):
 
 @require_safe
 async def health(request):
-    return json_response({"status": "ok"})
+    return json_response(common.health())
 
 
 urlpatterns = [

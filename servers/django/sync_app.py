@@ -9,7 +9,6 @@ POST /items reads request.body and inserts it with a blocking insert_one.
 import os
 import threading
 
-import orjson
 from django.core.wsgi import get_wsgi_application
 from django.http import HttpResponse
 from django.urls import path
@@ -50,7 +49,7 @@ def items():
 
 
 def json_response(body, status=200):
-    payload = orjson.dumps(body)
+    payload = common.dumps(body)
     # Django sets Content-Length only in CommonMiddleware; without it every reply is chunked.
     return HttpResponse(payload, status=status, content_type="application/json",
                         headers={"Content-Length": str(len(payload))})
@@ -87,7 +86,7 @@ def plain(request):
 
 @require_safe
 def health(request):
-    return json_response({"status": "ok"})
+    return json_response(common.health())
 
 
 urlpatterns = [

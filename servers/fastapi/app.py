@@ -2,14 +2,13 @@
 
 Served by uvicorn, gunicorn's uvicorn worker, gunicorn's own asgi worker or granian: the app is
 the same, the catalog says which server runs it. The client is created in the lifespan handler,
-inside the event loop that uses it, once per worker process. Bodies are encoded with orjson into
+inside the event loop that uses it, once per worker process. Bodies are encoded with orjson (common.dumps) into
 a plain Response: FastAPI's jsonable_encoder would cost more than the framework on /large.
 POST /items reads the raw body and awaits insert_one on the same driver.
 """
 
 from contextlib import asynccontextmanager
 
-import orjson
 from fastapi import FastAPI, Request, Response
 from pymongo.errors import ConnectionFailure
 
@@ -30,7 +29,7 @@ app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
 
 
 def json_response(body, status_code=200) -> Response:
-    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
+    return Response(common.dumps(body), status_code=status_code, media_type="application/json")
 
 
 async def fetch(request: Request, name: str) -> Response:
@@ -74,4 +73,4 @@ async def plain() -> Response:
 
 @app.get("/health")
 async def health() -> Response:
-    return json_response({"status": "ok"})
+    return json_response(common.health())

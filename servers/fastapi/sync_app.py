@@ -6,7 +6,6 @@ import os
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-import orjson
 from anyio import to_thread
 from fastapi import Depends, FastAPI, Request, Response
 from pymongo import MongoClient
@@ -30,7 +29,7 @@ app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
 
 
 def json_response(body, status_code=200) -> Response:
-    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
+    return Response(common.dumps(body), status_code=status_code, media_type="application/json")
 
 
 def fetch(request: Request, name: str) -> Response:
@@ -79,4 +78,4 @@ def plain() -> Response:
 
 @app.get("/health")
 def health() -> Response:
-    return json_response({"status": "ok"})
+    return json_response(common.health())

@@ -8,7 +8,6 @@ blocking insert_one.
 
 import threading
 
-import orjson
 from flask import Flask, Response, request
 from pymongo import MongoClient
 from pymongo.errors import ConnectionFailure
@@ -45,7 +44,7 @@ def items():
 
 
 def json_response(body, status=200):
-    return Response(orjson.dumps(body), status=status, mimetype="application/json")
+    return Response(common.dumps(body), status=status, mimetype="application/json")
 
 
 @app.get("/<any(small, large):name>")
@@ -80,4 +79,4 @@ def plain():
 
 @app.get("/health")
 def health():
-    return json_response({"status": "ok"})
+    return json_response(common.health())

@@ -8,7 +8,6 @@ POST /items reads the raw body and awaits insert_one on the same client.
 
 from contextlib import asynccontextmanager
 
-import orjson
 from pymongo.errors import ConnectionFailure
 from starlette.applications import Starlette
 from starlette.responses import Response
@@ -28,7 +27,7 @@ async def lifespan(app: Starlette):
 
 
 def json_response(body, status_code=200) -> Response:
-    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
+    return Response(common.dumps(body), status_code=status_code, media_type="application/json")
 
 
 async def fetch(request, name: str) -> Response:
@@ -65,7 +64,7 @@ async def plain(request) -> Response:
 
 
 async def health(request) -> Response:
-    return json_response({"status": "ok"})
+    return json_response(common.health())
 
 
 app = Starlette(lifespan=lifespan, routes=[

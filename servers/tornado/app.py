@@ -10,7 +10,6 @@ import asyncio
 import os
 import signal
 
-import orjson
 import tornado.web
 from pymongo.errors import ConnectionFailure
 from tornado.httpserver import HTTPServer
@@ -27,7 +26,7 @@ class JSONHandler(tornado.web.RequestHandler):
     def send_json(self, body, status=200):
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(orjson.dumps(body))
+        self.finish(common.dumps(body))
 
 
 class DocumentHandler(JSONHandler):
@@ -66,7 +65,7 @@ class PlainHandler(JSONHandler):
 
 class HealthHandler(JSONHandler):
     def get(self):
-        self.send_json({"status": "ok"})
+        self.send_json(common.health())
 
 
 async def serve(sockets):

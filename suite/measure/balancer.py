@@ -155,6 +155,14 @@ http {{
 """
 
 
+def balanced(variant: Variant) -> bool:
+    """Whether `make bench-scenarios` measures the variant behind nginx: every event-loop and
+    every gunicorn variant of the default interpreter (what people put behind a proxy in
+    several copies; uWSGI, granian's WSGI pool and the development server are left alone)."""
+    return not variant.free_threaded and ("asyncio" in variant.worker_model
+                                          or "gunicorn" in variant.server)
+
+
 def deploy(variant: Variant, instances: int, strategy: str) -> Variant:
     """The variant as N instances behind nginx: a row of its own ("fastapi-uvicorn ×2
     nginx:round_robin"), running the catalog row's command (and image) N times."""

@@ -147,5 +147,6 @@ def _server(variant: Variant) -> list[str]:
 def render(catalog: dict[str, Variant]) -> str:
     lines = [HEADER, 'version: "2.4"', "services:", *_mongo(), "", *_balancer()]
     for variant in catalog.values():
-        lines += ["", *_server(variant)]
+        if not variant.free_threaded:   # local runtime only: its interpreter is built on the host
+            lines += ["", *_server(variant)]
     return "\n".join(lines) + "\n"

@@ -41,7 +41,8 @@ from suite.measure.resources import SAMPLE_INTERVAL_S
 from suite.record.results import (Cell, DatabaseOps, DbLatencyCheck, MongoInfo, RunResult, Sitting,
                            VariantResult, VerificationCheck)
 from suite.measure.runtime import MongoEndpoint, Runtime, Server, ServerFailed, Watch
-from suite.measure.verify import (QUIET_FAST_S, QUIET_GAP_S, check_reads, check_write, verify,
+from suite.measure.verify import (QUIET_FAST_S, QUIET_GAP_S, check_interpreter, check_reads,
+                                  check_write, verify,
                                   wait_quiet, wait_ready)
 
 Progress = Callable[[str], None]
@@ -136,12 +137,13 @@ def start_verified(runtime: Runtime, variant: Variant, settings: dict, *, mongo_
                    docs: tuple[str, ...] = documents.DOCUMENT_NAMES, items=None,
                    max_connections: int = DEFAULT_MAX_CONNECTIONS,
                    counter: OpCounter | None = None,
-                   ) -> tuple[Server, list[VerificationCheck]]:
+                   ) -> tuple[Server, list[VerificationCheck], dict | None]:
     """Start a variant (or its instances and nginx in front, for a deployment), wait until it
     answers /health, verify it (the documents read, and with `counter`, that every read runs a
     find in MongoDB; with `items`, the write collection, POST /items), through the balancer if
-    there is one; the caller stops the server (also when a check failed). Raises ServerFailed
-    when it does not start or become ready."""
+    there is one, and last, the interpreter it runs on (returned as the server reported it);
+    the caller stops the server (also when a check failed). Raises ServerFailed when it does
+    not start or become ready."""
     if variant.balancer:
         server = start_deployment(runtime, variant, settings, mongo_url=mongo_url,
                                   database=database, port=port, log_dir=log_path.parent,
@@ -157,7 +159,9 @@ def start_verified(runtime: Runtime, variant: Variant, settings: dict, *, mongo_
         if counter is not None and reads:
             check = check_reads(server, counter, reads)
             checks += [check] if check is not None else []
-        return server, checks + ([check_write(server, items)] if items is not None else [])
+        checks += [check_write(server, items)] if items is not None else []
+        interpreter_check, interpreter = check_interpreter(server, variant)
+        return server, [*checks, interpreter_check], interpreter
     except BaseException:
         server.stop()
         raise
@@ -186,6 +190,7 @@ def new_result(options: RunOptions, generators: dict[str, dict | None],
             worker_model=variant.worker_model, driver=variant.driver, why=variant.why,
             settings=settings, command=runtime.command(variant, settings, 0), packages={},
             log=str(log_path), classification=variant.classification,
+            build=variant.interpreter, twin_of=variant.twin_of, deprecated=variant.deprecated,
             cells=[Cell(k.doc, k.connections, db_latency_ms=k.db_latency_ms)
                    for k in options.plan.cells() if k.rate is None],
             rate_cells=[Cell(k.doc, k.connections, rate=k.rate, db_latency_ms=k.db_latency_ms)
@@ -464,7 +469,7 @@ class Runner:
         self.progress(f"{name} starting on port {port}")
         server: Server | None = None
         try:
-            server, checks = start_verified(
+            server, checks, interpreter = start_verified(
                 self.runtime, variant, settings, mongo_url=endpoint.url,
                 database=self.options.database, port=port,
                 log_path=self.artifacts / "logs" / f"{variant.slug}.log",
@@ -477,6 +482,7 @@ class Runner:
                     version=server.version, config=server.config, image=server.image)
             if not record.verification:
                 record.verification = checks
+            record.interpreter = record.interpreter or interpreter
             failed = [c for c in checks if not c.passed]
             if failed:
                 self._fail(record, "verification failed: "

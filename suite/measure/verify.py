@@ -13,6 +13,7 @@ from pymongo.errors import PyMongoError
 
 from suite.measure.http import get, post
 from suite.measure.procs import check_interrupted
+from suite.record.catalog import Variant
 from suite.record.results import VerificationCheck
 from suite.measure.runtime import Server, ServerFailed
 
@@ -155,6 +156,45 @@ def check_reads(server: Server, counter, names: tuple[str, ...],
                                  "database")
     return VerificationCheck(name, True, f"{asked} reads of {paths}, {finds} finds counted by "
                              "MongoDB")
+
+
+def check_interpreter(server: Server, variant: Variant
+                      ) -> tuple[VerificationCheck, dict | None]:
+    """The interpreter as the server reports it on /health (servers/common.py health()): its
+    version, whether it is a free-threaded build and whether the GIL is on now, after the
+    reads verification made. A free-threaded row must run with the GIL off (an extension
+    without free-threading support switches it back on, silently but for a warning), its twin
+    and every other row with it on. Returns the check and what the server said."""
+    name = "interpreter"
+    try:
+        response = get(server.host, server.port, "/health")
+        said = json.loads(response.body)
+    except (OSError, HTTPException) as exc:
+        return VerificationCheck(name, False, f"/health failed: {exc}"), None
+    except ValueError:
+        said = None
+    if not isinstance(said, dict) or not isinstance(said.get("gil"), bool):
+        return VerificationCheck(name, False, "/health does not say whether the GIL is on "
+                                 '(expected {"gil": true|false, ...}: servers/common.py)'), None
+    info = {key: said.get(key) for key in INTERPRETER_KEYS}
+    build = "free-threaded" if info["free_threaded"] else "default"
+    text = (f"{info['implementation']} {info['python']} {build} build, GIL "
+            f"{'on' if info['gil'] else 'off'}, bodies by {info['json']}")
+    if variant.free_threaded and not info["free_threaded"]:
+        return VerificationCheck(name, False, f"{text}: expected a free-threaded build"), info
+    if not variant.gil and info["gil"]:
+        return VerificationCheck(name, False, f"{text}: the GIL came back on at run time (a "
+                                 "module without free-threading support was imported; "
+                                 "CPython's RuntimeWarning in the server log names it)"), info
+    if variant.gil and not info["gil"]:
+        return VerificationCheck(name, False, f"{text}: expected the GIL on"
+                                 + (" (PYTHON_GIL=1 did not apply)" if variant.twin_of else "")
+                                 ), info
+    return VerificationCheck(name, True, text), info
+
+
+# What a variant's record keeps of the server's /health (VariantResult.interpreter).
+INTERPRETER_KEYS = ("implementation", "python", "free_threaded", "gil", "json")
 
 
 def verify(server: Server, names: tuple[str, ...] = documents.DOCUMENT_NAMES) -> list[VerificationCheck]:

@@ -6,7 +6,7 @@ import ast
 import operator
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -52,6 +52,22 @@ class Variant:
     # A deployment (suite.balancer): this many instances behind nginx with this strategy.
     instances: int = 1
     balancer: str | None = None
+    # The interpreter that runs the server: "default" (the suite's own, .venv) or
+    # "free-threaded" (CPython built with --disable-gil, .venv-ft; suite.measure.interpreters).
+    interpreter: str = "default"
+    # Whether the server is meant to run with the GIL: False for a free-threaded row, True for
+    # everything else, its GIL twin included (verification checks what the server reports).
+    gil: bool = True
+    # A GIL twin (generated): the free-threaded row it repeats with PYTHON_GIL=1.
+    twin_of: str | None = None
+    # Why the variant is kept although its driver or server is at end of life; None: alive.
+    deprecated: str | None = None
+    # A free-threaded row without a GIL twin: why (its server refuses the GIL).
+    no_gil_twin: str | None = None
+
+    @property
+    def free_threaded(self) -> bool:
+        return self.interpreter == FREE_THREADED
 
     @property
     def service(self) -> str:
@@ -148,6 +164,10 @@ def evaluate(value: Setting, names: dict[str, int]) -> Setting:
 
 _REQUIRED = ("app", "server", "worker_model", "driver", "why", "command")
 CLASSIFICATIONS = ("framework", "baseline")
+FREE_THREADED = "free-threaded"
+INTERPRETERS = ("default", FREE_THREADED)
+# A free-threaded row's GIL twin is named after it with this suffix.
+GIL_TWIN_SUFFIX = "+gil"
 
 
 def load_catalog(path: Path = DEFAULT_CATALOG) -> dict[str, Variant]:
@@ -170,14 +190,37 @@ def load_catalog(path: Path = DEFAULT_CATALOG) -> dict[str, Variant]:
         if classification not in CLASSIFICATIONS:
             raise CatalogError(f"variant {name!r}: classification is one of "
                                f"{', '.join(CLASSIFICATIONS)}, not {classification!r}")
+        interpreter = row.get("interpreter", "default")
+        if interpreter not in INTERPRETERS:
+            raise CatalogError(f"variant {name!r}: interpreter is one of "
+                               f"{', '.join(INTERPRETERS)}, not {interpreter!r}")
+        env = {str(k): str(v) for k, v in row.get("env", {}).items()}
+        if "PYTHON_GIL" in env:
+            raise CatalogError(f"variant {name!r}: PYTHON_GIL is the suite's to set (a "
+                               "free-threaded row gets a GIL twin)")
         variants[name] = Variant(
             name=name, app=row["app"], server=row["server"], worker_model=row["worker_model"],
             driver=row["driver"], why=row["why"], command=tuple(command),
             settings=dict(row.get("settings", {})), packages=tuple(row.get("packages", ())),
-            env={str(k): str(v) for k, v in row.get("env", {}).items()},
-            classification=classification,
+            env=env, classification=classification, interpreter=interpreter,
+            gil=interpreter != FREE_THREADED, deprecated=row.get("deprecated"),
+            no_gil_twin=row.get("no_gil_twin"),
         )
+        # A row whose server cannot run with the GIL on says why (`no_gil_twin`) and has none.
+        if interpreter == FREE_THREADED and not row.get("no_gil_twin"):
+            twin = gil_twin(variants[name])
+            variants[twin.name] = twin
     return variants
+
+
+def gil_twin(variant: Variant) -> Variant:
+    """The control of a free-threaded row: the same build, command and settings with the GIL
+    forced back on (PYTHON_GIL=1), so that only the lock differs."""
+    return replace(variant, name=variant.name + GIL_TWIN_SUFFIX, gil=True, twin_of=variant.name,
+                   worker_model=f"{variant.worker_model}, GIL on",
+                   why=f"The GIL twin of {variant.name}: the same free-threaded build, command "
+                       "and settings with PYTHON_GIL=1, so only the lock differs.",
+                   env={**variant.env, "PYTHON_GIL": "1"})
 
 
 def select(catalog: dict[str, Variant], names: list[str]) -> list[Variant]:

@@ -41,8 +41,14 @@ SCHEMA = "battle.results"
 #     `classification` (framework | baseline); the connection attempts the kernel dropped at a
 #     full listen queue (`listen_drops`); the profile's precision settings and the failed
 #     share a healthy cell may have. A v6 file is one sitting with none of the new records.
+# v8: the interpreter: each variant's build (default | free-threaded), the free-threaded row a
+#     GIL twin repeats (`twin_of`), what the server reported on /health at verification
+#     (`interpreter`: version, free-threaded build, whether the GIL was on, its JSON library),
+#     and `deprecated` (why a row at end of life is kept); the free-threaded interpreter in
+#     runtime_details. A v7 file is a v8 file whose servers ran on the default build and whose
+#     GIL state was not read (None).
 # Older versions are upgraded on load, one version at a time.
-VERSION = 7
+VERSION = 8
 LATENCY_KEYS = ("min", "mean", "stdev", "max", "p50", "p75", "p90", "p99", "p99.9")
 # Why a request did not count as a success. connect/read/write: socket errors; status: HTTP
 # >= 400; late: a response slower than the timeout; lost: a request still unanswered after the
@@ -500,6 +506,19 @@ class VariantResult:
     # "framework": a stack one deploys; "baseline": a ceiling for the others (the bare ASGI
     # callable), shown apart and never recommended (TechEmpower's full/micro/platform).
     classification: str = "framework"
+    # The interpreter the catalog asked for ("default" | "free-threaded"), the free-threaded
+    # row this one repeats with the GIL forced on (a GIL twin), and the interpreter as the
+    # server reported it at verification (suite.measure.verify.INTERPRETER_KEYS: implementation,
+    # python, free_threaded, gil, json); None: not read (before v8).
+    build: str = "default"
+    twin_of: str | None = None
+    interpreter: dict[str, Any] | None = None
+    # Why a row at end of life (its driver or server) is kept; None: alive.
+    deprecated: str | None = None
+
+    @property
+    def gil_expected(self) -> bool:
+        return self.build != "free-threaded" or self.twin_of is not None
 
     def cell(self, doc: str, connections: int, db_latency_ms: int = 0) -> Cell | None:
         return next((c for c in self.cells if c.doc == doc and c.connections == connections
@@ -566,6 +585,9 @@ class RuntimeDetails:
     limits: dict[str, dict[str, str]] = field(default_factory=dict)  # "server": cpuset, memory
     network: str | None = None
     orphans_removed: list[str] = field(default_factory=list)
+    # local, when free-threaded rows ran: that interpreter and its own `-VV` line.
+    free_threaded_python: str | None = None
+    free_threaded_version: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RuntimeDetails":
@@ -808,8 +830,21 @@ def _seconds_between(start: str | None, end: str | None) -> float | None:
 
 
 # version -> the function that reads it as the next version, applied in order.
+MOTOR_END_OF_LIFE = ("Motor reached end of life in May 2026 (PyMongo's async API replaces "
+                     "it)")
+
+
+def upgrade_v7(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 7 as version 8: every server ran on the default interpreter, whose GIL state
+    was not read; Motor's rows are marked deprecated as the catalog marks them since (every v7
+    run was made after Motor's end of life)."""
+    variants = [{**v, "deprecated": MOTOR_END_OF_LIFE} if v.get("driver") == "motor" else v
+                for v in data.get("variants", [])]
+    return {**data, "version": 8, "variants": variants}
+
+
 UPGRADES = {1: upgrade_v1, 2: upgrade_v2, 3: upgrade_v3, 4: upgrade_v4, 5: upgrade_v5,
-            6: upgrade_v6}
+            6: upgrade_v6, 7: upgrade_v7}
 
 
 def save(run: RunResult, path: Path) -> None:

@@ -91,8 +91,12 @@ def test_run_measures_every_cell_and_writes_a_report(tmp_path):
     assert mtime("flask-gunicorn-gevent", 1) < mtime("fastapi-uvicorn", 1) \
         < mtime("flask-gunicorn-gevent", 2) < mtime("fastapi-uvicorn", 2)
     assert run.mongo.embedded and run.mongo.version and run.mongo.fail_point is None
-    # The verification checked that reads query MongoDB; one sitting, its time recorded.
-    assert [c.name for c in run.variants[0].verification][-1] == "reads query MongoDB"
+    # The verification checked that reads query MongoDB, and last the interpreter, whose state
+    # every variant records (the default build, the GIL on); one sitting, its time recorded.
+    assert [c.name for c in run.variants[0].verification][-2:] == ["reads query MongoDB",
+                                                                   "interpreter"]
+    assert all(v.interpreter["gil"] is True and v.interpreter["free_threaded"] is False
+               and v.interpreter["json"] == "orjson" for v in run.variants)
     [sitting] = run.sittings
     assert sitting.status == "complete" and sitting.repeats == 2 * 2 * 4
     assert sitting.counted_s == pytest.approx(16 * 3, abs=1) and sitting.wall_s > sitting.counted_s
@@ -123,7 +127,10 @@ def test_broken_variants_fail_with_reasons_and_the_run_goes_on(tmp_path):
     assert all(c.status == "skipped" for c in crashed.cells)
     wrong = by_name["wrong-body"]
     assert wrong.status == "failed" and "verification failed: /small" in wrong.reason
-    assert [c.passed for c in wrong.verification] == [False, True, True]  # + reads query MongoDB
+    # /small wrong; /plain, reads query MongoDB and the interpreter right.
+    assert [c.name for c in wrong.verification] == ["/small", "/plain", "reads query MongoDB",
+                                                    "interpreter"]
+    assert [c.passed for c in wrong.verification] == [False, True, True, True]
     died = by_name["dies-mid-run"]
     assert died.status == "failed" and "server died during small" in died.reason
     assert "code 7" in died.reason

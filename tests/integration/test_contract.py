@@ -17,7 +17,7 @@ from suite.measure.http import get, post
 from suite.measure.mongo import DEFAULT_DATABASE, EmbeddedMongo, seed
 from suite.measure.procs import group_members
 from servers import common
-from suite.measure.verify import check_write, verify, wait_ready
+from suite.measure.verify import check_interpreter, check_write, verify, wait_ready
 from tests.conftest import start_variant
 
 CATALOG = load_catalog()
@@ -39,6 +39,11 @@ def test_contract(name, tmp_path):
             # Status, content type and the exact bytes of each document, and /plain.
             checks = verify(server)
             assert all(check.passed for check in checks), checks
+            # The interpreter as the server reports it: the build and GIL state the catalog
+            # asks for (free-threaded rows without the GIL, their twins and the rest with it).
+            check, said = check_interpreter(server, CATALOG[name])
+            assert check.passed, check.detail
+            assert said["gil"] is CATALOG[name].gil
             expected = documents.expected_bodies()
             for doc in documents.DOCUMENT_NAMES:  # the same bytes on a second, reused path
                 assert get(server.host, server.port, f"/{doc}").body == expected[doc]

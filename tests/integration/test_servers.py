@@ -1,6 +1,8 @@
 """Every catalog variant, for real: started by the local runtime against a real mongod,
 verified byte for byte, loaded by wrk for two seconds with every body checked, stopped with nothing left behind."""
 
+import re
+
 import pytest
 
 from suite.record.catalog import load_catalog
@@ -39,4 +41,17 @@ def test_variant_serves_the_contract_under_load(name, mongo_url, tmp_path):
     finally:
         server.stop()
     assert not group_members(server.child.pid)
-    assert "Traceback" not in (tmp_path / "server.log").read_text()
+    assert "Traceback" not in without_loop_teardown((tmp_path / "server.log").read_text())
+
+
+# granian 2.7.9 on free-threaded 3.13 (flask-granian-ft): when the server stops, an asyncio loop
+# of its worker is collected after its self-pipe was closed, and CPython prints the ValueError
+# of BaseEventLoop.__del__ as "Exception ignored" (nothing was served wrong; it ends with the
+# process). That one block, whole, is the only traceback a server log may hold.
+LOOP_TEARDOWN = re.compile(r"Exception ignored in: <function BaseEventLoop\.__del__ at 0x[0-9a-f]+>\n"
+                           r"Traceback \(most recent call last\):\n(?:  .*\n)+"
+                           r"ValueError: Invalid file descriptor: -1\n")
+
+
+def without_loop_teardown(log: str) -> str:
+    return LOOP_TEARDOWN.sub("", log)

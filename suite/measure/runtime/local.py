@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from suite import REPO_ROOT
-from suite.measure import environment
+from suite.measure import environment, interpreters
 from suite.record.catalog import Variant, setting_env
 from suite.measure.mongo import EmbeddedMongo
 from suite.measure.procs import Child
@@ -60,10 +60,22 @@ class LocalRuntime:
 
     @contextmanager
     def open(self, artifacts: Path, owns_db: bool = True) -> Iterator[RuntimeDetails]:
-        yield RuntimeDetails(name=self.name, python=self.python)
+        free_threaded = interpreters.free_threaded_python()
+        yield RuntimeDetails(name=self.name, python=self.python,
+                             free_threaded_python=free_threaded,
+                             free_threaded_version=(interpreters.describe(free_threaded)
+                                                    if free_threaded else None))
 
     def prepare(self, variant: Variant, log_path: Path) -> None:
-        return None  # servers run from this interpreter's environment as they are
+        # Servers run from their interpreter's environment as they are; it must exist.
+        self._python(variant)
+        return None
+
+    def _python(self, variant: Variant) -> str:
+        try:
+            return interpreters.python_for(variant, self.python)
+        except interpreters.InterpreterMissing as exc:
+            raise ServerFailed(str(exc)) from None
 
     @contextmanager
     def mongo(self, log_path: Path, test_commands: bool = False) -> Iterator[MongoEndpoint]:
@@ -73,13 +85,16 @@ class LocalRuntime:
                                 watch=mongod.pid)
 
     def command(self, variant: Variant, settings: dict[str, Any], port: int) -> list[str]:
-        return variant.argv(settings, python=self.python, host=HOST, port=port)
+        return variant.argv(settings, python=self._python(variant), host=HOST, port=port)
 
     def start_server(self, variant: Variant, settings: dict[str, Any], *, mongo_url: str,
                      database: str, port: int, log_path: Path, instance: int = 0) -> LocalServer:
         argv = self.command(variant, settings, port)
-        env = {**os.environ, **setting_env(settings),
-               **variant.environment(settings, python=self.python, host=HOST, port=port),
+        # PYTHON_GIL is the catalog's alone: set for a GIL twin, never inherited.
+        inherited = {k: v for k, v in os.environ.items() if k != "PYTHON_GIL"}
+        env = {**inherited, **setting_env(settings),
+               **variant.environment(settings, python=self._python(variant), host=HOST,
+                                     port=port),
                "BATTLE_MONGO_URL": mongo_url, "BATTLE_MONGO_DB": database,
                # Servers import `servers.<app>` from the repository, installed or not.
                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT),
@@ -107,5 +122,8 @@ class LocalRuntime:
         return LocalServer(child, config.listen_port), text, nginx_version(binary), None
 
     def package_versions(self, variant: Variant) -> dict[str, str]:
+        python = self._python(variant)
+        if python != self.python:   # another interpreter's environment: asked of it
+            return interpreters.package_versions(python, variant.packages)
         # Servers run in this interpreter's environment, so its metadata is theirs.
         return environment.package_versions(variant.packages)

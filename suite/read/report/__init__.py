@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from suite.read.report import (answer, cells, costs, index, method, prose, quality, scenarios,
-                               study)
+from suite.read.report import (answer, cells, costs, gil, index, method, prose, quality,
+                               scenarios, study)
 from suite.read.report.quality import crosscheck_lines
 from suite.read.report.view import View
 from suite.record import results
@@ -57,6 +57,7 @@ def render_view(view: View) -> str:
     lines += costs.cost_section(view)
     lines += costs.db_latency_section(view)
     lines += study.section(view)
+    lines += gil.section(view)
     lines += scenarios.sweep_section(view)
     lines += scenarios.deployment_section(view)
     lines += scenarios.open_loop_section(view)

@@ -222,11 +222,15 @@ def _settings(variant: VariantResult) -> str:
 def variants_section(view: View) -> list[str]:
     run = view.run
     lines = ["## Variants and settings", "",
-             "| variant | class | server | worker model | driver | settings | status |",
-             "|---|---|---|---|---|---|---|"]
+             "| variant | class | server | worker model | driver | interpreter | settings | "
+             "status |", "|---|---|---|---|---|---|---|---|"]
     for v in run.variants:
+        driver = f"{v.driver} (deprecated)" if v.deprecated else v.driver
         lines.append(f"| {v.name} | {v.classification} | {v.server} | {v.worker_model} | "
-                     f"{v.driver} | {_settings(v)} | {v.status} |")
+                     f"{driver} | {interpreter_text(v)} | {_settings(v)} | {v.status} |")
+    deprecated = [v for v in run.variants if v.deprecated]
+    if deprecated:
+        lines += [""] + [f"- `{v.name}` is deprecated: {v.deprecated}" for v in deprecated]
     where = " (inside each variant's container)" if run.runtime == "docker" else ""
     lines += ["", f"Commands, as run{where}:", ""]
     for v in run.variants:
@@ -248,6 +252,17 @@ def variants_section(view: View) -> list[str]:
         lines += ["", "Package versions: " + ", ".join(
             f"{p} {'/'.join(sorted(vs))}" for p, vs in sorted(versions.items())) + "."]
     return lines + [""]
+
+
+def interpreter_text(v) -> str:
+    """The interpreter as the server reported it at verification: "CPython 3.13.15
+    free-threaded, GIL off"; "–" where it was not read (runs before results v8)."""
+    said = v.interpreter
+    if not said:
+        return "–"
+    build = " free-threaded" if said.get("free_threaded") else ""
+    return (f"{said.get('implementation', 'Python')} {said.get('python', '?')}{build}, "
+            f"GIL {'on' if said.get('gil') else 'off'}")
 
 
 def _runtime(run: RunResult) -> str:
