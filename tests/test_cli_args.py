@@ -116,3 +116,26 @@ def test_publish_leaves_out_a_file_too_large_for_git(tmp_path, capsys):
     assert f"results/{run_id}/raw/r1.txt" in staged
     assert f"results/{run_id}/mongod.log" not in staged
     assert "left out, over 2 MB" in capsys.readouterr().err
+
+
+def test_free_threaded_rows_need_their_interpreter_and_the_local_runtime(monkeypatch, capsys):
+    """Named, a row that cannot run here is a one-line usage error; unnamed (every variant),
+    it is left out with one line and the rest runs."""
+    from suite.cli import runnable
+    from suite.record.catalog import load_catalog
+
+    catalog = load_catalog()
+    every = list(catalog.values())
+    monkeypatch.setenv("BATTLE_FT_PYTHON", "/nonexistent/python")
+    with pytest.raises(UsageError, match="cannot run flask-gunicorn-gthread-ft: no free-threaded "
+                                         "CPython: run `make setup`"):
+        runnable([catalog["flask-gunicorn-gthread-ft"]], True, "local")
+    kept = runnable(every, False, "local")
+    assert kept == [v for v in every if not v.free_threaded] and len(kept) < len(every)
+    assert "note: leaving out flask-gunicorn-gthread-ft, flask-gunicorn-gthread-ft+gil" in \
+        capsys.readouterr().err
+    # Docker never runs them, interpreter or not.
+    monkeypatch.setenv("BATTLE_FT_PYTHON", "/bin/true")
+    assert runnable(every, False, "local") == every
+    with pytest.raises(UsageError, match="local runtime only"):
+        runnable([catalog["starlette-uvicorn-ft+gil"]], True, "docker")

@@ -31,7 +31,8 @@ def summary(doc: str, c: int, rps: list[float], cores: float, failed: float = 0.
 
 def view(extra_rows=(), extra=None) -> View:
     run = results.load(FIXTURES / "results-v7.json")
-    rows = [row("ft", "gthread, 1 process x threads", "free-threaded", gil_on=False),
+    rows = [dataclasses.replace(row("ft", "gthread, 1 process x threads", "free-threaded",
+                                    gil_on=False), settings={"workers": 1}),
             row("ft+gil", "gthread, 1 process x threads, GIL on", "free-threaded", "ft"),
             row("sync", "sync"), row("events", "asyncio (uvloop)"), *extra_rows]
     run = dataclasses.replace(run, variants=rows)
@@ -53,13 +54,14 @@ def test_each_free_threaded_row_is_compared_with_its_twin():
     text = "\n".join(gil.section(view()))
     assert text.startswith("## Threads without the GIL")
     line = next(l for l in text.splitlines() if l.startswith("| `ft` | small@200 |"))
-    assert "| 3,050 (3,000–3,100) | 1,520 (1,500–1,550) | 2.01× ✓ |" in line
+    assert "| 3,050 (3,000–3,100) | 1,520 (1,500–1,550) | 2.01× ✓ | 1.49× | 0.75× |" in line
     assert "1.60 CPU" in line and "1.00 CPU" in line
     twin_5000 = next(l for l in text.splitlines() if l.startswith("| `ft` | small@5,000 |"))
     # Against an unhealthy twin the ratio is shown, never tested: its figure is not a healthy one.
     assert "✗" in twin_5000 and "30.0% failed" in twin_5000 and "| 2.04× (unhealthy) |" in twin_5000
+    assert "| 2.04× (unhealthy) | – | 1.26× |" in twin_5000
     assert "beyond noise in 1 of 1 tested cells" in text
-    assert "`ft`'s server used up to 1.60 CPU without the GIL and 1.00 with it." in text
+    assert "`ft`, one process, used up to 1.60 CPU without the GIL and 1.00 with it." in text
 
 
 def test_the_best_free_threaded_row_against_processes_and_events():
@@ -84,3 +86,13 @@ def test_the_twin_and_the_baseline_are_never_the_best_of_a_kind():
 def test_a_run_without_free_threaded_rows_has_no_section():
     run = results.load(FIXTURES / "results-v7.json")
     assert gil.section(View.of(run)) == []
+
+
+def test_a_row_without_a_twin_is_shown_and_said_so():
+    alone = row("alone", "threads (blocking pool) on a Rust HTTP server, 1 process",
+                "free-threaded", gil_on=False)
+    figures = {("alone", "small", 200, 0): summary("small", 200, [2500, 2600, 2550], 1.4)}
+    text = "\n".join(gil.section(view([alone], figures)))
+    line = next(l for l in text.splitlines() if l.startswith("| `alone` | small@200 |"))
+    assert "| 2,550 (2,500–2,600) | – | – | 1.24× | 0.63× |" in line
+    assert "`alone` ran without a twin" in text

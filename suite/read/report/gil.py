@@ -67,7 +67,10 @@ def _kind(row: VariantResult) -> str | None:
         return None
     if row.build == "free-threaded":
         return "free-threaded"
-    return "events" if model_family(row.worker_model) == "asyncio" else "processes"
+    # On the default build threads are held to one CPU per process by the GIL: their parallel
+    # work comes from processes. gevent's greenlets are an event loop like asyncio's.
+    return ("events" if model_family(row.worker_model) in ("asyncio", "greenlets")
+            else "processes")
 
 
 def bests(view: View) -> dict[tuple[str, int, int], dict[str, tuple[str, CellSummary]]]:
@@ -91,6 +94,13 @@ def _cpu(s: CellSummary | None) -> str:
         return "–"
     return (f"{fmt.cores(s.cpu_cores.get('server'))} CPU, "
             f"{fmt.integer(s.cpu_us_per_ok.get('server'))} µs")
+
+
+def _share_of(view: View, free: CellSummary, other: tuple[str, CellSummary] | None) -> str:
+    """A healthy free-threaded cell's median over the best healthy one of another kind."""
+    if other is None or not view.healthy(free) or not free.median_rps:
+        return "–"
+    return fmt.ratio(free.median_rps / other[1].median_rps)
 
 
 def _unhealthy(p: Pair) -> str:
@@ -120,20 +130,30 @@ def section(view: View) -> list[str]:
              prose.GIL.format(version=version,
                               build=run.runtime_details.free_threaded_version or "–"), "",
              "| stack | cell | free-threaded req/s | GIL twin req/s | free ÷ twin | "
-             "server CPU, µs/request: free | twin |", "|---|---|---:|---:|---:|---|---|"]
+             "÷ best process-based | ÷ best event loop | server CPU, µs/request: free | twin |",
+             "|---|---|---:|---:|---:|---:|---:|---|---|"]
+    best = bests(view)
     for p in found:
+        others = best.get((p.doc, p.connections, p.db_latency_ms), {})
         lines.append(f"| `{p.row}` | {fmt.cell_label(p.doc, p.connections, p.db_latency_ms)} | "
                      f"{fmt.rps(p.free, view.healthy(p.free))} | "
                      f"{fmt.rps(p.twin, view.healthy(p.twin)) if p.twin else '–'} | "
-                     f"{_verdict(p.lead) if p.lead else _unhealthy(p)} | {_cpu(p.free)} | "
+                     f"{_verdict(p.lead) if p.lead else _unhealthy(p)} | "
+                     f"{_share_of(view, p.free, others.get('processes'))} | "
+                     f"{_share_of(view, p.free, others.get('events'))} | {_cpu(p.free)} | "
                      f"{_cpu(p.twin)} |")
-    lines += ["", prose.GIL_LEGEND, ""]
-    lines += _twin_sentences(found)
+    alone = [row.name for row in run.variants if row.build == "free-threaded"
+             and not row.twin_of and run.variant(row.name + "+gil") is None]
+    lines += ["", prose.GIL_LEGEND + (prose.GIL_NO_TWIN.format(rows=", ".join(
+        f"`{name}`" for name in alone)) if alone else ""), ""]
+    lines += _twin_sentences(found, {v.name: v.settings.get("workers") for v in run.variants})
     lines += _against(view)
     return lines
 
 
-def _twin_sentences(found: list[Pair]) -> list[str]:
+def _twin_sentences(found: list[Pair], workers: dict[str, object]) -> list[str]:
+    """How often the lock mattered, and how much CPU one process used with and without it
+    (`workers`: each row's setting; a row of several processes uses several CPUs either way)."""
     tested = [p for p in found if p.lead is not None and p.lead.tested]
     ahead = [p for p in tested if p.lead.beyond_noise and p.lead.ratio > 1]
     behind = [p for p in tested if p.lead.beyond_noise and p.lead.ratio < 1]
@@ -147,10 +167,11 @@ def _twin_sentences(found: list[Pair]) -> list[str]:
         mine = [p for p in found if p.row == row and p.twin is not None]
         cores = [(p.free.cpu_cores.get("server"), p.twin.cpu_cores.get("server")) for p in mine]
         cores = [(a, b) for a, b in cores if a is not None and b is not None]
-        if cores:
+        processes = workers.get(row)
+        if cores and processes == 1:
             free_max, twin_max = max(a for a, _ in cores), max(b for _, b in cores)
-            lines.append(f"`{row}`'s server used up to {free_max:.2f} CPU without the GIL and "
-                         f"{twin_max:.2f} with it.")
+            lines.append(f"`{row}`, one process, used up to {free_max:.2f} CPU without the GIL "
+                         f"and {twin_max:.2f} with it.")
     return [" ".join(lines), ""] if lines else []
 
 

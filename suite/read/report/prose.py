@@ -105,16 +105,21 @@ REGENERATE = ("Regenerate this report (charts and HTML page included) from the r
               "alone with `battle report results/{run_id}.json`.")
 
 GIL = ("Rows marked *-ft* ran on free-threaded CPython {version} (PEP 703, built with "
-       "`--disable-gil`: {build}) with the GIL off; each has a GIL twin, *-ft+gil*, the same "
-       "build, command and settings with `PYTHON_GIL=1`, so within a pair only the lock differs. "
+       "`--disable-gil`: {build}) with the GIL off; each, where its server allows it, has a GIL "
+       "twin, *-ft+gil*, the same build, command and settings with `PYTHON_GIL=1`, so within a "
+       "pair only the lock differs. "
        "Verification read the GIL's state from every server after its first requests "
        "(`sys._is_gil_enabled()`) and would have failed a row whose GIL came back on. Their "
        "environment lacks orjson, uvloop, httptools and gunicorn_h1c (no free-threaded wheels): "
        "both sides of a pair share that, rows of the default interpreter do not.")
 GIL_LEGEND = ("free ÷ twin: successful req/s, medians; ✓ beyond noise, ~ within (Welch, Holm "
-              "over the table); against an unhealthy side, shown and not tested. Server CPU: cores "
-              "used, all its processes (median over repeats; for a one-process row more than 1 "
-              "means its threads ran at once), and CPU µs per successful request.")
+              "over the table); against an unhealthy side, shown and not tested. ÷ best "
+              "process-based, ÷ best event loop: against the best healthy row of the default "
+              "build in the same cell, a process-based one (sync workers, or threads in several "
+              "processes) and an event-loop one (asyncio or gevent), named in the next table. "
+              "Server CPU: cores used, all its processes (median over repeats; for a one-process "
+              "row more than 1 means its threads ran at once), and CPU µs per successful "
+              "request.")
 GIL_CHANGES = ("On this machine free-threading changes the study's answer where it counts: "
                "threads without the GIL beat the best event loop in more cells than they lose.")
 GIL_KEEPS = ("On this machine free-threading does not change the study's answer: the best "
@@ -122,3 +127,6 @@ GIL_KEEPS = ("On this machine free-threading does not change the study's answer:
              "them.")
 GIL_UNTESTED = ("Whether free-threading changes the study's answer is not tested against noise "
                 "here (one repeat per cell).")
+GIL_NO_TWIN = (" {rows} ran without a twin: its server refuses to start this build with the GIL "
+               "on (granian), so the default build's row of the same stack is its nearest "
+               "control.")
