@@ -382,7 +382,8 @@ def runnable(variants: list, named: bool, runtime_name: str) -> list:
     free_threaded = [v for v in variants if v.free_threaded]
     if runtime_name == "docker":
         cannot = free_threaded
-        why = "they run in the local runtime only (their interpreter is built on the host)"
+        why = ("free-threaded rows run in the local runtime only (their interpreter is built "
+               "on the host)")
     else:
         cannot = free_threaded if interpreters.free_threaded_python() is None else []
         why = interpreters.MISSING
@@ -524,7 +525,9 @@ def cmd_images(args: argparse.Namespace) -> int:
     def progress(message: str) -> None:
         print(f"images: {message}", file=sys.stderr, flush=True)
 
-    variants = select(load_catalog(args.catalog), args.variants)
+    # Free-threaded rows have no image (their interpreter is built on the host).
+    variants = runnable(select(load_catalog(args.catalog), args.variants), bool(args.variants),
+                        "docker")
     if args.offline:
         images.build_offline(progress)
     if args.no_servers:
