@@ -5,6 +5,7 @@ for runs that measured a free-threaded row."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from suite.read import fmt, significance
@@ -34,11 +35,12 @@ def _summaries(view: View, name: str) -> dict[tuple[str, int, int], CellSummary]
 def pairs(view: View) -> list[Pair]:
     """Every measured cell of every free-threaded row, with its twin's where it ran, the lead
     of the two tested as one family."""
+    twins = {v.twin_of: v.name for v in view.run.variants if v.twin_of}
     found = []
     for row in view.run.variants:
         if row.build != "free-threaded" or row.twin_of:
             continue
-        twin = _summaries(view, row.name + "+gil")
+        twin = _summaries(view, twins[row.name]) if row.name in twins else {}
         for (doc, c, ms), s in sorted(_summaries(view, row.name).items(),
                                       key=lambda item: _order(view, item[0])):
             other = twin.get((doc, c, ms))
@@ -46,10 +48,9 @@ def pairs(view: View) -> list[Pair]:
             lead = (significance.lead(s.ok_rps, other.ok_rps)
                     if healthy and s.ok_rps and other.ok_rps else None)
             found.append(Pair(row.name, doc, c, ms, s, other, lead))
-    tested = significance.family([p.lead for p in found if p.lead is not None])
-    it = iter(tested)
-    return [Pair(p.row, p.doc, p.connections, p.db_latency_ms, p.free, p.twin,
-                 next(it) if p.lead is not None else None) for p in found]
+    adjusted = iter(significance.family([p.lead for p in found if p.lead is not None]))
+    return [dataclasses.replace(p, lead=next(adjusted)) if p.lead is not None else p
+            for p in found]
 
 
 def _order(view: View, key: tuple[str, int, int]) -> tuple:
@@ -142,8 +143,9 @@ def section(view: View) -> list[str]:
                      f"{_share_of(view, p.free, others.get('processes'))} | "
                      f"{_share_of(view, p.free, others.get('events'))} | {_cpu(p.free)} | "
                      f"{_cpu(p.twin)} |")
+    twinned = {v.twin_of for v in run.variants if v.twin_of}
     alone = [row.name for row in run.variants if row.build == "free-threaded"
-             and not row.twin_of and run.variant(row.name + "+gil") is None]
+             and not row.twin_of and row.name not in twinned]
     lines += ["", prose.GIL_LEGEND + (prose.GIL_NO_TWIN.format(rows=", ".join(
         f"`{name}`" for name in alone)) if alone else ""), ""]
     lines += _twin_sentences(found, {v.name: v.settings.get("workers") for v in run.variants})
