@@ -16,7 +16,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 
 .PHONY: setup tools free-threaded bench-all bench bench-scenarios report publish readme list test test-unit clean \
-	images images-offline compose-file
+	images images-offline compose-file lab-up lab-down
 
 setup: tools $(VENV)/.installed free-threaded
 
@@ -93,6 +93,15 @@ images-offline: setup
 
 compose-file: setup
 	$(PY) -m suite compose-file > compose/docker-compose.yml
+
+# Three hosts on this machine, each a network namespace with its own Docker engine, for placed
+# runs: `make lab-up`, then `make bench-all ARGS="--hosts /run/battle-lab/hosts.toml"`
+# (docs/placement.md). RATE=100mbit limits the links (tc tbf). Root.
+lab-up: setup
+	$(PY) -m suite lab up $(if $(RATE),--rate $(RATE))
+
+lab-down: setup
+	$(PY) -m suite lab down
 
 clean:
 	rm -rf $(VENV) .venv-ft .pytest_cache

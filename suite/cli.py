@@ -17,7 +17,7 @@ from pathlib import Path
 
 from suite import REPO_ROOT
 from suite.measure import (balancer, command, composefile, environment, images, interpreters,
-                           resume, sweep)
+                           lab, placement, resume, sweep)
 from suite.read import compare, report
 from suite.record import documents, results
 from suite.record.catalog import (DEFAULT_CATALOG, DEFAULT_MAX_CONNECTIONS, CatalogError,
@@ -31,6 +31,7 @@ from suite.measure.runner import RunOptions, Runner, start_mongo, start_verified
 from suite.measure.runtime import ROLES, Runtime, RuntimeUnavailable, ServerFailed
 from suite.measure.runtime.docker import DockerRuntime, remove_owned
 from suite.measure.runtime.local import LocalRuntime
+from suite.measure.runtime.placed import PlacedRuntime
 
 
 class UsageError(Exception):
@@ -124,6 +125,13 @@ def parse_memory(specs: list[str]) -> dict[str, str]:
 
 
 def make_runtime(args: argparse.Namespace, cpu_roles: dict[str, list[int]]) -> Runtime:
+    if getattr(args, "hosts", None):
+        try:
+            hosts = placement.load_hosts(args.hosts)
+        except placement.PlacementError as exc:
+            raise UsageError(str(exc)) from None
+        return PlacedRuntime(hosts, memory=parse_memory(args.memory), images=args.images,
+                             catalog_path=args.catalog)
     if args.runtime == "local":
         if args.memory or args.images:
             raise UsageError("--memory and --images apply to --runtime docker only")
@@ -139,6 +147,9 @@ def _add_runtime_options(command: argparse.ArgumentParser) -> None:
                          help="docker image set (default: BATTLE_IMAGES, compose/.env, registry)")
     command.add_argument("--memory", action="append", default=[], metavar="ROLE=SIZE",
                          help='docker memory limits, e.g. "server=4g db=2g" (the defaults)')
+    command.add_argument("--hosts", type=Path, metavar="HOSTS.TOML",
+                         help="client, server and database each on a Docker engine of its own "
+                              "(docs/placement.md; `battle lab up` writes one for this machine)")
 
 
 def _add_run_options(run: argparse.ArgumentParser, profile: str = DEFAULT_PROFILE,
@@ -248,6 +259,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="only the offline base, wheelhouse and mongo image")
 
     commands.add_parser("compose-file", help="print compose/docker-compose.yml for the catalog")
+
+    lab_cmd = commands.add_parser(
+        "lab", help="three hosts with a Docker engine each on this machine, for --hosts "
+                    "(network namespaces of the suite's own; root)")
+    lab_cmd.add_argument("action", choices=["up", "down", "status"])
+    lab_cmd.add_argument("--rate", metavar="RATE",
+                         help="up: limit every host's link to RATE each way (tc tbf), e.g. "
+                              "1gbit or 100mbit")
 
     rep = commands.add_parser("report", help="regenerate markdown from results files")
     rep.add_argument("results", nargs="+", type=Path, metavar="RESULTS.json")
@@ -396,12 +415,31 @@ def runnable(variants: list, named: bool, runtime_name: str) -> list:
     return [v for v in variants if v not in cannot]
 
 
+def refuse_unplaced(args: argparse.Namespace, profile, crosscheck: bool) -> None:
+    """What a placed run (--hosts) does not measure yet, refused in one line before anything
+    starts."""
+    unplaced = [
+        (bool(args.cpus), "--cpus (pinning is per machine: each role has its host)"),
+        (bool(args.mongo_url), "--mongo-url (the db host's engine runs the database)"),
+        (bool(args.instances or args.balancer), "--instances/--balancer (deployments)"),
+        (crosscheck or bool(getattr(args, "crosscheck", None))
+         or getattr(args, "loadgen", "wrk") != "wrk" or bool(profile.rates),
+         "oha (--loadgen oha, --crosscheck, --rate): wrk is the client container's generator"),
+        (documents.WRITE in profile.docs, "writes (--docs write)"),
+        (args.runtime == "local" and "--runtime" in args.argv,
+         "--runtime local (a placed run is the docker runtime on several engines)"),
+    ]
+    for refused, what in unplaced:
+        if refused:
+            raise UsageError(f"--hosts does not take {what}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     prior = None
     if getattr(args, "resume", None):
         args, prior = resumed_args(args)
     variants = runnable(select(load_catalog(args.catalog), args.variants), bool(args.variants),
-                        args.runtime)
+                        "docker" if getattr(args, "hosts", None) else args.runtime)
     try:
         profile = PROFILES[args.profile].with_overrides(
             docs=args.docs, connections=args.connections, duration_s=args.duration,
@@ -418,6 +456,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                          "in the run, which oha cannot vary (no --loadgen oha, --crosscheck or "
                          "--rate with them)")
     cpu_roles = parse_cpu_roles(args.cpus)
+    if getattr(args, "hosts", None):
+        refuse_unplaced(args, profile, crosscheck=args.command == "crosscheck")
     if args.mongo_url and "db" in cpu_roles:
         raise UsageError("--cpus db=... pins the embedded mongod; it cannot pin --mongo-url")
     crosscheck = args.command == "crosscheck"
@@ -626,6 +666,30 @@ def cmd_readme(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lab(args: argparse.Namespace) -> int:
+    try:
+        if args.action == "up":
+            path = lab.up(rate=args.rate)
+            print(f"lab up: engines {', '.join(h.engine for h in lab.HOSTS)}; hosts file {path}"
+                  + (f"; links limited to {args.rate}" if args.rate else ""), file=sys.stderr)
+            print(path)
+        elif args.action == "down":
+            removed = lab.down()
+            print("lab down: " + (", ".join(removed) if removed else "nothing was up"),
+                  file=sys.stderr)
+        else:
+            for role, state in lab.status().items():
+                print(f"{role}: netns {'yes' if state['netns'] else 'no'}, dockerd "
+                      f"{state['dockerd'] or 'not running'}, engine "
+                      f"{'answers' if state['answers'] else 'does not answer'} at "
+                      f"{state['engine']}, address {state['address']}, containers' open files "
+                      f"{state['open_files'] or '?'}")
+    except lab.LabError as exc:
+        print(f"battle: error: lab: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     result = compare.compare(results.load(args.base), results.load(args.new))
     for warning in result.warnings:
@@ -643,7 +707,7 @@ COMMANDS = {"list": cmd_list, "run": cmd_run, "crosscheck": cmd_run, "sweep": cm
             "serve": cmd_serve,
             "report": cmd_report, "compare": cmd_compare, "publish": cmd_publish,
             "readme": cmd_readme,
-            "images": cmd_images, "compose-file": cmd_compose_file}
+            "images": cmd_images, "compose-file": cmd_compose_file, "lab": cmd_lab}
 
 
 def main(argv: list[str] | None = None) -> int:

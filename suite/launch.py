@@ -28,7 +28,9 @@ from suite.record.catalog import (DEFAULT_MAX_CONNECTIONS, CatalogError, Unknown
 
 USAGE = "usage: python -m suite.launch VARIANT | --versions PACKAGE..."
 
-HOST = "127.0.0.1"   # host networking: the load generator reaches the server on loopback
+# Host networking: the load generator reaches the server on loopback, or, in a placed run
+# (--hosts), at the server host's address, which the suite passes as BATTLE_HOST.
+HOST = "127.0.0.1"
 
 
 def resolve(name: str, environ: dict[str, str]) -> tuple[list[str], dict[str, str]]:
@@ -41,9 +43,10 @@ def resolve(name: str, environ: dict[str, str]) -> tuple[list[str], dict[str, st
             cpus=len(os.sched_getaffinity(0)),
             max_connections=int(environ.get("BATTLE_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS)))
     port = int(environ.get("BATTLE_PORT", "8080"))
-    argv = variant.argv(settings, python=sys.executable, host=HOST, port=port)
+    host = environ.get("BATTLE_HOST") or HOST
+    argv = variant.argv(settings, python=sys.executable, host=host, port=port)
     env = {**environ, **setting_env(settings),
-           **variant.environment(settings, python=sys.executable, host=HOST, port=port)}
+           **variant.environment(settings, python=sys.executable, host=host, port=port)}
     return argv, env
 
 

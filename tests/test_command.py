@@ -57,7 +57,7 @@ def test_a_hung_docker_does_not_crash_or_hang_cleanup(hung_tools, tmp_path):
     started = time.monotonic()
     assert runtime.remove_containers("battle.owner=x") == []
     runtime.Container("abc", tmp_path / "server.log").remove()
-    runtime._owners_opened.add("host:1")
+    runtime._owners_opened.add(("host:1", ("docker",)))
     runtime.remove_owned()
     assert time.monotonic() - started < 10 and not runtime._owners_opened
 

@@ -244,7 +244,7 @@ def test_a_run_of_named_variants_is_not_the_current_answer():
 
     from suite.read.report import index
 
-    run = results.load(FIXTURES / "results-v8.json")
+    run = results.load(FIXTURES / "results-v9.json")
     profile = dataclasses.replace(run.profile, docs=("small", "large"),
                                   connections=(200, 1000, 5000), db_latencies_ms=(0,))
     every = dataclasses.replace(run, status="complete", profile=profile,

@@ -9,7 +9,7 @@ from tests.conftest import FIXTURES
 
 
 def test_round_trip_is_lossless(tmp_path):
-    original = json.loads((FIXTURES / "results-v8.json").read_text())
+    original = json.loads((FIXTURES / "results-v9.json").read_text())
     assert original["version"] == results.VERSION
     run = results.RunResult.from_dict(original)
     path = tmp_path / "copy.json"
@@ -232,7 +232,16 @@ def test_version_7_files_read_as_version_8():
     """A v7 run's servers ran on the default build, their GIL state unread."""
     original = json.loads((FIXTURES / "results-v7.json").read_text())
     run = results.RunResult.from_dict(original)
-    assert run.version == 8
+    assert run.version == results.VERSION
     assert all(v.build == "default" and v.interpreter is None and v.twin_of is None
                and v.gil_expected for v in run.variants)
     assert run.runtime_details.free_threaded_python is None
+
+
+def test_version_8_files_read_as_version_9():
+    """Every v8 run placed its roles on one machine."""
+    original = json.loads((FIXTURES / "results-v8.json").read_text())
+    upgraded = results.upgrade_v8(original)
+    assert upgraded["version"] == 9 and upgraded["runtime_details"]["placement"] is None
+    run = results.RunResult.from_dict(original)
+    assert run.version == results.VERSION and run.runtime_details.placement is None

@@ -26,6 +26,8 @@ DEFAULTS = {
     "BATTLE_PIP_OFFLINE": "0",
     "BATTLE_MONGO_IMAGE": "mongo:7.0",
     "BATTLE_BALANCER_IMAGE": "nginx:1.27",       # offline: the base, which has nginx-light
+    # wrk and iperf3 of a placed run (--hosts); offline: the base, which has them
+    "BATTLE_LOADGEN_IMAGE": "battle/loadgen:registry",
     "BATTLE_BALANCER_DIR": "/tmp/battle-nginx",  # the suite's nginx.conf for one deployment
     # nginx's open files at the largest default connection level (12048 for 5000)
     "BATTLE_BALANCER_NOFILE": str(balancer.open_files(DEFAULT_MAX_CONNECTIONS)),
@@ -34,10 +36,12 @@ DEFAULTS = {
     "BATTLE_SERVER_MEMORY": "4g",
     "BATTLE_DB_MEMORY": "2g",
     "BATTLE_MONGO_PORT": "27017",
+    "BATTLE_MONGO_BIND": "127.0.0.1",            # a placed run (--hosts): the db host's address
     "BATTLE_MONGO_TEST_COMMANDS": "0",           # 1: mongod allows the latency fail point
     "BATTLE_MONGO_URL": "mongodb://127.0.0.1:27017",
     "BATTLE_MONGO_DB": "battle",
     "BATTLE_PORT": "8080",
+    "BATTLE_HOST": "127.0.0.1",                  # a placed run (--hosts): the server's address
     "BATTLE_MAX_CONNECTIONS": str(DEFAULT_MAX_CONNECTIONS),
     "BATTLE_SETTINGS": "",                       # the suite's resolved settings (JSON)
     "BATTLE_EXPECT_ARGV": "",                    # the suite's command, checked by the launcher
@@ -57,6 +61,7 @@ HEADER = """\
 
 
 BALANCER_MOUNT = "/etc/battle-nginx"
+CATALOG_MOUNT = "/opt/battle/servers/catalog.toml"
 
 
 def _q(value: str) -> str:
@@ -90,7 +95,8 @@ def _mongo() -> list[str]:
         *_common("db"),
         "    tmpfs: [\"/data/db\"]",
         # Test commands (1) allow the fail point that adds latency to every find (--db-latency).
-        "    command: [\"mongod\", \"--bind_ip\", \"127.0.0.1\", \"--port\", "
+        "    command: [\"mongod\", \"--bind_ip\", "
+        f"{_q(_var('BATTLE_MONGO_BIND'))}, \"--port\", "
         f"{_q(_var('BATTLE_MONGO_PORT'))}, \"--dbpath\", \"/data/db\", \"--setParameter\", "
         f"{_q('enableTestCommands=' + _var('BATTLE_MONGO_TEST_COMMANDS'))}]",
     ]
@@ -116,7 +122,7 @@ def _balancer() -> list[str]:
     ]
 
 
-def _server(variant: Variant) -> list[str]:
+def _server(variant: Variant, mounts: bool = True) -> list[str]:
     return [
         f"  {variant.name}:",
         f"    profiles: [{_q(variant.name)}]",
@@ -134,19 +140,23 @@ def _server(variant: Variant) -> list[str]:
         "    environment:",
         f"      BATTLE_MONGO_URL: {_q(_var('BATTLE_MONGO_URL'))}",
         f"      BATTLE_MONGO_DB: {_q(_var('BATTLE_MONGO_DB'))}",
+        f"      BATTLE_HOST: {_q(_var('BATTLE_HOST'))}",
         f"      BATTLE_PORT: {_q(_var('BATTLE_PORT'))}",
         f"      BATTLE_MAX_CONNECTIONS: {_q(_var('BATTLE_MAX_CONNECTIONS'))}",
         f"      BATTLE_SETTINGS: {_q(_var('BATTLE_SETTINGS'))}",
         f"      BATTLE_EXPECT_ARGV: {_q(_var('BATTLE_EXPECT_ARGV'))}",
-        "    volumes:",
-        f"      - {_q(_var('BATTLE_CATALOG_FILE') + ':/opt/battle/servers/catalog.toml:ro')}",
+        *(["    volumes:",
+           f"      - {_q(_var('BATTLE_CATALOG_FILE') + ':' + CATALOG_MOUNT + ':ro')}"]
+          if mounts else []),
         f"    command: [{_q(variant.name)}]",
     ]
 
 
-def render(catalog: dict[str, Variant]) -> str:
+def render(catalog: dict[str, Variant], mounts: bool = True) -> str:
+    """The compose file. `mounts` False: no bind mounts (a placed run, whose engines cannot see
+    this machine's files: the suite copies the catalog into each server container instead)."""
     lines = [HEADER, 'version: "2.4"', "services:", *_mongo(), "", *_balancer()]
     for variant in catalog.values():
         if not variant.free_threaded:   # local runtime only: its interpreter is built on the host
-            lines += ["", *_server(variant)]
+            lines += ["", *_server(variant, mounts)]
     return "\n".join(lines) + "\n"

@@ -129,9 +129,14 @@ def listen_drops(pid: int | None = None) -> int | None:
     tails and late or lost requests, never as connect errors. None where it cannot be read."""
     path = f"/proc/{pid}/net/netstat" if pid else "/proc/net/netstat"
     try:
-        lines = Path(path).read_text().splitlines()
+        return parse_listen_drops(Path(path).read_text())
     except OSError:
         return None
+
+
+def parse_listen_drops(netstat: str) -> int | None:
+    """ListenDrops from the text of /proc/net/netstat."""
+    lines = netstat.splitlines()
     for names, values in zip(lines[::2], lines[1::2]):
         if names.startswith("TcpExt:"):
             table = dict(zip(names.split()[1:], values.split()[1:]))

@@ -47,9 +47,10 @@ DEBIAN_MIRROR = os.environ.get("BATTLE_DEBIAN_MIRROR", "http://deb.debian.org/de
 # python3 is 3.11 on bookworm: the wheelhouse is downloaded for that interpreter.
 BASE_PYTHON = "3.11"
 # libcurl4/libssl3: mongod needs them; nginx-light: the balancer (--balancer nginx) runs from
-# this base too.
+# this base too; wrk and iperf3: the load generator and the network probe of a placed run
+# (--hosts: suite.measure.placement), which run in a container on the client's engine.
 BASE_PACKAGES = ("python3", "python3-venv", "python3-dev", "gcc", "libc6-dev",
-                 "ca-certificates", "libcurl4", "libssl3", "nginx-light")
+                 "ca-certificates", "libcurl4", "libssl3", "nginx-light", "wrk", "iperf3")
 # Packages that publish no wheel: downloaded as source, compiled inside the image build.
 SOURCE_ONLY = ("uwsgi", "gunicorn_h1c")
 # Platforms of wheels that run on bookworm (glibc 2.36) x86_64.
@@ -59,10 +60,12 @@ WHEEL_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2
 IMAGE_SETS = {
     "registry": {key: DEFAULTS[key] for key in ("BATTLE_IMAGES", "BATTLE_SERVER_BASE",
                                                  "BATTLE_BUILD_BASE", "BATTLE_PIP_OFFLINE",
-                                                 "BATTLE_MONGO_IMAGE", "BATTLE_BALANCER_IMAGE")},
+                                                 "BATTLE_MONGO_IMAGE", "BATTLE_BALANCER_IMAGE",
+                                                 "BATTLE_LOADGEN_IMAGE")},
     "offline": {"BATTLE_IMAGES": "offline", "BATTLE_SERVER_BASE": BASE_IMAGE,
                 "BATTLE_BUILD_BASE": BASE_IMAGE, "BATTLE_PIP_OFFLINE": "1",
-                "BATTLE_MONGO_IMAGE": MONGO_IMAGE, "BATTLE_BALANCER_IMAGE": BASE_IMAGE},
+                "BATTLE_MONGO_IMAGE": MONGO_IMAGE, "BATTLE_BALANCER_IMAGE": BASE_IMAGE,
+                "BATTLE_LOADGEN_IMAGE": BASE_IMAGE},
 }
 
 
@@ -251,6 +254,19 @@ def build_mongo(progress: Progress) -> str:
               "--build-arg", f"BASE={BASE_IMAGE}", "--label", f"battle.key={key}",
               "--tag", MONGO_IMAGE, context], what="docker build (mongo)", timeout=600, check=True)
     return key
+
+
+def build_loadgen(image: str, base: str) -> str:
+    """The placed run's client image with a registry (compose/loadgen.Dockerfile on `base`);
+    the offline set's client is its base, which has wrk and iperf3. Returns the image's ID."""
+    found = image_id(image)
+    if found is not None:
+        return found
+    dockerfile = REPO_ROOT / "compose" / "loadgen.Dockerfile"
+    _run(["docker", "build", "--quiet", "--force-rm", "--file", str(dockerfile), "--build-arg",
+          f"BASE={base}", "--tag", image, str(dockerfile.parent)], what="docker build (loadgen)",
+         timeout=900, check=True)
+    return image_id(image) or ""
 
 
 def write_env_file(path: Path = ENV_FILE) -> None:

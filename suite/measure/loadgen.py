@@ -170,14 +170,17 @@ class Wrk:
 
     def describe(self) -> dict:
         """What the results record about this generator and how it measured."""
-        return {"tool": "wrk", "version": wrk_version(self.binary), "threads": self.threads,
-                "timeout_s": self.timeout_s, "script": "suite/measure/wrk/report.lua",
-                "latency": "measured: wrk's histogram with its coordinated-omission correction "
-                           "undone exactly (suite/measure/wrk/histogram.lua); wrk's corrected figures "
-                           "kept apart",
-                "failure_classes": list(ERROR_KEYS),
-                "body_check": "every response below HTTP 400 compared whole with the verified "
-                              "bytes"}
+        return wrk_description(wrk_version(self.binary), self.threads, self.timeout_s)
+
+
+def wrk_description(version: str, threads: int, timeout_s: int) -> dict:
+    return {"tool": "wrk", "version": version, "threads": threads, "timeout_s": timeout_s,
+            "script": "suite/measure/wrk/report.lua",
+            "latency": "measured: wrk's histogram with its coordinated-omission correction "
+                       "undone exactly (suite/measure/wrk/histogram.lua); wrk's corrected figures "
+                       "kept apart",
+            "failure_classes": list(ERROR_KEYS),
+            "body_check": "every response below HTTP 400 compared whole with the verified bytes"}
 
 
 def _latency(values: dict | None) -> dict[str, float | None] | None:

@@ -134,6 +134,61 @@ class Cgroup:
             return None
 
 
+@dataclass(frozen=True)
+class EngineCgroup:
+    """A container's cgroup on another Docker engine (a placed run), read through that engine:
+    `docker exec` of `head` on the files Cgroup reads, inside the container, where Docker
+    mounts the container's own cgroup at /sys/fs/cgroup (v1 and v2 alike). `sparse`: an exec
+    costs tens of milliseconds of both machines' CPU, so the Monitor reads it only when it
+    starts and stops (CPU is a counter: the difference is exact; memory is the two readings)."""
+
+    cli: tuple[str, ...]    # the docker CLI aimed at the container's engine
+    container: str
+    version: int            # the engine's cgroup version
+    sparse = True
+
+    def files(self) -> tuple[str, str, str]:
+        if self.version == 1:
+            return ("/sys/fs/cgroup/cpuacct/cpuacct.usage", "/sys/fs/cgroup/memory/memory.stat",
+                    "/sys/fs/cgroup/cpuacct/cgroup.procs")
+        return "/sys/fs/cgroup/cpu.stat", "/sys/fs/cgroup/memory.stat", "/sys/fs/cgroup/cgroup.procs"
+
+    def read(self) -> tuple[float, int, int] | None:
+        import subprocess   # here: the Monitor's other readers never start a process
+        try:
+            done = subprocess.run([*self.cli, "exec", self.container, "head", "-n", "100000",
+                                   *self.files()], capture_output=True, text=True, timeout=20,
+                                  stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return parse_heads(done.stdout, self.files(), self.version) \
+            if done.returncode == 0 else None
+
+
+def parse_heads(text: str, files: tuple[str, str, str], version: int
+                ) -> tuple[float, int, int] | None:
+    """`head` of the three cgroup files (CPU, memory.stat, procs) -> what Cgroup.read returns."""
+    parts: dict[str, list[str]] = {}
+    current = None
+    for line in text.splitlines():
+        if line.startswith("==> ") and line.endswith(" <=="):
+            current = line[4:-4]
+            parts[current] = []
+        elif current is not None and line.strip():
+            parts[current].append(line)
+    cpu, memory, procs = (parts.get(name) for name in files)
+    try:
+        if version == 1:
+            cpu_s = int(cpu[0]) / 1e9
+            rss_key = "total_rss"
+        else:
+            cpu_s = int(dict(line.split() for line in cpu)["usage_usec"]) / 1e6
+            rss_key = "anon"
+        return cpu_s, int(dict(line.split() for line in memory)[rss_key]), len(procs or [])
+    except (TypeError, IndexError, KeyError, ValueError):
+        return None
+
+
 class Monitor:
     """Samples roles (process groups or cgroups) on a background thread between start() and
     stop()."""
@@ -144,10 +199,11 @@ class Monitor:
         # deployment).
         members = {role: tuple(w if isinstance(w, list) else [w]) for role, w in roles.items()
                    if w}
+        # A cgroup, here or through an engine (anything with read()); else process groups.
         self.cgroups = {role: ws for role, ws in members.items()
-                        if all(isinstance(w, Cgroup) for w in ws)}
+                        if all(hasattr(w, "read") for w in ws)}
         self.roles = {role: ws for role, ws in members.items()
-                      if not any(isinstance(w, Cgroup) for w in ws)}
+                      if not any(hasattr(w, "read") for w in ws)}
         self.interval_s = interval_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -168,7 +224,8 @@ class Monitor:
         self._thread.start()
         return self
 
-    def _sample(self) -> None:
+    def _sample(self, every: bool = True) -> None:
+        """Read every role; `every` False (the background thread): the sparse ones not."""
         snapshots = _snapshot({pgid for pgids in self.roles.values() for pgid in pgids})
         for role, pgids in self.roles.items():
             snapshot = {pid: values for pgid in pgids
@@ -185,6 +242,8 @@ class Monitor:
                 sum(rss if pss is None else pss for _, pss, rss in snapshot.values()))
             self._procs[role] = max(self._procs.get(role, 0), len(snapshot))
         for role, cgroups in self.cgroups.items():
+            if not every and any(getattr(cgroup, "sparse", False) for cgroup in cgroups):
+                continue
             readings = [cgroup.read() for cgroup in cgroups]
             if any(reading is None for reading in readings):
                 continue
@@ -195,7 +254,7 @@ class Monitor:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
-            self._sample()
+            self._sample(every=False)
 
     def stop(self) -> dict[str, Usage]:
         """Usage per role plus the machine's overall CPU use ("machine")."""

@@ -222,6 +222,10 @@ class Runner:
         self.variants = {v.name: v for v in options.variants}
 
         def generator(name: str):
+            placed = getattr(self.runtime, "generator", None)   # a placed run's client
+            if placed is not None:
+                return placed(name, threads=self.runtime.loadgen_cpus(),
+                              timeout_s=self.profile.timeout_s)
             return make_generator(name, threads=self.runtime.loadgen_cpus(),
                                   timeout_s=self.profile.timeout_s,
                                   cpus=tuple(self.runtime.cpu_roles.get("loadgen", ())))
@@ -461,7 +465,7 @@ class Runner:
                  else f" {session.label}" if session.precision else "")
         name = f"[{variant.name}{label}]"
         port = self.options.port or free_port()
-        if not port_is_free(port):
+        if not getattr(self.runtime, "hosts", None) and not port_is_free(port):
             self._fail(record, f"port {port} on 127.0.0.1 is already in use")
             return
         settings = record.settings
@@ -588,12 +592,13 @@ class Runner:
             if watched:
                 extra["probe"] = self._probe(server)
             before = self._mongo_call(self.counter.read) if watched and self.counter else None
-            drops = connections.listen_drops() if watched else None
+            listen_drops = getattr(server, "listen_drops", connections.listen_drops)
+            drops = listen_drops() if watched else None
             started_at = now()
             sample = generator.run(url, cell.connections, duration_s, raw, self.options.out_dir,
                                    watch, expect, **extra)
             after = self._mongo_call(self.counter.read) if before is not None else None
-            dropped = connections.listen_drops() if drops is not None else None
+            dropped = listen_drops() if drops is not None else None
             sample.started_at, sample.quiet_wait_s = started_at, waited
             if dropped is not None:
                 sample.listen_drops = dropped - drops

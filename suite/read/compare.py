@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from suite.read import significance
 from suite.record import stats
-from suite.record.results import RunResult
+from suite.record.results import RunResult, placement_key
 from suite.read.significance import ALPHA
 
 
@@ -92,6 +92,10 @@ def compare(base: RunResult, new: RunResult) -> Comparison:
             warnings.append(f"profiles differ: {key} {a} vs {b}")
     if base.runtime != new.runtime:
         warnings.append(f"runtimes differ: {base.runtime} vs {new.runtime}")
+    placed = [placement_key(run.runtime_details.placement) for run in (base, new)]
+    if placed[0] != placed[1]:
+        warnings.append(f"placements differ ({placed[0]} vs {placed[1]}): the ratios mix where "
+                        "the roles ran with the servers")
     if base.profile.db_latencies_ms != new.profile.db_latencies_ms:
         warnings.append("database latencies differ: "
                         f"{list(base.profile.db_latencies_ms)} ms vs "

@@ -48,7 +48,7 @@ SCHEMA = "battle.results"
 #     runtime_details. A v7 file is a v8 file whose servers ran on the default build and whose
 #     GIL state was not read (None).
 # Older versions are upgraded on load, one version at a time.
-VERSION = 8
+VERSION = 9
 LATENCY_KEYS = ("min", "mean", "stdev", "max", "p50", "p75", "p90", "p99", "p99.9")
 # Why a request did not count as a success. connect/read/write: socket errors; status: HTTP
 # >= 400; late: a response slower than the timeout; lost: a request still unanswered after the
@@ -588,10 +588,24 @@ class RuntimeDetails:
     # local, when free-threaded rows ran: that interpreter and its own `-VV` line.
     free_threaded_python: str | None = None
     free_threaded_version: str | None = None
+    # A placed run (--hosts, suite.measure.placement): each role's engine, address and machine,
+    # the links between them as measured, and the image IDs each engine ran. None: one engine.
+    placement: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RuntimeDetails":
         return cls(**_known(cls, data))
+
+
+def placement_key(placement: dict[str, Any] | None) -> str:
+    """What two runs must share to be compared: "one engine", or each role's machine (engine
+    name, CPU model and count) and address (suite.measure.placement)."""
+    if not placement:
+        return "one engine"
+    hosts = placement.get("hosts", {})
+    return " ".join(f"{role}={hosts.get(role, {}).get('name')}/"
+                    f"{hosts.get(role, {}).get('cpu_model')}x{hosts.get(role, {}).get('cpus')}"
+                    f"@{hosts.get(role, {}).get('address')}" for role in ("client", "server", "db"))
 
 
 @dataclass
@@ -843,8 +857,14 @@ def upgrade_v7(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "version": 8, "variants": variants}
 
 
+def upgrade_v8(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 8 as version 9: every run before placement ran its roles on one machine."""
+    details = {**data.get("runtime_details", {}), "placement": None}
+    return {**data, "version": 9, "runtime_details": details}
+
+
 UPGRADES = {1: upgrade_v1, 2: upgrade_v2, 3: upgrade_v3, 4: upgrade_v4, 5: upgrade_v5,
-            6: upgrade_v6, 7: upgrade_v7}
+            6: upgrade_v6, 7: upgrade_v7, 8: upgrade_v8}
 
 
 def save(run: RunResult, path: Path) -> None:

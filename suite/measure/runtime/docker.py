@@ -43,12 +43,14 @@ COMPOSE_DIR = REPO_ROOT / "compose"
 STOP_GRACE_S = 10
 
 
-def docker(*args: str, timeout: float = 120,
-           env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """The docker CLI (suite.command.run). Not installed: RuntimeUnavailable; no answer within
+def docker(*args: str, timeout: float = 120, env: dict[str, str] | None = None,
+           cli: tuple[str, ...] = ("docker",)) -> subprocess.CompletedProcess:
+    """The docker CLI (suite.command.run); `cli` aims it at another engine ("docker", "--host",
+    URL: suite.measure.placement). Not installed: RuntimeUnavailable; no answer within
     `timeout`: ServerFailed, naming the call and the limit."""
     try:
-        return command.run(["docker", *args], timeout=timeout, env=env)
+        return command.run([*cli, *args], timeout=timeout, env=env,
+                           what=" ".join(["docker", *cli[1:], *args[:1]]))
     except CommandError as exc:
         if exc.missing:
             raise RuntimeUnavailable("docker not found: install Docker Engine, or use "
@@ -56,12 +58,13 @@ def docker(*args: str, timeout: float = 120,
         raise ServerFailed(str(exc)) from None
 
 
-def _cleanup(*args: str, timeout: float = 120) -> subprocess.CompletedProcess | None:
+def _cleanup(*args: str, timeout: float = 120,
+             cli: tuple[str, ...] = ("docker",)) -> subprocess.CompletedProcess | None:
     """docker in cleanup paths, which run whatever happened before: a hung daemon must neither
     hang nor crash them, so a call without an answer is given up (None). Containers left so are
     swept by the next run (sweep_orphans)."""
     try:
-        return docker(*args, timeout=timeout)
+        return docker(*args, timeout=timeout, cli=cli)
     except (RuntimeUnavailable, ServerFailed):
         return None
 
@@ -108,36 +111,38 @@ def compose_failure(stderr: str) -> str:
     return errors[-1] if errors else last_line(stderr)
 
 
-def find_containers(*labels: str) -> list[str]:
+def find_containers(*labels: str, cli: tuple[str, ...] = ("docker",)) -> list[str]:
     """Ids of every container, running or not, carrying all the labels ("key=value")."""
-    return docker(*_ps_args(labels)).stdout.split()
+    return docker(*_ps_args(labels), cli=cli).stdout.split()
 
 
-def remove_containers(*labels: str) -> list[str]:
+def remove_containers(*labels: str, cli: tuple[str, ...] = ("docker",)) -> list[str]:
     """Force-remove (with anonymous volumes) every container carrying the labels (cleanup: a
     hung daemon removes nothing, and raises nothing)."""
     with signals_deferred():
-        listed = _cleanup(*_ps_args(labels))
+        listed = _cleanup(*_ps_args(labels), cli=cli)
         ids = listed.stdout.split() if listed is not None else []
         if ids:
-            _cleanup("rm", "-fv", *ids, timeout=60)
+            _cleanup("rm", "-fv", *ids, timeout=60, cli=cli)
     return ids
 
 
-_owners_opened: set[str] = set()
+# (owner label, engine CLI) of every runtime this process opened.
+_owners_opened: set[tuple[str, tuple[str, ...]]] = set()
 
 
 def remove_owned() -> None:
-    """Remove every container this process started (the CLI's last word, whatever happened)."""
-    for owner in list(_owners_opened):
-        remove_containers(f"battle.owner={owner}")
-        _owners_opened.discard(owner)
+    """Remove every container this process started, on every engine it used (the CLI's last
+    word, whatever happened)."""
+    for owner, cli in list(_owners_opened):
+        remove_containers(f"battle.owner={owner}", cli=cli)
+        _owners_opened.discard((owner, cli))
 
 
-def sweep_orphans() -> list[str]:
+def sweep_orphans(cli: tuple[str, ...] = ("docker",)) -> list[str]:
     """Remove containers left by a suite process on this host that no longer exists."""
     listed = docker("ps", "-a", "--filter", "label=battle.owner",
-                    "--format", '{{.ID}} {{.Label "battle.owner"}}')
+                    "--format", '{{.ID}} {{.Label "battle.owner"}}', cli=cli)
     host = socket.gethostname()
     orphans = []
     for line in listed.stdout.splitlines():
@@ -146,19 +151,20 @@ def sweep_orphans() -> list[str]:
         if owner_host == host and pid.isdigit() and not _pid_alive(int(pid)):
             orphans.append(cid)
     if orphans:
-        docker("rm", "-fv", *orphans, timeout=60)
+        docker("rm", "-fv", *orphans, timeout=60, cli=cli)
     return orphans
 
 
 class Container:
     """One running container, by id: the state and logs docker keeps about it."""
 
-    def __init__(self, cid: str, log_path: Path | None):
+    def __init__(self, cid: str, log_path: Path | None, cli: tuple[str, ...] = ("docker",)):
         self.id = cid
         self.log_path = log_path
+        self.cli = cli      # the engine it runs on
 
     def state(self) -> dict[str, Any]:
-        done = docker("inspect", "--format", "{{json .State}}", self.id)
+        done = docker("inspect", "--format", "{{json .State}}", self.id, cli=self.cli)
         return json.loads(done.stdout) if done.returncode == 0 else {}
 
     def alive(self) -> bool:
@@ -172,7 +178,7 @@ class Container:
             return None
 
     def logs(self, tail: int | None = None) -> str:
-        done = docker("logs", *(["--tail", str(tail)] if tail else []), self.id)
+        done = docker("logs", *(["--tail", str(tail)] if tail else []), self.id, cli=self.cli)
         return done.stdout + done.stderr
 
     def exit_detail(self) -> str:
@@ -187,19 +193,20 @@ class Container:
         return ended(status, self.logs(6))
 
     def image(self) -> str:
-        return docker("inspect", "--format", "{{.Image}}", self.id).stdout.strip()
+        return docker("inspect", "--format", "{{.Image}}", self.id, cli=self.cli).stdout.strip()
 
     def remove(self) -> None:
         """Keep its logs, stop it (SIGTERM, then SIGKILL after the grace), remove it; a Ctrl-C
         meanwhile waits until it is gone."""
         with signals_deferred():
-            logs = _cleanup("logs", self.id)
+            logs = _cleanup("logs", self.id, cli=self.cli)
             if self.log_path is not None and logs is not None:
                 self.log_path.parent.mkdir(parents=True, exist_ok=True)
                 with open(self.log_path, "a") as handle:
                     handle.write(logs.stdout + logs.stderr)
-            _cleanup("stop", "--time", str(STOP_GRACE_S), self.id, timeout=STOP_GRACE_S + 60)
-            _cleanup("rm", "-fv", self.id, timeout=60)
+            _cleanup("stop", "--time", str(STOP_GRACE_S), self.id, timeout=STOP_GRACE_S + 60,
+                     cli=self.cli)
+            _cleanup("rm", "-fv", self.id, timeout=60, cli=self.cli)
 
 
 class DockerServer:
@@ -335,7 +342,7 @@ class DockerRuntime:
             limits={"server": {"cpuset": self._cpuset("server"),
                                "memory": self.memory["server"]}},
             network="host", orphans_removed=swept)
-        _owners_opened.add(self.owner)
+        _owners_opened.add((self.owner, ("docker",)))
         try:
             yield details
         finally:

@@ -37,6 +37,40 @@ def machine_text(run: RunResult) -> str:
     return f"{env.get('cpu_model')} × {env.get('cpu_count')}"
 
 
+def placement_lines(run: RunResult) -> list[str]:
+    """Where the roles ran: one engine (one machine, roles sharing its CPUs), or a placed
+    run's three engines with their machines and the links measured between them. Runs compare
+    only within one placement (suite.measure.placement.placement_key)."""
+    placement = run.runtime_details.placement
+    if not placement:
+        return [f"**Placement: one machine.** Load generator, server and database shared "
+                f"{machine_text(run)} ({run.runtime} runtime); compare this run only with runs "
+                "placed the same way.", ""]
+    hosts = placement.get("hosts", {})
+
+    def host(role: str) -> str:
+        h = hosts.get(role, {})
+        label = f"{h.get('machine')}, " if h.get("machine") else ""
+        return (f"{role} at {h.get('address')} ({label}{h.get('cpu_model') or '?'} × "
+                f"{h.get('cpus')}, {(h.get('memory_bytes') or 0) / 2**30:.0f} GiB, "
+                f"engine {h.get('engine_version')} `{h.get('engine')}`)")
+
+    def link(entry: dict) -> str:
+        rtt = entry.get("rtt_ms")
+        gbit = entry.get("gbit_s")
+        return (f"{entry.get('source')} → {entry.get('target')}: round trip "
+                f"{'?' if rtt is None else f'{rtt:.3f}'} ms idle (TCP connect, median), "
+                f"{'?' if gbit is None else f'{gbit:g}'} Gbit/s (iperf3, one stream)")
+
+    shared = len({(h.get("name"), h.get("cpu_model")) for h in hosts.values()}) == 1
+    return [f"**Placement: three engines.** " + "; ".join(host(r) for r in ("client", "server",
+                                                                             "db"))
+            + ". Links: " + "; ".join(link(e) for e in placement.get("links", [])) + "."
+            + (" The three engines report the same machine: a lab on one box (separate "
+               "addresses, network stacks and engines, shared CPUs)." if shared else "")
+            + " Compare this run only with runs placed the same way.", ""]
+
+
 def mongo_text(mongo: MongoInfo) -> str:
     container = mongo.container
     if container:

@@ -1,0 +1,369 @@
+"""The docker runtime with its roles on separate engines (`battle run --hosts hosts.toml`).
+
+The same containers as the docker runtime (the same compose file, images and labels), but the
+database runs on the db host's engine, bound to its address; the variant on the server host's
+engine, bound to its address; and wrk in a container on the client host's engine, which the
+controller (this process) `docker exec`s for every execution. Nothing of this machine's
+filesystem is mounted into them: a remote engine cannot see it. The catalog, wrk's Lua and the
+expected bodies are copied in (`docker cp`), images shipped (suite.measure.placement.ship).
+
+Verification, the idle wait, MongoDB's counters and its fail point are driven from the
+controller over the network, as TechEmpower's toolset does from its own host: the controller
+must reach the server's and the database's addresses. CPU and memory come from each container's
+cgroup on its own engine (resources.EngineCgroup), read at the start and the end of each
+execution; the listen queue's drops from the server host's network namespace (its container
+shares it). A placed run measures what a single-engine one does except writes, the second and
+open-loop generators (oha) and deployments behind nginx, which it refuses by name (cli).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from suite.measure import command, composefile
+from suite.measure.command import CommandError
+from suite.measure.composefile import CATALOG_MOUNT
+from suite.measure.connections import parse_listen_drops
+from suite.measure.images import ImageError, build_loadgen, image_id
+from suite.measure.loadgen import SCRIPT, LoadGenError, parse_output, wrk_description
+from suite.measure.mongo import MongoError, free_port, ping
+from suite.measure.placement import (Host, Machine, PlacementError, PlacementRecord, check_engine,
+                                     describe, machine_of, measure_link, ship, start_probe)
+from suite.measure.procs import Child
+from suite.measure.resources import EngineCgroup, Monitor
+from suite.measure.runtime import MongoEndpoint, RuntimeUnavailable, ServerFailed
+from suite.measure.runtime.docker import (Container, DockerRuntime, DockerServer, _owners_opened,
+                                          compose_failure, docker, find_containers,
+                                          remove_containers, sweep_orphans)
+from suite.measure.text import last_line
+from suite.record.catalog import Variant, load_catalog
+from suite.record.results import DbContainer, Image, RuntimeDetails, Sample
+
+CLIENT_DIR = "/opt/battle-wrk"      # wrk's Lua and the expected bodies, in the client container
+
+
+class PlacedServer(DockerServer):
+    """A variant's container on the server host's engine, answering at that host's address."""
+
+    def __init__(self, container: Container, host: str, port: int, cgroup_version: int):
+        super().__init__(container, port)
+        self.host = host
+        self._watch = EngineCgroup(container.cli, container.id, cgroup_version)
+
+    def watches(self) -> dict[str, Any]:
+        return {"server": self._watch}
+
+    def listen_drops(self) -> int | None:
+        """ListenDrops of the server host's namespace (the container shares it)."""
+        try:
+            done = docker("exec", self.container.id, "cat", "/proc/net/netstat", timeout=20,
+                          cli=self.container.cli)
+        except ServerFailed:
+            return None
+        return parse_listen_drops(done.stdout) if done.returncode == 0 else None
+
+
+class PlacedRuntime(DockerRuntime):
+    """Roles on engines: `hosts` role -> placement.Host (client, server, db)."""
+
+    name = "docker"
+
+    def __init__(self, hosts: dict[str, Host], memory: dict[str, str] | None = None,
+                 images: str | None = None, **kwargs):
+        super().__init__(cpu_roles={}, memory=memory, images=images, **kwargs)
+        self.hosts = hosts
+        self.cli = {role: tuple(host.docker()) for role, host in hosts.items()}
+        self.versions: dict[str, str] = {}
+        try:
+            for role, host in hosts.items():
+                self.versions[role] = check_engine(host)
+            self.cpus = {role: int(json.loads(docker(
+                "info", "--format", "{{json .}}", timeout=30, cli=self.cli[role]).stdout)
+                ["NCPU"]) for role in hosts}
+        except (PlacementError, ServerFailed, ValueError, KeyError) as exc:
+            raise RuntimeUnavailable(str(exc)) from None
+        self.machines: dict[str, Machine] = {}
+        self.client: Container | None = None
+        self._copied: set[str] = set()
+
+    # -- what the runner asks -------------------------------------------------------------------
+
+    def server_cpus(self) -> int:
+        return self.cpus["server"]
+
+    def loadgen_cpus(self) -> int:
+        return self.cpus["client"]
+
+    def _cpuset(self, role: str) -> str:
+        return ""    # every CPU of the role's own host: nothing is pinned across machines
+
+    def command(self, variant: Variant, settings: dict[str, Any], port: int) -> list[str]:
+        return variant.argv(settings, python="/opt/venv/bin/python",
+                            host=self.hosts["server"].address, port=port)
+
+    def generator(self, name: str, threads: int, timeout_s: int) -> "PlacedWrk":
+        if name != "wrk":
+            raise LoadGenError(f"{name} does not run in a placed run: wrk is the client "
+                               "container's generator")
+        return PlacedWrk(self, threads, timeout_s)
+
+    def loadgen_image(self) -> str:
+        return self.images["BATTLE_LOADGEN_IMAGE"]
+
+    def environment(self, **extra: str) -> dict[str, str]:
+        return super().environment(BATTLE_HOST=self.hosts["server"].address, **extra)
+
+    def _engine_env(self, role: str, env: dict[str, str]) -> dict[str, str]:
+        """Compose aimed at the role's engine (DOCKER_HOST, or DOCKER_CONTEXT for a name)."""
+        engine = self.hosts[role].engine
+        env = {k: v for k, v in env.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT")}
+        return {**env, ("DOCKER_HOST" if "://" in engine else "DOCKER_CONTEXT"): engine}
+
+    def _placed_owner(self) -> str:
+        return f"battle.owner={self.owner}"
+
+    @contextmanager
+    def open(self, artifacts: Path, owns_db: bool = True) -> Iterator[RuntimeDetails]:
+        """The docker runtime's checks on the controller's engine (it builds the images), then
+        on each role's engine: orphans swept, the load generator's image (and the database's)
+        shipped, each machine described, the links measured, the client container started."""
+        with super().open(artifacts, owns_db) as details:
+            # The compose file for the engines: no bind mounts (they cannot see this machine).
+            self.compose_file.write_text(composefile.render(load_catalog(self.catalog_path),
+                                                            mounts=False))
+            for role in self.hosts:
+                _owners_opened.add((self.owner, self.cli[role]))
+            try:
+                yield self._place(details)
+            finally:
+                for role in self.hosts:
+                    remove_containers(self._placed_owner(), cli=self.cli[role])
+                self.client = None
+
+    def _place(self, details: RuntimeDetails) -> RuntimeDetails:
+        record = PlacementRecord()
+        try:
+            for role in self.hosts:
+                details.orphans_removed += sweep_orphans(cli=self.cli[role])
+            loadgen = self.loadgen_image()
+            if loadgen != self.images["BATTLE_SERVER_BASE"]:
+                build_loadgen(loadgen, self.images["BATTLE_SERVER_BASE"])
+            local = {image: image_id(image) for image in (loadgen, self.images["BATTLE_MONGO_IMAGE"])}
+            for image, found in local.items():
+                if found is None:
+                    raise RuntimeUnavailable(f"image {image} is missing on this machine's engine: "
+                                             "run `make images-offline` first")
+            for role, host in self.hosts.items():
+                shipped = [loadgen] + ([self.images["BATTLE_MONGO_IMAGE"]] if role == "db" else [])
+                record.images[role] = {image: ship(image, local[image], host, print_line)
+                                       for image in shipped}
+            # One container per engine to probe from (the client's is wrk's, for the run).
+            self._start_client()
+            labels = [self._placed_owner(), "battle.role=probe"]
+            probes = {"client": self.client.id,
+                      **{role: start_probe(self.hosts[role], loadgen, labels)
+                         for role in ("server", "db")}}
+            try:
+                for role, host in self.hosts.items():
+                    self.machines[role] = machine_of(host, probes[role])
+                record.hosts = describe(self.hosts, self.machines)
+                for source, target in (("client", "server"), ("server", "db")):
+                    link = measure_link(self.hosts[source], probes[source], self.hosts[target],
+                                        probes[target])
+                    record.links.append(asdict(link))
+            finally:
+                for role in ("server", "db"):
+                    docker("rm", "-f", probes[role], timeout=60, cli=self.cli[role])
+        except PlacementError as exc:
+            raise RuntimeUnavailable(str(exc)) from None
+        except (ServerFailed, ImageError) as exc:
+            raise RuntimeUnavailable(f"placing the roles: {exc}") from None
+        details.placement = record.to_dict()
+        details.engine = f"{details.engine} (controller); " + ", ".join(
+            f"{role} {version}" for role, version in self.versions.items())
+        details.limits = {"server": {"cpuset": "", "memory": self.memory["server"]}}
+        return details
+
+    def _start_client(self) -> None:
+        """wrk's container for the run, with the suite's Lua copied in."""
+        cli = self.cli["client"]
+        cid = start_probe(self.hosts["client"], self.loadgen_image(),
+                          [self._placed_owner(), "battle.role=loadgen"])
+        self.client = Container(cid, None, cli)
+        docker("exec", self.client.id, "mkdir", "-p", f"{CLIENT_DIR}/expected", cli=cli)
+        copied = docker("cp", f"{SCRIPT.parent}/.", f"{self.client.id}:{CLIENT_DIR}", cli=cli)
+        if copied.returncode != 0:
+            raise PlacementError(f"cannot copy wrk's scripts into the client container: "
+                                 f"{last_line(copied.stderr)}")
+
+    def client_path(self, local: Path) -> str:
+        """`local` copied into the client container (once); its path there."""
+        target = f"{CLIENT_DIR}/expected/{local.parent.name}-{local.name}"
+        if target not in self._copied:
+            done = docker("cp", str(local), f"{self.client.id}:{target}", cli=self.client.cli)
+            if done.returncode != 0:
+                raise LoadGenError(f"cannot copy {local.name} into the client container: "
+                                   f"{last_line(done.stderr)}")
+            self._copied.add(target)
+        return target
+
+    def prepare(self, variant: Variant, log_path: Path) -> Image:
+        """Built on the controller's engine as always, then shipped to the server's."""
+        image = super().prepare(variant, log_path)
+        try:
+            ship(image.name, image.id, self.hosts["server"], print_line)
+        except PlacementError as exc:
+            raise ServerFailed(str(exc)) from None
+        return image
+
+    def _container(self, service: str, env: dict[str, str], log_path: Path,
+                   project: str | None = None) -> Container:
+        """Create the service on its role's engine, copy the catalog in, start it."""
+        role = "db" if service == "mongo" else "server"
+        cli = self.cli[role]
+        labels = (f"com.docker.compose.project={project or self.project}",
+                  f"com.docker.compose.service={service}")
+        try:
+            done = self._compose(service, "up", "--no-start", "--no-build", "--no-deps", service,
+                                 env=self._engine_env(role, env), project=project)
+            ids = find_containers(*labels, cli=cli)
+            if done.returncode != 0 or len(ids) != 1:
+                raise ServerFailed(f"container {service} was not created on the {role} engine: "
+                                   f"{compose_failure(done.stderr)}")
+            if role == "server":
+                copied = docker("cp", str(self.catalog_path), f"{ids[0]}:{CATALOG_MOUNT}",
+                                cli=cli)
+                if copied.returncode != 0:
+                    raise ServerFailed(f"cannot copy the catalog into {service}: "
+                                       f"{last_line(copied.stderr)}")
+            started = docker("start", ids[0], cli=cli)
+            if started.returncode != 0:
+                raise ServerFailed(f"container {service} did not start on the {role} engine: "
+                                   f"{last_line(started.stderr)}")
+        except BaseException:
+            remove_containers(*labels, cli=cli)
+            raise
+        return Container(ids[0], log_path, cli)
+
+    @contextmanager
+    def mongo(self, log_path: Path, test_commands: bool = False) -> Iterator[MongoEndpoint]:
+        db = self.hosts["db"]
+        port = free_port()   # free here; on the db host, mongod says so in one line if not
+        url = f"mongodb://{db.address}:{port}"
+        image = self.images["BATTLE_MONGO_IMAGE"]
+        container = self._container(
+            "mongo", self.environment(BATTLE_MONGO_PORT=str(port), BATTLE_MONGO_BIND=db.address,
+                                      BATTLE_MONGO_TEST_COMMANDS=str(int(test_commands))),
+            log_path)
+        try:
+            deadline = time.monotonic() + 60
+            while not ping(url, timeout_ms=1000):
+                if not container.alive():
+                    raise MongoError(f"mongod on the db engine: {container.exit_detail()}")
+                if time.monotonic() > deadline:
+                    raise MongoError(f"mongod runs on the db engine but {url} does not answer "
+                                     "from the controller within 60 s: is the db address right "
+                                     "and reachable from here?")
+                time.sleep(0.2)
+            yield MongoEndpoint(
+                url=url, embedded=True, binary=image,
+                watch=EngineCgroup(container.cli, container.id, self.machines["db"].cgroup_version),
+                container=DbContainer(image=image, image_id=container.image(), cpuset="",
+                                      memory=self.memory["db"]))
+        finally:
+            container.remove()
+
+    def start_server(self, variant: Variant, settings: dict[str, Any], *, mongo_url: str,
+                     database: str, port: int, log_path: Path, instance: int = 0
+                     ) -> PlacedServer:
+        if instance:
+            raise ServerFailed("deployments (several instances behind nginx) are not placed "
+                               "on separate engines yet")
+        server = super().start_server(variant, settings, mongo_url=mongo_url, database=database,
+                                      port=port, log_path=log_path)
+        return PlacedServer(server.container, self.hosts["server"].address, port,
+                            self.machines["server"].cgroup_version)
+
+    def start_balancer(self, config, directory: Path, log_path: Path):
+        raise ServerFailed("deployments (several instances behind nginx) are not placed on "
+                           "separate engines yet")
+
+
+def print_line(message: str) -> None:
+    import sys
+    print(message, file=sys.stderr, flush=True)
+
+
+class PlacedWrk:
+    """wrk in the client host's container: the same script, arguments and parsing as
+    loadgen.Wrk, `docker exec`ed through the client's engine. Its CPU is the client
+    container's cgroup (all wrk does there), read at the start and end of each execution."""
+
+    def __init__(self, runtime: PlacedRuntime, threads: int, timeout_s: int):
+        self.runtime = runtime
+        self.threads = threads
+        self.timeout_s = timeout_s
+
+    def threads_for(self, connections: int) -> int:
+        return max(1, min(connections, self.threads))
+
+    def args(self, url: str, connections: int, duration_s: int) -> list[str]:
+        return ["-t", str(self.threads_for(connections)), "-c", str(connections),
+                "-d", f"{duration_s}s", "--timeout", f"{self.timeout_s}s", "-s",
+                f"{CLIENT_DIR}/{SCRIPT.name}", url]
+
+    def run(self, url: str, connections: int, duration_s: int, raw_path: Path,
+            relative_to: Path, watch=None, expect_body: Path | None = None,
+            write_ids: Path | None = None, write_run: str = "", probe=None) -> Sample:
+        if write_ids is not None:
+            raise LoadGenError("writes are not measured in a placed run")
+        client = self.runtime.client
+        if client is None:
+            raise LoadGenError("the client container is not running")
+        body = self.runtime.client_path(expect_body) if expect_body else ""
+        args = self.args(url, connections, duration_s)
+        argv = [*client.cli, "exec", "-e", f"BATTLE_CONNECTIONS={connections}",
+                "-e", f"BATTLE_EXPECT_BODY={body}", "-e", "BATTLE_WRITE_IDS=",
+                "-e", "BATTLE_WRITE_RUN=", client.id, "wrk", *args]
+        cgroup = EngineCgroup(client.cli, client.id, self.runtime.machines["client"].cgroup_version)
+        monitor = Monitor({**(watch or {}), "loadgen": cgroup}).start() \
+            if watch is not None else None
+        child = Child(argv)
+        limit_s = duration_s + self.timeout_s + 30
+        try:
+            output = child.communicate(timeout=limit_s)
+        except subprocess.TimeoutExpired:
+            raise LoadGenError(f"wrk on the client host did not finish within {limit_s:g} s") \
+                from None
+        finally:
+            usage = monitor.stop() if monitor else None
+            child.stop(grace=2)
+        raw_path.parent.mkdir(parents=True, exist_ok=True)
+        raw_path.write_text(output)
+        if child.returncode != 0:
+            raise LoadGenError(f"wrk on the client host exited with {child.returncode}: "
+                               f"{last_line(output)}")
+        sample = parse_output(output, args, str(raw_path.relative_to(relative_to)))
+        sample.resources = usage
+        return sample
+
+    def describe(self) -> dict:
+        try:
+            done = command.run(["docker", "run", "--rm", "--network", "none", "--entrypoint",
+                                "wrk", self.runtime.loadgen_image(), "-v"], timeout=60)
+            version = (done.stdout or done.stderr).splitlines()[0].strip()
+        except (CommandError, IndexError):
+            version = ""
+        client = self.runtime.hosts["client"]
+        return {**wrk_description(version, self.threads, self.timeout_s),
+                "where": f"a container on the client engine ({client.engine}, host network, "
+                         f"{client.address}), image {self.runtime.loadgen_image()}"}

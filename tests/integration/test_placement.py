@@ -1,0 +1,211 @@
+"""Placed runs for real: the lab's three hosts (network namespaces of the suite's own, each with
+its own Docker engine), client, server and database each on one, real wrk, mongod and server;
+checked from the hosts' own network stacks that the load came from the client's address and the
+database traffic from the server's; one line for an engine that does not answer, an image that
+cannot be shipped and an address that does not answer; nothing left on any engine or in the
+namespaces afterwards."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from suite import REPO_ROOT
+from suite.measure import lab, placement
+from suite.record import results
+from tests.conftest import battle
+
+pytestmark = pytest.mark.integration
+VARIANT = "starlette-uvicorn"
+TINY = ["--profile", "quick", "--images", "offline", "--docs", "small", "--connections", "50",
+        "--duration", "3", "--timeout", "2", "--warmup", "1"]
+
+
+def engine_containers(host: lab.LabHost) -> list[str]:
+    done = subprocess.run(["docker", "--host", host.engine, "ps", "-aq"], capture_output=True,
+                          text=True, check=True)
+    return done.stdout.split()
+
+
+def peers(netns: str) -> set[tuple[str, int, str]]:
+    """(local address, local port, peer address) of the namespace's established TCP sockets."""
+    done = subprocess.run(["nsenter", f"--net=/var/run/netns/{netns}", "ss", "-Htn", "state",
+                           "established"], capture_output=True, text=True)
+    found = set()
+    for line in done.stdout.splitlines():
+        fields = line.split()
+        if len(fields) >= 4:
+            local, peer = fields[-2], fields[-1]
+            address, _, port = local.rpartition(":")
+            found.add((address, int(port), peer.rpartition(":")[0]))
+    return found
+
+
+@pytest.fixture(scope="module")
+def lab_hosts(tmp_path_factory):
+    if os.geteuid() != 0 or shutil.which("dockerd") is None:
+        pytest.fail("the lab needs root and dockerd (this machine's kind has both)")
+    done = battle("images", "--offline", "--no-servers", timeout=1800)
+    assert done.returncode == 0, done.stderr
+    up = battle("lab", "up", timeout=300)
+    assert up.returncode == 0, up.stderr
+    yield lab.HOSTS_FILE
+    for host in lab.HOSTS:
+        assert engine_containers(host) == [], f"a test left a container on {host.role}"
+    down = battle("lab", "down", timeout=300)
+    assert down.returncode == 0, down.stderr
+    left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert "battle-" not in left, left
+    assert not any(host.home.exists() for host in lab.HOSTS)
+    assert subprocess.run(["ip", "link", "show", lab.UPLINK], capture_output=True).returncode
+    assert not [line for line in subprocess.run(["ps", "-eo", "args"], capture_output=True,
+                                                 text=True).stdout.splitlines()
+                if "dockerd" in line and str(lab.LAB_DIR) in line]
+
+
+def test_one_cell_with_client_server_and_database_on_three_engines(lab_hosts, tmp_path):
+    out, reports = tmp_path / "results", tmp_path / "reports"
+    seen: dict[str, set] = {"server": set(), "db": set()}
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            for role in seen:
+                seen[role] |= peers(f"battle-{role}")
+            time.sleep(0.3)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        done = battle("run", VARIANT, "--hosts", str(lab_hosts), *TINY, "--out", str(out),
+                      "--reports", str(reports), timeout=1800)
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+    assert done.returncode == 0, done.stderr
+    [path] = sorted(out.glob("*.json"))
+    run = results.load(path)
+    assert run.version == results.VERSION and run.status == "complete"
+    placed = run.runtime_details.placement
+    addresses = {role: h.address for role, h in placement.load_hosts(lab_hosts).items()}
+    assert {role: placed["hosts"][role]["address"] for role in addresses} == addresses
+    for role, host in placed["hosts"].items():
+        assert host["cpus"] >= 1 and host["memory_bytes"] > 0 and host["engine_version"], host
+        assert host["engine"] == f"unix://{lab.LAB_DIR / role / 'docker.sock'}"
+    links = {(link["source"], link["target"]): link for link in placed["links"]}
+    assert set(links) == {("client", "server"), ("server", "db")}
+    for link in links.values():
+        assert link["rtt_ms"] and link["rtt_ms"] > 0 and link["gbit_s"] and link["gbit_s"] > 0, link
+    # Every engine ran the controller's image IDs.
+    loadgen = run.runtime_details.bases["server"]
+    ids = {role: images[loadgen] for role, images in placed["images"].items()}
+    assert len(set(ids.values())) == 1 and next(iter(ids.values())).startswith("sha256:")
+    [variant] = run.variants
+    assert variant.status == "measured", variant.reason
+    assert all(check.passed for check in variant.verification)
+    assert addresses["server"] in variant.command, variant.command
+    assert run.mongo.url.startswith(f"mongodb://{addresses['db']}:")
+    [sample] = variant.cell("small", 50).repeats
+    assert sample.ok_requests > 0 and sample.errors["body"] == 0
+    assert sample.database is not None and sample.database.finds >= sample.ok_requests
+    for role in ("loadgen", "server", "mongod"):
+        usage = sample.resources[role]
+        assert usage.memory == "cgroup-anon" and usage.cpu_cores > 0, (role, usage)
+    assert sample.listen_drops is not None
+    # Seen from the hosts' own network stacks: the server's port had the client's address as
+    # its peer, mongod's port the server's; the client never talked to the database.
+    port = int(variant.command[variant.command.index("--port") + 1]) \
+        if "--port" in variant.command else None
+    server_peers = {peer for address, local_port, peer in seen["server"]
+                    if address == addresses["server"] and (port is None or local_port == port)}
+    assert addresses["client"] in server_peers, seen["server"]
+    mongo_port = int(run.mongo.url.rsplit(":", 1)[1])
+    db_peers = {peer for address, local_port, peer in seen["db"] if local_port == mongo_port}
+    assert addresses["server"] in db_peers and addresses["client"] not in db_peers, seen["db"]
+    text = (reports / f"{run.run_id}.md").read_text()
+    first = "\n".join(text.splitlines()[:6])
+    assert "**Placement: three engines.**" in first and addresses["db"] in first
+    for host in lab.HOSTS:
+        assert engine_containers(host) == []
+
+
+def one_error_line(done: subprocess.CompletedProcess) -> str:
+    errors = [line for line in done.stderr.splitlines() if line.startswith("battle: error:")]
+    assert len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
+    return errors[0]
+
+
+def hosts_file(tmp_path, **changes) -> str:
+    text = lab.hosts_toml()
+    for old, new in changes.values():
+        text = text.replace(old, new)
+    path = tmp_path / "hosts.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_an_engine_that_does_not_answer_is_one_line(lab_hosts, tmp_path):
+    server = lab.HOSTS[1]
+    path = hosts_file(tmp_path, engine=(server.engine, "unix:///nonexistent/docker.sock"))
+    done = battle("run", VARIANT, "--hosts", path, *TINY, "--out", str(tmp_path / "r"),
+                  timeout=300)
+    assert done.returncode == 1
+    assert "the server engine unix:///nonexistent/docker.sock does not answer" in \
+        one_error_line(done)
+    assert not (tmp_path / "r").exists() or not list((tmp_path / "r").glob("*.json"))
+
+
+def test_an_address_that_does_not_answer_is_one_line_and_nothing_is_left(lab_hosts, tmp_path):
+    db = lab.HOSTS[2]
+    path = hosts_file(tmp_path, address=(f'address = "{db.address}"',
+                                         f'address = "{lab.SUBNET}.99"'))
+    done = battle("run", VARIANT, "--hosts", path, *TINY, "--out", str(tmp_path / "r"),
+                  timeout=600)
+    assert done.returncode == 1
+    assert f"the db address {lab.SUBNET}.99 does not answer from the server host" in \
+        one_error_line(done)
+    for host in lab.HOSTS:
+        assert engine_containers(host) == []
+
+
+def test_an_image_that_cannot_be_shipped_is_one_line(lab_hosts):
+    with pytest.raises(placement.PlacementError) as error:
+        placement.ship("battle/not-built:offline", "sha256:0", placement.load_hosts(
+            lab_hosts)["client"])
+    assert "cannot ship battle/not-built:offline to the client engine" in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_ctrl_c_removes_every_container_on_every_engine(lab_hosts, tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "suite", "run", VARIANT, "--hosts", str(lab_hosts),
+         "--profile", "quick", "--images", "offline", "--docs", "small", "--connections", "50",
+         "--duration", "30", "--warmup", "0", "--out", str(tmp_path / "r"), "--reports",
+         str(tmp_path / "reports")], cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
+    owner = f"{socket.gethostname()}:{process.pid}"
+    try:
+        printed = []
+        for line in process.stderr:
+            printed.append(line)
+            if "verified" in line:
+                break
+        running = {host.role: engine_containers(host) for host in lab.HOSTS}
+        assert all(running.values()), running    # client, server and mongod containers
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=120)
+        assert process.returncode == 130, "".join(printed) + rest
+    finally:
+        process.kill()
+        process.wait()
+    for host in lab.HOSTS:
+        left = subprocess.run(["docker", "--host", host.engine, "ps", "-aq", "--filter",
+                               f"label=battle.owner={owner}"], capture_output=True, text=True)
+        assert left.stdout.split() == [], host.role
+    run = results.load(sorted((tmp_path / "r").glob("*.json"))[0])
+    assert run.status == "interrupted"
