@@ -47,6 +47,13 @@ CONTROLLER = f"{SUBNET}.1"
 ROLES = ("client", "server", "db")
 ADDRESSES = {"client": f"{SUBNET}.11", "server": f"{SUBNET}.12", "db": f"{SUBNET}.13"}
 READY_S = 60
+# Set in every lab host, as on a load-generating machine: a client that opens a connection per
+# request (a server without keep-alive) leaves one TIME_WAIT socket per request, and with the
+# default tcp_tw_reuse=2 (loopback only) it may not reuse their ports, so past ~28k connections a
+# minute connect() scans a full port range (measured here: wrk's CPU 4-7x, flask-gunicorn-sync
+# at 0.5x after a 200-connection cell). On one machine the suite runs over loopback, where the
+# default already reuses them. Recorded per host (placement: tcp).
+HOST_SYSCTLS = {"net.ipv4.tcp_tw_reuse": "1"}
 
 
 class LabError(Exception):
@@ -168,6 +175,7 @@ def up(rate: str | None = None) -> Path:
         _sw("ip", "link", "set", host.port, "up")
         _in(host.netns, "ip", "link", "set", "lo", "up")
         _in(host.netns, "ip", "link", "set", "eth0", "up")
+        _in(host.netns, "sysctl", "-q", *[f"{k}={v}" for k, v in HOST_SYSCTLS.items()])
         shape(host, rate)
         _start_engine(host)
     for host in HOSTS:

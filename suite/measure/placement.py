@@ -31,7 +31,6 @@ or recorded.
 from __future__ import annotations
 
 import json
-import secrets
 import subprocess
 import time
 import tomllib
@@ -141,6 +140,9 @@ class Machine:
     os: str
     cgroup_version: int
     cpu_model: str = ""
+    # The host network's TCP settings that decide how many connections a host can open and
+    # accept per second (read in a container on its host network: the host's own values).
+    tcp: dict[str, str] = field(default_factory=dict)
 
 
 def machine_of(host: Host, container: str) -> Machine:
@@ -148,7 +150,8 @@ def machine_of(host: Host, container: str) -> Machine:
     info = json.loads(engine_run(host, "info", "--format", "{{json .}}", timeout=30,
                                  check=True).stdout)
     model = engine_run(host, "exec", container, "python3", "-c", _CPU_MODEL, timeout=60)
-    return Machine(engine_version=info.get("ServerVersion", ""), name=info.get("Name", ""),
+    tcp = engine_run(host, "exec", container, "python3", "-c", _TCP_SETTINGS, timeout=60)
+    return Machine(tcp=json.loads(tcp.stdout) if tcp.returncode == 0 else {},engine_version=info.get("ServerVersion", ""), name=info.get("Name", ""),
                    cpus=int(info.get("NCPU") or 0), memory_bytes=int(info.get("MemTotal") or 0),
                    kernel=info.get("KernelVersion", ""), os=info.get("OperatingSystem", ""),
                    cgroup_version=int(info.get("CgroupVersion") or 1),
@@ -167,6 +170,19 @@ def start_probe(host: Host, image: str, labels: list[str]) -> str:
                              f"({host.engine}): {last_line(done.stderr)}")
     return done.stdout.strip()
 
+
+TCP_SETTINGS = ("net/ipv4/tcp_tw_reuse", "net/ipv4/ip_local_port_range", "net/core/somaxconn",
+                "net/ipv4/tcp_max_syn_backlog")
+_TCP_SETTINGS = f"""\
+import json
+values = {{}}
+for name in {TCP_SETTINGS!r}:
+    try:
+        values[name.rsplit("/", 1)[1]] = " ".join(open("/proc/sys/" + name).read().split())
+    except OSError:
+        pass
+print(json.dumps(values))
+"""
 
 _CPU_MODEL = """\
 for line in open("/proc/cpuinfo"):

@@ -55,10 +55,12 @@ def lab_hosts(tmp_path_factory):
     assert done.returncode == 0, done.stderr
     up = battle("lab", "up", timeout=300)
     assert up.returncode == 0, up.stderr
-    yield lab.HOSTS_FILE
-    for host in lab.HOSTS:
-        assert engine_containers(host) == [], f"a test left a container on {host.role}"
-    down = battle("lab", "down", timeout=300)
+    try:
+        yield lab.HOSTS_FILE
+        left = {host.role: engine_containers(host) for host in lab.HOSTS}
+    finally:
+        down = battle("lab", "down", timeout=300)   # whatever failed: no engine outlives the tests
+    assert not any(left.values()), f"a test left containers behind: {left}"
     assert down.returncode == 0, down.stderr
     left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert "battle-" not in left, left

@@ -19,8 +19,6 @@ open-loop generators (oha) and deployments behind nginx, which it refuses by nam
 from __future__ import annotations
 
 import json
-import os
-import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -41,9 +39,9 @@ from suite.measure.placement import (Host, Machine, PlacementError, PlacementRec
 from suite.measure.procs import Child
 from suite.measure.resources import EngineCgroup, Monitor
 from suite.measure.runtime import MongoEndpoint, RuntimeUnavailable, ServerFailed
-from suite.measure.runtime.docker import (Container, DockerRuntime, DockerServer, _owners_opened,
-                                          compose_failure, docker, find_containers,
-                                          remove_containers, sweep_orphans)
+from suite.measure.runtime.docker import (IMAGE_PYTHON, Container, DockerRuntime, DockerServer,
+                                          _owners_opened, compose_failure, docker,
+                                          find_containers, remove_containers, sweep_orphans)
 from suite.measure.text import last_line
 from suite.record.catalog import Variant, load_catalog
 from suite.record.results import DbContainer, Image, RuntimeDetails, Sample
@@ -107,8 +105,8 @@ class PlacedRuntime(DockerRuntime):
         return ""    # every CPU of the role's own host: nothing is pinned across machines
 
     def command(self, variant: Variant, settings: dict[str, Any], port: int) -> list[str]:
-        return variant.argv(settings, python="/opt/venv/bin/python",
-                            host=self.hosts["server"].address, port=port)
+        return variant.argv(settings, python=IMAGE_PYTHON, host=self.hosts["server"].address,
+                            port=port)
 
     def generator(self, name: str, threads: int, timeout_s: int) -> "PlacedWrk":
         if name != "wrk":
@@ -176,6 +174,12 @@ class PlacedRuntime(DockerRuntime):
                 for role, host in self.hosts.items():
                     self.machines[role] = machine_of(host, probes[role])
                 record.hosts = describe(self.hosts, self.machines)
+                reuse = self.machines["client"].tcp.get("tcp_tw_reuse")
+                if reuse not in (None, "1"):
+                    print_line(f"note: the client host has net.ipv4.tcp_tw_reuse={reuse}: against "
+                               "a server that closes every connection, its ports run out in "
+                               "TIME_WAIT (connect() then costs wrk's CPU); set it to 1 there, "
+                               "as `battle lab up` does (docs/placement.md)")
                 for source, target in (("client", "server"), ("server", "db")):
                     link = measure_link(self.hosts[source], probes[source], self.hosts[target],
                                         probes[target])

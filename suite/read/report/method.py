@@ -51,16 +51,19 @@ def placement_lines(run: RunResult) -> list[str]:
     def host(role: str) -> str:
         h = hosts.get(role, {})
         label = f"{h.get('machine')}, " if h.get("machine") else ""
+        tcp = h.get("tcp") or {}
         return (f"{role} at {h.get('address')} ({label}{h.get('cpu_model') or '?'} × "
                 f"{h.get('cpus')}, {(h.get('memory_bytes') or 0) / 2**30:.0f} GiB, "
-                f"engine {h.get('engine_version')} `{h.get('engine')}`)")
+                f"engine {h.get('engine_version')} `{h.get('engine')}`"
+                + (f", tcp_tw_reuse {tcp['tcp_tw_reuse']}, ports {tcp['ip_local_port_range']}"
+                   if "tcp_tw_reuse" in tcp and "ip_local_port_range" in tcp else "") + ")")
 
     def link(entry: dict) -> str:
         rtt = entry.get("rtt_ms")
         gbit = entry.get("gbit_s")
         return (f"{entry.get('source')} → {entry.get('target')}: round trip "
                 f"{'?' if rtt is None else f'{rtt:.3f}'} ms idle (TCP connect, median), "
-                f"{'?' if gbit is None else f'{gbit:g}'} Gbit/s (iperf3, one stream)")
+                f"{'?' if gbit is None else f'{gbit:.1f}'} Gbit/s (iperf3, one stream)")
 
     shared = len({(h.get("name"), h.get("cpu_model")) for h in hosts.values()}) == 1
     return [f"**Placement: three engines.** " + "; ".join(host(r) for r in ("client", "server",
