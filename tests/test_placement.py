@@ -5,7 +5,7 @@ import pytest
 
 from suite.cli import main
 from suite.measure import lab, placement
-from suite.measure.resources import EngineCgroup, Monitor, parse_heads
+from suite.measure.resources import EngineCgroup, Monitor, parse_heads, parse_proc_stat
 from suite.read import compare
 from suite.read.report import method
 from suite.record import results
@@ -150,3 +150,13 @@ def test_runs_of_different_placements_are_compared_with_a_warning():
                for w in warnings), warnings
     same = compare.compare(placed(results.load(FIXTURES / "results-v9.json")), new).warnings
     assert not any("placements differ" in w for w in same)
+
+
+def test_a_machine_read_through_an_engine_is_the_monitors_machine():
+    text = ("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\n"
+            "cpu1 50 0 25 400 25 0 0 0 0 0\nintr 1\nctxt 2\n")
+    assert parse_proc_stat(text) == (150, 1000, 2)
+    readings = iter([(100, 1000, 4), (400, 1400, 4)])
+    usage = Monitor({}, machine=lambda: next(readings)).start().stop()
+    assert usage["machine"].cpus == 4 and usage["machine"].cpu_cores == 3.0
+    assert "machine" not in Monitor({}, machine=lambda: None).start().stop()

@@ -50,9 +50,42 @@ def _snapshot(pgids: set[int]) -> dict[int, dict[int, tuple[int, int | None, int
 
 def machine_cpu_ticks() -> tuple[int, int]:
     """(busy, total) jiffies over all CPUs, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy, total, _ = parse_proc_stat(Path("/proc/stat").read_text())
+    return busy, total
+
+
+def parse_proc_stat(text: str) -> tuple[int, int, int]:
+    """(busy, total) jiffies over all CPUs and the number of CPUs, from /proc/stat's text."""
+    lines = text.splitlines()
+    values = [int(v) for v in lines[0].split()[1:]]
     idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
-    return sum(values) - idle, sum(values)
+    cpus = sum(1 for line in lines[1:] if line.startswith("cpu") and line[3:4].isdigit())
+    return sum(values) - idle, sum(values), cpus
+
+
+def local_machine() -> tuple[int, int, int] | None:
+    """This machine's (busy, total, CPUs): the "machine" the Monitor reports by default."""
+    busy, total = machine_cpu_ticks()
+    return busy, total, os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class EngineMachine:
+    """Another engine's machine, read through a container on it: /proc/stat is not namespaced,
+    so a container reads its host's CPUs (a placed run's "machine" is the server's host)."""
+
+    cli: tuple[str, ...]
+    container: str
+
+    def __call__(self) -> tuple[int, int, int] | None:
+        import subprocess
+        try:
+            done = subprocess.run([*self.cli, "exec", self.container, "cat", "/proc/stat"],
+                                  capture_output=True, text=True, timeout=20,
+                                  stdin=subprocess.DEVNULL)
+            return parse_proc_stat(done.stdout) if done.returncode == 0 else None
+        except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
+            return None
 
 
 class CgroupError(Exception):
@@ -194,7 +227,10 @@ class Monitor:
     stop()."""
 
     def __init__(self, roles: dict[str, "int | list[int] | Cgroup | None"],
-                 interval_s: float = SAMPLE_INTERVAL_S):
+                 interval_s: float = SAMPLE_INTERVAL_S, machine=local_machine):
+        # `machine`: reads (busy, total, CPUs) of the machine reported as "machine", at the
+        # start and the stop (None when unreadable: no "machine" then).
+        self.machine = machine
         # role -> the cgroups, or the process groups, it sums (several: the instances of a
         # deployment).
         members = {role: tuple(w if isinstance(w, list) else [w]) for role, w in roles.items()
@@ -214,11 +250,11 @@ class Monitor:
         self._procs: dict[str, int] = {}
         self._cpu_s: dict[str, list[float]] = {}   # cgroup role -> [first, last] CPU seconds
         self._started = 0.0
-        self._machine_start = (0, 0)
+        self._machine_start: tuple[int, int, int] | None = None
 
     def start(self) -> "Monitor":
         self._started = time.monotonic()
-        self._machine_start = machine_cpu_ticks()
+        self._machine_start = self.machine()
         self._sample()
         self._thread = threading.Thread(target=self._run, name="resource-monitor", daemon=True)
         self._thread.start()
@@ -263,8 +299,7 @@ class Monitor:
         if self._thread is not None:
             self._thread.join(timeout=5)
         elapsed = max(time.monotonic() - self._started, 1e-6)
-        busy0, total0 = self._machine_start
-        busy1, total1 = machine_cpu_ticks()
+        machine_end = self.machine()
         usage: dict[str, Usage] = {}
 
         def record(role: str, cpu_s: float, memory: str) -> Usage:
@@ -282,7 +317,8 @@ class Monitor:
                 continue   # never readable: no number rather than a zero that looks measured
             first, last = self._cpu_s[role]
             usage[role] = record(role, last - first, "cgroup-anon")
-        cpus = os.cpu_count() or 1
-        usage["machine"] = Usage(
-            cpu_cores=round((busy1 - busy0) / max(total1 - total0, 1) * cpus, 3), cpus=cpus)
+        if self._machine_start is not None and machine_end is not None:
+            (busy0, total0, _), (busy1, total1, cpus) = self._machine_start, machine_end
+            usage["machine"] = Usage(
+                cpu_cores=round((busy1 - busy0) / max(total1 - total0, 1) * cpus, 3), cpus=cpus)
         return usage

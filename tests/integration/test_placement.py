@@ -120,6 +120,8 @@ def test_one_cell_with_client_server_and_database_on_three_engines(lab_hosts, tm
         usage = sample.resources[role]
         assert usage.memory == "cgroup-anon" and usage.cpu_cores > 0, (role, usage)
     assert sample.listen_drops is not None
+    # "machine" is the server's host, read through its engine (the lab: this box).
+    assert sample.resources["machine"].cpus == placed["hosts"]["server"]["cpus"]
     # Seen from the hosts' own network stacks: the server's port had the client's address as
     # its peer, mongod's port the server's; the client never talked to the database.
     port = int(variant.command[variant.command.index("--port") + 1]) \

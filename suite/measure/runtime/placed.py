@@ -37,7 +37,7 @@ from suite.measure.mongo import MongoError, free_port, ping
 from suite.measure.placement import (Host, Machine, PlacementError, PlacementRecord, check_engine,
                                      describe, machine_of, measure_link, ship, start_probe)
 from suite.measure.procs import Child
-from suite.measure.resources import EngineCgroup, Monitor
+from suite.measure.resources import EngineCgroup, EngineMachine, Monitor, local_machine
 from suite.measure.runtime import MongoEndpoint, RuntimeUnavailable, ServerFailed
 from suite.measure.runtime.docker import (IMAGE_PYTHON, Container, DockerRuntime, DockerServer,
                                           _owners_opened, compose_failure, docker,
@@ -339,7 +339,11 @@ class PlacedWrk:
                 "-e", f"BATTLE_EXPECT_BODY={body}", "-e", "BATTLE_WRITE_IDS=",
                 "-e", "BATTLE_WRITE_RUN=", client.id, "wrk", *args]
         cgroup = EngineCgroup(client.cli, client.id, self.runtime.machines["client"].cgroup_version)
-        monitor = Monitor({**(watch or {}), "loadgen": cgroup}).start() \
+        server = (watch or {}).get("server")
+        # "machine" is the server's host (on one machine, the one everything shares).
+        machine = EngineMachine(server.cli, server.container) \
+            if isinstance(server, EngineCgroup) else local_machine
+        monitor = Monitor({**(watch or {}), "loadgen": cgroup}, machine=machine).start() \
             if watch is not None else None
         child = Child(argv)
         limit_s = duration_s + self.timeout_s + 30
