@@ -141,9 +141,11 @@ class Wrk:
         # wrk splits connections evenly over threads and needs connections >= threads.
         return max(1, min(connections, self.threads))
 
-    def args(self, url: str, connections: int, duration_s: int) -> list[str]:
+    def args(self, url: str, connections: int, duration_s: int,
+             script: str = str(SCRIPT)) -> list[str]:
+        """`script`: where wrk finds report.lua (a placed run's client has its own copy)."""
         return ["-t", str(self.threads_for(connections)), "-c", str(connections),
-                "-d", f"{duration_s}s", "--timeout", f"{self.timeout_s}s", "-s", str(SCRIPT), url]
+                "-d", f"{duration_s}s", "--timeout", f"{self.timeout_s}s", "-s", script, url]
 
     def run(self, url: str, connections: int, duration_s: int, raw_path: Path,
             relative_to: Path, watch: Watch | None = None,

@@ -63,6 +63,18 @@ def parse_proc_stat(text: str) -> tuple[int, int, int]:
     return sum(values) - idle, sum(values), cpus
 
 
+def engine_exec(cli: tuple[str, ...], container: str, *argv: str) -> str | None:
+    """What `argv` prints in a container on another engine (`cli`: the docker CLI aimed at
+    it), or None when it fails or gives no answer within 20 s: readers return no value then."""
+    import subprocess   # here: the readers of this machine never start a process
+    try:
+        done = subprocess.run([*cli, "exec", container, *argv], capture_output=True, text=True,
+                              timeout=20, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
 def local_machine() -> tuple[int, int, int] | None:
     """This machine's (busy, total, CPUs): the "machine" the Monitor reports by default."""
     busy, total = machine_cpu_ticks()
@@ -78,13 +90,10 @@ class EngineMachine:
     container: str
 
     def __call__(self) -> tuple[int, int, int] | None:
-        import subprocess
+        text = engine_exec(self.cli, self.container, "cat", "/proc/stat")
         try:
-            done = subprocess.run([*self.cli, "exec", self.container, "cat", "/proc/stat"],
-                                  capture_output=True, text=True, timeout=20,
-                                  stdin=subprocess.DEVNULL)
-            return parse_proc_stat(done.stdout) if done.returncode == 0 else None
-        except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
+            return parse_proc_stat(text) if text is not None else None
+        except (ValueError, IndexError):
             return None
 
 
@@ -187,15 +196,8 @@ class EngineCgroup:
         return "/sys/fs/cgroup/cpu.stat", "/sys/fs/cgroup/memory.stat", "/sys/fs/cgroup/cgroup.procs"
 
     def read(self) -> tuple[float, int, int] | None:
-        import subprocess   # here: the Monitor's other readers never start a process
-        try:
-            done = subprocess.run([*self.cli, "exec", self.container, "head", "-n", "100000",
-                                   *self.files()], capture_output=True, text=True, timeout=20,
-                                  stdin=subprocess.DEVNULL)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return parse_heads(done.stdout, self.files(), self.version) \
-            if done.returncode == 0 else None
+        text = engine_exec(self.cli, self.container, "head", "-n", "100000", *self.files())
+        return parse_heads(text, self.files(), self.version) if text is not None else None
 
 
 def parse_heads(text: str, files: tuple[str, str, str], version: int

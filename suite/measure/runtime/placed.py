@@ -32,12 +32,13 @@ from suite.measure.command import CommandError
 from suite.measure.composefile import CATALOG_MOUNT
 from suite.measure.connections import parse_listen_drops
 from suite.measure.images import ImageError, build_loadgen, image_id
-from suite.measure.loadgen import SCRIPT, LoadGenError, parse_output, wrk_description
+from suite.measure.loadgen import SCRIPT, LoadGenError, Wrk, parse_output, wrk_description
 from suite.measure.mongo import MongoError, free_port, ping
 from suite.measure.placement import (Host, Machine, PlacementError, PlacementRecord, check_engine,
                                      describe, machine_of, measure_link, ship, start_probe)
 from suite.measure.procs import Child
-from suite.measure.resources import EngineCgroup, EngineMachine, Monitor, local_machine
+from suite.measure.resources import (EngineCgroup, EngineMachine, Monitor, engine_exec,
+                                     local_machine)
 from suite.measure.runtime import MongoEndpoint, RuntimeUnavailable, ServerFailed
 from suite.measure.runtime.docker import (IMAGE_PYTHON, Container, DockerRuntime, DockerServer,
                                           _owners_opened, compose_failure, docker,
@@ -62,12 +63,8 @@ class PlacedServer(DockerServer):
 
     def listen_drops(self) -> int | None:
         """ListenDrops of the server host's namespace (the container shares it)."""
-        try:
-            done = docker("exec", self.container.id, "cat", "/proc/net/netstat", timeout=20,
-                          cli=self.container.cli)
-        except ServerFailed:
-            return None
-        return parse_listen_drops(done.stdout) if done.returncode == 0 else None
+        text = engine_exec(self.container.cli, self.container.id, "cat", "/proc/net/netstat")
+        return parse_listen_drops(text) if text is not None else None
 
 
 class PlacedRuntime(DockerRuntime):
@@ -316,14 +313,11 @@ class PlacedWrk:
         self.runtime = runtime
         self.threads = threads
         self.timeout_s = timeout_s
-
-    def threads_for(self, connections: int) -> int:
-        return max(1, min(connections, self.threads))
+        # wrk's command line as on one machine, with the script where the client has it.
+        self.wrk = Wrk("wrk", threads=threads, timeout_s=timeout_s)
 
     def args(self, url: str, connections: int, duration_s: int) -> list[str]:
-        return ["-t", str(self.threads_for(connections)), "-c", str(connections),
-                "-d", f"{duration_s}s", "--timeout", f"{self.timeout_s}s", "-s",
-                f"{CLIENT_DIR}/{SCRIPT.name}", url]
+        return self.wrk.args(url, connections, duration_s, script=f"{CLIENT_DIR}/{SCRIPT.name}")
 
     def run(self, url: str, connections: int, duration_s: int, raw_path: Path,
             relative_to: Path, watch=None, expect_body: Path | None = None,
