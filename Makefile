@@ -15,19 +15,20 @@ RESULTS ?= $(lastword $(sort $(wildcard results/*.json)))
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup tools free-threaded bench-all bench bench-scenarios report publish readme list test test-unit clean \
+.PHONY: setup tools interpreters bench-all bench bench-scenarios report publish readme list test test-unit clean \
 	images images-offline compose-file lab-up lab-down
 
-setup: tools $(VENV)/.installed free-threaded
+setup: tools $(VENV)/.installed interpreters
 
 tools:
 	@PYTHON=$(PYTHON) scripts/ensure-tools
 
-# Free-threaded CPython for the catalog's free-threaded rows and their GIL twins: built once from
-# Debian's source into the cache (~3 min cold), its virtualenv .venv-ft pinned by
-# constraints-ft.txt. Where it cannot be built it says so in one line; those rows are left out.
-free-threaded:
-	@scripts/ensure-free-threaded
+# The servers' interpreters, built once from Debian's CPython source into the cache with PGO + LTO
+# (as distributions and the official images ship it): .venv-srv for every default row, .venv-ft
+# (the same source and flags plus --disable-gil) for the free-threaded rows and their GIL twins.
+# Where a build cannot happen it says so in one line (README "make setup, cold" has the cost).
+interpreters: $(VENV)/.installed
+	@PYTHON=$(PY) scripts/ensure-interpreters
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -104,4 +105,4 @@ lab-down: setup
 	$(PY) -m suite lab down
 
 clean:
-	rm -rf $(VENV) .venv-ft .pytest_cache
+	rm -rf $(VENV) .venv-srv .venv-ft .pytest_cache

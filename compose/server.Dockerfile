@@ -2,15 +2,15 @@
 # constraints.txt), the server apps, and the launcher that turns the catalog row into a command.
 #
 # Build arguments (set by the suite, or by compose/.env for `docker compose` by hand):
-#   BASE        the image servers run on        (registry: python:3.12-slim; offline: battle/bookworm)
+#   BASE        the image servers run on        (registry: python:3.13-slim; offline: battle/cpython, the local servers' CPython)
 #   BUILD_BASE  the image wheels are built on: the same as BASE by default, so compiled packages
 #               link only libraries the servers' image has; a C compiler is added if missing
 #   PIP_OFFLINE 1: install only from build/wheelhouse (made on the host by `battle images --offline`)
 #   PACKAGES    space-separated distributions the variant runs
 # Layers that do not depend on PACKAGES come first, so every variant shares them: with the
 # legacy builder each step costs seconds, and only the last few differ between variants.
-ARG BASE=python:3.12-slim
-ARG BUILD_BASE=python:3.12-slim
+ARG BASE=python:3.13-slim
+ARG BUILD_BASE=python:3.13-slim
 
 FROM ${BUILD_BASE} AS code
 COPY suite/__init__.py suite/launch.py /opt/battle/suite/
@@ -18,7 +18,7 @@ COPY suite/record/__init__.py suite/record/catalog.py /opt/battle/suite/record/
 COPY servers/ /opt/battle/servers/
 
 FROM ${BUILD_BASE} AS wheels
-# The offline base has gcc already; python:3.12-slim gets it from Debian (needs a mirror).
+# The offline base has gcc already; python:3.13-slim gets it from Debian (needs a mirror).
 RUN command -v gcc >/dev/null || { apt-get update -qq \
       && apt-get install -y -qq --no-install-recommends gcc libc6-dev >/dev/null; } \
     && python3 -m venv /opt/build

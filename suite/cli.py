@@ -18,7 +18,7 @@ from pathlib import Path
 from suite import REPO_ROOT
 from suite.measure import (balancer, command, composefile, environment, images, interpreters,
                            lab, placement, resume, sweep)
-from suite.read import compare, report
+from suite.read import compare, fmt, report
 from suite.record import documents, results
 from suite.record.catalog import (DEFAULT_CATALOG, DEFAULT_MAX_CONNECTIONS, CatalogError,
                                   load_catalog, select)
@@ -27,8 +27,9 @@ from suite.measure.mongo import DEFAULT_DATABASE, MongoError, port_is_free, seed
 from suite.measure.procs import interrupt, raise_nofile_limit, stop_all
 from suite.record.profiles import DEFAULT_PROFILE, PROFILES, parse_db_latencies, rate_spec
 from suite.record.plan import Plan
-from suite.measure.runner import RunOptions, Runner, start_mongo, start_verified
-from suite.measure.runtime import ROLES, Runtime, RuntimeUnavailable, ServerFailed
+from suite.measure.runner import DependencyDied, RunOptions, Runner, start_mongo, start_verified
+from suite.measure.runtime import (ROLES, Runtime, RuntimeUnavailable, ServerFailed,
+                                   default_pinning)
 from suite.measure.runtime.docker import DockerRuntime, remove_owned
 from suite.measure.runtime.local import LocalRuntime
 from suite.measure.runtime.placed import PlacedRuntime
@@ -182,7 +183,11 @@ def _add_run_options(run: argparse.ArgumentParser, profile: str = DEFAULT_PROFIL
                      help="nginx in front of the instances; STRATEGY round_robin (default), "
                           "least_conn or random")
     run.add_argument("--cpus", action="append", default=[], metavar="ROLE=CPUS",
-                     help='pin roles to CPUs, e.g. "loadgen=0 server=1 db=1"')
+                     help='pin roles to CPUs, e.g. "loadgen=0 server=1 db=0" (default on one '
+                          'machine: the server on CPUs of its own, load generator and mongod '
+                          'on the others; see --unpinned)')
+    run.add_argument("--unpinned", action="store_true",
+                     help="no pinning: server, load generator and mongod share every CPU")
     run.add_argument("--sequential", action="store_true",
                      help="run each variant's repeats back to back instead of interleaving")
     run.add_argument("--mongo-url", help="use this MongoDB instead of an embedded mongod")
@@ -299,9 +304,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.names:
         print("\n".join(catalog))
         return 0
-    cpus = LocalRuntime().server_cpus()
-    print(f"{len(catalog)} variants (settings resolved for {cpus} CPUs, "
-          f"{DEFAULT_MAX_CONNECTIONS} connections)")
+    pinned = default_pinning(sorted(os.sched_getaffinity(0)))
+    cpus = LocalRuntime(cpu_roles=pinned).server_cpus()
+    print(f"{len(catalog)} variants (settings resolved for {cpus} server CPU(s)"
+          + (" of their own, as a run pins them" if pinned else "")
+          + f", {DEFAULT_MAX_CONNECTIONS} connections)")
     for variant in catalog.values():
         settings = variant.resolve(cpus=cpus, max_connections=DEFAULT_MAX_CONNECTIONS)
         print(f"\n{variant.name}\n  {variant.server} / {variant.worker_model} / {variant.driver}"
@@ -315,9 +322,12 @@ def cmd_list(args: argparse.Namespace) -> int:
 def interpreter_text(variant) -> str:
     """`battle list`'s interpreter line: which Python, and with or without the GIL."""
     if not variant.free_threaded:
-        return f"the suite's own (Python {sys.version.split()[0]}, GIL on)"
+        python = interpreters.server_python(sys.executable)
+        own = " (the suite's own: no .venv-srv, run `make setup`)" if python == sys.executable \
+            else ""
+        return f"{fmt.interpreter_build(interpreters.build_of(python))}, GIL on{own}"
     python = interpreters.free_threaded_python()
-    where = (interpreters.describe(python).split(" (")[0] if python
+    where = (fmt.interpreter_build(interpreters.build_of(python)) if python
              else "not installed here: " + interpreters.MISSING)
     lock = "GIL forced on (PYTHON_GIL=1)" if variant.gil else "GIL off"
     return f"free-threaded CPython, {lock}; {where}"
@@ -330,7 +340,8 @@ PLANNED = {"variants": "variants", "profile": "profile", "docs": "documents",
            "duration": "duration", "warmup": "warmup", "repeats": "repeats", "timeout": "timeout",
            "rate": "rates", "slo": "SLO", "instances": "instances", "balancer": "balancer",
            "sequential": "order", "loadgen": "load generator", "crosscheck": "crosscheck",
-           "runtime": "runtime", "cpus": "CPU pinning", "mongo_url": "MongoDB",
+           "runtime": "runtime", "cpus": "CPU pinning", "unpinned": "CPU pinning",
+           "mongo_url": "MongoDB",
            "database": "database", "write_concern": "write concern", "catalog": "catalog"}
 
 
@@ -369,6 +380,9 @@ def resumed_args(args: argparse.Namespace) -> tuple[argparse.Namespace, results.
                              f"{_shown(getattr(planned, dest, None))}, not {_shown(given)}")
     planned.out, planned.reports, planned.plan = args.out, args.reports, args.plan
     planned.argv, planned.resume = prior.argv[1:], prior.run_id
+    # Runs made before pinning became the default recorded no pinning and resume without it.
+    if not prior.cpu_roles and not planned.cpus:
+        planned.unpinned = True
     return planned, prior
 
 
@@ -455,11 +469,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("writes (--docs write) are wrk's alone: each request posts a key unique "
                          "in the run, which oha cannot vary (no --loadgen oha, --crosscheck or "
                          "--rate with them)")
+    if args.unpinned and args.cpus:
+        raise UsageError("--unpinned and --cpus contradict each other: choose one")
     cpu_roles = parse_cpu_roles(args.cpus)
     if getattr(args, "hosts", None):
         refuse_unplaced(args, profile, crosscheck=args.command == "crosscheck")
     if args.mongo_url and "db" in cpu_roles:
         raise UsageError("--cpus db=... pins the embedded mongod; it cannot pin --mongo-url")
+    if not cpu_roles and not args.unpinned and not getattr(args, "hosts", None):
+        cpu_roles = default_pinning(sorted(os.sched_getaffinity(0)),
+                                    external_db=bool(args.mongo_url))
+        if not cpu_roles:
+            print("note: one CPU only: server, load generator and mongod share it (unpinned)",
+                  file=sys.stderr)
     crosscheck = args.command == "crosscheck"
     runtime = make_runtime(args, cpu_roles)
     if args.command == "sweep":
@@ -726,6 +748,8 @@ def main(argv: list[str] | None = None) -> int:
             images.ImageError, balancer.BalancerError) as exc:
         print(f"battle: error: {exc}", file=sys.stderr)
         return 1
+    except DependencyDied:
+        return 1   # the runner printed what died and how to resume
     except KeyboardInterrupt:
         print("battle: interrupted; every server stopped, results measured so far are kept",
               file=sys.stderr)

@@ -10,8 +10,9 @@ wrong thing. Only the standard library and suite.catalog are used: the image hol
 the suite.
 
 `python -m suite.launch --versions PACKAGE...` instead prints, as one JSON line, what the suite
-records about an image: its Python version, each named distribution's version (null when not
-installed) and the open-files limit a server gets there ([soft, hard], soft raised as above).
+records about an image: its Python version and build (`build()`), each named distribution's
+version (null when not installed) and the open-files limit a server gets there ([soft, hard],
+soft raised as above).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import os
 import platform
 import resource
 import sys
+import sysconfig
 
 from suite.record.catalog import (DEFAULT_MAX_CONNECTIONS, CatalogError, UnknownVariant,
                                   load_catalog, select, setting_env)
@@ -59,6 +61,44 @@ def raise_nofile_limit() -> tuple[int, int]:
     return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
+def build() -> dict:
+    """How this interpreter was built: CONFIG_ARGS from its own sysconfig (how it was
+    configured) and its compiler flags (-fprofile-use with PGO, -flto with LTO); whether
+    libpython is a shared library, from what this process has mapped (Debian's sysconfig
+    describes its shared build, while its /usr/bin/python3.X has libpython linked in); the
+    cache's build-info.txt beside a build of scripts/ensure-interpreters. Debian's own
+    interpreters keep no trace of PGO/LTO in sysconfig (its packaging builds them with both on
+    amd64): `flags_from` says where pgo/lto come from. `production`: PGO and LTO both, as
+    distributions and the official images ship CPython."""
+    var = sysconfig.get_config_var
+    args = var("CONFIG_ARGS") or ""
+    flags = " ".join(str(var(k) or "") for k in ("PY_CFLAGS", "PY_CFLAGS_NODIST",
+                                                  "PY_LDFLAGS_NODIST", "LDFLAGS_NODIST"))
+    path = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+    pgo = "--enable-optimizations" in args or "-fprofile-use" in flags
+    lto = "--with-lto" in args or "-flto" in flags
+    flags_from = "sysconfig"
+    if not (pgo or lto) and path.startswith("/usr/bin/python3") \
+            and os.path.exists("/usr/share/doc/python%d.%d" % sys.version_info[:2]):
+        pgo = lto = True
+        flags_from = "Debian's packaging (PGO + LTO on amd64; not in its sysconfig)"
+    try:
+        with open("/proc/self/maps") as maps:
+            shared = "libpython" in maps.read()
+    except OSError:
+        shared = bool(var("Py_ENABLE_SHARED"))
+    info = os.path.join(sys.base_prefix, "build-info.txt")
+    build_info = None
+    if os.path.exists(info):
+        with open(info) as handle:
+            build_info = handle.read()
+    return {"path": path, "implementation": platform.python_implementation(),
+            "version": platform.python_version(), "pgo": pgo, "lto": lto,
+            "flags_from": flags_from, "shared_libpython": shared,
+            "gil_disabled": bool(var("Py_GIL_DISABLED")), "config_args": args,
+            "build_info": build_info, "production": pgo and lto}
+
+
 def versions(packages: list[str]) -> dict:
     found: dict[str, str | None] = {}
     for name in packages:
@@ -67,7 +107,7 @@ def versions(packages: list[str]) -> dict:
         except importlib.metadata.PackageNotFoundError:
             found[name] = None
     return {"python": platform.python_version(), "packages": found,
-            "nofile": list(raise_nofile_limit())}
+            "nofile": list(raise_nofile_limit()), "build": build()}
 
 
 def main(args: list[str]) -> int:

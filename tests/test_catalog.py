@@ -51,13 +51,13 @@ def test_select_keeps_order_and_rejects_unknown():
 def test_malformed_catalogs(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('[variant.x]\napp = "a"\n')
-    with pytest.raises(CatalogError, match="lacks server"):
+    with pytest.raises(CatalogError, match="lacks code, server"):
         load_catalog(bad)
     bad.write_text("not toml [")
     with pytest.raises(CatalogError, match="cannot read catalog"):
         load_catalog(bad)
-    bad.write_text('[variant.x]\napp="a"\nserver="s"\nworker_model="m"\ndriver="d"\nwhy="w"\n'
-                   'command="python -m x"\n')
+    bad.write_text('[variant.x]\napp="a"\ncode="sync"\nserver="s"\nworker_model="m"\ndriver="d"\n'
+                   'why="w"\ncommand="python -m x"\n')
     with pytest.raises(CatalogError, match="list of strings"):
         load_catalog(bad)
 
@@ -105,7 +105,8 @@ def test_every_free_threaded_row_has_a_gil_twin_that_differs_only_in_the_lock():
 
 
 def test_the_catalog_refuses_an_unknown_interpreter_and_a_hand_set_gil(tmp_path):
-    row = '[variant.x]\napp="a"\nserver="s"\nworker_model="m"\ndriver="d"\nwhy="w"\ncommand=["p"]\n'
+    row = ('[variant.x]\napp="a"\ncode="sync"\nserver="s"\nworker_model="m"\ndriver="d"\nwhy="w"\n'
+           'command=["p"]\n')
     bad = tmp_path / "bad.toml"
     bad.write_text(row + 'interpreter = "pypy"\n')
     with pytest.raises(CatalogError, match="interpreter is one of default, free-threaded"):
@@ -113,6 +114,17 @@ def test_the_catalog_refuses_an_unknown_interpreter_and_a_hand_set_gil(tmp_path)
     bad.write_text(row + 'env = { PYTHON_GIL = "0" }\n')
     with pytest.raises(CatalogError, match="PYTHON_GIL is the suite's to set"):
         load_catalog(bad)
+    bad.write_text(row.replace('code="sync"', 'code="blocking"'))
+    with pytest.raises(CatalogError, match="code is one of sync, async"):
+        load_catalog(bad)
+
+
+def test_every_row_says_how_its_code_is_written():
+    catalog = load_catalog()
+    assert {v.code for v in catalog.values()} == {"sync", "async"}
+    assert catalog["flask-gunicorn-gevent"].code == "sync"        # gevent-patched def views
+    assert catalog["fastapi-uvicorn-sync"].code == "sync"         # def endpoints, thread pool
+    assert catalog["starlette-uvicorn"].code == "async"
 
 
 def _pins(path: Path) -> dict[str, str]:

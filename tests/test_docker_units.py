@@ -44,7 +44,7 @@ def test_image_choice_precedence(tmp_path):
     values, source = images.image_settings("registry", {"BATTLE_MONGO_IMAGE": "mongo:8.0"},
                                            env_file)
     assert source == "--images" and values["BATTLE_MONGO_IMAGE"] == "mongo:8.0"
-    assert values["BATTLE_SERVER_BASE"] == "python:3.12-slim"
+    assert values["BATTLE_SERVER_BASE"] == "python:3.13-slim"
     with pytest.raises(images.ImageError, match="expected one of"):
         images.image_settings(None, {"BATTLE_IMAGES": "cloud"}, env_file)
 
@@ -98,7 +98,13 @@ def test_launcher_versions_mode_on_this_interpreter(capsys):
         "python": platform.python_version(),
         "packages": {"pytest": importlib.metadata.version("pytest"),
                      "no-such-distribution": None},
-        "nofile": [resource.getrlimit(resource.RLIMIT_NOFILE)[1]] * 2}
+        "nofile": [resource.getrlimit(resource.RLIMIT_NOFILE)[1]] * 2,
+        "build": launch.build()}
+    # This interpreter's build, as it says itself: the suite's own pyenv 3.11 or any other.
+    build = launch.build()
+    assert build["version"] == platform.python_version()
+    assert build["production"] == (build["pgo"] and build["lto"])
+    assert build["shared_libpython"] == ("libpython" in open("/proc/self/maps").read())
 
 
 V1_MOUNTS = """\

@@ -9,7 +9,7 @@ from tests.conftest import FIXTURES
 
 
 def test_round_trip_is_lossless(tmp_path):
-    original = json.loads((FIXTURES / "results-v9.json").read_text())
+    original = json.loads((FIXTURES / "results-v10.json").read_text())
     assert original["version"] == results.VERSION
     run = results.RunResult.from_dict(original)
     path = tmp_path / "copy.json"
@@ -245,3 +245,15 @@ def test_version_8_files_read_as_version_9():
     assert upgraded["version"] == 9 and upgraded["runtime_details"]["placement"] is None
     run = results.RunResult.from_dict(original)
     assert run.version == results.VERSION and run.runtime_details.placement is None
+
+
+def test_version_9_files_read_as_version_10():
+    """Nothing v10 adds was recorded before it: unknown, never guessed."""
+    original = json.loads((FIXTURES / "results-v9.json").read_text())
+    upgraded = results.upgrade_v9(original)
+    assert upgraded["version"] == 10 and upgraded["top_groups"] == [] and upgraded["reason"] is None
+    run = results.RunResult.from_dict(original)
+    assert run.version == results.VERSION and run.top_groups == [] and run.reason is None
+    assert run.runtime_details.capabilities is None
+    assert all(v.interpreter_build is None and v.code is None for v in run.variants)
+    assert all(r.round is None for v in run.variants for c in v.cells for r in c.repeats)

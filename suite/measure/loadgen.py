@@ -34,6 +34,11 @@ Watch = dict[str, "int | Cgroup | None"]
 Probe = Callable[[float], "Spread | None"]
 
 
+class GeneratorDied(Exception):
+    """The load generator was killed mid-run (by a signal it did not send itself): the run
+    stops (suite.measure.runner), it is not the server's failure."""
+
+
 class LoadGenError(Exception):
     """A load generator is missing, failed, or printed no result."""
 
@@ -164,6 +169,8 @@ class Wrk:
                        probe_at_s=duration_s / 2)
         raw_path.parent.mkdir(parents=True, exist_ok=True)
         raw_path.write_text(done.output)
+        if done.returncode is not None and done.returncode < 0:
+            raise GeneratorDied(f"wrk was killed by signal {-done.returncode} mid-run")
         if done.returncode != 0:
             raise LoadGenError(f"wrk exited with {done.returncode}: {last_line(done.output)}")
         sample = parse_output(done.output, args, str(raw_path.relative_to(relative_to)))
@@ -288,6 +295,8 @@ class Oha:
             done = execute([self.binary, *args], limit_s=duration_s + self.timeout_s + 60,
                            watch=watch, cpus=self.cpus, probe=probe,
                            probe_at_s=duration_s / 2)
+            if done.returncode is not None and done.returncode < 0:
+                raise GeneratorDied(f"oha was killed by signal {-done.returncode} mid-run")
             if done.returncode != 0:
                 raise LoadGenError(f"oha exited with {done.returncode}: "
                                    f"{last_line(done.output)}")

@@ -84,6 +84,14 @@ class EmbeddedMongo:
     def pid(self) -> int | None:
         return self._child.pid if self._child else None
 
+    def alive(self) -> bool:
+        return self._child is not None and self._child.alive()
+
+    def exit_detail(self) -> str:
+        code = self._child.returncode if self._child else None
+        return ended("still running" if code is None else f"exited with code {code}",
+                     self._child.log_tail(5) if self._child else "", lines=5)
+
     def start(self) -> "EmbeddedMongo":
         self._dbpath = Path(tempfile.mkdtemp(prefix="battle-mongo-"))
         self.port = free_port()

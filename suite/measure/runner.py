@@ -31,21 +31,32 @@ from suite.record import documents, results, stats
 from suite.measure.balancer import start_deployment
 from suite.record.catalog import DEFAULT_MAX_CONNECTIONS, Variant, evaluate
 from suite.measure.dblatency import FailPoint
-from suite.measure.loadgen import LoadGenError, Probe, make_generator
-from suite.measure.mongo import (DEFAULT_DATABASE, MongoError, OpCounter, free_port, port_is_free,
-                                 redact, seed)
-from suite.record.plan import CellKey, Plan, Session, duration, precision_round, schedule
+from suite.measure.loadgen import GeneratorDied, LoadGenError, Probe, make_generator
+from suite.measure.mongo import (DEFAULT_DATABASE, MongoError, OpCounter, free_port, ping,
+                                 port_is_free, redact, seed)
+from suite.record.groups import top_groups
+from suite.record.plan import CellKey, Plan, Session, duration, looks, precision_round, schedule
 from suite.measure.procs import check_interrupted
 from suite.record.profiles import rate_spec
 from suite.measure.resources import SAMPLE_INTERVAL_S
 from suite.record.results import (Cell, DatabaseOps, DbLatencyCheck, MongoInfo, RunResult, Sitting,
-                           VariantResult, VerificationCheck)
+                           Usage, VariantResult, VerificationCheck)
 from suite.measure.runtime import MongoEndpoint, Runtime, Server, ServerFailed, Watch
 from suite.measure.verify import (QUIET_FAST_S, QUIET_GAP_S, check_interpreter, check_reads,
                                   check_write, verify,
                                   wait_quiet, wait_ready)
 
 Progress = Callable[[str], None]
+# mongod's operation counters must stand still this long before a repeat starts: finds of
+# requests abandoned by the last repeat (a server still working through its queue) would
+# otherwise land in the next repeat's window.
+DB_QUIET_S = 0.5
+
+
+class DependencyDied(Exception):
+    """Something the suite itself depends on died mid-run (its mongod, the load generator): the
+    run stops at once, the repeat in flight is discarded, no later server is started (its
+    verification would fail on a dead database and read as the server's fault)."""
 
 
 def _stderr(message: str) -> None:
@@ -78,7 +89,12 @@ def method(runtime: str) -> dict[str, str]:
         "generator_threads": "load generator threads = min(connections, CPUs of the load "
                              "generator)",
         "idle_wait": f"the suite waited for the server to be idle (two `/health` answers "
-                     f"within {QUIET_FAST_S:g} s, {QUIET_GAP_S:g} s apart)",
+                     f"within {QUIET_FAST_S:g} s, {QUIET_GAP_S:g} s apart) and for MongoDB's "
+                     f"own operation counters to stand still for {DB_QUIET_S:g} s",
+        "dependencies": "after every execution the suite checks its mongod and the load "
+                        "generator: when one died, the run stops at once with a line naming "
+                        "it, the repeat in flight is discarded and no later server is started "
+                        "(`--resume` continues).",
         "resources": f"CPU/memory of the server, mongod and the load generator sampled every "
                      f"{SAMPLE_INTERVAL_S:g} s ({memory}; the generator's CPU from its rusage).",
         "db_latency": "MongoDB's failCommand fail point (blockConnection) makes every find wait "
@@ -191,6 +207,7 @@ def new_result(options: RunOptions, generators: dict[str, dict | None],
             settings=settings, command=runtime.command(variant, settings, 0), packages={},
             log=str(log_path), classification=variant.classification,
             build=variant.interpreter, twin_of=variant.twin_of, deprecated=variant.deprecated,
+            code=variant.code,
             cells=[Cell(k.doc, k.connections, db_latency_ms=k.db_latency_ms)
                    for k in options.plan.cells() if k.rate is None],
             rate_cells=[Cell(k.doc, k.connections, rate=k.rate, db_latency_ms=k.db_latency_ms)
@@ -319,6 +336,8 @@ class Runner:
                 for session, todo in steps:
                     self._session(session, todo, endpoint)
                 self._precision(endpoint)
+                self.result.top_groups = [g.to_dict() for g in top_groups(
+                    self.result, looks(self.profile))]
                 for record in self.result.variants:
                     if record.status == "pending":
                         if any(c.status == "measured" for c in record.cells):
@@ -331,6 +350,14 @@ class Runner:
                 for variant in self.result.variants:
                     if variant.status == "pending":
                         variant.status, variant.reason = "interrupted", "run interrupted"
+                raise
+            except DependencyDied as exc:
+                self.result.status, self.result.reason = "failed", f"run stopped: {exc}"
+                for variant in self.result.variants:
+                    if variant.status == "pending":
+                        variant.status, variant.reason = "interrupted", f"run stopped: {exc}"
+                self.progress(f"battle: run stopped: {exc}; what was measured is kept "
+                              f"(--resume {self.run_id} continues)")
                 raise
             except BaseException:
                 self.result.status = "error"  # stopped by an unexpected error; partial results
@@ -357,9 +384,11 @@ class Runner:
             for session, todo in schedule(sessions, self.plan.have(self.result)):
                 cost = self.plan.session_seconds(todo)
                 if self.elapsed_s() + cost > self.plan.expected_s:
-                    noisy = sum(len(s.cells) for s in sessions)
+                    left = len({k for s in sessions for k in s.cells})
+                    why = ("undecided" if len(self.plan.variants) > 1
+                           else f"above {p.target_cv:.0%} CV")
                     self.progress(f"precision rounds end: the plan's {duration(self.plan.expected_s)}"
-                                  f" are spent ({noisy} cell(s) still above {p.target_cv:.0%})")
+                                  f" are spent ({left} cell(s) still {why})")
                     return
                 self._session(session, todo, endpoint)
 
@@ -443,6 +472,7 @@ class Runner:
             record.image = self.runtime.prepare(
                 variant, self.artifacts / "logs" / f"{variant.slug}.build.log")
             record.packages = self.runtime.package_versions(variant)
+            record.interpreter_build = self.runtime.interpreter_build(variant)
         except ServerFailed as exc:
             self._fail(record, str(exc))
         self.save()
@@ -459,6 +489,7 @@ class Runner:
         record = self.result.variant(session.variant)
         if record is None or record.status == "failed":
             return
+        self._check_dependencies(endpoint)
         variant = self.variants[session.variant]
         rounds = self.profile.repeats if self.profile.interleave else 1
         label = (f" {session.label}/{rounds}" if not session.precision and rounds > 1
@@ -513,7 +544,9 @@ class Runner:
                 cell = self._cell(record, key)
                 if cell is None or cell.status in ("failed", "skipped"):
                     continue
-                self._measure_cell(name, record, server, cell, repeats, watch)
+                self._measure_cell(name, record, server, cell, repeats, watch, endpoint,
+                                   session.round if self.profile.interleave or
+                                   session.precision else None)
                 if not server.alive():
                     self._fail(record, f"server died during {cell.label}: "
                                f"{server.exit_detail()}")
@@ -562,7 +595,8 @@ class Runner:
         return round(value * capacity, 1)
 
     def _measure_cell(self, name: str, record: VariantResult, server: Server, cell: Cell,
-                      repeats: int, watch: dict[str, Watch]) -> None:
+                      repeats: int, watch: dict[str, Watch], endpoint: MongoEndpoint,
+                      round_no: int | None) -> None:
         variant = record.name
         url = f"http://{server.host}:{server.port}{documents.path(cell.doc)}"
         stem = (f"{cell.doc}-c{cell.connections}"
@@ -580,6 +614,7 @@ class Runner:
             # Every run starts on a server that has finished with the last one (and, for
             # writes, on an empty collection: the count after it is this run's alone).
             waited = wait_quiet(server, self.profile.ready_timeout_s)
+            waited += self._wait_db_quiet()
             raw = self._raw(slug, stem + stem_suffix)
             extra = {"rate": rate} if rate else {}
             if writes:
@@ -595,9 +630,18 @@ class Runner:
             listen_drops = getattr(server, "listen_drops", connections.listen_drops)
             drops = listen_drops() if watched else None
             started_at = now()
-            sample = generator.run(url, cell.connections, duration_s, raw, self.options.out_dir,
-                                   watch, expect, **extra)
+            try:
+                sample = generator.run(url, cell.connections, duration_s, raw,
+                                       self.options.out_dir, watch, expect, **extra)
+            except GeneratorDied as exc:
+                check_interrupted()   # killed by our own Ctrl-C: an interrupt, not a death
+                raise DependencyDied(f"the load generator died: {exc}") from None
+            # The sample is discarded (never recorded) when mongod died during it.
+            self._check_dependencies(endpoint)
             after = self._mongo_call(self.counter.read) if before is not None else None
+            add_cpu_shares(sample, self.runtime.cpu_roles)
+            if kind == "repeat":
+                sample.round = round_no
             dropped = listen_drops() if drops is not None else None
             sample.started_at, sample.quiet_wait_s = started_at, waited
             if dropped is not None:
@@ -649,6 +693,8 @@ class Runner:
                     self.progress(f"{title} FAILED: {cell.reason}")
                     break
         except (LoadGenError, ServerFailed, MongoError) as exc:
+            # The database gone is the run's end, not this cell's failure.
+            self._check_dependencies(endpoint)
             # A cell with repeats from earlier rounds stays measured; the reason says what broke.
             cell.status = "measured" if cell.repeats else "failed"
             cell.reason = str(exc)
@@ -666,6 +712,30 @@ class Runner:
         if unread:
             cell.status, cell.reason = "failed", unread
         self.save()
+
+    def _check_dependencies(self, endpoint: MongoEndpoint) -> None:
+        """Raises DependencyDied when the run's MongoDB is gone: its process ended (one the
+        runtime started) or it no longer answers a ping."""
+        if endpoint.alive is not None and not endpoint.alive():
+            detail = endpoint.exit_detail() if endpoint.exit_detail else "it exited"
+            raise DependencyDied(f"the suite's mongod died: {detail}")
+        if not ping(endpoint.url, timeout_ms=3000):
+            raise DependencyDied(f"MongoDB at {redact(endpoint.url)} stopped answering")
+
+    def _wait_db_quiet(self) -> float:
+        """Seconds waited until MongoDB's own operation counters stood still for DB_QUIET_S
+        (bounded by the profile's ready timeout; nothing to wait for without counters)."""
+        if self.counter is None:
+            return 0.0
+        started = time.monotonic()
+        last = self._mongo_call(self.counter.read)
+        while last is not None and time.monotonic() - started < self.profile.ready_timeout_s:
+            time.sleep(DB_QUIET_S)
+            current = self._mongo_call(self.counter.read)
+            if current == last:
+                break
+            last = current
+        return max(0.0, round(time.monotonic() - started - DB_QUIET_S, 2)) if last is not None else 0.0
 
     @staticmethod
     def _mongo_call(call):
@@ -687,6 +757,24 @@ class Runner:
         check = self.fail_point.set(cell.db_latency_ms)
         if check is not None:
             cell.db_latency_checks.append(check)
+
+
+def add_cpu_shares(sample: results.Sample, cpu_roles: dict[str, list[int]]) -> None:
+    """With the roles pinned, each repeat's CPU use against the CPUs each side had: the server
+    ("server", its CPU count set) and the client side ("client": the load generator and mongod
+    on the CPUs they share), so a repeat whose client side had no headroom is known as
+    client-bound (suite.read.analysis), not taken for the server's figure."""
+    if not cpu_roles or not sample.resources:
+        return
+    server = sample.resources.get("server")
+    if server is not None and cpu_roles.get("server"):
+        server.cpus = len(cpu_roles["server"])
+    client_cpus = set(cpu_roles.get("loadgen", ())) | set(cpu_roles.get("db", ()))
+    parts = [sample.resources[r].cpu_cores for r in ("loadgen", "mongod")
+             if r in sample.resources and sample.resources[r].cpu_cores is not None]
+    if client_cpus and parts:
+        sample.resources["client"] = Usage(cpu_cores=round(sum(parts), 3),
+                                           cpus=len(client_cpus))
 
 
 def unread_reason(cell: Cell, sample: results.Sample) -> str | None:

@@ -7,9 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from suite.record import stats
-from suite.record.results import ERROR_KEYS, Cell, RunResult, Sample
+from suite.record.results import CLIENT_BOUND, ERROR_KEYS, Cell, RunResult, Sample
 
-CLIENT_BOUND = 0.90       # wrk using >= 90% of its threads' CPUs: the client set the number
+# MongoDB counted more than this many finds per successful response in a repeat without
+# failures: work of an earlier repeat (requests it abandoned) landed in this one's window.
+FINDS_EXCESS = 1.1
 MACHINE_BUSY = 0.95       # all CPUs >= 95% busy: server, MongoDB and wrk competed for them
 SHOWN_PERCENTILES = ("p50", "p90", "p99", "p99.9")
 
@@ -51,6 +53,14 @@ class CellSummary:
     memory_measure: dict[str, str | None] = field(default_factory=dict)  # pss | rss | cgroup-anon
     little: float | None = None
     client_bound: bool = False
+    client_bound_repeats: int = 0   # repeats whose client side had no headroom
+    # Median successful req/s per CPU the server was pinned to (None: not pinned): the figure
+    # that scales to a machine with more cores for process-based servers.
+    rps_per_server_cpu: float | None = None
+    server_cpus: int | None = None
+    # The highest finds per successful response of a repeat without any failure (None: not
+    # counted, or every repeat failed something).
+    finds_per_ok_clean_max: float | None = None
     machine_busy: bool = False
     stalled_repeats: int = 0   # repeats with no response and nothing counted as failed
     db_latency_short: int = 0  # fail point checks that added less than the latency asked for
@@ -146,9 +156,15 @@ def summarize(cell: Cell) -> CellSummary:
     summary.stalled_repeats = sum(1 for s in samples if s.requests == 0 and s.error_count == 0)
     summary.missing_sockets = max(missing_sockets(s) for s in samples)
     summary.little = stats.median([r for r in (little(s) for s in samples) if r is not None])
-    summary.client_bound = any(
-        (getattr(s.usage("loadgen"), "cpu_cores", None) or 0) >= CLIENT_BOUND * s.threads
-        for s in samples)
+    summary.client_bound_repeats = sum(s.client_bound for s in samples)
+    summary.client_bound = summary.client_bound_repeats > 0
+    server_cpus = {u.cpus for u in (s.usage("server") for s in samples) if u and u.cpus}
+    if len(server_cpus) == 1 and summary.median_rps is not None:
+        summary.server_cpus = server_cpus.pop()
+        summary.rps_per_server_cpu = summary.median_rps / summary.server_cpus
+    clean = [s.finds_per_ok for s in samples
+             if s.error_count == 0 and s.finds_per_ok is not None and cell.doc != "write"]
+    summary.finds_per_ok_clean_max = max(clean) if clean else None
     machine = [s.usage("machine") for s in samples]
     summary.machine_busy = bool(machine) and all(
         m is not None and m.cpu_cores is not None and m.cpus is not None

@@ -28,6 +28,9 @@ class Entry:
     healthy: bool
     model: str
     baseline: bool
+    # The client side had no headroom in some repeat: a measure of what the load generator and
+    # the database allowed, shown but not ranked as the server's figure.
+    client_bound: bool = False
 
 
 @dataclass
@@ -64,7 +67,7 @@ def entries(run: RunResult, doc: str, connections: int, db_latency_ms: int,
         if s.median_rps is None:
             continue
         found.append(Entry(v.name, s, s.healthy(limit), model_family(v.worker_model),
-                           v.classification == "baseline"))
+                           v.classification == "baseline", s.client_bound))
     return sorted(found, key=lambda e: (not e.healthy, -e.summary.median_rps
                                         if e.healthy else e.summary.error_rate, e.name))
 
@@ -84,7 +87,7 @@ def answers(run: RunResult, summaries: dict | None = None) -> list[CellAnswer]:
         if not ranked:
             continue
         answer = CellAnswer(doc, conns, ms, entries=ranked)
-        deployable = [e for e in ranked if e.healthy and not e.baseline]
+        deployable = [e for e in ranked if e.healthy and not e.baseline and not e.client_bound]
         if deployable:
             answer.best = deployable[0]
             answer.runner_up = deployable[1] if len(deployable) > 1 else None

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from suite.record import stats
-from suite.read.analysis import CLIENT_BOUND, MACHINE_BUSY, CellKey, CellSummary, summaries
+from suite.read.analysis import (CLIENT_BOUND, FINDS_EXCESS, MACHINE_BUSY, CellKey, CellSummary,
+                                 summaries)
 from suite.record.results import DbLatencyCheck, RunResult
 
 LITTLE_LOW = 0.5          # Little's law ratio below this: connections often idle or uncounted
@@ -25,7 +26,7 @@ SPREAD_MIN_POINTS = 8     # repeats with a spread needed before saying whether r
 @dataclass(frozen=True)
 class Check:
     # stalled | late | lost | body | latency-count | corrected-latency | connections |
-    # db-latency | unstable | client-bound | little | machine-busy | cluster
+    # db-latency | unstable | client-bound | finds-excess | little | machine-busy | cluster
     kind: str
     text: str
 
@@ -82,8 +83,16 @@ CELL_CHECKS = (
               f"{{count}} vary by more than {stats.UNSTABLE_CV:.0%} (coefficient of variation) "
               "between repeats; treat their differences with care: {cells}."),
     CellCheck("client-bound", lambda s: s.client_bound,
-              f"In {{count}} wrk used at least {CLIENT_BOUND:.0%} of its threads' CPUs: the "
-              "load generator, not the server, set these numbers: {cells}."),
+              f"In {{count}} the client side used at least {CLIENT_BOUND:.0%} of its CPUs in a "
+              "repeat (pinned: the load generator and mongod on theirs; unpinned: wrk on its "
+              "threads' CPUs): the client or the database, not the server, set these numbers, "
+              "so they are not ranked as the server's: {cells}."),
+    CellCheck("finds-excess", lambda s: s.finds_per_ok_clean_max is not None
+              and s.finds_per_ok_clean_max > FINDS_EXCESS,
+              f"In {{count}} MongoDB counted more than {FINDS_EXCESS:g} finds per successful "
+              "response in a repeat without any failure: work left from an earlier repeat "
+              "(requests it abandoned, still queued in the server) landed in this one's window, "
+              "so its throughput may count another repeat's finds: {cells}."),
     CellCheck("listen-drops", lambda s: bool(s.listen_drops_max),
               "In {count} the kernel dropped connection attempts because the server's listen "
               "queue was full; the clients retried after 1, 3, 7 s, so those requests are slow "

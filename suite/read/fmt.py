@@ -109,3 +109,13 @@ def document_heading(run, doc: str, latency_ms: int) -> str:
                 f"w={'/'.join(concerns)})")
     return (f"## {section_title(doc, latency_ms)} (`/{doc}`: {size(run.mongo.json_bytes.get(doc))}"
             f" JSON, {size(run.mongo.bson_bytes.get(doc))} BSON)")
+
+
+def interpreter_build(build: dict | None) -> str:
+    """"CPython 3.13.15, PGO + LTO, shared libpython" / "CPython 3.11.7, no PGO, no LTO, ..."."""
+    if not build:
+        return "build not recorded"
+    flags = " + ".join(k.upper() for k in ("pgo", "lto") if build.get(k)) or "no PGO, no LTO"
+    return (f"{build.get('implementation', 'Python')} {build.get('version', '?')}"
+            + ("t (free-threaded)" if build.get("gil_disabled") else "") + f", {flags}, "
+            + ("shared libpython" if build.get("shared_libpython") else "libpython linked in"))

@@ -64,6 +64,8 @@ class Variant:
     deprecated: str | None = None
     # A free-threaded row without a GIL twin: why (its server refuses the GIL).
     no_gil_twin: str | None = None
+    # How the app's handlers are written: "sync" (plain `def` views) or "async" (`async def`).
+    code: str = "sync"
 
     @property
     def free_threaded(self) -> bool:
@@ -162,7 +164,8 @@ def evaluate(value: Setting, names: dict[str, int]) -> Setting:
     return walk(body)
 
 
-_REQUIRED = ("app", "server", "worker_model", "driver", "why", "command")
+_REQUIRED = ("app", "code", "server", "worker_model", "driver", "why", "command")
+CODE_STYLES = ("sync", "async")
 CLASSIFICATIONS = ("framework", "baseline")
 FREE_THREADED = "free-threaded"
 INTERPRETERS = ("default", FREE_THREADED)
@@ -190,6 +193,9 @@ def load_catalog(path: Path = DEFAULT_CATALOG) -> dict[str, Variant]:
         if classification not in CLASSIFICATIONS:
             raise CatalogError(f"variant {name!r}: classification is one of "
                                f"{', '.join(CLASSIFICATIONS)}, not {classification!r}")
+        if row["code"] not in CODE_STYLES:
+            raise CatalogError(f"variant {name!r}: code is one of {', '.join(CODE_STYLES)}, "
+                               f"not {row['code']!r}")
         interpreter = row.get("interpreter", "default")
         if interpreter not in INTERPRETERS:
             raise CatalogError(f"variant {name!r}: interpreter is one of "
@@ -204,7 +210,7 @@ def load_catalog(path: Path = DEFAULT_CATALOG) -> dict[str, Variant]:
             settings=dict(row.get("settings", {})), packages=tuple(row.get("packages", ())),
             env=env, classification=classification, interpreter=interpreter,
             gil=interpreter != FREE_THREADED, deprecated=row.get("deprecated"),
-            no_gil_twin=row.get("no_gil_twin"),
+            no_gil_twin=row.get("no_gil_twin"), code=row["code"],
         )
         # A row whose server cannot run with the GIL on says why (`no_gil_twin`) and has none.
         if interpreter == FREE_THREADED and not row.get("no_gil_twin"):

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 
 from suite.record import stats
+from suite.record.groups import top_groups, undecided
 from suite.record.profiles import Profile
 from suite.record.results import Cell, RunResult, VariantResult
 
@@ -213,7 +214,12 @@ class Plan:
                  + (", each with a second generator after it" if self.crosscheck else "")
                  + f"; warmup {p.warmup_s} s before each cell of a session; timeout "
                    f"{p.timeout_s} s"]
-        if self.precision_budget_s:
+        if self.precision_budget_s and len(self.variants) > 1:
+            lines.append(f"  precision: at least {p.repeats} repeats per cell; racing, up to "
+                         f"{p.repeat_cap} for the leader of each cell and the stacks not yet "
+                         f"separated from it, within {duration(self.precision_budget_s)} "
+                         f"({looks(p)} looks, each deciding at {stats.ALPHA:g}/{looks(p)})")
+        elif self.precision_budget_s:
             lines.append(f"  precision: at least {p.repeats} repeats per cell, up to "
                          f"{p.repeat_cap} where successful req/s varies more than "
                          f"{p.target_cv:.0%} (CV), within {duration(self.precision_budget_s)}")
@@ -259,11 +265,22 @@ def noisy_cells(record: VariantResult, profile: Profile) -> dict[CellKey, float]
     return found
 
 
+def looks(profile: Profile) -> int:
+    """How many times racing may decide a cell's top group: after the base rounds, and after
+    each precision round the repeat cap allows (suite.record.groups corrects for them)."""
+    return max(1, profile.repeat_cap - profile.repeats + 1)
+
+
 def precision_round(run: RunResult, plan: Plan, round_no: int) -> list[Session]:
-    """The next precision round: a session for every variant with a noisy cell, the noisiest
-    variant first (the budget may end before the last), each cell to one more repeat."""
+    """The next precision round. With two or more variants it races (suite.record.groups):
+    every cell whose leader is not yet separated from every other stack measures the leader
+    and the stacks tied with it once more, all in this round, so their ratios stay within a
+    round. With one variant there is nothing to race: its noisy cells get one more repeat each,
+    the noisiest first (the budget may end before the last)."""
     if plan.profile.repeat_cap <= plan.profile.repeats:
         return []
+    if len(plan.variants) > 1:
+        return racing_round(run, plan, round_no)
     sessions = []
     for record in run.variants:
         if record.name not in plan.variants:
@@ -275,6 +292,30 @@ def precision_round(run: RunResult, plan: Plan, round_no: int) -> list[Session]:
             sessions.append((max(noisy.values()), Session(record.name, round_no, cells, target,
                                                           precision=True)))
     return [s for _, s in sorted(sessions, key=lambda item: -item[0])]
+
+
+def racing_round(run: RunResult, plan: Plan, round_no: int) -> list[Session]:
+    """One session per variant that is the leader of, or tied with the leader of, an undecided
+    cell (catalog order, as the base rounds), each of those cells one repeat more; a cell whose
+    racers reached the repeat cap races no more."""
+    cap = plan.profile.repeat_cap
+    racing: dict[str, list[CellKey]] = {}
+    for (doc, conns, ms), names in undecided(top_groups(run, looks(plan.profile))).items():
+        key = CellKey(doc, conns, db_latency_ms=ms)
+        cells = {name: run.variant(name).cell(doc, conns, ms) for name in names}
+        if any(c is None or len(c.repeats) >= cap for c in cells.values()):
+            continue
+        for name in names:
+            racing.setdefault(name, []).append(key)
+    sessions = []
+    for record in run.variants:
+        keys = racing.get(record.name)
+        if not keys or record.name not in plan.variants or record.status == "failed":
+            continue
+        counts = [len(record.cell(k.doc, k.connections, k.db_latency_ms).repeats) for k in keys]
+        cells = tuple(sorted(keys, key=lambda k: plan.cells().index(k)))
+        sessions.append(Session(record.name, round_no, cells, min(counts) + 1, precision=True))
+    return sessions
 
 
 def duration(seconds: float) -> str:

@@ -47,8 +47,15 @@ SCHEMA = "battle.results"
 #     and `deprecated` (why a row at end of life is kept); the free-threaded interpreter in
 #     runtime_details. A v7 file is a v8 file whose servers ran on the default build and whose
 #     GIL state was not read (None).
+# v9: placement (runtime_details.placement): each role's engine, machine and the links.
+# v10: measuring the servers, not the box: each variant's interpreter build as the server's
+#     own interpreter reported it (`interpreter_build`: version, PGO, LTO, shared libpython,
+#     GIL, path), the code style its app is written in (`code`: sync | async); each repeat's
+#     round (`round`: the interleaved round it belongs to, for ratios within a round); the
+#     run's top groups (`top_groups`) and why it stopped (`reason`); the runtime's declared
+#     capabilities. A v9 file is a v10 file with none of them recorded (None / []).
 # Older versions are upgraded on load, one version at a time.
-VERSION = 9
+VERSION = 10
 LATENCY_KEYS = ("min", "mean", "stdev", "max", "p50", "p75", "p90", "p99", "p99.9")
 # Why a request did not count as a success. connect/read/write: socket errors; status: HTTP
 # >= 400; late: a response slower than the timeout; lost: a request still unanswered after the
@@ -58,6 +65,10 @@ REQUEST_ERROR_KEYS = ("connect", "read", "write", "status", "late", "lost", "bod
 # Writes only (cells of the `write` document): an acknowledged insert missing from the
 # database, or a document stored twice (counted after each repeat: Writes).
 ERROR_KEYS = (*REQUEST_ERROR_KEYS, "lost-write")
+# The client side used at least this share of its CPUs in a repeat (pinned: the load generator
+# and mongod on the CPUs they share; unpinned: wrk alone on its threads' CPUs): the client or
+# the database, not the server, set that repeat's figure.
+CLIENT_BOUND = 0.90
 
 CellStatus = Literal["pending", "measured", "failed", "skipped"]
 VariantStatus = Literal["pending", "measured", "failed", "interrupted"]
@@ -95,7 +106,9 @@ class Usage:
     # shared ones counted once per process: schema v4 and older), "cgroup-anon" (a container's
     # anonymous memory, page cache left out).
     memory: str | None = None
-    cpus: int | None = None            # machine only: the CPUs cpu_cores is out of
+    # The CPUs cpu_cores is out of: the machine's; with pinned roles also the server's and the
+    # client side's ("client": load generator + mongod on the CPUs they share).
+    cpus: int | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Usage":
@@ -271,6 +284,11 @@ class Sample:
     # (TcpExt ListenDrops of the server's network namespace): retried by the clients after 1,
     # 3, 7 s, they are latency tails that grow with a repeat's length.
     listen_drops: int | None = None
+    # The interleaved round this counted repeat belongs to (1: the first base round; precision
+    # rounds continue the count): every variant measured in a round ran under the same machine
+    # conditions, so a ratio within a round cancels what the machine did to the whole round.
+    # None: not recorded (before v10), warmups, primers and crosschecks.
+    round: int | None = None
 
     @property
     def finds_per_ok(self) -> float | None:
@@ -331,6 +349,18 @@ class Sample:
     def usage(self, role: str) -> Usage | None:
         return (self.resources or {}).get(role)
 
+    @property
+    def client_bound(self) -> bool:
+        """The client side had no headroom: pinned, the load generator and mongod used at
+        least CLIENT_BOUND of the CPUs they shared ("client", recorded by the runner);
+        unpinned (no such record), the load generator at least CLIENT_BOUND of its threads'
+        CPUs."""
+        client = self.usage("client")
+        if client is not None and client.cpu_cores is not None and client.cpus:
+            return client.cpu_cores >= CLIENT_BOUND * client.cpus
+        loadgen = self.usage("loadgen")
+        return (loadgen.cpu_cores or 0) >= CLIENT_BOUND * self.threads if loadgen else False
+
     def cpu_us_per_ok(self, role: str) -> float | None:
         """CPU time the role spent per successful request, µs (None: not sampled, or no
         success)."""
@@ -367,7 +397,8 @@ class Sample:
                    started_at=data.get("started_at"),
                    database=_optional(DatabaseOps, data.get("database")),
                    spread=None if data.get("spread") is None else Spread.from_dict(data["spread"]),
-                   listen_drops=_opt_int(data.get("listen_drops")))
+                   listen_drops=_opt_int(data.get("listen_drops")),
+                   round=_opt_int(data.get("round")))
 
 
 def _opt_float(value: Any) -> float | None:
@@ -400,6 +431,12 @@ class Cell:
     # Runs of the run's second load generator (`--crosscheck`), each right after the repeat
     # of the same number; never part of the cell's figures.
     crosschecks: list[Sample] = field(default_factory=list)
+
+    @property
+    def failed_share(self) -> float:
+        """Failed attempts over attempts, pooled over every counted repeat (0.0: none)."""
+        attempts = sum(s.attempts for s in self.repeats)
+        return sum(s.failed_attempts for s in self.repeats) / attempts if attempts else 0.0
 
     @property
     def label(self) -> str:
@@ -515,6 +552,13 @@ class VariantResult:
     interpreter: dict[str, Any] | None = None
     # Why a row at end of life (its driver or server) is kept; None: alive.
     deprecated: str | None = None
+    # The interpreter the server ran on, as that interpreter describes its own build
+    # (suite.measure.interpreters.build_of: path, version, pgo, lto, shared_libpython,
+    # gil_disabled, config_args, production); None: not recorded (before v10, or not Python).
+    interpreter_build: dict[str, Any] | None = None
+    # How the app's handlers are written: "sync" (plain `def` views: WSGI, gevent-patched or a
+    # thread pool) or "async" (`async def`); None: not recorded (before v10).
+    code: str | None = None
 
     @property
     def gil_expected(self) -> bool:
@@ -591,6 +635,10 @@ class RuntimeDetails:
     # A placed run (--hosts, suite.measure.placement): each role's engine, address and machine,
     # the links between them as measured, and the image IDs each engine ran. None: one engine.
     placement: dict[str, Any] | None = None
+    # What the runtime can do (pinning, an external database, deployments, generators, writes,
+    # free-threaded rows, the connections' spread, local ports), as it declared it; None:
+    # not recorded (before v10).
+    capabilities: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RuntimeDetails":
@@ -655,6 +703,13 @@ class RunResult:
     # The plan the run follows (suite.plan.Plan.to_dict), and each sitting that measured it.
     plan: dict[str, Any] | None = None
     sittings: list[Sitting] = field(default_factory=list)
+    # Per cell of the answer: the leader and every stack not separated from it beyond noise,
+    # each with its ratio to the leader and a 95% interval (suite.record.groups); [] when not
+    # computed (before v10, or no cell with two measured stacks).
+    top_groups: list[dict[str, Any]] = field(default_factory=list)
+    # Why the run stopped before its plan's end (a dependency of the suite died: mongod, the
+    # load generator); None: it did not, or interrupted (status says so).
+    reason: str | None = None
     schema: str = SCHEMA
     version: int = VERSION
 
@@ -863,8 +918,15 @@ def upgrade_v8(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "version": 9, "runtime_details": details}
 
 
+def upgrade_v9(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 9 as version 10: nothing of v10 was recorded (interpreter builds, code style,
+    rounds, top groups, capabilities all unknown). Every v9 local run's servers ran on the
+    suite's own interpreter, whose path is runtime_details.python."""
+    return {**data, "version": 10, "top_groups": [], "reason": None}
+
+
 UPGRADES = {1: upgrade_v1, 2: upgrade_v2, 3: upgrade_v3, 4: upgrade_v4, 5: upgrade_v5,
-            6: upgrade_v6, 7: upgrade_v7, 8: upgrade_v8}
+            6: upgrade_v6, 7: upgrade_v7, 8: upgrade_v8, 9: upgrade_v9}
 
 
 def save(run: RunResult, path: Path) -> None:

@@ -143,6 +143,7 @@ def test_a_failed_build_and_a_crashing_container_fail_only_their_variants(tmp_pa
     catalog.write_text(f"""
 [variant.broken-build]
 app = "none"
+code = "sync"
 server = "none"
 worker_model = "none"
 driver = "none"
@@ -152,6 +153,7 @@ command = ["{{python}}", "-c", "pass"]
 
 [variant.crashes-at-start]
 app = "none"
+code = "sync"
 server = "python"
 worker_model = "none"
 driver = "none"
@@ -161,6 +163,7 @@ command = ["{{python}}", "-c", "import sys; print('boom: cannot import xyz'); sy
 
 [variant.works-after-failures]
 app = "fastapi"
+code = "sync"
 server = "uvicorn"
 worker_model = "asyncio"
 driver = "pymongo async"

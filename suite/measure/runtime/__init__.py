@@ -10,6 +10,7 @@ import os
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from suite.record.catalog import Variant
@@ -32,6 +33,20 @@ class RuntimeUnavailable(Exception):
 ROLES = ("loadgen", "server", "db")
 
 
+def default_pinning(cpus: list[int], external_db: bool = False) -> dict[str, list[int]]:
+    """The measuring default on one machine: the server on CPUs of its own (the upper half),
+    the load generator and mongod on the others, so a figure is the server's and not server +
+    client + database CPU per request. {} (unpinned) with fewer than two CPUs. With an external
+    database (--mongo-url) only the load generator is pinned beside the server."""
+    if len(cpus) < 2:
+        return {}
+    client, server = cpus[:len(cpus) // 2], cpus[len(cpus) // 2:]
+    roles = {"server": server, "loadgen": client}
+    if not external_db:
+        roles["db"] = client
+    return roles
+
+
 def role_cpus(cpu_roles: dict[str, list[int]], role: str) -> list[int]:
     """The CPUs a role runs on: those it is pinned to, else every CPU this process may use."""
     return cpu_roles.get(role) or sorted(os.sched_getaffinity(0))
@@ -44,6 +59,10 @@ class MongoEndpoint:
     binary: str | None = None
     watch: Watch = None                # for resource sampling; None when not ours
     container: DbContainer | None = None   # docker: the database's image and limits
+    # Whether the database process the runtime started still runs, and how it ended (None:
+    # not ours to watch, e.g. --mongo-url; the suite then only pings it).
+    alive: Callable[[], bool] | None = None
+    exit_detail: Callable[[], str] | None = None
 
 
 class Server(Protocol):
@@ -108,3 +127,8 @@ class Runtime(Protocol):
         ...
 
     def package_versions(self, variant: Variant) -> dict[str, str]: ...
+
+    def interpreter_build(self, variant: Variant) -> dict[str, Any] | None:
+        """How the interpreter that runs the variant's server was built (suite.launch.build);
+        None: it could not be asked."""
+        ...

@@ -28,8 +28,8 @@ from suite.measure import command, composefile
 from suite.record.catalog import DEFAULT_CATALOG, Variant, load_catalog
 from suite.measure.command import CommandError
 from suite.measure.composefile import BALANCER_MOUNT
-from suite.measure.images import (BASE_IMAGE, WHEELHOUSE, ImageError, base_key, image_id,
-                                  image_label, image_settings)
+from suite.measure.images import (BASE_IMAGE, CPYTHON_IMAGE, WHEELHOUSE, ImageError, base_key,
+                                  cpython_key, image_id, image_label, image_settings)
 from suite.measure.mongo import MongoError, free_port, ping
 from suite.measure.procs import signals_deferred
 from suite.measure.resources import Cgroup, CgroupError
@@ -324,6 +324,15 @@ class DockerRuntime:
             swept = sweep_orphans()
         except (ServerFailed, CommandError, ImageError) as exc:   # no answer in time
             raise RuntimeUnavailable(f"cannot reach the Docker daemon: {exc}") from None
+        if offline and self.images["BATTLE_SERVER_BASE"] == CPYTHON_IMAGE:
+            # The local servers' interpreter rebuilt: the images must run the same one.
+            try:
+                current = image_label(CPYTHON_IMAGE, "battle.key") == cpython_key()
+            except ImageError as exc:
+                raise RuntimeUnavailable(str(exc)) from None
+            if not current:
+                raise RuntimeUnavailable(f"{CPYTHON_IMAGE} holds another CPython build than the "
+                                         "local servers': run `make images-offline`")
         # Unique per process: two runs (or two `battle serve`) never share containers.
         self.project = f"battle{re.sub(r'[^a-z0-9]', '', artifacts.name.lower())}{os.getpid()}"
         artifacts.mkdir(parents=True, exist_ok=True)
@@ -353,7 +362,7 @@ class DockerRuntime:
         if variant.free_threaded:
             raise ServerFailed(f"{variant.name} runs in the local runtime only: its "
                                "free-threaded interpreter is built on the host "
-                               "(scripts/ensure-free-threaded), not in an image")
+                               "(scripts/ensure-interpreters), not in an image")
         image = self.image(variant)
         started = time.monotonic()
         WHEELHOUSE.mkdir(parents=True, exist_ok=True)   # the Dockerfile copies it, even empty
@@ -422,6 +431,11 @@ class DockerRuntime:
     def package_versions(self, variant: Variant) -> dict[str, str]:
         return self._image_versions(variant, self.image(variant))["packages"]
 
+    def interpreter_build(self, variant: Variant) -> dict[str, Any] | None:
+        """The image's interpreter as it describes its build (None: an image made before the
+        launcher reported it)."""
+        return self._image_versions(variant, self.image(variant)).get("build")
+
     def _container(self, service: str, env: dict[str, str], log_path: Path,
                    project: str | None = None) -> Container:
         """`up -d` one service (never building, never its dependencies) and return it, found
@@ -461,6 +475,7 @@ class DockerRuntime:
                 time.sleep(0.2)
             yield MongoEndpoint(
                 url=url, embedded=True, binary=image, watch=container.cgroup(),
+                alive=container.alive, exit_detail=container.exit_detail,
                 container=DbContainer(image=image, image_id=container.image(),
                                       cpuset=self._cpuset("db"), memory=self.memory["db"]))
         finally:

@@ -43,13 +43,15 @@ class LocalServer:
 
 
 class LocalRuntime:
-    """Pinning (`cpu_roles`) is CPU affinity, set in each child before exec."""
+    """Pinning (`cpu_roles`) is CPU affinity, set in each child before exec. `python`: the
+    default rows' interpreter (interpreters.server_python: the production build in .venv-srv
+    when there is one)."""
 
     name = "local"
 
-    def __init__(self, python: str = sys.executable,
+    def __init__(self, python: str | None = None,
                  cpu_roles: dict[str, list[int]] | None = None):
-        self.python = python
+        self.python = python or interpreters.server_python(sys.executable)
         self.cpu_roles = dict(cpu_roles or {})
 
     def server_cpus(self) -> int:
@@ -82,7 +84,8 @@ class LocalRuntime:
         with EmbeddedMongo(log_path, cpus=self.cpu_roles.get("db"),
                            test_commands=test_commands) as mongod:
             yield MongoEndpoint(url=mongod.url, embedded=True, binary=str(mongod.binary),
-                                watch=mongod.pid)
+                                watch=mongod.pid, alive=mongod.alive,
+                                exit_detail=mongod.exit_detail)
 
     def command(self, variant: Variant, settings: dict[str, Any], port: int) -> list[str]:
         return variant.argv(settings, python=self._python(variant), host=HOST, port=port)
@@ -123,7 +126,10 @@ class LocalRuntime:
 
     def package_versions(self, variant: Variant) -> dict[str, str]:
         python = self._python(variant)
-        if python != self.python:   # another interpreter's environment: asked of it
+        if python != sys.executable:   # another interpreter's environment: asked of it
             return interpreters.package_versions(python, variant.packages)
-        # Servers run in this interpreter's environment, so its metadata is theirs.
+        # Servers run in the suite's own environment, so its metadata is theirs.
         return environment.package_versions(variant.packages)
+
+    def interpreter_build(self, variant: Variant) -> dict[str, Any] | None:
+        return interpreters.build_of(self._python(variant))

@@ -37,8 +37,9 @@ def header(view: View) -> list[str]:
                                 timeout=f"{p.timeout_s:g}", runtime=run.runtime,
                                 roles=method.roles_text(run), machine=method.machine_text(run),
                                 guide=view.guide)
-            + f" Started {run.started_at}, finished {run.finished_at or '–'}.", "",
-            *method.placement_lines(run)]
+            + f" Started {run.started_at}, finished {run.finished_at or '–'}."
+            + (f" **{run.reason}**." if run.reason else ""), "",
+            *method.placement_lines(run), *method.interpreter_lines(run)]
 
 
 def render(run: RunResult, charts: dict[str, str] | None = None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from suite.read import answer as computed
 from suite.read.analysis import slo_capacity, rate_points
+from suite.record.groups import Comparison, TopGroup
 from suite.record.profiles import parse_slo
 from suite.read import fmt
 from suite.read.report import prose
@@ -21,10 +22,35 @@ def section(view: View) -> list[str]:
     lines += [recommendation.why, ""]
     lines += [prose.ANSWER_INTRO.format(limit=fmt.share(view.limit), mark=fmt.HEALTHY_MARK), ""]
     lines += _table([a for a in answers if a.db_latency_ms == min(view.profile.db_latencies_ms)])
+    lines += _top_groups(view)
     lines += _models(view, answers)
     lines += _latency_order(view, answers)
     lines += _capacity(view)
     return lines
+
+
+def _interval(c: Comparison) -> str:
+    if c.low is None or c.high is None:
+        return f"{c.ratio:.2f}× (no interval)"
+    return f"{c.ratio:.2f}× [{c.low:.2f}–{c.high:.2f}]"
+
+
+def _top_groups(view: View) -> list[str]:
+    """The run's top groups as its results file holds them (suite.record.groups): per cell the
+    leader, every stack not separated from it with its ratio and 95% interval within rounds,
+    and how many are behind it beyond noise."""
+    groups = [TopGroup.from_dict(g) for g in view.run.top_groups]
+    if not groups:
+        return []
+    lines = [prose.TOP_GROUPS.format(alpha=groups[0].alpha, looks=groups[0].looks), "",
+             "| cell | leader, req/s | not separated from it: ratio [95% interval] | "
+             "behind beyond noise | did not compete |", "|---|---|---|---|---|"]
+    for g in groups:
+        tied = ", ".join(f"{m.name} {_interval(m)}" for m in g.members) or \
+            "none: the leader is separated from every other stack"
+        lines.append(f"| {g.label} | {g.leader} {fmt.integer(g.leader_rps)} | {tied} | "
+                     f"{len(g.separated)} | {len(g.left_out)} |")
+    return lines + [""]
 
 
 def _entry(entry: computed.Entry | None) -> str:

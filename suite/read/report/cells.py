@@ -91,6 +91,13 @@ def ranking(view: View, doc: str, latency_ms: int) -> list[str]:
     return lines + [""]
 
 
+def _per_server_cpu(summary, healthy: bool) -> str:
+    if summary.rps_per_server_cpu is None:
+        return "–"
+    text = f"{fmt.integer(summary.rps_per_server_cpu)} on {summary.server_cpus}"
+    return text + (" *client-bound*" if summary.client_bound else "")
+
+
 def _writes(cell: Cell) -> str:
     parts = []
     for sample in cell.repeats:
@@ -113,6 +120,11 @@ def section(view: View, doc: str, latency_ms: int) -> list[str]:
     spread = " (min–max over repeats; ⚠ = unstable)" if view.profile.repeats > 1 else ""
     lines += table(view, doc, latency_ms, f"Successful requests per second, median{spread}",
                    fmt.rps)
+    if any(s.rps_per_server_cpu for s in view.summaries.values()):
+        lines += table(view, doc, latency_ms, "Successful requests per second per server CPU "
+                       "(the server pinned to CPUs of its own; *client-bound*: the load "
+                       "generator and mongod had no headroom, so this is what the client side "
+                       "allowed, not the server's figure)", _per_server_cpu)
     lines += chart(view, fmt.chart_key("errors", doc, latency_ms),
                    f"failed share of attempts, {doc}{where}")
     lines += table(view, doc, latency_ms, "Failed share of attempts in the median repeat (by "

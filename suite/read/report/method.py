@@ -24,6 +24,35 @@ def roles_text(run: RunResult) -> str:
     return ", CPUs pinned: " + ", ".join(f"{role} {cpus}" for role, cpus in run.cpu_roles.items())
 
 
+def interpreter_lines(run: RunResult) -> list[str]:
+    """The interpreters the servers ran on, as each described its own build, and a warning on
+    the first screen when any server ran on one without PGO and LTO (not what a deployment
+    runs: distributions and the official images ship both)."""
+    builds: dict[str, list[str]] = {}
+    unoptimized = []
+    for v in run.variants:
+        if v.interpreter_build is None:
+            continue
+        text = fmt.interpreter_build(v.interpreter_build) + f" (`{v.interpreter_build.get('path')}`)"
+        builds.setdefault(text, []).append(v.name)
+        if not v.interpreter_build.get("production"):
+            unoptimized.append(v.name)
+    if not builds:
+        if run.runtime == "local" and run.runtime_details.python:
+            return [f"**Interpreters:** builds not recorded; the servers ran on "
+                    f"`{run.runtime_details.python}`.", ""]
+        return []
+    lines = ["**Interpreters:** " + "; ".join(
+        f"{text}: {len(names)} variant(s)" if len(builds) > 1 else text
+        for text, names in builds.items()) + "."]
+    if unoptimized:
+        lines.append(f"**Warning: {len(unoptimized)} variant(s) ran on an interpreter built "
+                     "without PGO and LTO** (not what distributions and the official images "
+                     "ship): their figures understate a deployment, Python-heavy stacks most: "
+                     + ", ".join(unoptimized) + ".")
+    return lines + [""]
+
+
 def repeats_text(run: RunResult) -> str:
     p = run.profile
     text = f"{p.repeats} repeat(s) per cell"

@@ -6,6 +6,12 @@ HEADER = ("Each server fetches one document from MongoDB per request. Profile **
           "{duration} s per repeat, {repeats}; load generator {tool}, timeout {timeout} s; "
           "runtime `{runtime}`{roles}; {machine}. [How to read this report]({guide}).")
 
+TOP_GROUPS = ("**Top groups.** Per cell, the leader and every deployable stack not separated "
+              "from it beyond noise, with its successful req/s as a ratio to the leader's within "
+              "the same interleaved rounds and that ratio's 95% interval (a paired test on the "
+              "rounds; Holm over every comparison of the answer, each decided at {alpha:.4f} "
+              "after {looks} look(s) of racing). Only healthy, server-bound cells compete.")
+
 ANSWER_INTRO = ("Per cell, the best *deployable* stack among **healthy** cells (at most "
                 "{limit} of the median repeat's attempts failed), the runner-up, and whether the "
                 "lead is beyond the noise of the repeats (Welch's test, Holm's correction over "
