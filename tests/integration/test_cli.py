@@ -43,10 +43,41 @@ def run_files(out):
     return sorted(out.glob("*.json"))
 
 
+def test_by_default_the_server_runs_alone_on_its_cpus_and_on_a_production_interpreter(tmp_path):
+    cpus = sorted(os.sched_getaffinity(0))
+    out = tmp_path / "results"
+    done = battle("run", "flask-gunicorn-sync", "--duration", "2", "--timeout", "1",
+                  "--warmup", "0", "--connections", "10", "--docs", "small", "--repeats", "2",
+                  "--out", str(out), "--reports", str(tmp_path / "rep"))
+    assert done.returncode == 0, done.stderr
+    run = results.load(run_files(out)[0])
+    half = len(cpus) // 2
+    assert run.cpu_roles == {"server": cpus[half:], "loadgen": cpus[:half], "db": cpus[:half]}
+    [variant] = run.variants
+    # Settings follow the server's CPUs: gunicorn's 2 x cpus + 1 for the server's half.
+    assert variant.settings["workers"] == 2 * len(cpus[half:]) + 1
+    build = variant.interpreter_build
+    assert build["production"] and build["pgo"] and build["lto"], build
+    assert build["path"] != os.path.realpath(sys.executable)   # not the suite's own
+    assert variant.code == "sync"
+    for sample in variant.cells[0].repeats:
+        assert sample.resources["server"].cpus == len(cpus[half:])
+        client = sample.resources["client"]
+        assert client.cpus == half and client.cpu_cores == pytest.approx(
+            sample.resources["loadgen"].cpu_cores + sample.resources["mongod"].cpu_cores,
+            abs=0.002)
+    assert [s.round for s in variant.cells[0].repeats] == [1, 2]
+    assert run.top_groups and run.top_groups[0]["leader"] == "flask-gunicorn-sync"
+    text = (tmp_path / "rep" / f"{run.run_id}.md").read_text()
+    assert "**Interpreters:** CPython" in text and "PGO + LTO" in text
+    assert "without PGO and LTO" not in text
+
+
 def test_run_measures_every_cell_and_writes_a_report(tmp_path):
     out, reports = tmp_path / "results", tmp_path / "reports"
+    # Unpinned, so each server gets every CPU and a worker per CPU to spread connections over.
     done = battle("run", "flask-gunicorn-gevent", "fastapi-uvicorn", *SHORT, "--repeats", "2",
-                  "--out", str(out), "--reports", str(reports))
+                  "--unpinned", "--out", str(out), "--reports", str(reports))
     assert done.returncode == 0, done.stderr
     [path] = run_files(out)
     run = results.load(path)
