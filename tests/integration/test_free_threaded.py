@@ -2,7 +2,7 @@
 the GIL is off, and its GIL twin (the same build with PYTHON_GIL=1) cannot; each reports the
 GIL state it runs with, and verification fails a row whose GIL is not what the catalog says.
 
-The interpreter is built by `make setup` (scripts/ensure-free-threaded); without it these tests
+The interpreter is built by `make setup` (scripts/ensure-interpreters); without it these tests
 fail, they are not skipped: a missing install step is a failure of `make test`."""
 
 import shutil
