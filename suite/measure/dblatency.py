@@ -1,13 +1,19 @@
 """A database that is far away: every find waits N ms inside MongoDB before it answers.
 
-This kernel has no netem, so the delay is MongoDB's own `failCommand` fail point (a test
-command: mongod must run with `--setParameter enableTestCommands=1`) in mode `alwaysOn` with
-`{failCommands: ["find"], blockConnection: true, blockTimeMS: N}`: the connection's thread
-sleeps N ms and then runs the find as usual. The wait burns no CPU, and finds on different
-connections wait side by side, not one after the other (checked by `verify`). The fail point
-itself is not free: mongod logs three lines for every find it blocks ("Activating", "Blocking",
-"Unblocking"), about 200 us of CPU per find here, which a distant database would spend on its own
-machine; `verify` measures it (mongod's CPU from serverStatus) so the report can say so.
+This kernel has no netem, so the delay is one of MongoDB's own fail points (test commands:
+mongod must run with `--setParameter enableTestCommands=1`), in mode `alwaysOn`:
+`sleepMillisAfterCommandExecutionBegins` with `{millis: N, commands: {find: 1}}` where the
+server has it (checked: mongod 6.0.5), else `failCommand` with `{failCommands: ["find"],
+blockConnection: true, blockTimeMS: N}`. Either way the connection's thread sleeps N ms at
+the start of the command (before it takes a lock or its operation is timed) and then runs the
+find as usual. The wait burns no CPU, and finds on different connections wait side by side,
+not one after the other (checked by `verify`). The first is preferred because it is silent:
+`failCommand` logs three INFO lines (COMMAND ids 4898500 "Activating", 20432 "Blocking",
+20433 "Unblocking", about 730 bytes) for every find it blocks, unconditionally (no verbosity,
+`quiet` or `slowms` setting removes them), which made gigabytes of mongod.log and cost mongod
+CPU the servers share. The fail point is still not free (mongod's thread sleeps and wakes for
+every find); `verify` measures mongod's CPU per find with and without it (serverStatus) so the
+report can say so.
 
 What it models: a database whose every query answers N ms later, as a distant or busy one
 does, so a worker that blocks on it holds its thread or process for N ms. What it does not:
@@ -31,7 +37,12 @@ from suite.measure.mongo import MongoError, redact
 from suite.measure.procs import signals_deferred
 from suite.record.results import DbLatencyCheck
 
-NAME = "failCommand"
+# The fail points that can delay a command, preferred first: the first one this MongoDB has is
+# used (a server without test commands has neither).
+SLEEP = "sleepMillisAfterCommandExecutionBegins"   # silent
+BLOCK = "failCommand"                              # logs 3 INFO lines per delayed command
+NAMES = (SLEEP, BLOCK)
+_NOT_FOUND = 266   # FailPointSetFailed: "<name> not found"
 PAIRS = 15           # sequential finds without and with the fail point, alternated
 CONCURRENT = 20      # finds at once, each on its own pooled connection
 # The concurrency probe blocks at least this long, so a fail point that queued the finds
@@ -47,42 +58,74 @@ _STATUS_SECTIONS_OFF = ("metrics", "wiredTiger", "tcmalloc", "locks", "opLatenci
                         "repl", "transactions", "storageEngine", "globalLock", "opcounters")
 
 
-def fail_point_data(ms: int, commands: tuple[str, ...] = ("find",)) -> dict[str, Any]:
+def fail_point_data(ms: int, commands: tuple[str, ...] = ("find",),
+                    name: str = SLEEP) -> dict[str, Any]:
+    """The `data` that makes `commands` wait `ms` with fail point `name`."""
+    if name == SLEEP:
+        return {"millis": ms, "commands": {command: 1 for command in commands}}
     return {"failCommands": list(commands), "blockConnection": True, "blockTimeMS": ms}
+
+
+def _reason(exc: OperationFailure) -> str:
+    return (exc.details or {}).get("errmsg") or str(exc)
 
 
 class FailPoint:
     """The fail point of one MongoDB, owned by a run: `off()` (also on close) whatever ends it."""
 
-    def __init__(self, url: str, database: str, commands: tuple[str, ...] = ("find",)):
+    def __init__(self, url: str, database: str, commands: tuple[str, ...] = ("find",),
+                 names: tuple[str, ...] = NAMES):
         self.url = url
         self.commands = commands     # what waits: finds, and inserts when the run writes
+        self.names = names           # the fail points to try, preferred first
+        self.name: str | None = None   # the one in use, chosen when first configured
         self.client = MongoClient(url, serverSelectionTimeoutMS=5000, maxPoolSize=CONCURRENT,
                                   appname="battle-db-latency")
         self.collection = self.client[database][documents.COLLECTION]
         self.current_ms = 0
 
+    def _refused(self, reason: str) -> MongoError:
+        return MongoError(f"MongoDB at {redact(self.url)} refuses the fail point that adds "
+                          f"database latency ({reason}): start mongod with "
+                          "--setParameter enableTestCommands=1, or run without --db-latency")
+
+    def _choose(self) -> str:
+        """The first of `names` this MongoDB has. Every one it has is turned off on the way, so
+        one left on by an earlier run (e.g. killed, with another suite version) cannot add to
+        the delay."""
+        found: list[str] = []
+        for name in self.names:
+            try:
+                self.client.admin.command({"configureFailPoint": name, "mode": "off"})
+            except OperationFailure as exc:
+                if exc.code != _NOT_FOUND:   # no test commands, or not allowed: refused
+                    raise self._refused(_reason(exc)) from None
+            else:
+                found.append(name)
+        if not found:
+            raise self._refused(f"it has none of {', '.join(self.names)}")
+        return found[0]
+
     def _configure(self, ms: int) -> None:
-        command = {"configureFailPoint": NAME, "mode": "alwaysOn" if ms else "off"}
-        if ms:
-            command["data"] = fail_point_data(ms, self.commands)
         try:
+            if self.name is None:
+                self.name = self._choose()
+            command = {"configureFailPoint": self.name, "mode": "alwaysOn" if ms else "off"}
+            if ms:
+                command["data"] = fail_point_data(ms, self.commands, self.name)
             self.client.admin.command(command)
         except OperationFailure as exc:
-            reason = (exc.details or {}).get("errmsg") or str(exc)
-            raise MongoError(f"MongoDB at {redact(self.url)} refuses the {NAME} fail point that "
-                             f"adds database latency ({reason}): "
-                             "start mongod with --setParameter enableTestCommands=1, or run "
-                             "without --db-latency") from None
+            raise self._refused(_reason(exc)) from None
         except PyMongoError as exc:
-            raise MongoError(f"cannot set the {NAME} fail point on {redact(self.url)}: "
-                             f"{type(exc).__name__}") from None
+            raise MongoError(f"cannot set the {self.name or self.names[0]} fail point on "
+                             f"{redact(self.url)}: {type(exc).__name__}") from None
         self.current_ms = ms
 
     def state(self) -> dict[str, Any]:
         """The fail point as MongoDB reports it: {"mode": 0 (off) | 1 (alwaysOn), "data": ...}."""
-        reply = self.client.admin.command({"getParameter": 1, f"failpoint.{NAME}": 1})
-        return reply[f"failpoint.{NAME}"]
+        name = self.name or self.names[0]
+        reply = self.client.admin.command({"getParameter": 1, f"failpoint.{name}": 1})
+        return reply[f"failpoint.{name}"]
 
     def _find_ms(self) -> float:
         started = time.perf_counter()
@@ -177,8 +220,8 @@ class FailPoint:
         would take one after the other."""
         check = self.set(ms)
         if check.short:
-            raise MongoError(f"the {NAME} fail point added {check.added_ms:.2f} ms to a find, "
-                             f"not the {ms} ms asked for")
+            raise MongoError(f"the {self.name} fail point added {check.added_ms:.2f} ms to a "
+                             f"find, not the {ms} ms asked for")
         probe = max(ms, PROBE_MS)
         try:
             self._configure(probe)
@@ -186,9 +229,9 @@ class FailPoint:
         finally:
             self._configure(ms)
         if wall > probe * CONCURRENT / 4:
-            raise MongoError(f"with the {NAME} fail point at {probe} ms, {CONCURRENT} concurrent "
-                             f"finds took {wall:.0f} ms in all: they queue behind each other, "
-                             "which is not a distant database")
+            raise MongoError(f"with the {self.name} fail point at {probe} ms, {CONCURRENT} "
+                             f"concurrent finds took {wall:.0f} ms in all: they queue behind "
+                             "each other, which is not a distant database")
         try:
             cpu_without, cpu_with = self.cpu_per_find(ms)
         except PyMongoError as exc:
@@ -202,6 +245,8 @@ class FailPoint:
 
     def off(self) -> None:
         """Back to MongoDB as it is. Never raises: it runs on every way out of a run."""
+        if self.name is None:   # never configured: nothing of ours is on
+            return
         with signals_deferred():
             try:
                 self._configure(0)
@@ -214,8 +259,11 @@ class FailPoint:
 
     def describe(self, test_commands: str) -> dict[str, Any]:
         waiting = " and ".join(f"{c}s" for c in self.commands)
-        return {"name": NAME,
-                "data": fail_point_data(0, self.commands) | {"blockTimeMS": "per cell"},
+        name = self.name or self.names[0]
+        per_cell = {"millis" if name == SLEEP else "blockTimeMS": "per cell"}
+        return {"name": name,
+                "data": fail_point_data(0, self.commands, name) | per_cell,
+                "commands": list(self.commands),
                 "test_commands": test_commands,
                 "models": f"a database whose every query answers N ms later ({waiting} wait), as "
                           "a distant or busy one does: a worker that waits on it holds its "

@@ -97,7 +97,8 @@ def method(runtime: str) -> dict[str, str]:
                         "(`--resume` continues).",
         "resources": f"CPU/memory of the server, mongod and the load generator sampled every "
                      f"{SAMPLE_INTERVAL_S:g} s ({memory}; the generator's CPU from its rusage).",
-        "db_latency": "MongoDB's failCommand fail point (blockConnection) makes every find wait "
+        "db_latency": "MongoDB's sleepMillisAfterCommandExecutionBegins fail point (failCommand's "
+                      "blockConnection where the server lacks it) makes every find wait "
                       "the cell's added latency before it runs; set before the cell, measured "
                       "then by timing finds with and without it, and turned off at the end of "
                       "the run however it ends.",

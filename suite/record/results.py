@@ -421,7 +421,7 @@ class Cell:
     # capacity this run measured for the same document and connections); None: closed loop.
     rate: str | None = None
     reason: str | None = None
-    # Milliseconds every find waited inside MongoDB (its failCommand fail point) while this
+    # Milliseconds every find waited inside MongoDB (a fail point) while this
     # cell was measured, as asked for; 0: MongoDB as it is. The measured value, each time the
     # fail point was set for this cell, is in db_latency_checks.
     db_latency_ms: int = 0

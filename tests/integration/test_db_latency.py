@@ -1,5 +1,5 @@
-"""A database far away, for real: MongoDB's failCommand fail point makes every find wait, the
-suite measures what it adds, a sync worker is bounded by it, and the fail point is off again
+"""A database far away, for real: a MongoDB fail point makes every find wait without logging it,
+the suite measures what it adds, a sync worker is bounded by it, and the fail point is off again
 however a run against a server the suite did not start ends (success, failure, Ctrl-C)."""
 
 import json
@@ -14,7 +14,7 @@ from pymongo import MongoClient
 
 from suite import REPO_ROOT
 from suite.record import results
-from suite.measure.dblatency import FailPoint
+from suite.measure.dblatency import BLOCK, NAMES, SLEEP, FailPoint
 from suite.measure.mongo import EmbeddedMongo, MongoError, seed
 from tests.conftest import FIXTURES, battle
 
@@ -33,8 +33,13 @@ def slow_capable_mongo(tmp_path_factory):
 
 
 def fail_point_mode(url: str) -> int:
-    reply = MongoClient(url).admin.command({"getParameter": 1, "failpoint.failCommand": 1})
-    return reply["failpoint.failCommand"]["mode"]
+    """1 when either fail point the suite may use is on, 0 when both are off."""
+    client = MongoClient(url)
+    try:
+        return max(client.admin.command({"getParameter": 1, f"failpoint.{name}": 1})
+                   [f"failpoint.{name}"]["mode"] for name in NAMES)
+    finally:
+        client.close()
 
 
 def only_run(out) -> results.RunResult:
@@ -48,8 +53,9 @@ def test_the_fail_point_adds_what_is_asked_and_finds_do_not_queue(slow_capable_m
         check = fail_point.verify(5)
         assert check.added_ms >= 5 and check.with_p50_ms >= 5
         assert check.concurrent == 20 and check.concurrent_p50_ms < 20 * 5 / 2
-        # The model's own cost, read from mongod: a blocked find is logged three times.
+        # The model's own cost, read from mongod: its thread sleeps and wakes for every find.
         assert 0 < check.mongod_cpu_us_per_find_without < check.mongod_cpu_us_per_find_with
+        assert fail_point.name == SLEEP   # mongod 6.0.5 has the silent one
         assert fail_point_mode(slow_capable_mongo) == 1
     finally:
         fail_point.close()
@@ -124,7 +130,8 @@ def test_a_mongodb_without_the_fail_point_is_one_line_before_anything_is_measure
                   mongo_url, "--out", str(out), "--reports", str(tmp_path / "reports"))
     assert done.returncode == 1
     [line] = done.stderr.strip().splitlines()[-1:]
-    assert line.startswith("battle: error: MongoDB at ") and "refuses the failCommand" in line
+    assert line.startswith("battle: error: MongoDB at ")
+    assert "refuses the fail point that adds database latency" in line
     assert "enableTestCommands=1" in line
     run = only_run(out)
     assert not any(c.repeats or c.warmups for v in run.variants for c in v.cells)
@@ -138,6 +145,38 @@ def test_a_bad_latency_is_a_usage_error(value, tmp_path):
     done = battle("run", "fastapi-uvicorn", f"--db-latency={value}", "--out", str(tmp_path))
     assert done.returncode == 2 and "whole milliseconds" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def _log_lines(path) -> int:
+    return path.read_bytes().count(b"\n")
+
+
+def test_blocked_finds_leave_no_trace_in_the_mongod_log(tmp_path):
+    """failCommand logs three INFO lines for every find it blocks (1.85 GB in the +5 ms cells of
+    one run), and no log setting silences them; the fail point the suite uses logs none. Both
+    are measured here, so the check fails if the suite went back to the noisy one."""
+    finds = 100
+    log = tmp_path / "mongod.log"
+    grown, waited = {}, {}
+    with EmbeddedMongo(log, test_commands=True) as mongod:
+        seed(mongod.url)
+        for names in (NAMES, (BLOCK,)):
+            fail_point = FailPoint(mongod.url, "battle", names=names)
+            try:
+                fail_point.set(5)
+                before = _log_lines(log)
+                started = time.perf_counter()
+                for _ in range(finds):
+                    fail_point.collection.find_one({"_id": "small"})
+                waited[fail_point.name] = time.perf_counter() - started
+                time.sleep(0.3)   # mongod writes its lines before it answers; a margin anyway
+                grown[fail_point.name] = _log_lines(log) - before
+            finally:
+                fail_point.close()
+    assert set(grown) == {SLEEP, BLOCK}
+    assert all(seconds >= finds * 0.005 for seconds in waited.values()), waited   # they waited
+    assert grown[SLEEP] < finds / 10, grown
+    assert grown[BLOCK] >= 3 * finds, grown
 
 
 def _wire_gaps_ms(port: int, finds) -> list[float]:

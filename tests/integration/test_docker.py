@@ -116,7 +116,10 @@ def test_two_variants_in_containers_end_to_end(tmp_path):
         assert variant.status == "measured", variant.reason
         assert variant.image.name == f"battle/{variant.name}:offline"
         assert variant.image.id.startswith("sha256:") and variant.image.offline
-        assert variant.image.python.startswith("3.11")
+        # The local servers' very interpreter (PGO + LTO), copied into the offline base.
+        assert variant.image.python.startswith("3.13")
+        build = variant.interpreter_build
+        assert build["production"] and build["shared_libpython"] and "pgo-lto" in build["path"]
         assert variant.packages and all(variant.packages.values()), variant.packages
         assert variant.command[0] == "/opt/venv/bin/python"
         assert variant.settings["workers"] == 1          # one CPU in the server's cpuset
@@ -285,7 +288,9 @@ def test_a_sweep_runs_the_catalog_rows_image_with_its_settings(tmp_path):
                   *TINY, "--out", str(out), "--reports", str(tmp_path / "reports"), timeout=900)
     assert done.returncode == 0, done.stderr
     run = results.load(sorted(out.glob("*.json"))[0])
-    assert {v.settings["workers"] for v in run.variants} == {1, 2 * run.environment["cpu_count"] + 1}
+    # The catalog row resolved for the server's CPUs (pinned by default: its own half).
+    server_cpus = len(run.cpu_roles.get("server") or range(run.environment["cpu_count"]))
+    assert {v.settings["workers"] for v in run.variants} == {1, 2 * server_cpus + 1}
     for variant in run.variants:
         assert variant.status == "measured", variant.reason
         # Every combination runs the catalog row's image; the launcher got its settings.

@@ -37,7 +37,9 @@ def db_latency_section(view: View) -> list[str]:
     fail_point = run.mongo.fail_point
     if not fail_point:
         return []
-    commands = " and every ".join(fail_point.get("data", {}).get("failCommands", ["find"]))
+    # The commands it delays: recorded since the silent fail point; before, in failCommand's data.
+    commands = " and every ".join(fail_point.get("commands")
+                                  or fail_point.get("data", {}).get("failCommands", ["find"]))
     lines = ["## Database latency", "",
              prose.DB_LATENCY.format(name=fail_point.get("name"),
                                      test_commands=fail_point.get("test_commands"),

@@ -38,9 +38,10 @@ DB_LATENCY = ("Cells marked *database +N ms* ran against a MongoDB made slow on 
               "it does not: {not_modelled}. The suite timed finds itself, alternately with and "
               "without the fail point, before the run and each time it set the fail point for a "
               "cell, and a burst of concurrent finds, which must not queue behind each other. "
-              "The fail point is not free: mongod logs every find it blocks; the last column is "
-              "mongod's CPU per sequential find without and with it, which here comes out of the "
-              "CPUs the servers share.")
+              "The fail point is not free (mongod's thread sleeps and wakes for every find, and "
+              "failCommand, used before 2026-12-01, also logged three lines per find); the last "
+              "column is mongod's CPU per sequential find without and with it, which here comes "
+              "out of the CPUs the servers share.")
 
 STUDY = ("The study this suite revisits: *{title}*, {where}. Its setup: {setup}; {method}. Its "
          "figures count {counts}. Hardware, network and versions differ, so only ratios are "
