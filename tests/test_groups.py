@@ -116,6 +116,9 @@ def test_racing_rounds_take_the_leader_and_its_ties_only():
     assert [(s.variant, s.round, s.target, s.precision) for s in sessions] == \
         [("a", 4, 4, True), ("b", 4, 4, True)]
     assert plan.looks(p.profile) == 3
+    # Single base repeats are a first look: nothing is tested, nothing races.
+    single = run.profile.with_overrides(repeats=1, max_repeats=5)
+    assert plan.precision_round(run, plan.Plan.make(["a", "b", "c"], single), 2) == []
 
 
 def test_the_pinning_default_gives_the_server_cpus_of_its_own():

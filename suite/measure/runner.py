@@ -386,7 +386,7 @@ class Runner:
                 cost = self.plan.session_seconds(todo)
                 if self.elapsed_s() + cost > self.plan.expected_s:
                     left = len({k for s in sessions for k in s.cells})
-                    why = ("undecided" if len(self.plan.variants) > 1
+                    why = ("undecided" if len(self.plan.variants) > 1 and p.repeats >= 2
                            else f"above {p.target_cv:.0%} CV")
                     self.progress(f"precision rounds end: the plan's {duration(self.plan.expected_s)}"
                                   f" are spent ({left} cell(s) still {why})")

@@ -214,7 +214,7 @@ class Plan:
                  + (", each with a second generator after it" if self.crosscheck else "")
                  + f"; warmup {p.warmup_s} s before each cell of a session; timeout "
                    f"{p.timeout_s} s"]
-        if self.precision_budget_s and len(self.variants) > 1:
+        if self.precision_budget_s and len(self.variants) > 1 and p.repeats >= 2:
             lines.append(f"  precision: at least {p.repeats} repeats per cell; racing, up to "
                          f"{p.repeat_cap} for the leader of each cell and the stacks not yet "
                          f"separated from it, within {duration(self.precision_budget_s)} "
@@ -275,11 +275,12 @@ def precision_round(run: RunResult, plan: Plan, round_no: int) -> list[Session]:
     """The next precision round. With two or more variants it races (suite.record.groups):
     every cell whose leader is not yet separated from every other stack measures the leader
     and the stacks tied with it once more, all in this round, so their ratios stay within a
-    round. With one variant there is nothing to race: its noisy cells get one more repeat each,
+    round. Single base repeats are a first look, never tested, so they race nothing; with one
+    variant there is nothing to race either: its noisy cells get one more repeat each,
     the noisiest first (the budget may end before the last)."""
     if plan.profile.repeat_cap <= plan.profile.repeats:
         return []
-    if len(plan.variants) > 1:
+    if len(plan.variants) > 1 and plan.profile.repeats >= 2:
         return racing_round(run, plan, round_no)
     sessions = []
     for record in run.variants:

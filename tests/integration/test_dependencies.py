@@ -88,6 +88,8 @@ def test_a_dependency_that_dies_stops_the_run_and_keeps_what_was_measured(tmp_pa
     while alive(children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not alive(children)
+    report = (tmp_path / "rep" / f"{run.run_id}.md").read_text().splitlines()
+    assert "stopped early: partial results" in report[0] and what in "\n".join(report[:4])
     plan = battle("run", "--resume", run.run_id, "--plan", "--out", str(tmp_path / "results"))
     assert plan.returncode == 0, plan.stderr
     assert "plan:" in plan.stdout

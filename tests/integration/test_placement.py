@@ -16,6 +16,8 @@ import time
 
 import pytest
 
+from suite.measure import images as offline_images
+
 from suite import REPO_ROOT
 from suite.measure import lab, placement
 from suite.record import results
@@ -105,7 +107,9 @@ def test_one_cell_with_client_server_and_database_on_three_engines(lab_hosts, tm
     for link in links.values():
         assert link["rtt_ms"] and link["rtt_ms"] > 0 and link["gbit_s"] and link["gbit_s"] > 0, link
     # Every engine ran the controller's image IDs.
-    loadgen = run.runtime_details.bases["server"]
+    # (the client's image, the offline base with wrk, which every engine receives; the
+    # servers' base on it carries the servers' CPython)
+    loadgen = offline_images.IMAGE_SETS["offline"]["BATTLE_LOADGEN_IMAGE"]
     ids = {role: images[loadgen] for role, images in placed["images"].items()}
     assert len(set(ids.values())) == 1 and next(iter(ids.values())).startswith("sha256:")
     [variant] = run.variants

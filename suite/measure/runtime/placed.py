@@ -150,7 +150,9 @@ class PlacedRuntime(DockerRuntime):
             for role in self.hosts:
                 details.orphans_removed += sweep_orphans(cli=self.cli[role])
             loadgen = self.loadgen_image()
-            if loadgen != self.images["BATTLE_SERVER_BASE"]:
+            # The offline set's client is its base (wrk and iperf3 in it); with a registry the
+            # client image is built on the servers' base.
+            if self.images["BATTLE_IMAGES"] != "offline":
                 build_loadgen(loadgen, self.images["BATTLE_SERVER_BASE"])
             local = {image: image_id(image) for image in (loadgen, self.images["BATTLE_MONGO_IMAGE"])}
             for image, found in local.items():

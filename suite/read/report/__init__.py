@@ -30,6 +30,8 @@ STATUS = {"complete": "", "interrupted": " — **interrupted: partial results**"
 def header(view: View) -> list[str]:
     run, p = view.run, view.profile
     status = STATUS.get(run.status, f" — {run.status}")
+    if run.reason:   # stopped because a dependency died: what it measured is still results
+        status = " — **stopped early: partial results**"
     return [f"# Python server battle: run {run.run_id}{status}", "",
             prose.HEADER.format(profile=p.name, duration=f"{p.duration_s:g}",
                                 repeats=method.repeats_text(run),
