@@ -15,10 +15,10 @@ RESULTS ?= $(lastword $(sort $(wildcard results/*.json)))
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup tools interpreters bench-all bench bench-scenarios report publish readme list test test-unit clean \
+.PHONY: setup tools interpreters references bench-all bench bench-scenarios report publish readme list test test-unit clean \
 	images images-offline compose-file lab-up lab-down
 
-setup: tools $(VENV)/.installed interpreters
+setup: tools $(VENV)/.installed interpreters references
 
 tools:
 	@PYTHON=$(PYTHON) scripts/ensure-tools
@@ -29,6 +29,12 @@ tools:
 # Where a build cannot happen it says so in one line (README "make setup, cold" has the cost).
 interpreters: $(VENV)/.installed
 	@PYTHON=$(PY) scripts/ensure-interpreters
+
+# The reference rows beyond Python (docs/variants.md): Node.js with Debian's driver, a Netty
+# server compiled against Debian's jars, the Rust ceiling built with cargo, once into the cache.
+# Where one cannot be had it says so in one line and that row is left out.
+references: $(VENV)/.installed
+	@PYTHON=$(PY) scripts/ensure-references
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)

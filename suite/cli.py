@@ -17,7 +17,7 @@ from pathlib import Path
 
 from suite import REPO_ROOT
 from suite.measure import (balancer, command, composefile, environment, images, interpreters,
-                           lab, placement, resume, sweep)
+                           lab, placement, resume, sweep, toolchains)
 from suite.read import compare, fmt, report
 from suite.record import documents, results
 from suite.record.catalog import (DEFAULT_CATALOG, DEFAULT_MAX_CONNECTIONS, CatalogError,
@@ -320,7 +320,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def interpreter_text(variant) -> str:
-    """`battle list`'s interpreter line: which Python, and with or without the GIL."""
+    """`battle list`'s interpreter line: which Python, and with or without the GIL; or a
+    reference row's toolchain."""
+    if not variant.python:
+        try:
+            return toolchains.toolchain(variant).build["describe"]
+        except toolchains.ToolchainMissing as exc:
+            return f"not installed here: {exc}"
     if not variant.free_threaded:
         python = interpreters.server_python(sys.executable)
         own = " (the suite's own: no .venv-srv, run `make setup`)" if python == sys.executable \
@@ -410,23 +416,40 @@ def catalog_hash(path: Path) -> str | None:
 
 def runnable(variants: list, named: bool, runtime_name: str) -> list:
     """The variants this machine and runtime can run. Free-threaded rows (and their GIL twins)
-    need the free-threaded interpreter, on the local runtime: named, a missing one is a usage
-    error; unnamed (every variant), they are left out with one line."""
-    free_threaded = [v for v in variants if v.free_threaded]
-    if runtime_name == "docker":
-        cannot = free_threaded
-        why = ("free-threaded rows run in the local runtime only (their interpreter is built "
-               "on the host)")
-    else:
-        cannot = free_threaded if interpreters.free_threaded_python() is None else []
-        why = interpreters.MISSING
-    if not cannot:
+    need the free-threaded interpreter, reference rows their toolchain, both on the local
+    runtime: named, a missing one is a usage error; unnamed (every variant), they are left out
+    with one line per reason."""
+    reasons: dict[str, list] = {}
+    for v in variants:
+        why = _unavailable(v, runtime_name)
+        if why:
+            reasons.setdefault(why, []).append(v)
+    if not reasons:
         return variants
-    names = ", ".join(v.name for v in cannot)
-    if named:
-        raise UsageError(f"cannot run {names}: {why}")
-    print(f"note: leaving out {names}: {why}", file=sys.stderr)
-    return [v for v in variants if v not in cannot]
+    for why, cannot in reasons.items():
+        names = ", ".join(v.name for v in cannot)
+        if named:
+            raise UsageError(f"cannot run {names}: {why}")
+        print(f"note: leaving out {names}: {why}", file=sys.stderr)
+    left_out = [v for cannot in reasons.values() for v in cannot]
+    return [v for v in variants if v not in left_out]
+
+
+def _unavailable(variant, runtime_name: str) -> str | None:
+    """Why `variant` cannot run here and now; None: it can."""
+    if runtime_name == "docker" and variant.host_only:
+        return ("free-threaded rows run in the local runtime only (their interpreter is built "
+                "on the host)" if variant.free_threaded else
+                f"{variant.interpreter} rows run in the local runtime only (their toolchain is "
+                "installed and built on the host)")
+    if variant.free_threaded:
+        return interpreters.MISSING if interpreters.free_threaded_python() is None else None
+    if not variant.python:
+        try:
+            toolchains.toolchain(variant)
+        except toolchains.ToolchainMissing as exc:
+            return str(exc)
+    return None
 
 
 def refuse_unplaced(args: argparse.Namespace, profile, crosscheck: bool) -> None:

@@ -36,7 +36,7 @@ def steady(rps: float, failed: int = 0) -> list[Sample]:
     return [sample(rps * f, failed) for f in (0.99, 1.0, 1.01)]
 
 
-def test_the_best_deployable_is_healthy_and_the_baseline_is_the_ceiling():
+def test_the_best_deployable_is_healthy_and_the_baseline_apart():
     run = run_of(variant("fast-but-failing", "gevent", {200: steady(3000, failed=3000),
                                                          1000: steady(3000, failed=3000)}),
                  variant("bare", "asyncio (uvloop)", {200: steady(3500), 1000: steady(3400)},
@@ -45,7 +45,8 @@ def test_the_best_deployable_is_healthy_and_the_baseline_is_the_ceiling():
                  variant("threads", "gthread", {200: steady(2000), 1000: steady(2300)}))
     [at200, at1000] = answer.answers(run)
     assert at200.best.name == "good" and at200.runner_up.name == "threads"
-    assert at200.ceiling.name == "bare" and at200.ceiling.baseline
+    assert at200.baseline.name == "bare" and at200.baseline.baseline
+    assert at200.ceiling is None and answer.ceiling_share(at200) is None
     assert [e.name for e in at200.faster_unhealthy] == ["fast-but-failing"]
     assert at200.faster_unhealthy[0].summary.error_rate == pytest.approx(0.1, abs=0.01)
     assert set(at200.by_model) == {"asyncio", "threads"}
@@ -102,3 +103,35 @@ def test_a_run_of_single_repeats_recommends_nothing_as_tested():
     assert made.confidence in ("untested", "none")
     if made.name:
         assert "within noise" not in made.why and "Not tested against noise" in made.why
+
+
+def test_other_languages_and_the_ceiling_are_apart_and_the_share_of_the_ceiling_is_computed():
+    """Reference rows and the compiled ceiling are never the best, however fast; the answer
+    says the best Python stack's share of the ceiling, and only of a healthy one."""
+    run = run_of(variant("node", "event loop (Node.js)", {200: steady(4000), 1000: steady(3900)},
+                         classification="reference"),
+                 variant("rust", "event loop (tokio)", {200: steady(8000),
+                                                        1000: steady(8000, failed=8000)},
+                         classification="ceiling"),
+                 variant("good", "asyncio (uvloop)", {200: steady(2000), 1000: steady(1950)}))
+    [at200, at1000] = answer.answers(run)
+    assert at200.best.name == "good" and at200.runner_up is None
+    assert [e.name for e in at200.references] == ["node"] and at200.ceiling.name == "rust"
+    assert answer.ceiling_share(at200) == pytest.approx(0.25, rel=0.01)
+    assert not at1000.ceiling.healthy and answer.ceiling_share(at1000) is None
+    assert [s.name for s in answer.standings([at200, at1000])] == ["good"]
+    assert answer.recommend([at200, at1000]).name == "good"
+
+
+def test_the_readme_block_states_the_share_of_the_ceiling_per_cell():
+    from suite.read.report import index
+
+    run = run_of(variant("rust", "event loop (tokio)", {200: steady(8000), 1000: steady(6000)},
+                         classification="ceiling"),
+                 variant("good", "asyncio (uvloop)", {200: steady(2000), 1000: steady(1950)}))
+    block = index.readme_block(run)
+    assert "| share of the ceiling |" in block
+    assert "| small@200 | good (2,000) | – | – | 25% of rust's 8,000 |" in block
+    assert "| small@1000 | good (1,950) | – | – | 32% of rust's 6,000 |" in block
+    plain = index.readme_block(run_of(variant("good", "asyncio", {200: steady(2000)})))
+    assert "ceiling" not in plain

@@ -29,7 +29,9 @@ def test_repository_catalog_loads_and_resolves():
     assert {"flask-gunicorn-sync", "flask-gunicorn-gevent", "fastapi-uvicorn"} <= set(catalog)
     for variant in catalog.values():
         settings = variant.resolve(cpus=2, max_connections=5000)
-        argv = variant.argv(settings, python="/venv/bin/python", host="127.0.0.1", port=8001)
+        extra = {"node_modules": "/n", "classpath": "/c"} if not variant.python else None
+        argv = variant.argv(settings, python="/venv/bin/python", host="127.0.0.1", port=8001,
+                            extra=extra)
         assert argv[0].startswith("/venv/bin/")
         assert all("{" not in part for part in argv), argv
         if any("{backlog}" in part for part in variant.command):  # the server takes one
@@ -109,7 +111,7 @@ def test_the_catalog_refuses_an_unknown_interpreter_and_a_hand_set_gil(tmp_path)
            'command=["p"]\n')
     bad = tmp_path / "bad.toml"
     bad.write_text(row + 'interpreter = "pypy"\n')
-    with pytest.raises(CatalogError, match="interpreter is one of default, free-threaded"):
+    with pytest.raises(CatalogError, match="interpreter is one of default, free-threaded, node"):
         load_catalog(bad)
     bad.write_text(row + 'env = { PYTHON_GIL = "0" }\n')
     with pytest.raises(CatalogError, match="PYTHON_GIL is the suite's to set"):
@@ -117,6 +119,33 @@ def test_the_catalog_refuses_an_unknown_interpreter_and_a_hand_set_gil(tmp_path)
     bad.write_text(row.replace('code="sync"', 'code="blocking"'))
     with pytest.raises(CatalogError, match="code is one of sync, async"):
         load_catalog(bad)
+    bad.write_text(row + 'interpreter = "node"\n')
+    with pytest.raises(CatalogError, match="a node row is not a Python stack one deploys"):
+        load_catalog(bad)
+    bad.write_text(row + 'interpreter = "native"\nclassification = "ceiling"\n')
+    assert load_catalog(bad)["x"].apart and not load_catalog(bad)["x"].python
+
+
+def test_the_rows_beyond_python_are_apart_and_run_their_toolchains_program():
+    """Node.js, the JVM row and the compiled ceiling: never a framework, local only, started
+    by "{program}" (the toolchain's, not an interpreter's) with their own placeholders."""
+    catalog = load_catalog()
+    beyond = {v.name: v for v in catalog.values() if not v.python}
+    assert beyond.keys() == {"node-cluster", "jvm-netty", "rust-hyper"}
+    assert beyond["rust-hyper"].classification == "ceiling"
+    assert {beyond[n].classification for n in ("node-cluster", "jvm-netty")} == {"reference"}
+    for v in beyond.values():
+        assert v.command[0] == "{program}" and v.host_only and v.apart
+    node = beyond["node-cluster"]
+    settings = node.resolve(cpus=2, max_connections=5000)
+    assert settings["workers"] == 2
+    argv = node.argv(settings, python="/usr/bin/node", host="127.0.0.1", port=8001,
+                     extra={"program": "/usr/bin/node", "node_modules": "/usr/share/nodejs"})
+    assert argv == ["/usr/bin/node", "servers/node/server.js", "--host", "127.0.0.1",
+                    "--port", "8001"]
+    assert node.environment(settings, python="/usr/bin/node", host="h", port=1,
+                            extra={"node_modules": "/usr/share/nodejs"}) == \
+        {"NODE_PATH": "/usr/share/nodejs"}
 
 
 def test_every_row_says_how_its_code_is_written():

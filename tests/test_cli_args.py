@@ -124,8 +124,11 @@ def test_free_threaded_rows_need_their_interpreter_and_the_local_runtime(monkeyp
     from suite.cli import runnable
     from suite.record.catalog import load_catalog
 
+    from suite.measure import toolchains
+
     catalog = load_catalog()
     every = list(catalog.values())
+    monkeypatch.setattr(toolchains, "toolchain", lambda variant: None)   # reference rows: here
     monkeypatch.setenv("BATTLE_FT_PYTHON", "/nonexistent/python")
     with pytest.raises(UsageError, match="cannot run flask-gunicorn-gthread-ft: no free-threaded "
                                          "CPython: run `make setup`"):
@@ -139,3 +142,32 @@ def test_free_threaded_rows_need_their_interpreter_and_the_local_runtime(monkeyp
     assert runnable(every, False, "local") == every
     with pytest.raises(UsageError, match="local runtime only"):
         runnable([catalog["starlette-uvicorn-ft+gil"]], True, "docker")
+
+
+def test_reference_rows_need_their_toolchain_and_the_local_runtime(monkeypatch, capsys):
+    """A Node.js, JVM or compiled row whose toolchain is not built here is left out with one
+    line naming how to get it (named: a usage error); docker never runs them."""
+    from suite.cli import runnable
+    from suite.measure import toolchains
+    from suite.record.catalog import load_catalog
+
+    catalog = load_catalog()
+    references = [v for v in catalog.values() if not v.python]
+    assert {v.interpreter for v in references} == {"node", "jvm", "native"}
+    assert all(v.apart and v.host_only for v in references)
+    python_rows = [v for v in catalog.values() if v.python and not v.free_threaded]
+
+    def missing(variant):
+        raise toolchains.ToolchainMissing(f"no {variant.interpreter} here: run `make setup`")
+
+    monkeypatch.setattr(toolchains, "toolchain", missing)
+    assert runnable(python_rows + references, False, "local") == python_rows
+    err = capsys.readouterr().err
+    assert "note: leaving out node-cluster: no node here: run `make setup`" in err
+    assert "note: leaving out rust-hyper: no native here" in err
+    with pytest.raises(UsageError, match="cannot run jvm-netty: no jvm here"):
+        runnable([catalog["jvm-netty"]], True, "local")
+    monkeypatch.setattr(toolchains, "toolchain", lambda variant: None)
+    assert runnable(references, False, "local") == references
+    with pytest.raises(UsageError, match="node rows run in the local runtime only"):
+        runnable([catalog["node-cluster"]], True, "docker")

@@ -20,7 +20,7 @@ def test_committed_compose_file_is_the_catalogs():
 def test_compose_file_has_mongo_and_one_profiled_service_per_variant():
     text = composefile.render(load_catalog())
     for name, variant in load_catalog().items():
-        if variant.free_threaded:   # local runtime only
+        if variant.host_only:   # local runtime only
             assert f"\n  {name}:\n" not in text
             continue
         block = text.split(f"\n  {name}:\n", 1)[1].split("\n\n", 1)[0]
@@ -56,6 +56,8 @@ def test_launcher_resolves_what_the_docker_runtime_records(monkeypatch):
     monkeypatch.setattr(launch.sys, "executable", IMAGE_PYTHON)
     runtime = DockerRuntime(images="offline")
     for variant in load_catalog().values():
+        if variant.host_only:   # never in an image
+            continue
         settings = variant.resolve(cpus=3, max_connections=1000)
         argv, env = launch.resolve(variant.name, {"BATTLE_SETTINGS": json.dumps(settings),
                                                   "BATTLE_PORT": "9123"})

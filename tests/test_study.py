@@ -22,8 +22,13 @@ def test_the_study_figures_are_the_published_ones():
     assert by_title["uWSGI threaded"].rps["small"] == {200: 823.69, 1000: 784.29, 5000: 851.37}
     assert by_title["Tornado + Motor"].rps["large"] == {200: 842.10, 1000: 857.27}
     assert 5000 not in by_title["gunicorn + gevent"].rps["large"]   # never published
-    assert {s.variant for s in data.stacks} == {"flask-uwsgi-threads", "flask-uwsgi-gevent",
-                                                "flask-gunicorn-gevent", "tornado-motor"}
+    assert {s.variant for s in data.stacks if s.python} == {
+        "flask-uwsgi-threads", "flask-uwsgi-gevent", "flask-gunicorn-gevent", "tornado-motor"}
+    # The study's other languages, small document only, as published.
+    assert by_title["Node.js (cluster)"].rps == {"small": {200: 2919.74, 1000: 2810.50,
+                                                           5000: 2365.01}}
+    assert by_title["Play! + ReactiveMongo"].rps["small"][5000] == 5914.00
+    assert by_title["Play! + ReactiveMongo"].variant == "jvm-netty"
     assert "hervedev.blogspot.com" in data.source["where"]
 
 
@@ -71,3 +76,27 @@ def test_the_section_renders_from_a_results_file_and_only_when_it_applies():
     # Without the reference stack there is nothing to put side by side.
     run.variants = [v for v in run.variants if v.name != "flask-gunicorn-gevent"]
     assert "Side by side with 2014" not in report.render(run)
+
+
+def test_python_against_node_then_and_now():
+    """The Node.js row's req/s over the best of the study's Python rows in the same cell, as
+    the study published it and as this run measured it; the section says both."""
+    run, data = run_v5(), study.load()
+    node = copy.deepcopy(run.variant("tornado-motor"))
+    node.name, node.classification, node.build = "node-cluster", "reference", "node"
+    for sample in node.cell("small", 200).repeats:
+        sample.requests *= 2
+    run.variants.append(node)
+    rows = study.beyond_python(study.points(run, data, 0))
+    at200 = next(r for r in rows if r.stack.variant == "node-cluster" and r.connections == 200)
+    assert at200.then_ratio == pytest.approx(2919.74 / 2891.78) and \
+        at200.then_python == "Tornado + Motor"
+    best = max(stats.median([s.ok_rps for s in run.variant(n).cell("small", 200).repeats])
+               for n in ("tornado-motor", "flask-gunicorn-gevent", "flask-uwsgi-gevent")
+               if run.variant(n) and run.variant(n).cell("small", 200))
+    now = stats.median([s.ok_rps for s in node.cell("small", 200).repeats])
+    assert at200.now_ratio == pytest.approx(now / best)
+    assert next(r for r in rows if r.stack.variant == "jvm-netty").now_ratio is None
+    section = report.render(run).split("## Side by side with 2014")[1].split("\n## ")[0]
+    assert "Python against the study's other languages" in section
+    assert f"| Node.js (cluster) (`node-cluster`) | small@200 | {at200.then_ratio:.2f}×" in section

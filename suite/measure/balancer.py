@@ -159,7 +159,7 @@ def balanced(variant: Variant) -> bool:
     """Whether `make bench-scenarios` measures the variant behind nginx: every event-loop and
     every gunicorn variant of the default interpreter (what people put behind a proxy in
     several copies; uWSGI, granian's WSGI pool and the development server are left alone)."""
-    return not variant.free_threaded and ("asyncio" in variant.worker_model
+    return variant.interpreter == "default" and ("asyncio" in variant.worker_model
                                           or "gunicorn" in variant.server)
 
 

@@ -158,6 +158,6 @@ def render(catalog: dict[str, Variant], mounts: bool = True) -> str:
     this machine's files: the suite copies the catalog into each server container instead)."""
     lines = [HEADER, 'version: "2.4"', "services:", *_mongo(), "", *_balancer()]
     for variant in catalog.values():
-        if not variant.free_threaded:   # local runtime only: its interpreter is built on the host
+        if not variant.host_only:   # local runtime only: its interpreter is built on the host
             lines += ["", *_server(variant, mounts)]
     return "\n".join(lines) + "\n"

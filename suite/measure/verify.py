@@ -173,6 +173,8 @@ def check_interpreter(server: Server, variant: Variant
         return VerificationCheck(name, False, f"/health failed: {exc}"), None
     except ValueError:
         said = None
+    if not variant.python:
+        return _check_toolchain(said, variant)
     if not isinstance(said, dict) or not isinstance(said.get("gil"), bool):
         return VerificationCheck(name, False, "/health does not say whether the GIL is on "
                                  '(expected {"gil": true|false, ...}: servers/common.py)'), None
@@ -195,6 +197,26 @@ def check_interpreter(server: Server, variant: Variant
 
 # What a variant's record keeps of the server's /health (VariantResult.interpreter).
 INTERPRETER_KEYS = ("implementation", "python", "free_threaded", "gil", "json")
+# ... and of a reference row's (servers/node, servers/jvm, servers/rust).
+TOOLCHAIN_KEYS = ("implementation", "version", "vm", "driver", "server")
+
+
+def _check_toolchain(said, variant: Variant) -> tuple[VerificationCheck, dict | None]:
+    """A reference row's /health: the implementation its toolchain is (Node.js, Java, Rust),
+    its version and driver as the running process loaded them."""
+    from suite.measure.toolchains import IMPLEMENTATIONS
+
+    expected = IMPLEMENTATIONS.get(variant.interpreter)
+    if not isinstance(said, dict) or not isinstance(said.get("version"), str):
+        return VerificationCheck("interpreter", False, "/health does not say its "
+                                 'implementation and version (expected {"implementation": '
+                                 f'"{expected}", "version": ..., "driver": ...}})'), None
+    info = {key: said[key] for key in TOOLCHAIN_KEYS if isinstance(said.get(key), str)}
+    text = ", ".join(f"{info[k]}" for k in ("implementation", "version") if k in info) + \
+        "".join(f", {k} {info[k]}" for k in ("vm", "server", "driver") if k in info)
+    if info.get("implementation") != expected:
+        return VerificationCheck("interpreter", False, f"{text}: expected {expected}"), info
+    return VerificationCheck("interpreter", True, text), info
 
 
 def verify(server: Server, names: tuple[str, ...] = documents.DOCUMENT_NAMES) -> list[VerificationCheck]:

@@ -178,7 +178,7 @@ def model_family(worker_model: str) -> str:
     model = worker_model.lower()
     if "gevent" in model:
         return "greenlets"
-    if "asyncio" in model:
+    if "asyncio" in model or "event loop" in model:   # Node.js, Netty: events, not asyncio's
         return "asyncio"
     if model == "sync":
         return "processes"

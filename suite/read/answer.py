@@ -1,6 +1,7 @@
 """The answer a run gives, computed from its cells: per document, connection level and database
 latency, the best deployable stack among healthy cells, its runner-up and whether the lead is
-beyond noise, the best of each worker model, the ceiling (a baseline, never recommended); and
+beyond noise, the best of each worker model, the baseline (Python without a framework), the
+reference rows of other languages and the compiled ceiling (all never recommended); and
 one recommendation with its confidence. Pure functions of a results file; suite.report writes
 them as the first screen of every report, the README's answer table and the index's line.
 """
@@ -31,6 +32,13 @@ class Entry:
     # The client side had no headroom in some repeat: a measure of what the load generator and
     # the database allowed, shown but not ranked as the server's figure.
     client_bound: bool = False
+    # The row's classification (suite.record.catalog): only "framework" rows are ranked.
+    classification: str = "framework"
+
+    @property
+    def apart(self) -> bool:
+        """Shown apart, never recommended: the baseline, the reference rows, the ceiling."""
+        return self.classification != "framework"
 
 
 @dataclass
@@ -41,7 +49,9 @@ class CellAnswer:
     best: Entry | None = None               # the best deployable healthy cell
     runner_up: Entry | None = None
     lead: significance.Lead | None = None   # best over runner-up (one family per run)
-    ceiling: Entry | None = None            # the best baseline, healthy or not
+    baseline: Entry | None = None           # the best baseline, healthy or not
+    ceiling: Entry | None = None            # the best compiled ceiling row, healthy or not
+    references: list[Entry] = field(default_factory=list)   # other languages' rows
     by_model: dict[str, Entry] = field(default_factory=dict)   # best healthy per family
     # Deployable cells faster than the best that failed too often to be ranked.
     faster_unhealthy: list[Entry] = field(default_factory=list)
@@ -67,7 +77,7 @@ def entries(run: RunResult, doc: str, connections: int, db_latency_ms: int,
         if s.median_rps is None:
             continue
         found.append(Entry(v.name, s, s.healthy(limit), model_family(v.worker_model),
-                           v.classification == "baseline", s.client_bound))
+                           v.classification == "baseline", s.client_bound, v.classification))
     return sorted(found, key=lambda e: (not e.healthy, -e.summary.median_rps
                                         if e.healthy else e.summary.error_rate, e.name))
 
@@ -87,15 +97,16 @@ def answers(run: RunResult, summaries: dict | None = None) -> list[CellAnswer]:
         if not ranked:
             continue
         answer = CellAnswer(doc, conns, ms, entries=ranked)
-        deployable = [e for e in ranked if e.healthy and not e.baseline and not e.client_bound]
+        deployable = [e for e in ranked if e.healthy and not e.apart and not e.client_bound]
         if deployable:
             answer.best = deployable[0]
             answer.runner_up = deployable[1] if len(deployable) > 1 else None
             answer.faster_unhealthy = [
-                e for e in ranked if not e.healthy and not e.baseline
+                e for e in ranked if not e.healthy and not e.apart
                 and e.summary.median_rps > answer.best.summary.median_rps]
-        baselines = [e for e in ranked if e.baseline]
-        answer.ceiling = max(baselines, key=lambda e: e.summary.median_rps, default=None)
+        answer.baseline = _best_of(ranked, "baseline")
+        answer.ceiling = _best_of(ranked, "ceiling")
+        answer.references = [e for e in ranked if e.classification == "reference"]
         for e in deployable:
             answer.by_model.setdefault(e.model, e)
         if answer.best and answer.runner_up:
@@ -107,6 +118,19 @@ def answers(run: RunResult, summaries: dict | None = None) -> list[CellAnswer]:
         if answer.lead:
             answer.lead = next(leads)
     return found
+
+
+def _best_of(ranked: list[Entry], classification: str) -> Entry | None:
+    return max((e for e in ranked if e.classification == classification),
+               key=lambda e: e.summary.median_rps, default=None)
+
+
+def ceiling_share(answer: CellAnswer) -> float | None:
+    """The best deployable Python stack's req/s as a share of the compiled ceiling's, where
+    both are healthy: how much of what this machine serves for the endpoint Python serves."""
+    if answer.best is None or answer.ceiling is None or not answer.ceiling.healthy:
+        return None
+    return answer.best.summary.median_rps / answer.ceiling.summary.median_rps
 
 
 @dataclass(frozen=True)
@@ -141,7 +165,7 @@ def weighed(answers_: list[CellAnswer]) -> list[CellAnswer]:
 
 def standings(answers_: list[CellAnswer]) -> list[Standing]:
     cells = weighed(answers_)
-    names = sorted({e.name for a in cells for e in a.entries if not e.baseline})
+    names = sorted({e.name for a in cells for e in a.entries if not e.apart})
     result = []
     for name in names:
         best_in, tied_in, untested_in, behind_in, unhealthy_in, ratios = [], [], [], [], [], []

@@ -3,7 +3,7 @@ text (selectable, searchable): the same results and matplotlib give the same byt
 the metadata, a fixed hash salt for element ids, the bundled DejaVu font).
 
 Each chart is small multiples, one panel per connection level, bars sorted best first: healthy
-cells coloured by worker model, the baseline hatched, unhealthy cells grey and marked with their
+cells coloured by worker model, the rows shown apart (baseline, reference, ceiling) hatched, unhealthy cells grey and marked with their
 failed share. At most TOP rows per panel; the rest are in the report's tables.
 """
 
@@ -107,7 +107,7 @@ def _model_handles(run: RunResult, doc: str, ms: int, summaries: dict | None) ->
             for e in answer.entries(run, doc, conns, ms, summaries)}
     handles = [Patch(color=MODEL_COLORS[m], label=m) for m in answer.MODELS if m in seen]
     handles.append(Patch(facecolor="white", edgecolor="#333333", hatch="//",
-                         label="baseline (no framework)"))
+                         label="apart, never recommended: baseline, other languages, ceiling"))
     handles.append(Patch(color=UNHEALTHY, label="unhealthy (✗: failed share)"))
     return handles
 
@@ -125,10 +125,10 @@ def throughput_chart(run: RunResult, doc: str, ms: int, path: Path,
         ys = range(len(shown))
         values = [e.summary.median_rps for e in shown]
         ax.barh(ys, values, color=[_bar_color(e) for e in shown],
-                hatch=None, edgecolor=["#333333" if e.baseline else "none" for e in shown],
+                hatch=None, edgecolor=["#333333" if e.apart else "none" for e in shown],
                 linewidth=0.6)
         for y, e in zip(ys, shown):
-            if e.baseline:
+            if e.apart:
                 ax.barh([y], [e.summary.median_rps], color="none", hatch="//",
                         edgecolor="#333333", linewidth=0)
             s = e.summary

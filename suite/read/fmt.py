@@ -115,6 +115,8 @@ def interpreter_build(build: dict | None) -> str:
     """"CPython 3.13.15, PGO + LTO, shared libpython" / "CPython 3.11.7, no PGO, no LTO, ..."."""
     if not build:
         return "build not recorded"
+    if build.get("toolchain"):   # a reference row's (suite.measure.toolchains)
+        return build.get("describe") or f"{build.get('implementation')} {build.get('version')}"
     flags = " + ".join(k.upper() for k in ("pgo", "lto") if build.get(k)) or "no PGO, no LTO"
     return (f"{build.get('implementation', 'Python')} {build.get('version', '?')}"
             + ("t (free-threaded)" if build.get("gil_disabled") else "") + f", {flags}, "

@@ -24,6 +24,11 @@ class Stack:
     variant: str                                 # the catalog variant that runs it today
     ran: str                                     # how the study ran it
     rps: dict[str, dict[int, float]]             # doc -> connections -> req/s (2014)
+    language: str = "Python"                     # the study's other rows: JavaScript, Scala
+
+    @property
+    def python(self) -> bool:
+        return self.language == "Python"
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,8 @@ def load(path: Path = DATA) -> Study:
     data = tomllib.loads(path.read_text())
     stacks = tuple(
         Stack(key, row["title"], row["variant"], row["ran"],
-              {doc: {int(c): float(v) for c, v in row[doc].items()} for doc in ("small", "large")})
+              {doc: {int(c): float(v) for c, v in row[doc].items()}
+               for doc in ("small", "large") if doc in row}, row.get("language", "Python"))
         for key, row in data["stack"].items())
     reference = next(s for s in stacks if s.key == data["source"]["reference"])
     return Study(data["source"], reference, stacks)
@@ -134,3 +140,37 @@ def orderings(found: list[Point]) -> list[Ordering]:
                 result.append(Ordering(faster, slower, faster.now_rps / slower.now_rps, test))
     tests = iter(significance.family([o.test for o in result]))
     return [dataclasses.replace(o, test=next(tests)) for o in result]
+
+
+@dataclass(frozen=True)
+class Beyond:
+    """Another language's row against the study's best Python row in one cell, then and now."""
+
+    stack: Stack
+    doc: str
+    connections: int
+    then_ratio: float               # the row ÷ the study's best Python row, 2014
+    then_python: str                # which Python row that was
+    now_ratio: float | None         # the same ratio in this run (its best of those rows)
+    now_python: str | None
+
+
+def beyond_python(found: list[Point]) -> list[Beyond]:
+    """Per cell where the study published another language's row: how far ahead of (or behind)
+    the best of the study's Python rows it was in 2014, and is in this run."""
+    result = []
+    for p in found:
+        if p.stack.python:
+            continue
+        python = [q for q in found if q.stack.python and (q.doc, q.connections)
+                  == (p.doc, p.connections)]
+        if not python:
+            continue
+        then = max(python, key=lambda q: q.then_rps)
+        measured = [q for q in python if q.now_rps]
+        now = max(measured, key=lambda q: q.now_rps, default=None)
+        result.append(Beyond(p.stack, p.doc, p.connections, p.then_rps / then.then_rps,
+                             then.stack.title,
+                             p.now_rps / now.now_rps if now and p.now_rps else None,
+                             now.stack.title if now else None))
+    return result

@@ -41,8 +41,10 @@ class Variant:
     settings: dict[str, Setting]
     packages: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
-    # "framework": a stack one deploys (the default); "baseline": a ceiling for the others
-    # (no framework at all), shown apart and never recommended.
+    # "framework": a stack one deploys (the default); the rest are shown apart and never
+    # recommended (the question is which Python server): "baseline" (Python without a
+    # framework), "reference" (another language's stack: Node.js, the JVM) and "ceiling" (a
+    # compiled server: what this machine serves for the endpoint).
     classification: str = "framework"
     # A variant of a sweep (suite.sweep): the catalog row it comes from, the settings it
     # overrides (the rest as the catalog has them), and the catalog's own values of those.
@@ -52,8 +54,10 @@ class Variant:
     # A deployment (suite.balancer): this many instances behind nginx with this strategy.
     instances: int = 1
     balancer: str | None = None
-    # The interpreter that runs the server: "default" (the suite's own, .venv) or
-    # "free-threaded" (CPython built with --disable-gil, .venv-ft; suite.measure.interpreters).
+    # What runs the server: "default" (the servers' CPython, .venv-srv), "free-threaded"
+    # (CPython built with --disable-gil, .venv-ft; suite.measure.interpreters), or a toolchain
+    # of another language (suite.measure.toolchains): "node", "jvm" or "native" (a compiled
+    # binary built into the cache).
     interpreter: str = "default"
     # Whether the server is meant to run with the GIL: False for a free-threaded row, True for
     # everything else, its GIL twin included (verification checks what the server reports).
@@ -72,6 +76,31 @@ class Variant:
         return self.interpreter == FREE_THREADED
 
     @property
+    def python(self) -> bool:
+        """Whether a CPython runs the server (every row but another language's)."""
+        return self.interpreter in PYTHON_INTERPRETERS
+
+    @property
+    def host_only(self) -> bool:
+        """Whether the server runs in the local runtime only: its interpreter or program is
+        built or installed on the host, not in an image."""
+        return self.interpreter != "default"
+
+    @property
+    def host_only_why(self) -> str:
+        """Why a host-only row runs in the local runtime only."""
+        if self.free_threaded:
+            return ("its free-threaded interpreter is built on the host "
+                    "(scripts/ensure-interpreters), not in an image")
+        return (f"its {self.interpreter} toolchain is installed and built on the host "
+                "(scripts/ensure-references), not in an image")
+
+    @property
+    def apart(self) -> bool:
+        """Shown apart and never recommended: every classification but "framework"."""
+        return self.classification != "framework"
+
+    @property
     def service(self) -> str:
         """The catalog row that runs it: its image and compose service in the docker runtime."""
         return self.base or self.name
@@ -85,24 +114,26 @@ class Variant:
         names = {"cpus": cpus, "max_connections": max_connections}
         return {key: evaluate(value, names) for key, value in self.settings.items()}
 
-    def argv(self, settings: dict[str, Setting], *, python: str, host: str, port: int) -> list[str]:
-        """The command line: "{name}" filled from settings and the interpreter's location."""
-        values = self._placeholders(settings, python=python, host=host, port=port)
+    def argv(self, settings: dict[str, Setting], *, python: str, host: str, port: int,
+             extra: dict[str, str] | None = None) -> list[str]:
+        """The command line: "{name}" filled from settings and the interpreter's location
+        (`extra`: a toolchain's own placeholders, suite.measure.toolchains)."""
+        values = self._placeholders(settings, python=python, host=host, port=port, extra=extra)
         return [self._fill(part, values) for part in self.command]
 
     def environment(self, settings: dict[str, Setting], *, python: str, host: str,
-                    port: int) -> dict[str, str]:
+                    port: int, extra: dict[str, str] | None = None) -> dict[str, str]:
         """The variant's own environment variables ("{name}" filled like the command)."""
-        values = self._placeholders(settings, python=python, host=host, port=port)
+        values = self._placeholders(settings, python=python, host=host, port=port, extra=extra)
         return {key: self._fill(value, values) for key, value in self.env.items()}
 
     @staticmethod
     def _placeholders(settings: dict[str, Setting], *, python: str, host: str,
-                      port: int) -> dict[str, str]:
+                      port: int, extra: dict[str, str] | None = None) -> dict[str, str]:
         interpreter = PurePosixPath(python)
         return {**{k: _text(v) for k, v in settings.items()}, "python": python,
                 "bin": str(interpreter.parent), "prefix": str(interpreter.parent.parent),
-                "host": host, "port": str(port)}
+                "host": host, "port": str(port), "program": python, **(extra or {})}
 
     def _fill(self, template: str, values: dict[str, str]) -> str:
         try:
@@ -166,9 +197,12 @@ def evaluate(value: Setting, names: dict[str, int]) -> Setting:
 
 _REQUIRED = ("app", "code", "server", "worker_model", "driver", "why", "command")
 CODE_STYLES = ("sync", "async")
-CLASSIFICATIONS = ("framework", "baseline")
+CLASSIFICATIONS = ("framework", "baseline", "reference", "ceiling")
 FREE_THREADED = "free-threaded"
-INTERPRETERS = ("default", FREE_THREADED)
+PYTHON_INTERPRETERS = ("default", FREE_THREADED)
+# Other languages' toolchains (suite.measure.toolchains): their rows are never "framework".
+TOOLCHAINS = ("node", "jvm", "native")
+INTERPRETERS = (*PYTHON_INTERPRETERS, *TOOLCHAINS)
 # A free-threaded row's GIL twin is named after it with this suffix.
 GIL_TWIN_SUFFIX = "+gil"
 
@@ -200,6 +234,9 @@ def load_catalog(path: Path = DEFAULT_CATALOG) -> dict[str, Variant]:
         if interpreter not in INTERPRETERS:
             raise CatalogError(f"variant {name!r}: interpreter is one of "
                                f"{', '.join(INTERPRETERS)}, not {interpreter!r}")
+        if interpreter in TOOLCHAINS and classification == "framework":
+            raise CatalogError(f"variant {name!r}: a {interpreter} row is not a Python stack "
+                               "one deploys: its classification is reference or ceiling")
         env = {str(k): str(v) for k, v in row.get("env", {}).items()}
         if "PYTHON_GIL" in env:
             raise CatalogError(f"variant {name!r}: PYTHON_GIL is the suite's to set (a "

@@ -540,10 +540,13 @@ class VariantResult:
     rate_cells: list[Cell] = field(default_factory=list)   # open loop, after the closed-loop ones
     sweep: Sweep | None = None         # a row of `battle sweep`
     deployment: Deployment | None = None   # instances behind a balancer (--balancer)
-    # "framework": a stack one deploys; "baseline": a ceiling for the others (the bare ASGI
-    # callable), shown apart and never recommended (TechEmpower's full/micro/platform).
+    # "framework": a stack one deploys; the others are shown apart and never recommended
+    # (TechEmpower's full/micro/platform): "baseline" (the bare ASGI callable), "reference"
+    # (another language's stack: Node.js, the JVM), "ceiling" (the compiled server).
     classification: str = "framework"
-    # The interpreter the catalog asked for ("default" | "free-threaded"), the free-threaded
+    # The interpreter the catalog asked for ("default" | "free-threaded", or a reference row's
+    # toolchain: "node" | "jvm" | "native"; its /health keys are then
+    # suite.measure.verify.TOOLCHAIN_KEYS, and interpreter_build its toolchain's), the free-threaded
     # row this one repeats with the GIL forced on (a GIL twin), and the interpreter as the
     # server reported it at verification (suite.measure.verify.INTERPRETER_KEYS: implementation,
     # python, free_threaded, gil, json); None: not read (before v8).

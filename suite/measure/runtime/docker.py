@@ -359,10 +359,9 @@ class DockerRuntime:
 
     def prepare(self, variant: Variant, log_path: Path) -> Image:
         """Build the variant's image (cached layers make a rebuild seconds); record it."""
-        if variant.free_threaded:
-            raise ServerFailed(f"{variant.name} runs in the local runtime only: its "
-                               "free-threaded interpreter is built on the host "
-                               "(scripts/ensure-interpreters), not in an image")
+        if variant.host_only:
+            raise ServerFailed(f"{variant.name} runs in the local runtime only: "
+                               f"{variant.host_only_why}")
         image = self.image(variant)
         started = time.monotonic()
         WHEELHOUSE.mkdir(parents=True, exist_ok=True)   # the Dockerfile copies it, even empty

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from suite import REPO_ROOT
-from suite.measure import environment, interpreters
+from suite.measure import environment, interpreters, toolchains
 from suite.record.catalog import Variant, setting_env
 from suite.measure.mongo import EmbeddedMongo
 from suite.measure.procs import Child
@@ -69,15 +69,31 @@ class LocalRuntime:
                                                     if free_threaded else None))
 
     def prepare(self, variant: Variant, log_path: Path) -> None:
-        # Servers run from their interpreter's environment as they are; it must exist.
+        # Servers run from their interpreter's environment (or a reference row's toolchain)
+        # as they are; it must exist.
         self._python(variant)
         return None
 
     def _python(self, variant: Variant) -> str:
+        """The interpreter, or a reference row's program ("{python}" and "{program}")."""
+        if not variant.python:
+            return self._toolchain(variant).program
         try:
             return interpreters.python_for(variant, self.python)
         except interpreters.InterpreterMissing as exc:
             raise ServerFailed(str(exc)) from None
+
+    @staticmethod
+    def _toolchain(variant: Variant) -> toolchains.Toolchain:
+        try:
+            return toolchains.toolchain(variant)
+        except toolchains.ToolchainMissing as exc:
+            raise ServerFailed(str(exc)) from None
+
+    def _placeholders(self, variant: Variant) -> dict[str, str]:
+        program = self._python(variant)
+        extra = {} if variant.python else self._toolchain(variant).placeholders
+        return {"program": program, **extra}
 
     @contextmanager
     def mongo(self, log_path: Path, test_commands: bool = False) -> Iterator[MongoEndpoint]:
@@ -88,7 +104,8 @@ class LocalRuntime:
                                 exit_detail=mongod.exit_detail)
 
     def command(self, variant: Variant, settings: dict[str, Any], port: int) -> list[str]:
-        return variant.argv(settings, python=self._python(variant), host=HOST, port=port)
+        return variant.argv(settings, python=self._python(variant), host=HOST, port=port,
+                            extra=self._placeholders(variant))
 
     def start_server(self, variant: Variant, settings: dict[str, Any], *, mongo_url: str,
                      database: str, port: int, log_path: Path, instance: int = 0) -> LocalServer:
@@ -97,7 +114,7 @@ class LocalRuntime:
         inherited = {k: v for k, v in os.environ.items() if k != "PYTHON_GIL"}
         env = {**inherited, **setting_env(settings),
                **variant.environment(settings, python=self._python(variant), host=HOST,
-                                     port=port),
+                                     port=port, extra=self._placeholders(variant)),
                "BATTLE_MONGO_URL": mongo_url, "BATTLE_MONGO_DB": database,
                # Servers import `servers.<app>` from the repository, installed or not.
                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT),
@@ -125,6 +142,8 @@ class LocalRuntime:
         return LocalServer(child, config.listen_port), text, nginx_version(binary), None
 
     def package_versions(self, variant: Variant) -> dict[str, str]:
+        if not variant.python:   # node, the JVM and their drivers; the crates
+            return dict(self._toolchain(variant).versions)
         python = self._python(variant)
         if python != sys.executable:   # another interpreter's environment: asked of it
             return interpreters.package_versions(python, variant.packages)
@@ -132,4 +151,6 @@ class LocalRuntime:
         return environment.package_versions(variant.packages)
 
     def interpreter_build(self, variant: Variant) -> dict[str, Any] | None:
+        if not variant.python:
+            return dict(self._toolchain(variant).build)
         return interpreters.build_of(self._python(variant))

@@ -1,5 +1,6 @@
 """The first screen of a report: the recommendation with its confidence, the best deployable
-stack per cell among healthy cells, the best of each worker model, the ceiling, and how the
+stack per cell among healthy cells, the best of each worker model, the baseline, the reference
+rows of other languages and the compiled ceiling, and how the
 order changes with the database's latency and under an SLO where the run measured them."""
 
 from __future__ import annotations
@@ -58,20 +59,13 @@ def _entry(entry: computed.Entry | None) -> str:
 
 
 def _table(answers: list[computed.CellAnswer]) -> list[str]:
-    lines = ["| cell | best deployable, req/s | runner-up | lead | ceiling (baseline) |",
+    lines = ["| cell | best deployable, req/s | runner-up | lead | baseline (no framework) |",
              "|---|---|---|---|---|"]
     for a in answers:
         lead = "–"
         if a.best and a.runner_up and a.lead:
             lead = f"{fmt.ratio(a.lead.ratio)}, {a.lead.text}"
-        ceiling = "–"
-        if a.ceiling:
-            ceiling = _entry(a.ceiling)
-            if not a.ceiling.healthy:
-                ceiling = f"{fmt.HEALTHY_MARK} {ceiling}, {fmt.share(a.ceiling.summary.error_rate)} failed"
-            elif a.best:
-                ceiling += (f" (best at {a.best.summary.median_rps / a.ceiling.summary.median_rps:.0%}"
-                            " of it)")
+        baseline = _apart(a.baseline, a.best)
         best = _entry(a.best)
         if a.best is None:
             least = min(a.entries, key=lambda e: e.summary.error_rate or 0.0)
@@ -81,7 +75,47 @@ def _table(answers: list[computed.CellAnswer]) -> list[str]:
             best += "; faster but unhealthy: " + ", ".join(
                 f"{fmt.HEALTHY_MARK} {e.name} ({fmt.share(e.summary.error_rate)} failed)"
                 for e in a.faster_unhealthy)
-        lines.append(f"| {a.label} | {best} | {_entry(a.runner_up)} | {lead} | {ceiling} |")
+        lines.append(f"| {a.label} | {best} | {_entry(a.runner_up)} | {lead} | {baseline} |")
+    return lines + [""] + _references(answers)
+
+
+def _apart(entry: computed.Entry | None, best: computed.Entry | None) -> str:
+    """A row shown apart (baseline, reference, ceiling): its req/s, and the best deployable
+    Python stack's share of it; unhealthy, marked with its failed share instead."""
+    if entry is None:
+        return "–"
+    text = _entry(entry) + (" *client-bound*" if entry.client_bound else "")
+    if not entry.healthy:
+        return f"{fmt.HEALTHY_MARK} {text}, {fmt.share(entry.summary.error_rate)} failed"
+    if best:
+        text += f" (best at {best.summary.median_rps / entry.summary.median_rps:.0%} of it)"
+    return text
+
+
+def _share(share: float | None, ceiling: computed.Entry | None) -> str:
+    if share is None:
+        return "–"
+    # A client-bound ceiling measured the database and the load generator, not a server.
+    return f"{share:.0%}" + (" of what the client side allowed" if ceiling.client_bound else "")
+
+
+def _references(answers: list[computed.CellAnswer]) -> list[str]:
+    """Other languages' rows and the compiled ceiling, per cell, beside the best Python stack:
+    how far Python is from what this machine serves for the endpoint."""
+    names = list(dict.fromkeys(e.name for a in answers for e in a.references))
+    if not names and not any(a.ceiling for a in answers):
+        return []
+    lines = [prose.REFERENCES, "",
+             "| cell | best Python, req/s | " + "".join(f"{n} | " for n in names)
+             + "ceiling (compiled) | best Python's share of the ceiling |",
+             "|---|---|" + "---|" * len(names) + "---|---|"]
+    for a in answers:
+        mine = {e.name: e for e in a.references}
+        share = computed.ceiling_share(a)
+        lines.append(f"| {a.label} | {_entry(a.best)} | "
+                     + "".join(f"{_apart(mine.get(n), a.best)} | " for n in names)
+                     + f"{_apart(a.ceiling, None)} | "
+                     + _share(share, a.ceiling) + " |")
     return lines + [""]
 
 

@@ -63,7 +63,8 @@ def ranking(view: View, doc: str, latency_ms: int) -> list[str]:
     if not depth and not sick:
         return []
     lines = [f"**Ranking by successful requests per second** (healthy cells; × = relative to "
-             f"the best; *baseline* = no framework; {fmt.HEALTHY_MARK}: more than "
+             f"the best; *baseline* = no framework, *reference* = another language, *ceiling* = "
+             f"compiled: shown, never recommended; {fmt.HEALTHY_MARK}: more than "
              f"{fmt.share(view.limit)} of attempts failed, not ranked)", "",
              "| # | " + " | ".join(f"{c:,} conn." for c in levels) + " |",
              "|---:|" + "---|" * len(levels)]
@@ -72,7 +73,7 @@ def ranking(view: View, doc: str, latency_ms: int) -> list[str]:
         for column in healthy:
             if rank < len(column):
                 e, best = column[rank], column[0].summary.median_rps
-                name = f"{e.name} *baseline*" if e.baseline else e.name
+                name = f"{e.name} *{e.classification}*" if e.apart else e.name
                 row.append(f"{name} {fmt.integer(e.summary.median_rps)} "
                            f"({e.summary.median_rps / best:.2f}×)" if best else name)
             else:

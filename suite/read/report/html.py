@@ -82,17 +82,17 @@ def _answer(view: View) -> list[str]:
     made = computed.recommend(view.answers)
     parts = [f'<p class="why">{_strong(made.why)}</p>', "<table><thead><tr><th>cell</th>"
              "<th>best deployable</th><th>req/s</th><th>runner-up</th><th>lead</th>"
-             "<th>ceiling (baseline)</th></tr></thead><tbody>"]
+             "<th>baseline (no framework)</th><th>ceiling (compiled)</th></tr></thead><tbody>"]
     for a in answers:
         best = a.best.name if a.best else "none healthy"
         runner = (f"{a.runner_up.name} {fmt.integer(a.runner_up.summary.median_rps)}"
                   if a.runner_up else "–")
         lead = f"{fmt.ratio(a.lead.ratio)}, {a.lead.text}" if a.lead else "–"
-        ceiling = (f"{a.ceiling.name} {fmt.integer(a.ceiling.summary.median_rps)}"
-                   if a.ceiling else "–")
+        baseline, ceiling = (f"{e.name} {fmt.integer(e.summary.median_rps)}" if e else "–"
+                             for e in (a.baseline, a.ceiling))
         parts.append("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in (
             a.label, best, fmt.integer(a.best.summary.median_rps if a.best else None), runner,
-            lead, ceiling)) + "</tr>")
+            lead, baseline, ceiling)) + "</tr>")
     return parts + ["</tbody></table>"]
 
 

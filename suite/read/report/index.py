@@ -184,8 +184,12 @@ def readme_block(run: RunResult) -> str:
              f"From run [{run.run_id}](reports/{run.run_id}.md) ({run.started_at[:10]}, "
              f"{env.get('cpu_model')} × {env.get('cpu_count')}, profile {run.profile.name}, "
              f"{len(run.variants)} variants):", "",
-             made.why, "",
-             "| cell | best deployable (req/s) | runner-up | lead |", "|---|---|---|---|"]
+             made.why, ""]
+    # The compiled ceiling where the run measured it: the best Python stack's share of it.
+    ceiling = any(a.ceiling for a in answers if not a.db_latency_ms)
+    lines += ["| cell | best deployable (req/s) | runner-up | lead |"
+              + (" share of the ceiling |" if ceiling else ""),
+              "|---|---|---|---|" + ("---|" if ceiling else "")]
     for a in answers:
         if a.db_latency_ms:
             continue
@@ -197,7 +201,14 @@ def readme_block(run: RunResult) -> str:
         if a.lead:
             lead = f"{fmt.ratio(a.lead.ratio)}, " + ("beyond noise" if a.lead.beyond_noise
                                                     else "within noise")
-        lines.append(f"| {a.label} | {best_text} | {runner} | {lead} |")
+        share = ""
+        if ceiling:
+            value = answer.ceiling_share(a)
+            share = (f" {value:.0%} of {a.ceiling.name}'s {fmt.integer(a.ceiling.summary.median_rps)}"
+                     + (" (client-bound: what the database and load generator allowed)"
+                        if a.ceiling.client_bound else "") + " |"
+                     if value is not None else " – |")
+        lines.append(f"| {a.label} | {best_text} | {runner} | {lead} |{share}")
     return "\n".join(lines + ["", README_END])
 
 

@@ -33,7 +33,9 @@ def interpreter_lines(run: RunResult) -> list[str]:
     for v in run.variants:
         if v.interpreter_build is None:
             continue
-        text = fmt.interpreter_build(v.interpreter_build) + f" (`{v.interpreter_build.get('path')}`)"
+        text = fmt.interpreter_build(v.interpreter_build)
+        if not v.interpreter_build.get("toolchain"):   # a toolchain's description has its path
+            text += f" (`{v.interpreter_build.get('path')}`)"
         builds.setdefault(text, []).append(v.name)
         if not v.interpreter_build.get("production"):
             unoptimized.append(v.name)
@@ -326,6 +328,8 @@ def interpreter_text(v) -> str:
     said = v.interpreter
     if not said:
         return "–"
+    if "version" in said and "python" not in said:   # a reference row: Node.js, Java, Rust
+        return f"{said.get('implementation', '?')} {said['version']}"
     build = " free-threaded" if said.get("free_threaded") else ""
     return (f"{said.get('implementation', 'Python')} {said.get('python', '?')}{build}, "
             f"GIL {'on' if said.get('gil') else 'off'}")

@@ -15,8 +15,17 @@ TOP_GROUPS = ("**Top groups.** Per cell, the leader and every deployable stack n
 ANSWER_INTRO = ("Per cell, the best *deployable* stack among **healthy** cells (at most "
                 "{limit} of the median repeat's attempts failed), the runner-up, and whether the "
                 "lead is beyond the noise of the repeats (Welch's test, Holm's correction over "
-                "the cells of this table). The ceiling is the no-framework baseline, never "
-                "recommended. {mark} marks a faster cell that failed too often to be ranked.")
+                "the cells of this table). The baseline is Python without a framework (a bare "
+                "ASGI callable), never recommended. {mark} marks a faster cell that failed too "
+                "often to be ranked.")
+
+REFERENCES = ("**Beyond Python**, measured like every row and never recommended (the question "
+              "is which Python server): other languages' stacks and the compiled ceiling, a "
+              "Rust server that shows what this machine serves for the same endpoint. The share "
+              "is the best deployable Python stack's req/s over the ceiling's; where the "
+              "ceiling is client-bound it is a share of what this machine's database and load "
+              "generator allow, not of what a server could do. Their drivers differ in age "
+              "(the recorded versions are in the method section).")
 
 ANSWER_NOTHING = "Nothing healthy was measured, so this run gives no answer."
 
@@ -48,6 +57,12 @@ STUDY = ("The study this suite revisits: *{title}*, {where}. Its setup: {setup};
          "compared: each stack's requests per second ÷ {reference}'s in the same cell, then "
          "(2014) and now (this run's median successful req/s, ÷ `{variant}`'s). The study's "
          "MongoDB sat on another machine of its LAN; here it shares the loopback and the CPUs.")
+
+STUDY_BEYOND = ("**Python against the study's other languages{where}**: each one's requests "
+                "per second ÷ the best of the study's Python rows in the same cell (> 1: ahead of "
+                "Python), as the study measured it and in this run. Today's rows of other "
+                "languages are reference rows: measured like every variant, never recommended, "
+                "their drivers older than PyMongo (versions in the method section).")
 
 SWEEPS = ("A sweep runs one catalog variant with other values of its settings, each combination "
           "a row measured in the same interleaved rounds, the catalog's values always among "

@@ -40,7 +40,24 @@ def section(view: View) -> list[str]:
                                                f"{fmt.integer(p.now_rps)}")
         lines += ["", "</details>", ""]
         lines += _sentences(study.orderings(found), where)
+        lines += _beyond(study.beyond_python(found), where)
     return lines
+
+
+def _beyond(rows: list[study.Beyond], where: str) -> list[str]:
+    """What changed between Python and the study's other languages: each one's req/s over the
+    best of the study's Python rows in the same cell, 2014 and now."""
+    rows = [r for r in rows if r.now_ratio is not None]
+    if not rows:
+        return []
+    lines = [prose.STUDY_BEYOND.format(where=where), "",
+             "| stack | cell | 2014: ÷ best Python row | now: ÷ best Python row |",
+             "|---|---|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r.stack.title} (`{r.stack.variant}`) | {r.doc}@{r.connections:,} | "
+                     f"{fmt.ratio(r.then_ratio)} ({r.then_python}) | "
+                     f"{fmt.ratio(r.now_ratio)} ({r.now_python}) |")
+    return lines + [""]
 
 
 def _table(data: study.Study, found: list[study.Point], text) -> list[str]:
