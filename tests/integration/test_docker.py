@@ -52,8 +52,9 @@ def docker_mongo(tmp_path_factory):
         yield runtime, endpoint, artifacts
 
 
-# Free-threaded rows run in the local runtime only (their interpreter is built on the host).
-@pytest.mark.parametrize("name", [n for n, v in load_catalog().items() if not v.free_threaded])
+# Free-threaded and reference rows run in the local runtime only (their interpreter or
+# toolchain is built on the host).
+@pytest.mark.parametrize("name", [n for n, v in load_catalog().items() if not v.host_only])
 def test_every_variant_builds_starts_and_verifies_in_its_container(name, docker_mongo):
     from suite.measure.mongo import DEFAULT_DATABASE, free_port
     from suite.measure.verify import verify, wait_ready
