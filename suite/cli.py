@@ -438,10 +438,8 @@ def runnable(variants: list, named: bool, runtime_name: str) -> list:
 def _unavailable(variant, runtime_name: str) -> str | None:
     """Why `variant` cannot run here and now; None: it can."""
     if runtime_name == "docker" and variant.host_only:
-        return ("free-threaded rows run in the local runtime only (their interpreter is built "
-                "on the host)" if variant.free_threaded else
-                f"{variant.interpreter} rows run in the local runtime only (their toolchain is "
-                "installed and built on the host)")
+        kind = "free-threaded" if variant.free_threaded else variant.interpreter
+        return f"{kind} rows run in the local runtime only: {variant.host_only_why}"
     if variant.free_threaded:
         return interpreters.MISSING if interpreters.free_threaded_python() is None else None
     if not variant.python:

@@ -13,6 +13,7 @@ from pymongo.errors import PyMongoError
 
 from suite.measure.http import get, post
 from suite.measure.procs import check_interrupted
+from suite.measure.toolchains import IMPLEMENTATIONS
 from suite.record.catalog import Variant
 from suite.record.results import VerificationCheck
 from suite.measure.runtime import Server, ServerFailed
@@ -204,8 +205,6 @@ TOOLCHAIN_KEYS = ("implementation", "version", "vm", "driver", "server")
 def _check_toolchain(said, variant: Variant) -> tuple[VerificationCheck, dict | None]:
     """A reference row's /health: the implementation its toolchain is (Node.js, Java, Rust),
     its version and driver as the running process loaded them."""
-    from suite.measure.toolchains import IMPLEMENTATIONS
-
     expected = IMPLEMENTATIONS.get(variant.interpreter)
     if not isinstance(said, dict) or not isinstance(said.get("version"), str):
         return VerificationCheck("interpreter", False, "/health does not say its "

@@ -28,12 +28,15 @@ class Entry:
     summary: CellSummary
     healthy: bool
     model: str
-    baseline: bool
     # The client side had no headroom in some repeat: a measure of what the load generator and
     # the database allowed, shown but not ranked as the server's figure.
     client_bound: bool = False
     # The row's classification (suite.record.catalog): only "framework" rows are ranked.
     classification: str = "framework"
+
+    @property
+    def baseline(self) -> bool:
+        return self.classification == "baseline"
 
     @property
     def apart(self) -> bool:
@@ -77,7 +80,7 @@ def entries(run: RunResult, doc: str, connections: int, db_latency_ms: int,
         if s.median_rps is None:
             continue
         found.append(Entry(v.name, s, s.healthy(limit), model_family(v.worker_model),
-                           v.classification == "baseline", s.client_bound, v.classification))
+                           s.client_bound, v.classification))
     return sorted(found, key=lambda e: (not e.healthy, -e.summary.median_rps
                                         if e.healthy else e.summary.error_rate, e.name))
 

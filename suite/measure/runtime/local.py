@@ -91,9 +91,9 @@ class LocalRuntime:
             raise ServerFailed(str(exc)) from None
 
     def _placeholders(self, variant: Variant) -> dict[str, str]:
-        program = self._python(variant)
-        extra = {} if variant.python else self._toolchain(variant).placeholders
-        return {"program": program, **extra}
+        """A toolchain's own placeholders ("{classpath}", "{node_modules}"); "{program}" is
+        the catalog's, the same as "{python}"."""
+        return {} if variant.python else self._toolchain(variant).placeholders
 
     @contextmanager
     def mongo(self, log_path: Path, test_commands: bool = False) -> Iterator[MongoEndpoint]:
