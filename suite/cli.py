@@ -696,10 +696,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 def cmd_readme(args: argparse.Namespace) -> int:
     """The README's answer block, from the current answer run (suite.read.report.index)."""
-    from suite.read.report import index
+    from suite.read.report import readme
 
     try:
-        run = index.update_readme(args.readme, args.out)
+        run = readme.update_readme(args.readme, args.out)
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot rewrite {args.readme}'s answer: {exc}") from None
     if run is None:

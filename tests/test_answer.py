@@ -124,14 +124,14 @@ def test_other_languages_and_the_ceiling_are_apart_and_the_share_of_the_ceiling_
 
 
 def test_the_readme_block_states_the_share_of_the_ceiling_per_cell():
-    from suite.read.report import index
+    from suite.read.report import readme
 
     run = run_of(variant("rust", "event loop (tokio)", {200: steady(8000), 1000: steady(6000)},
                          classification="ceiling"),
                  variant("good", "asyncio (uvloop)", {200: steady(2000), 1000: steady(1950)}))
-    block = index.readme_block(run)
+    block = readme.readme_block(run)
     assert "| share of the ceiling |" in block
     assert "| small@200 | good (2,000) | – | – | 25% of rust's 8,000 |" in block
     assert "| small@1000 | good (1,950) | – | – | 32% of rust's 6,000 |" in block
-    plain = index.readme_block(run_of(variant("good", "asyncio", {200: steady(2000)})))
+    plain = readme.readme_block(run_of(variant("good", "asyncio", {200: steady(2000)})))
     assert "ceiling" not in plain

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from suite.read.report import index
+from suite.read.report import index, readme
 
 ROOT = Path(__file__).parents[1]
 README = ROOT / "README.md"
@@ -32,8 +32,8 @@ def test_every_doc_links_only_to_what_exists():
 
 def test_the_readme_answer_is_generated_from_the_run_it_names():
     text = README.read_text()
-    start, end = text.index(index.README_START), text.index(index.README_END)
-    block = text[start:end + len(index.README_END)]
+    start, end = text.index(readme.README_START), text.index(readme.README_END)
+    block = text[start:end + len(readme.README_END)]
     named = re.search(r"run \[(\d{8}T\d{6}Z-[0-9a-f]{4})\]", block)
     if named is None:
         pytest.fail("the README's answer names no run: run `make readme` after publishing one")
@@ -41,4 +41,4 @@ def test_the_readme_answer_is_generated_from_the_run_it_names():
 
     run = results.load(ROOT / "results" / f"{named.group(1)}.json")
     assert index.answers_the_question(run)
-    assert block == index.readme_block(run), "stale: run `make readme`"
+    assert block == readme.readme_block(run), "stale: run `make readme`"
