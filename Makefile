@@ -71,7 +71,8 @@ publish: setup
 	@test -n "$(RUN)" || { echo "usage: make publish RUN=<run-id>" >&2; exit 2; }
 	$(PY) -m suite publish $(RUN)
 
-# The README's answer table, from the newest complete run of the whole question in results/.
+# The README's answer table, from the current answer in results/, and the generated blocks of
+# docs/published-runs.md, each from its run's results file.
 readme: setup
 	$(PY) -m suite readme
 

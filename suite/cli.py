@@ -25,7 +25,8 @@ from suite.record.catalog import (DEFAULT_CATALOG, DEFAULT_MAX_CONNECTIONS, Cata
 from suite.measure.loadgen import GENERATORS, LoadGenError
 from suite.measure.mongo import DEFAULT_DATABASE, MongoError, port_is_free, seed
 from suite.measure.procs import interrupt, raise_nofile_limit, stop_all
-from suite.record.profiles import DEFAULT_PROFILE, PROFILES, parse_db_latencies, rate_spec
+from suite.record.profiles import (DEFAULT_PROFILE, PROFILES, RATES_FOR, parse_db_latencies,
+                                   rate_spec)
 from suite.record.plan import Plan
 from suite.measure.runner import DependencyDied, RunOptions, Runner, start_mongo, start_verified
 from suite.measure.runtime import (ROLES, Runtime, RuntimeUnavailable, ServerFailed,
@@ -230,6 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "same run (25%%,50%%,90%%,120%%)")
     run.add_argument("--slo", help="latency objective the open-loop cells are judged by "
                                    "(default p99=100ms)")
+    run.add_argument("--rates-for", choices=RATES_FOR, dest="rates_for", default="every",
+                     help="who gets the --rate cells: every variant (default), or top: each "
+                          "cell's leader and the stacks tied with it, in a phase after the "
+                          "closed-loop rounds (what a whole matrix can afford)")
 
     swp = commands.add_parser(
         "sweep", help="one variant over values of its settings, every combination a row "
@@ -286,8 +291,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     rdm = commands.add_parser("readme", help="rewrite the README's answer from the current "
                                              "answer run (the newest complete run of the whole "
-                                             "question in --out)")
+                                             "question in --out), and every generated block of "
+                                             "the page of published runs from its run's results")
     rdm.add_argument("--readme", type=Path, default=REPO_ROOT / "README.md")
+    rdm.add_argument("--published", type=Path, default=REPO_ROOT / "docs" / "published-runs.md",
+                     help="the page of published runs, whose generated blocks are rewritten too")
     rdm.add_argument("--out", type=Path, default=Path("results"), help="results directory")
 
     cmp = commands.add_parser("compare", help="per-cell ratios of two runs, with significance")
@@ -344,7 +352,8 @@ def interpreter_text(variant) -> str:
 PLANNED = {"variants": "variants", "profile": "profile", "docs": "documents",
            "connections": "connection levels", "db_latency": "database latencies",
            "duration": "duration", "warmup": "warmup", "repeats": "repeats", "timeout": "timeout",
-           "rate": "rates", "slo": "SLO", "instances": "instances", "balancer": "balancer",
+           "rate": "rates", "slo": "SLO", "rates_for": "rates for",
+           "instances": "instances", "balancer": "balancer",
            "sequential": "order", "loadgen": "load generator", "crosscheck": "crosscheck",
            "runtime": "runtime", "cpus": "CPU pinning", "unpinned": "CPU pinning",
            "mongo_url": "MongoDB",
@@ -481,6 +490,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             warmup_s=args.warmup, repeats=args.repeats, timeout_s=args.timeout,
             interleave=False if args.sequential else None,
             rates=getattr(args, "rate", None), slo=getattr(args, "slo", None),
+            rates_for=getattr(args, "rates_for", None),
             db_latencies_ms=args.db_latency)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -695,16 +705,26 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_readme(args: argparse.Namespace) -> int:
-    """The README's answer block, from the current answer run (suite.read.report.index)."""
-    from suite.read.report import readme
+    """The generated blocks of the page of published runs, each from its run's results file
+    (suite.read.report.published), then the README's answer block, from the current answer run
+    (suite.read.report.index)."""
+    from suite.read.report import published, readme
 
+    try:
+        changed = published.update(args.published, args.out)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot rewrite {args.published}'s blocks: {exc}") from None
+    print(f"{args.published}: {len(changed)} generated block(s) rewritten"
+          + (": " + ", ".join(b.key for b in changed) if changed else ", every one fresh"),
+          file=sys.stderr)
     try:
         run = readme.update_readme(args.readme, args.out)
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot rewrite {args.readme}'s answer: {exc}") from None
     if run is None:
-        raise UsageError(f"no run in {args.out} answers the whole question yet (complete, both "
-                         "documents at 200, 1000 and 5000 connections): nothing to write")
+        raise UsageError(f"no run in {args.out} is the current answer yet (the rule: "
+                         "docs/reading-a-report.md, 'Which run is the current answer'): "
+                         "nothing to write")
     print(f"{args.readme}: the answer of run {run.run_id}", file=sys.stderr)
     return 0
 

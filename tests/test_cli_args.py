@@ -171,3 +171,51 @@ def test_reference_rows_need_their_toolchain_and_the_local_runtime(monkeypatch, 
     assert runnable(references, False, "local") == references
     with pytest.raises(UsageError, match="node rows run in the local runtime only"):
         runnable([catalog["node-cluster"]], True, "docker")
+
+
+def test_rates_for_is_every_unless_top_is_asked_and_refuses_other_values(capsys):
+    from suite.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["run"]).rates_for == "every"
+    assert parser.parse_args(["run", "--rate", "50%", "--rates-for", "top"]).rates_for == "top"
+    with pytest.raises(SystemExit) as exited:
+        parser.parse_args(["run", "--rate", "50%", "--rates-for", "all"])
+    assert exited.value.code == 2
+    assert "argument --rates-for: invalid choice: 'all' (choose from 'every', 'top')" in \
+        capsys.readouterr().err
+
+
+def test_rates_for_top_without_rates_is_one_line_and_exit_2(tmp_path, capsys):
+    from suite.cli import main
+
+    assert main(["run", "fastapi-uvicorn", "--rates-for", "top", "--plan",
+                 "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == ("battle: error: open-loop cells for the top group (--rates-for top) need "
+                   "the rates to measure (--rate, e.g. 25%,50%,90%)\n")
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_resume_keeps_who_gets_the_rates(tmp_path, capsys):
+    """An interrupted run resumes as it was planned: asked for another --rates-for, it refuses
+    in one line; its own (recorded) is what the resumed plan uses."""
+    import json
+
+    from suite.cli import build_parser, main, resumed_args
+    from tests.conftest import FIXTURES
+
+    data = json.loads((FIXTURES / "results-v10.json").read_text())
+    data["status"] = "interrupted"
+    data["sittings"] = [{**s, "status": "interrupted"} for s in data["sittings"]]
+    data["argv"] = ["battle", "run", "fastapi-uvicorn", "--rate", "50%", "--rates-for", "top"]
+    (tmp_path / f"{data['run_id']}.json").write_text(json.dumps(data))
+    args = build_parser().parse_args(["run", "--resume", data["run_id"], "--out", str(tmp_path)])
+    args.argv = []
+    planned, _ = resumed_args(args)
+    assert planned.rates_for == "top" and planned.rate == ("50%",)
+    recorded = {**data, "argv": ["battle", "run", "fastapi-uvicorn", "--rate", "50%"]}
+    (tmp_path / f"{data['run_id']}.json").write_text(json.dumps(recorded))
+    assert main(["run", "--resume", data["run_id"], "--rates-for", "top",
+                 "--out", str(tmp_path)]) == 2
+    assert "with rates for every, not top" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import dataclasses
 
 from suite.read.analysis import CellSummary
 from suite.read.report import gil
+from suite.record.health import Health
 from suite.read.report.view import View
 from suite.record import results
 from suite.record.results import VariantResult
@@ -25,7 +26,8 @@ def summary(doc: str, c: int, rps: list[float], cores: float, failed: float = 0.
     ordered = sorted(rps)
     return CellSummary(doc=doc, connections=c, n=len(rps), ok_rps=list(rps),
                        median_rps=ordered[len(ordered) // 2], min_rps=ordered[0],
-                       max_rps=ordered[-1], error_rate=failed, cpu_cores={"server": cores},
+                       max_rps=ordered[-1], error_rate=failed, error_rate_max=failed,
+                       health=Health(failed, failed, 0.01), cpu_cores={"server": cores},
                        cpu_us_per_ok={"server": cores * 1e6 / ordered[len(ordered) // 2]})
 
 

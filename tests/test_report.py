@@ -29,8 +29,12 @@ def test_report_tables_come_from_the_samples():
     failed = table_row(text, "Failed share of attempts", "fastapi-uvicorn")
     assert failed[0] == "0" and failed[1].startswith(
         f"{middle.error_rate:.1%} (late {middle.errors['late']}, lost {middle.errors['lost']})")
-    # More than 1% failed: marked, with its share, and not ranked.
-    assert row[1].startswith("✗ ") and row[1].endswith(f"{middle.error_rate:.1%} failed")
+    # More than 1% failed: marked with the attempts of all its repeats pooled (and the worst
+    # repeat where it failed more), and not ranked.
+    pooled = (sum(s.failed_attempts for s in repeats) / sum(s.attempts for s in repeats))
+    worst = max(s.error_rate for s in repeats)
+    assert row[1].startswith("✗ ") and row[1].endswith(
+        f"{pooled:.1%} failed (one repeat {worst:.1%})")
 
 
 def _median_rps(cell) -> str:
@@ -200,10 +204,15 @@ def test_the_first_screen_is_the_answer():
 
 
 def published_and_fixture_runs():
+    """The fixtures and the published runs: the results files git holds (a user's own runs in
+    results/, unpublished, are theirs, not the suite's test data)."""
+    import subprocess
     from pathlib import Path
 
-    paths = [*sorted(FIXTURES.glob("results-v*.json")),
-             *sorted((Path(__file__).parents[1] / "results").glob("*.json"))]
+    root = Path(__file__).parents[1]
+    listed = subprocess.run(["git", "-C", str(root), "ls-files", ":(glob)results/*.json"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    paths = [*sorted(FIXTURES.glob("results-v*.json")), *(root / name for name in sorted(listed))]
     return [results.load(path) for path in paths]
 
 
@@ -254,3 +263,135 @@ def test_a_run_of_named_variants_is_not_the_current_answer():
     assert index.answers_the_question(every) and index.named_variants(every) == []
     assert not index.answers_the_question(named)
     assert index.named_variants(named) == ["fastapi-uvicorn"]
+
+
+def test_a_variant_named_after_the_options_is_still_named():
+    """`battle run --runtime docker A B` names A and B as much as `battle run A B --runtime
+    docker` does: such a run is not the current answer either."""
+    import dataclasses
+
+    from suite.read.report import index
+
+    run = results.load(FIXTURES / "results-v9.json")
+    profile = dataclasses.replace(run.profile, docs=("small", "large"),
+                                  connections=(200, 1000, 5000), db_latencies_ms=(0,))
+    after = dataclasses.replace(run, status="complete", profile=profile,
+                                argv=["battle", "run", "--runtime", "docker", "--profile",
+                                      "adaptive", "fastapi-uvicorn", "asgi-uvicorn"])
+    assert index.named_variants(after) == ["fastapi-uvicorn", "asgi-uvicorn"]
+    assert not index.answers_the_question(after)
+    every = dataclasses.replace(after, argv=["battle", "run", "--runtime", "docker"])
+    assert index.answers_the_question(every)
+
+
+def _index_runs():
+    """Two runs made from the v10 fixture: one of every variant on one machine whose catalog
+    is today's, with 5 s repeats and a 4 s timeout; one of named variants placed on three
+    engines of one box, from another catalog file, with one row that measured nothing."""
+    import dataclasses
+
+    from suite.read.report import index
+
+    run = results.load(FIXTURES / "results-v10.json")
+    names = [v.name for v in run.variants]
+    rows = index.Catalog(rows=(*names, "extra-one", "extra-two"), sha256="today")
+    local = dataclasses.replace(
+        run, run_id="20990102T000000Z-aaaa", argv=["battle", "run"],
+        profile=dataclasses.replace(run.profile, duration_s=5, timeout_s=4, repeats=3,
+                                    max_repeats=5),
+        plan={**run.plan, "catalog_sha256": "today"})
+    host = {"engine": "unix:///e/{}.sock", "name": "vm", "cpu_model": "Box CPU", "cpus": 2}
+    placement = {"hosts": {role: {**host, "engine": host["engine"].format(role)}
+                           for role in ("client", "server", "db")}, "links": []}
+    broken = dataclasses.replace(run.variants[0], status="failed", cells=[
+        dataclasses.replace(c, status="skipped", repeats=[]) for c in run.variants[0].cells])
+    placed = dataclasses.replace(
+        run, run_id="20990101T000000Z-bbbb", runtime="docker",
+        runtime_details=dataclasses.replace(run.runtime_details, name="docker",
+                                            placement=placement),
+        profile=dataclasses.replace(run.profile, duration_s=7, timeout_s=6, repeats=2,
+                                    max_repeats=None),
+        variants=[broken, *run.variants[1:]], plan={**run.plan, "catalog_sha256": "older"})
+    return rows, local, placed
+
+
+def test_the_index_shows_runtime_placement_profile_as_run_and_lacking_rows_on_both_pages():
+    import html as html_module
+
+    from suite.read.report import index
+
+    rows, local, placed = _index_runs()
+    runs = [local, placed]
+    best_of = {r.run_id: "x" for r in runs}
+    table = index.table(runs, {r.run_id for r in runs}, best_of, rows)
+    by_id = {row.run_id: dict(zip(index.COLUMNS[1:], row.cells)) for row in table.rows}
+    first, second = by_id[local.run_id], by_id[placed.run_id]
+    assert first["runtime, placement"] == "local, one machine"
+    assert second["runtime, placement"] == "docker, three engines, one box"
+    assert first["profile as run"] == "adaptive (5 s × 3–5, timeout 4 s)"
+    assert second["profile as run"] == "adaptive (7 s × 2, timeout 6 s)"
+    # Every variant, today's catalog: the two extra rows are listed as left out by the run.
+    assert first["catalog rows"] == f"{len(local.variants)} of {len(rows.rows)} (a)"
+    assert table.notes[0].startswith("(a) extra-one, extra-two: not in the run; its catalog "
+                                     "had them")
+    # Named variants from another catalog: not listed, except the named row that measured
+    # nothing, which is also not counted as covered.
+    assert second["catalog rows"] == (f"{len(placed.variants) - 1} of {len(rows.rows)}, named "
+                                      "(b)")
+    assert table.notes[1] == (f"(b) {placed.variants[0].name}: in the run, no cell measured "
+                              "(its report's Failures say why).")
+    text = index.render_index(runs, {r.run_id for r in runs}, best_of, rows)
+    page = index.render_index_html(runs, {r.run_id for r in runs}, best_of, rows)
+    for row in table.rows:
+        assert "| " + " | ".join(row.cells) + " |" in text
+        assert "".join(f"<td>{html_module.escape(c)}</td>" for c in row.cells) in page
+    for note in table.notes:
+        assert f"\n{note}\n" in text and f"<p>{html_module.escape(note)}</p>" in page
+    for column in index.COLUMNS:
+        assert f"<th>{column}</th>" in page and f" {column} |" in text
+
+
+def test_uncovered_lists_todays_catalog_rows_the_run_did_not_measure():
+    import dataclasses
+
+    from suite.read.report import index
+    from suite.record import catalog
+
+    rows, local, placed = _index_runs()
+    assert index.uncovered(local, rows) == ["extra-one", "extra-two"]
+    assert index.uncovered(placed, rows) == [placed.variants[0].name, "extra-one", "extra-two"]
+    # A sweep's rows measure the catalog row they come from.
+    sweep = results.load(FIXTURES / "results-v5-sweep.json")
+    assert index.uncovered(sweep, index.Catalog(("flask-gunicorn-sync", "other"), None)) \
+        == ["other"]
+    # Against today's catalog by default: the published current answer lacks exactly the
+    # catalog's rows it has no variant of.
+    now = index.current(published_and_fixture_runs())
+    today = list(catalog.load_catalog())
+    have = {v.name for v in now.variants}
+    assert index.uncovered(now) == [name for name in today if name not in have]
+    assert index.uncovered(dataclasses.replace(now, variants=[])) == today
+
+
+def test_the_current_answer_rule_is_stated_once_and_every_surface_links_to_it():
+    import re
+    from pathlib import Path
+
+    from suite.read.report import index
+
+    root = Path(__file__).parents[1]
+    guide = (root / "docs" / "reading-a-report.md").read_text()
+    heading = "## Which run is the current answer"
+    assert guide.count(heading) == 1
+    assert index.RULE.endswith("#" + heading[3:].lower().replace(" ", "-"))
+    runs = published_and_fixture_runs()
+    anchor = "reading-a-report.md#which-run-is-the-current-answer"
+    assert f"({index.RULE})" in index.render_index(runs)
+    assert f'href="{index.RULE}"' in index.render_index_html(runs, set())
+    for path in ("README.md", "docs/published-runs.md"):
+        assert anchor in (root / path).read_text(), path
+    # The old words picked a run the code does not (one that named its variants).
+    stale = re.compile(r"newest complete run of the whole question", re.I)
+    for path in [root / "README.md", *(root / "docs").glob("*.md"),
+                 *(root / "suite").rglob("*.py")]:
+        assert not stale.search(path.read_text()), path

@@ -9,10 +9,33 @@ from suite.record import results, stats
 from tests.conftest import FIXTURES
 
 
-def run_v5():
+def run_v5(healthy: bool = True):
     # flask-gunicorn-gevent, tornado-motor and flask-uwsgi-gevent at 200 connections, small and
-    # large, with the database 0 and 2 ms away.
-    return results.load(FIXTURES / "results-v5.json")
+    # large, with the database 0 and 2 ms away. `healthy`: every failure cleared, so every cell
+    # gives a ratio (the fixture's reference failed 7.8% at small@200).
+    run = results.load(FIXTURES / "results-v5.json")
+    if healthy:
+        for v in run.variants:
+            for cell in v.cells:
+                for sample in cell.repeats:
+                    sample.errors = {key: 0 for key in sample.errors}
+    return run
+
+
+def test_an_unhealthy_side_gives_no_ratio_and_no_ordering():
+    """The reference (the denominator) or the stack failed more than the threshold: no ratio,
+    no ordering, and the section says which side and how much."""
+    run, data = run_v5(healthy=False), study.load()
+    points = study.points(run, data)
+    at200 = [p for p in points if (p.doc, p.connections) == ("small", 200) and p.now_rps]
+    assert at200 and all(p.now_ratio is None and "gunicorn + gevent 7.8% failed" in p.unhealthy
+                         for p in at200)
+    assert not [o for o in study.orderings(points)
+                if (o.faster.doc, o.faster.connections) == ("small", 200)]
+    from suite.read.report import study as section
+    from suite.read.report.view import View
+    assert "✗ unhealthy today, so neither a ratio nor an ordering: gunicorn + gevent 7.8% " \
+        in "\n".join(section.section(View.of(run)))
 
 
 def test_the_study_figures_are_the_published_ones():

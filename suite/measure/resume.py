@@ -45,11 +45,20 @@ def variant_differences(run: RunResult, current: dict[str, dict[str, Any]]) -> l
     return found
 
 
+# What a plan recorded before it had the key means the same as this value: open-loop cells
+# for every variant, no capacity phase.
+PLAN_DEFAULTS = {"rates_for": "every", "capacity_stacks": 0}
+
+
 def plan_differences(recorded: dict[str, Any] | None, now: dict[str, Any]) -> list[str]:
-    """The plan rebuilt from the run's own options against the one it recorded."""
+    """The plan rebuilt from the run's own options against the one it recorded (who gets the
+    open-loop cells, and how many stacks per cell the capacity phase measures, included: a
+    resume in that phase must choose as the first sitting would have)."""
     if recorded is None:
         return ["the run recorded no plan (made by an older suite)"]
-    return [f"{key} {recorded.get(key)!r} -> {now.get(key)!r}"
-            for key in ("variants", "cells", "rounds", "counted_repeats", "crosscheck",
-                        "catalog_sha256")
-            if recorded.get(key) != now.get(key)]
+    keys = ("variants", "cells", "rounds", "counted_repeats", "crosscheck", "catalog_sha256",
+            "rates_for", "capacity_stacks")
+    then = {key: recorded.get(key, PLAN_DEFAULTS.get(key)) for key in keys}
+    later = {key: now.get(key, PLAN_DEFAULTS.get(key)) for key in keys}
+    return [f"{key} {then[key]!r} -> {later[key]!r}" for key in keys
+            if then[key] != later[key]]

@@ -1,6 +1,7 @@
 """A run: MongoDB up and seeded, then the plan's sessions in order, each a variant started,
 verified, measured on its cells and stopped; then precision rounds for noisy cells while the
-plan's time lasts.
+plan's time lasts; then, when the open-loop rates are for the top group only, the capacity
+phase: the rate cells of each cell's leader and the stacks tied with it.
 
 Data flows one way: catalog -> runtime starts a variant -> verify -> load generator -> samples
 -> results file. The plan (suite.plan) says what to measure; this module only executes it,
@@ -35,7 +36,8 @@ from suite.measure.loadgen import GeneratorDied, LoadGenError, Probe, make_gener
 from suite.measure.mongo import (DEFAULT_DATABASE, MongoError, OpCounter, free_port, ping,
                                  port_is_free, redact, seed)
 from suite.record.groups import top_groups
-from suite.record.plan import CellKey, Plan, Session, duration, looks, precision_round, schedule
+from suite.record.plan import (CellKey, Plan, Session, capacity_sessions, closed_keys, duration,
+                               looks, precision_round, rate_keys, schedule)
 from suite.measure.procs import check_interrupted
 from suite.record.profiles import rate_spec
 from suite.measure.resources import SAMPLE_INTERVAL_S
@@ -274,6 +276,8 @@ class Runner:
         self.done_repeats = sum(len(c.repeats) for v in self.result.variants
                                 for c in [*v.cells, *v.rate_cells])
         self.total_repeats = self.done_repeats
+        self.prepared: set[str] = set()       # variants _prepare ran for in this sitting
+        self.capacity: list[Session] = []     # the capacity phase's sessions, once known
 
     def expected_body(self, doc: str) -> Path:
         """The verified bytes of `doc`, in a file the load generator compares responses with."""
@@ -303,8 +307,10 @@ class Runner:
         self.done_repeats += 1
         self.total_repeats = max(self.total_repeats, self.done_repeats)
         elapsed = time.monotonic() - self.started
-        steps = self.plan.steps(self.plan.have(self.result))
-        left = self.plan.seconds(steps)
+        have = self.plan.have(self.result)
+        left = self.plan.seconds(self.plan.steps(have))
+        if self.capacity:
+            left += self.plan.seconds(schedule(self.capacity, have))
         return (f"[{self.done_repeats}/{self.total_repeats}, {duration(elapsed)}, "
                 f"~{duration(left)} left]")
 
@@ -337,6 +343,7 @@ class Runner:
                 for session, todo in steps:
                     self._session(session, todo, endpoint)
                 self._precision(endpoint)
+                self._capacity(endpoint)
                 self.result.top_groups = [g.to_dict() for g in top_groups(
                     self.result, looks(self.profile))]
                 for record in self.result.variants:
@@ -384,14 +391,49 @@ class Runner:
                 return
             for session, todo in schedule(sessions, self.plan.have(self.result)):
                 cost = self.plan.session_seconds(todo)
-                if self.elapsed_s() + cost > self.plan.expected_s:
+                if self.elapsed_s() + cost > self.plan.closed_loop_s:
                     left = len({k for s in sessions for k in s.cells})
                     why = ("undecided" if len(self.plan.variants) > 1 and p.repeats >= 2
                            else f"above {p.target_cv:.0%} CV")
-                    self.progress(f"precision rounds end: the plan's {duration(self.plan.expected_s)}"
-                                  f" are spent ({left} cell(s) still {why})")
+                    self.progress(f"precision rounds end: the plan's "
+                                  f"{duration(self.plan.closed_loop_s)}"
+                                  + (" before the capacity phase" if self.plan.capacity_stacks
+                                     else "")
+                                  + f" are spent ({left} cell(s) still {why})")
                     return
                 self._session(session, todo, endpoint)
+
+    def _capacity(self, endpoint: MongoEndpoint) -> None:
+        """The capacity phase (rates for the top group), once the closed-loop rounds are done:
+        each cell's top group as they left it picks who gets that cell's open-loop cells, which
+        join the chosen variants' results like the rate cells of any run; one server start per
+        variant. A resumed run makes up what the phase lacks (the closed-loop cells no longer
+        change, so the choice is the same)."""
+        if not self.plan.capacity_stacks:
+            return
+        groups = top_groups(self.result, looks(self.profile))
+        self.capacity = capacity_sessions(self.plan, self.result, groups)
+        if not self.capacity:
+            self.progress("capacity phase: no cell has a top group (no healthy deployable "
+                          "stack measured): nothing to measure open loop")
+            return
+        for session in self.capacity:
+            add_rate_cells(self.result.variant(session.variant), session.cells, self.profile)
+        self.save()
+        steps = schedule(self.capacity, self.plan.have(self.result))
+        self.total_repeats = self.done_repeats + self.plan.counted_repeats(steps)
+        chosen = ", ".join(f"{s.variant} in {len(s.cells) // len(self.profile.rates)} cell(s)"
+                           for s in self.capacity)
+        self.progress(f"capacity phase: rates {','.join(self.profile.rates)} for the top group "
+                      f"of {len(groups)} cell(s), at most {self.plan.capacity_stacks} stacks "
+                      f"each: {chosen}; {self.plan.counted_repeats(steps)} repeat(s) left, "
+                      f"about {duration(self.plan.seconds(steps))}")
+        for session, todo in steps:
+            if session.variant not in self.prepared:
+                record = self.result.variant(session.variant)
+                if record.status != "failed":
+                    self._prepare(self.variants[session.variant], record)
+            self._session(session, todo, endpoint)
 
     def _mongo(self, stack: ExitStack) -> MongoEndpoint:
         slow = any(self.profile.db_latencies_ms)
@@ -469,6 +511,7 @@ class Runner:
 
     def _prepare(self, variant: Variant, record: VariantResult) -> None:
         """Build what the variant needs (the docker runtime's image); a failure fails only it."""
+        self.prepared.add(variant.name)
         try:
             record.image = self.runtime.prepare(
                 variant, self.artifacts / "logs" / f"{variant.slug}.build.log")
@@ -493,8 +536,9 @@ class Runner:
         self._check_dependencies(endpoint)
         variant = self.variants[session.variant]
         rounds = self.profile.repeats if self.profile.interleave else 1
-        label = (f" {session.label}/{rounds}" if not session.precision and rounds > 1
-                 else f" {session.label}" if session.precision else "")
+        phase = session.precision or session.capacity
+        label = (f" {session.label}/{rounds}" if not phase and rounds > 1
+                 else f" {session.label}" if phase else "")
         name = f"[{variant.name}{label}]"
         port = self.options.port or free_port()
         if not getattr(self.runtime, "hosts", None) and not port_is_free(port):
@@ -545,9 +589,11 @@ class Runner:
                 cell = self._cell(record, key)
                 if cell is None or cell.status in ("failed", "skipped"):
                     continue
+                # A capacity session measures its rate cells in one sitting, not in rounds.
+                round_no = (None if session.capacity else session.round
+                            if self.profile.interleave or session.precision else None)
                 self._measure_cell(name, record, server, cell, repeats, watch, endpoint,
-                                   session.round if self.profile.interleave or
-                                   session.precision else None)
+                                   round_no)
                 if not server.alive():
                     self._fail(record, f"server died during {cell.label}: "
                                f"{server.exit_detail()}")
@@ -758,6 +804,17 @@ class Runner:
         check = self.fail_point.set(cell.db_latency_ms)
         if check is not None:
             cell.db_latency_checks.append(check)
+
+
+def add_rate_cells(record: VariantResult, keys: tuple[CellKey, ...], profile) -> None:
+    """The open-loop cells `keys` of a variant, pending, where it has none yet; its rate cells
+    kept in the order of the profile's cells (as a run with rates for every variant has them)."""
+    have = {CellKey.of(c) for c in record.rate_cells}
+    record.rate_cells += [Cell(k.doc, k.connections, rate=k.rate, db_latency_ms=k.db_latency_ms)
+                          for k in keys if k not in have]
+    order = rate_keys(profile, closed_keys(profile))
+    record.rate_cells.sort(key=lambda c: order.index(CellKey.of(c)) if CellKey.of(c) in order
+                           else len(order))
 
 
 def add_cpu_shares(sample: results.Sample, cpu_roles: dict[str, list[int]]) -> None:

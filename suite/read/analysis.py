@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from suite.record import stats
+from suite.record import health, stats
 from suite.record.results import CLIENT_BOUND, ERROR_KEYS, Cell, RunResult, Sample
 
 # MongoDB counted more than this many finds per successful response in a repeat without
@@ -46,6 +46,9 @@ class CellSummary:
     uncounted: tuple[str, ...] = ()   # failure classes some repeat could not count
     error_rate: float | None = None           # the median repeat's failed share of attempts
     error_rate_max: float | None = None       # the worst repeat's
+    # Failed attempts pooled over every repeat, and the worst repeat's (suite.record.health):
+    # what decides whether the cell is healthy.
+    health: health.Health | None = None
     cpu_cores: dict[str, float | None] = field(default_factory=dict)   # role -> median cores
     # Role -> median CPU µs per successful request (what a request costs each role).
     cpu_us_per_ok: dict[str, float | None] = field(default_factory=dict)
@@ -89,9 +92,15 @@ class CellSummary:
         return sum(v for v in self.errors.values() if v)
 
     def healthy(self, max_failed_share: float) -> bool:
-        """At most `max_failed_share` of the median repeat's attempts failed (a cell without
-        a figure is not healthy)."""
-        return self.error_rate is not None and self.error_rate <= max_failed_share
+        """The one health rule (suite.record.health): the attempts of all repeats pooled failed
+        at most `max_failed_share`, and no repeat failed more (a cell without a figure is not
+        healthy)."""
+        return self.health is not None and health.Health(
+            self.health.pooled, self.health.worst, max_failed_share).healthy
+
+    @property
+    def failed_pooled(self) -> float | None:
+        return None if self.health is None else self.health.pooled
 
     @property
     def worst_differs(self) -> bool:
@@ -108,7 +117,9 @@ class CellSummary:
         return not any(self.error_totals) and not self.uncounted
 
 
-def summarize(cell: Cell) -> CellSummary:
+def summarize(cell: Cell, max_failed_share: float = 0.01) -> CellSummary:
+    """`max_failed_share`: the run's threshold, which only the text marking an unhealthy cell
+    uses (`healthy()` takes the threshold it is asked about)."""
     samples = cell.repeats
     summary = CellSummary(cell.doc, cell.connections, len(samples), cell.db_latency_ms)
     summary.db_latency_short = sum(c.short for c in cell.db_latency_checks)
@@ -135,6 +146,7 @@ def summarize(cell: Cell) -> CellSummary:
                               if any(s.errors.get(key) is None for s in samples))
     summary.error_rate = samples[middle].error_rate
     summary.error_rate_max = max(s.error_rate for s in samples)
+    summary.health = health.of(samples, max_failed_share)
     roles = sorted({role for s in samples for role in (s.resources or {})} - {"machine"})
     for role in roles:
         usages = [u for u in (s.usage(role) for s in samples) if u is not None]
@@ -197,17 +209,18 @@ CellKey = tuple[str, str, int, int]   # variant, document, connections, database
 
 def summaries(run: RunResult) -> dict[CellKey, CellSummary]:
     """Every measured closed-loop cell of the run, summarized."""
-    return {(v.name, c.doc, c.connections, c.db_latency_ms): summarize(c)
+    limit = run.profile.max_failed_share
+    return {(v.name, c.doc, c.connections, c.db_latency_ms): summarize(c, limit)
             for v in run.variants for c in v.cells if c.repeats}
 
 
 def ranking(run: RunResult, doc: str, connections: int,
             db_latency_ms: int = 0) -> list[tuple[str, CellSummary]]:
-    """Healthy variants of one cell, best median successful req/s first (ties by name): a cell
-    whose median repeat failed more than the run's threshold of its attempts is not ranked as
-    if healthy, nor a failed cell (e.g. reads MongoDB never saw), whatever its repeats."""
+    """Healthy variants of one cell, best median successful req/s first (ties by name): an
+    unhealthy cell (suite.record.health) is not ranked as if healthy, nor a failed cell (e.g.
+    reads MongoDB never saw), whatever its repeats."""
     limit = run.profile.max_failed_share
-    cells = [(v.name, summarize(c)) for v in run.variants
+    cells = [(v.name, summarize(c, limit)) for v in run.variants
              if (c := v.cell(doc, connections, db_latency_ms)) is not None and c.repeats
              and c.status != "failed"]
     cells = [(name, s) for name, s in cells if s.median_rps is not None and s.healthy(limit)]

@@ -96,6 +96,17 @@ def _entries(run: RunResult, doc: str, conns: int, ms: int, key, summaries: dict
     return found
 
 
+def _name(entry: answer.Entry) -> str:
+    """A row's label: an unhealthy cell marked, so no chart shows it as if healthy."""
+    return entry.name if entry.healthy else f"✗ {entry.name}"
+
+
+def _stacked_cost(entry: answer.Entry) -> float:
+    """What the cost chart draws per row: the server's and mongod's CPU per request, stacked."""
+    cost = entry.summary.cpu_us_per_ok
+    return (cost.get("server") or 0.0) + (cost.get("mongod") or 0.0)
+
+
 def _bar_color(entry: answer.Entry) -> str:
     return MODEL_COLORS.get(entry.model, "#4C72B0") if entry.healthy else UNHEALTHY
 
@@ -135,7 +146,7 @@ def throughput_chart(run: RunResult, doc: str, ms: int, path: Path,
             if s.n > 1 and s.min_rps is not None:
                 ax.plot([s.min_rps, s.max_rps], [y, y], color="#333333", linewidth=0.8)
             if not e.healthy:
-                ax.text(max(s.median_rps, s.max_rps or 0), y, f" ✗ {share(s.error_rate)}",
+                ax.text(max(s.median_rps, s.max_rps or 0), y, f" ✗ {share(s.failed_pooled)}",
                         va="center", fontsize=7,
                         color="#C44E52")
         ax.set_yticks(list(ys), [e.name for e in shown], fontsize=7)
@@ -213,7 +224,8 @@ def latency_chart(run: RunResult, doc: str, ms: int, path: Path,
                   summaries: dict | None = None) -> Path | None:
     levels = run.profile.connections
     panels = [_entries(run, doc, c, ms, lambda e: -e.summary.latency_ms["p99"]
-                       if e.summary.latency_ms.get("p99") is not None else None, summaries)
+                       if e.summary.latency_ms.get("p99") is not None else None, summaries,
+                       healthy_first=True)
               for c in levels]
     if not any(panels):
         return None
@@ -236,7 +248,7 @@ def latency_chart(run: RunResult, doc: str, ms: int, path: Path,
         ax.xaxis.set_major_locator(LogLocator(base=10))
         ax.xaxis.set_major_formatter(FuncFormatter(_plain))
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_yticks(range(len(shown)), [e.name for e in shown], fontsize=7)
+        ax.set_yticks(range(len(shown)), [_name(e) for e in shown], fontsize=7)
         ax.set_ylim(len(shown) - 0.5, -1.2)
         ax.set_title(f"{conns:,} connections")
         ax.set_xlabel("ms (log scale)")
@@ -246,15 +258,17 @@ def latency_chart(run: RunResult, doc: str, ms: int, path: Path,
     handles = [Line2D([], [], marker="o", linestyle="", color=c, label=k)
                for k, c in PERCENTILE_COLORS.items()]
     _legend(fig, handles, f"Latency p50 / p99 / p99.9, {_title(doc, ms)} (measured, median over "
-                          "repeats, lowest p99 first; late responses are past the timeout)")
+                          "repeats; healthy cells first, lowest p99 first; ✗ unhealthy, after "
+                          "them; late responses are past the timeout)")
     return _save(fig, path)
 
 
 def cost_chart(run: RunResult, doc: str, ms: int, path: Path,
                summaries: dict | None = None) -> Path | None:
     levels = run.profile.connections
-    panels = [_entries(run, doc, c, ms, lambda e: -e.summary.cpu_us_per_ok["server"]
-                       if e.summary.cpu_us_per_ok.get("server") is not None else None, summaries)
+    panels = [_entries(run, doc, c, ms, lambda e: -_stacked_cost(e)
+                       if e.summary.cpu_us_per_ok.get("server") is not None else None, summaries,
+                       healthy_first=True)
               for c in levels]
     if not any(panels):
         return None
@@ -266,7 +280,7 @@ def cost_chart(run: RunResult, doc: str, ms: int, path: Path,
         mongod = [e.summary.cpu_us_per_ok.get("mongod") or 0 for e in shown]
         ax.barh(ys, server, color=[_bar_color(e) for e in shown])
         ax.barh(ys, mongod, left=server, color=[_bar_color(e) for e in shown], alpha=0.35)
-        ax.set_yticks(ys, [e.name for e in shown], fontsize=7)
+        ax.set_yticks(ys, [_name(e) for e in shown], fontsize=7)
         ax.invert_yaxis()
         ax.xaxis.set_major_formatter(FuncFormatter(_plain))
         ax.set_title(f"{conns:,} connections")
@@ -275,7 +289,7 @@ def cost_chart(run: RunResult, doc: str, ms: int, path: Path,
         ax.set_axisbelow(True)
     _legend(fig, _model_handles(run, doc, ms, summaries)[:-2],
             f"CPU per successful request, {_title(doc, ms)} (median; dark: server, light: mongod "
-            "on top; cheapest first)")
+            "on top; healthy cells first, cheapest server + mongod first; ✗ unhealthy)")
     return _save(fig, path)
 
 

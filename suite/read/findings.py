@@ -32,14 +32,16 @@ def _large_document(run: RunResult, cells: dict[CellKey, CellSummary]) -> list[s
     for variant in run.variants:
         a = cells.get((variant.name, "small", low, ms))
         b = cells.get((variant.name, "large", low, ms))
-        if a and b and a.median_rps:
+        limit = run.profile.max_failed_share
+        if a and b and a.median_rps and a.healthy(limit) and b.healthy(limit):
             changes.append(b.median_rps / a.median_rps - 1)
     if not changes:
         return []
     json_bytes = run.mongo.json_bytes
     return [f"- At {low:,} connections{_where(ms)} the large document ({json_bytes.get('large', '?')}"
             f" B of JSON against {json_bytes.get('small', '?')} B) changed throughput by a "
-            f"median of {stats.median(changes):+.0%} across {len(changes)} variants (from "
+            f"median of {stats.median(changes):+.0%} across {len(changes)} variants healthy in both "
+            f"(from "
             f"{min(changes):+.0%} to {max(changes):+.0%}).", ""]
 
 
@@ -47,6 +49,7 @@ def _kept(run: RunResult, cells: dict[CellKey, CellSummary]) -> list[str]:
     """The share of its throughput each variant kept from the lowest to the highest connection
     level, and from MongoDB as it is to the furthest database, per document: one table."""
     p = run.profile
+    limit = p.max_failed_share
     columns = []   # (title, key_low, key_high)
     ms0 = p.db_latencies_ms[0]
     if len(p.connections) > 1:
@@ -62,18 +65,24 @@ def _kept(run: RunResult, cells: dict[CellKey, CellSummary]) -> list[str]:
         shares = []
         for _, a_key, b_key in columns:
             a, b = cells.get((variant.name, *a_key)), cells.get((variant.name, *b_key))
-            shares.append(b.median_rps / a.median_rps if a and b and a.median_rps
-                          and b.median_rps is not None else None)
+            if not (a and b and a.median_rps and b.median_rps is not None):
+                shares.append(None)
+            elif not (a.healthy(limit) and b.healthy(limit)):
+                shares.append(fmt.HEALTHY_MARK)   # a ratio of an unhealthy cell: not given
+            else:
+                shares.append(b.median_rps / a.median_rps)
         if any(x is not None for x in shares):
             rows.append((variant.name, shares))
     if len(rows) < 2:
         return []
     lines = ["**The share of its throughput each variant kept** (median successful req/s at the "
-             "harder end ÷ at the easier one)", "",
+             f"harder end ÷ at the easier one; {fmt.HEALTHY_MARK}: one end unhealthy, no ratio)",
+             "",
              "| variant | " + " | ".join(title for title, *_ in columns) + " |",
              "|---|" + "---:|" * len(columns)]
     for name, shares in rows:
-        lines.append(f"| {name} | " + " | ".join("–" if x is None else f"{x:.0%}" for x in shares)
+        lines.append(f"| {name} | " + " | ".join("–" if x is None else x if isinstance(x, str)
+                                                 else f"{x:.0%}" for x in shares)
                      + " |")
     return lines + [""]
 
@@ -90,8 +99,8 @@ def _failures(run: RunResult, cells: dict[CellKey, CellSummary]) -> list[str]:
     uncounted = sorted({k for s in cells.values() for k in s.uncounted})
     lines = []
     if erring:
-        lines += [f"**Failed requests** (unhealthy: the median repeat failed more than "
-                  f"{limit:.0%} of its attempts)", "",
+        lines += [f"**Failed requests** (unhealthy: the attempts of all repeats pooled, or one "
+                  f"repeat, failed more than {limit:.0%})", "",
                   "| variant | unhealthy cells | other cells with a failure | classes | worst "
                   "repeat |", "|---|---|---|---|---:|"]
         for name, mine in erring.items():

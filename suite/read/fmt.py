@@ -34,6 +34,17 @@ def share(value: float | None) -> str:
     return f"{value:.2%}" if value < 0.001 else f"{value:.1%}"
 
 
+def failed(health) -> str:
+    """How an unhealthy cell is marked (suite.record.health): its pooled failed share and,
+    where one repeat failed more than the threshold and the pool, that repeat's:
+    "1.4% failed (one repeat 6.7%)"; "not measured" without repeats."""
+    if health is None:
+        return "not measured"
+    return (f"{share(health.pooled)} failed"
+            + (f" (one repeat {share(health.worst)})"
+               if health.worst > health.pooled and health.worst > health.limit else ""))
+
+
 def ratio(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}×"
 
@@ -91,7 +102,7 @@ def rps(s: CellSummary, healthy: bool) -> str:
     if s.unstable:
         text += " ⚠"
     if not healthy:
-        text = f"{HEALTHY_MARK} {text}, {share(s.error_rate)} failed"
+        text = f"{HEALTHY_MARK} {text}, {failed(s.health)}"
     return text
 
 

@@ -10,8 +10,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from suite.read import significance
-from suite.read.analysis import summarize
+from suite.read import fmt, significance
+from suite.read.analysis import CellSummary, summarize
 from suite.record.results import RunResult
 
 DATA = Path(__file__).parent / "data" / "study-2014.toml"
@@ -61,6 +61,9 @@ class Point:
     now_rps: float | None = None                 # median successful req/s
     now_ratio: float | None = None
     now_repeats: tuple[float, ...] = ()
+    # Why there is no ratio although both were measured: this stack's cell, or the
+    # reference's, was unhealthy (suite.record.health); None: healthy (or not measured).
+    unhealthy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,22 +111,27 @@ def points(run: RunResult, study: Study, db_latency_ms: int = 0) -> list[Point]:
                 reference = study.reference.rps[doc].get(conns)
                 now, now_ref = (_median(run, s.variant, doc, conns, db_latency_ms)
                                 for s in (stack, study.reference))
+                sick = [f"{who} {fmt.failed(side[2].health)}" for who, side in
+                        ((stack.title, now), (study.reference.title, now_ref))
+                        if side and not side[2].healthy(run.profile.max_failed_share)]
+                healthy = now and now_ref and now_ref[0] and not sick
                 found.append(Point(
                     stack, doc, conns, rps, rps / reference if reference else float("nan"),
                     now_rps=now[0] if now else None,
-                    now_ratio=now[0] / now_ref[0] if now and now_ref and now_ref[0] else None,
-                    now_repeats=now[1] if now else ()))
+                    now_ratio=now[0] / now_ref[0] if healthy else None,
+                    now_repeats=now[1] if now else (),
+                    unhealthy="; ".join(sick) if now and now_ref and sick else None))
     return found
 
 
 def _median(run: RunResult, variant: str, doc: str, conns: int,
-            db_latency_ms: int) -> tuple[float, tuple[float, ...]] | None:
+            db_latency_ms: int) -> tuple[float, tuple[float, ...], CellSummary] | None:
     record = run.variant(variant)
     cell = record.cell(doc, conns, db_latency_ms) if record else None
     if cell is None or not cell.repeats:
         return None
-    summary = summarize(cell)
-    return summary.median_rps, tuple(summary.ok_rps)
+    summary = summarize(cell, run.profile.max_failed_share)
+    return summary.median_rps, tuple(summary.ok_rps), summary
 
 
 def orderings(found: list[Point]) -> list[Ordering]:
@@ -132,7 +140,9 @@ def orderings(found: list[Point]) -> list[Ordering]:
     result = []
     cells = dict.fromkeys((p.doc, p.connections) for p in found)
     for doc, conns in cells:
-        here = [p for p in found if (p.doc, p.connections) == (doc, conns) and p.now_rps]
+        # Only healthy cells are ordered (an unhealthy one's req/s is not its capacity).
+        here = [p for p in found if (p.doc, p.connections) == (doc, conns) and p.now_rps
+                and p.now_ratio is not None]
         for i, a in enumerate(here):
             for b in here[i + 1:]:
                 faster, slower = (a, b) if a.then_rps >= b.then_rps else (b, a)
@@ -167,10 +177,11 @@ def beyond_python(found: list[Point]) -> list[Beyond]:
         if not python:
             continue
         then = max(python, key=lambda q: q.then_rps)
-        measured = [q for q in python if q.now_rps]
+        measured = [q for q in python if q.now_rps and q.now_ratio is not None]
         now = max(measured, key=lambda q: q.now_rps, default=None)
         result.append(Beyond(p.stack, p.doc, p.connections, p.then_rps / then.then_rps,
                              then.stack.title,
-                             p.now_rps / now.now_rps if now and p.now_rps else None,
+                             p.now_rps / now.now_rps if now and p.now_rps
+                             and p.now_ratio is not None else None,
                              now.stack.title if now else None))
     return result

@@ -35,7 +35,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-from suite.record import stats
+from suite.record import health, stats
 from suite.record.results import Cell, RunResult
 
 PROCEDURE = ("paired t-test on within-round log ratios to the leader (Welch on logs where "
@@ -99,11 +99,10 @@ def why_not_competing(cell: Cell | None, classification: str, max_failed_share: 
         return "not measured"
     if cell.status == "failed":
         return f"failed: {cell.reason}"
-    pooled = cell.failed_share
-    worst = max(s.error_rate for s in cell.repeats)
-    if pooled > max_failed_share or worst > max_failed_share:
-        return (f"unhealthy: {pooled:.1%} of its attempts failed"
-                + (f" (one repeat {worst:.1%})" if worst > pooled else ""))
+    found = health.of(cell.repeats, max_failed_share)
+    if not found.healthy:
+        return (f"unhealthy: {found.pooled:.1%} of its attempts failed"
+                + (f" (one repeat {found.worst:.1%})" if found.worst > found.pooled else ""))
     bound = sum(s.client_bound for s in cell.repeats)
     if bound:
         return (f"client-bound in {bound} of {len(cell.repeats)} repeats: the load generator "
@@ -141,7 +140,12 @@ def compare(name: str, leader: Cell, other: Cell) -> Comparison:
     if min(len(a), len(b)) < 2 or stats.no_spread(a, b):
         return Comparison(name, ratio, None, None, 0, None)
     test = stats.welch(a, b)
-    return Comparison(name, ratio, None, None, 0, test.p if test else None)
+    if test is None:
+        return Comparison(name, ratio, None, None, 0, None)
+    # Welch's interval of the difference of the mean logs (Welch-Satterthwaite df), as a ratio.
+    se = math.sqrt((stats.stdev(a) or 0.0) ** 2 / len(a) + (stats.stdev(b) or 0.0) ** 2 / len(b))
+    half = stats.t_quantile(0.975, test.df) * se
+    return Comparison(name, ratio, ratio * math.exp(-half), ratio * math.exp(half), 0, test.p)
 
 
 def top_groups(run: RunResult, looks: int = 1) -> list[TopGroup]:

@@ -4,16 +4,19 @@ counted repeats that makes and how long it should take, made once before anythin
 `battle run --plan` prints it, the progress line counts it down, the runner follows it, and
 `battle run --resume` follows what is left of it: a session measures each of its cells until
 the cell has the session's `target` repeats, so the repeats already in a results file are
-simply not made again. Pure values and functions: nothing here starts a process.
+simply not made again. Two phases depend on what the base rounds measured, so the plan states
+their cost, not their sessions: precision rounds (a budget) and, when the open-loop rates are
+for the top group only, the capacity phase (an upper bound). Pure values and functions:
+nothing here starts a process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
 
 from suite.record import stats
-from suite.record.groups import top_groups, undecided
+from suite.record.groups import TopGroup, top_groups, undecided
 from suite.record.profiles import Profile
 from suite.record.results import Cell, RunResult, VariantResult
 
@@ -37,13 +40,30 @@ class CellKey:
                     db_latency_ms=self.db_latency_ms).label
 
 
+# The capacity phase (rates for the top group): per cell, at most this many stacks get the
+# open-loop cells: the leader, then the stacks tied with it, the closest by ratio first. Five
+# is about how many stacks a cell of the published matrix ties; it bounds the phase's cost.
+CAPACITY_STACKS = 5
+
+
+def closed_keys(profile: Profile) -> tuple[CellKey, ...]:
+    """The closed-loop cells of a variant, cells of one database latency together (the fail
+    point changes least often)."""
+    return tuple(CellKey(doc, conns, ms) for ms in profile.db_latencies_ms
+                 for doc in profile.docs for conns in profile.connections)
+
+
+def rate_keys(profile: Profile, closed: Iterable[CellKey]) -> tuple[CellKey, ...]:
+    """The open-loop cells of the closed-loop cells `closed`: each one's rates, in order."""
+    return tuple(replace(key, rate=rate) for key in closed for rate in profile.rates)
+
+
 def cell_keys(profile: Profile) -> tuple[CellKey, ...]:
-    """Every cell of a variant, in the order a session measures them: cells of one database
-    latency together (the fail point changes least often), then the open-loop ones."""
-    closed = [CellKey(doc, conns, ms) for ms in profile.db_latencies_ms for doc in profile.docs
-              for conns in profile.connections]
-    rated = [CellKey(doc, conns, ms, rate) for ms in profile.db_latencies_ms
-             for doc in profile.docs for conns in profile.connections for rate in profile.rates]
+    """The cells every session of the base rounds measures, in order: the closed-loop ones,
+    then, when the rates are for every variant, the open-loop ones (for the top group only,
+    they wait for the capacity phase)."""
+    closed = closed_keys(profile)
+    rated = rate_keys(profile, closed) if profile.rates_for == "every" else ()
     return (*closed, *rated)
 
 
@@ -57,9 +77,12 @@ class Session:
     cells: tuple[CellKey, ...]
     target: int
     precision: bool = False      # a round beyond the profile's repeats, for noisy cells only
+    capacity: bool = False       # the capacity phase: open-loop cells of the top groups
 
     @property
     def label(self) -> str:
+        if self.capacity:
+            return "capacity phase"
         kind = "precision round" if self.precision else "round"
         return f"{kind} {self.round}"
 
@@ -183,10 +206,42 @@ class Plan:
         return self.profile.precision_share * self.seconds()
 
     @property
-    def expected_s(self) -> float:
-        """The whole plan: the base rounds and the precision budget; the run ends its
-        precision rounds before going beyond it."""
+    def capacity_stacks(self) -> int:
+        """The most stacks per cell the capacity phase measures open loop (0: no such phase)."""
+        if self.profile.rates_for != "top" or not self.profile.rates:
+            return 0
+        return min(CAPACITY_STACKS, len(self.variants))
+
+    def capacity_cells(self) -> tuple[CellKey, ...]:
+        """The closed-loop cells that can have a top group (reads: writes are wrk's alone)."""
+        return tuple(k for k in closed_keys(self.profile) if k.doc != "write")
+
+    @property
+    def capacity_bound_s(self) -> float:
+        """The most the capacity phase can take: every cell's top group at its largest, each
+        stack with every rate, `repeats` times each (as the base rounds measure a rate cell),
+        and every variant that can be chosen started once."""
+        stacks = self.capacity_stacks
+        if not stacks:
+            return 0.0
+        p, c = self.profile, self.costs
+        cells = len(self.capacity_cells())
+        starts = min(len(self.variants), cells * stacks)
+        rate_cells = cells * stacks * len(p.rates)
+        return (starts * (c.server_start_s + p.primer_s)
+                + rate_cells * (p.repeats * (p.duration_s + c.execution_s) + p.pause_s))
+
+    @property
+    def closed_loop_s(self) -> float:
+        """The base rounds and the precision budget: the run ends its precision rounds before
+        going beyond it (the capacity phase has its own bound, after them)."""
         return self.seconds() + self.precision_budget_s
+
+    @property
+    def expected_s(self) -> float:
+        """The whole plan: the base rounds, the precision budget and the capacity phase's
+        upper bound."""
+        return self.closed_loop_s + self.capacity_bound_s
 
     def to_dict(self) -> dict:
         """What a results file records of the plan, to compare a resumed run's plan with."""
@@ -195,6 +250,8 @@ class Plan:
                 "sessions": len(self.sessions), "counted_repeats": self.counted_repeats(),
                 "counted_s": self.counted_seconds(), "base_s": round(self.seconds(), 1),
                 "precision_budget_s": round(self.precision_budget_s, 1),
+                "rates_for": self.profile.rates_for, "capacity_stacks": self.capacity_stacks,
+                "capacity_bound_s": round(self.capacity_bound_s, 1),
                 "expected_s": round(self.expected_s, 1), "crosscheck": self.crosscheck,
                 "costs": asdict(self.costs), "catalog_sha256": self.catalog_sha256}
 
@@ -223,19 +280,50 @@ class Plan:
             lines.append(f"  precision: at least {p.repeats} repeats per cell, up to "
                          f"{p.repeat_cap} where successful req/s varies more than "
                          f"{p.target_cv:.0%} (CV), within {duration(self.precision_budget_s)}")
+        lines += self.describe_rates()
         base = self.seconds(steps)
-        lines.append(f"  expected: {duration(base + self.precision_budget_s)}"
-                     + (f" (base {duration(base)} + precision {duration(self.precision_budget_s)})"
-                        if self.precision_budget_s else "")
-                     + f"; counted ÷ wall about {self.counted_seconds(steps) / base:.2f}"
-                     if base else "  expected: nothing left to measure")
+        parts = [(base, "base"), (self.precision_budget_s, "precision"),
+                 (self.capacity_bound_s, "capacity phase at most")]
+        shown = [f"{what} {duration(s)}" for s, what in parts if s]
+        total = sum(s for s, _ in parts)
+        if base:
+            lines.append(f"  expected: {duration(total)}"
+                         + (f" ({' + '.join(shown)})" if len(shown) > 1 else "")
+                         + f"; counted ÷ wall about {self.counted_seconds(steps) / base:.2f}")
+        elif self.capacity_bound_s:
+            # A resumed run whose base rounds are done: what remains depends on what they
+            # measured (precision rounds within what is left of their budget, then capacity).
+            lines.append(f"  expected: the base rounds are done; what is left of the precision "
+                         f"rounds and the capacity phase, at most "
+                         f"{duration(self.capacity_bound_s)}")
+        else:
+            lines.append("  expected: nothing left to measure")
         groups = list(_by_label(steps))
         if len(groups) > 1 and all(names == groups[0][1] for _, names in groups):
             lines.append(f"  order, each of {len(groups)} rounds: {', '.join(groups[0][1])}")
-        else:
+        elif groups:
             lines.append("  order: " + "; ".join(
                 f"{label}: {', '.join(names)}" for label, names in groups))
         return lines
+
+
+    def describe_rates(self) -> list[str]:
+        """Which variants get the open-loop cells, and for the top group, what it costs."""
+        p = self.profile
+        if not p.rates:
+            return []
+        rates = ",".join(p.rates)
+        if not self.capacity_stacks:
+            return [f"  open loop: rates {rates} (oha) for every variant, after its "
+                    "closed-loop cells in each session"]
+        cells = len(self.capacity_cells())
+        most = cells * self.capacity_stacks * len(p.rates)
+        return [f"  open loop: rates {rates} (oha) for the top group only, in a capacity phase "
+                f"after the closed-loop rounds: per cell its leader and the stacks tied with "
+                f"it, the closest first, up to {self.capacity_stacks} stacks; at most {most} "
+                f"open-loop cells ({cells} cell(s) × {self.capacity_stacks} stacks × "
+                f"{len(p.rates)} rate(s)), each {p.repeats} repeat(s) of {p.duration_s} s: "
+                f"at most {duration(self.capacity_bound_s)}"]
 
 
 def _by_label(steps: list[Step]) -> Iterator[tuple[str, list[str]]]:
@@ -316,6 +404,38 @@ def racing_round(run: RunResult, plan: Plan, round_no: int) -> list[Session]:
         counts = [len(record.cell(k.doc, k.connections, k.db_latency_ms).repeats) for k in keys]
         cells = tuple(sorted(keys, key=lambda k: plan.cells().index(k)))
         sessions.append(Session(record.name, round_no, cells, min(counts) + 1, precision=True))
+    return sessions
+
+
+def capacity_choice(group: TopGroup, most: int = CAPACITY_STACKS) -> list[str]:
+    """Who in one cell gets the open-loop cells: the leader, then the stacks tied with it
+    (not separated beyond noise), the closest by ratio first, at most `most` in all."""
+    tied = sorted(group.members, key=lambda c: (-c.ratio, c.name))
+    return [group.leader, *(c.name for c in tied)][:most]
+
+
+def capacity_sessions(plan: Plan, run: RunResult,
+                      groups: Sequence[TopGroup]) -> list[Session]:
+    """The capacity phase, once the closed-loop rounds are done (rates for the top group): one
+    session per chosen variant, in catalog order as the base rounds, with the open-loop cells
+    of every cell it was chosen in (`groups`: the run's top groups at that point), each
+    measured `repeats` times as the base rounds measure a rate cell. None without the phase."""
+    if not plan.capacity_stacks:
+        return []
+    chosen: dict[str, list[CellKey]] = {}
+    for group in groups:
+        key = CellKey(group.doc, group.connections, group.db_latency_ms)
+        for name in capacity_choice(group, plan.capacity_stacks):
+            chosen.setdefault(name, []).append(key)
+    order = closed_keys(plan.profile)
+    sessions = []
+    for record in run.variants:
+        keys = chosen.get(record.name)
+        if not keys or record.name not in plan.variants or record.status == "failed":
+            continue
+        closed = sorted((k for k in keys if k in order), key=order.index)
+        sessions.append(Session(record.name, 0, rate_keys(plan.profile, closed),
+                                plan.profile.repeats, capacity=True))
     return sessions
 
 

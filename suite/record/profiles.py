@@ -26,6 +26,11 @@ class Profile:
     # judged by ("p99=100ms": capacity = the highest rate whose p99 stays within 100 ms).
     rates: tuple[str, ...] = ()
     slo: str = "p99=100ms"
+    # Which variants get those open-loop cells: "every" (each session measures its variant's
+    # rate cells after its closed-loop ones) or "top" (one phase after the closed-loop rounds:
+    # per cell only its leader and the stacks tied with it, suite.record.plan.capacity_sessions;
+    # what a whole matrix can afford).
+    rates_for: str = "every"
     # Milliseconds every MongoDB find waits before it answers, one cell dimension like the
     # connections: (0,) is MongoDB as it is; (0, 1, 5) models a database 1 and 5 ms away.
     db_latencies_ms: tuple[int, ...] = (0,)
@@ -54,6 +59,12 @@ class Profile:
             profile = replace(profile, max_repeats=profile.repeats)
         for spec in profile.rates:
             rate_spec(spec)
+        if profile.rates_for not in RATES_FOR:
+            raise ValueError(f"rates for {profile.rates_for!r}: give one of "
+                             + ", ".join(RATES_FOR))
+        if profile.rates_for == "top" and not profile.rates:
+            raise ValueError("open-loop cells for the top group (--rates-for top) need the "
+                             "rates to measure (--rate, e.g. 25%,50%,90%)")
         if not profile.db_latencies_ms or any(ms < 0 for ms in profile.db_latencies_ms):
             raise ValueError("database latencies are whole milliseconds, 0 or more")
         parse_slo(profile.slo)
@@ -69,6 +80,10 @@ class Profile:
         data["docs"] = list(self.docs)
         data["rates"] = list(self.rates)
         data["db_latencies_ms"] = list(self.db_latencies_ms)
+        if self.rates_for == "every":
+            # The default, and what every results file before the setting means: left out,
+            # so a run with rates for every variant writes its profile as it always did.
+            del data["rates_for"]
         return data
 
     @classmethod
@@ -79,6 +94,10 @@ class Profile:
                       "rates": tuple(data.get("rates", ())),
                       "db_latencies_ms": tuple(int(ms) for ms in data.get("db_latencies_ms",
                                                                          (0,)))})
+
+
+# Who gets the open-loop cells (Profile.rates_for): every variant, or each cell's top group.
+RATES_FOR = ("every", "top")
 
 
 def rate_spec(spec: str) -> tuple[float, bool]:

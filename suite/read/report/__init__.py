@@ -4,8 +4,9 @@ page. Rendering never measures anything.
 One module per part of the page: the answer first (answer), a section per document (cells),
 costs and the database's latency (costs), the 2014 study (study), the scenarios (scenarios),
 what the numbers warn about (quality), how it was measured (method); the index of runs and the
-README's answer (index), the HTML page (html). Their prose is in prose; numbers read as
-suite.read.fmt says (the charts share it). Each cell is summarized once per report (view.View).
+README's answer (index), the HTML page (html, made from the report's own markdown lines by
+markup). Their prose is in prose; numbers read as suite.read.fmt says (the charts share it).
+Each cell is summarized once per report (view.View).
 """
 
 from __future__ import annotations
@@ -51,12 +52,20 @@ def render(run: RunResult, charts: dict[str, str] | None = None,
 
 
 def render_view(view: View) -> str:
+    return "\n".join(line for _, lines in parts(view) for line in lines)
+
+
+def parts(view: View) -> list[tuple[str, list[str]]]:
+    """The report's markdown lines in order, in named parts: "header", "answer", "cells" and
+    "rest". The HTML page is made of these same lines and puts its sortable table of every
+    cell between the answer and the cells."""
     run = view.run
-    lines = header(view)
-    lines += answer.section(view)
+    head, answered = header(view), answer.section(view)
+    per_cell: list[str] = []
     for ms in view.profile.db_latencies_ms:
         for doc in view.profile.docs:
-            lines += cells.section(view, doc, ms)
+            per_cell += cells.section(view, doc, ms)
+    lines: list[str] = []
     lines += quality.findings_section(view)
     lines += costs.cost_section(view)
     lines += costs.db_latency_section(view)
@@ -73,7 +82,7 @@ def render_view(view: View) -> str:
     lines += method.variants_section(view)
     lines += method.machine_section(view)
     lines += [prose.REGENERATE.format(run_id=run.run_id), ""]
-    return "\n".join(lines)
+    return [("header", head), ("answer", answered), ("cells", per_cell), ("rest", lines)]
 
 
 def write(run: RunResult, reports_dir: Path, latest: bool = True,
@@ -89,10 +98,11 @@ def write(run: RunResult, reports_dir: Path, latest: bool = True,
     drawn = chart_module.render_all(run, reports_dir / run.run_id, view.summaries)
     view.charts = {path.stem: f"{run.run_id}/{path.name}"
                    for paths in drawn.values() for path in paths}
-    text = render_view(view)
+    made = parts(view)
+    text = "\n".join(line for _, lines in made for line in lines)
     path = reports_dir / f"{run.run_id}.md"
     path.write_text(text)
-    (reports_dir / f"{run.run_id}.html").write_text(html.page(view, reports_dir))
+    (reports_dir / f"{run.run_id}.html").write_text(html.page(view, reports_dir, made))
     if results_dir is not None:
         index.write_index(results_dir, reports_dir)
     elif latest:

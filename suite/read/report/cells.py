@@ -85,7 +85,7 @@ def ranking(view: View, doc: str, latency_ms: int) -> list[str]:
             if rank < len(column):
                 e = column[rank]
                 row.append(f"{fmt.HEALTHY_MARK} {e.name} {fmt.integer(e.summary.median_rps)}, "
-                           f"{fmt.share(e.summary.error_rate)} failed")
+                           f"{fmt.failed(e.summary.health)}")
             else:
                 row.append("")
         lines.append(f"| {fmt.HEALTHY_MARK} | " + " | ".join(row) + " |")

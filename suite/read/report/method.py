@@ -68,15 +68,41 @@ def machine_text(run: RunResult) -> str:
     return f"{env.get('cpu_model')} × {env.get('cpu_count')}"
 
 
+def placement_words(run: RunResult) -> str:
+    """Where the roles ran, in the few words the placement line opens with and the runs' index
+    shows: "one machine" (one engine, the roles sharing its CPUs), or a placed run's engines
+    ("three engines", one per role; "three engines, one box" when they all report the same
+    machine: a lab on one box)."""
+    placement = run.runtime_details.placement
+    if not placement:
+        return "one machine"
+    hosts = placement.get("hosts", {})
+    return _engines(hosts) + (", one box" if _one_box(hosts) else "")
+
+
+_NUMBERS = {1: "one", 2: "two", 3: "three", 4: "four"}
+
+
+def _engines(hosts: dict) -> str:
+    """"three engines": how many distinct engines a placed run's roles ran on."""
+    count = len({h.get("engine") for h in hosts.values()}) or len(hosts)
+    return f"{_NUMBERS.get(count, str(count))} engines"
+
+
+def _one_box(hosts: dict) -> bool:
+    """Whether every engine of a placed run reports the same machine (name and CPU model)."""
+    return len({(h.get("name"), h.get("cpu_model")) for h in hosts.values()}) == 1
+
+
 def placement_lines(run: RunResult) -> list[str]:
     """Where the roles ran: one engine (one machine, roles sharing its CPUs), or a placed
     run's three engines with their machines and the links measured between them. Runs compare
     only within one placement (suite.measure.placement.placement_key)."""
     placement = run.runtime_details.placement
     if not placement:
-        return [f"**Placement: one machine.** Load generator, server and database shared "
-                f"{machine_text(run)} ({run.runtime} runtime); compare this run only with runs "
-                "placed the same way.", ""]
+        return [f"**Placement: {placement_words(run)}.** Load generator, server and database "
+                f"shared {machine_text(run)} ({run.runtime} runtime); compare this run only "
+                "with runs placed the same way.", ""]
     hosts = placement.get("hosts", {})
 
     def host(role: str) -> str:
@@ -96,9 +122,9 @@ def placement_lines(run: RunResult) -> list[str]:
                 f"{'?' if rtt is None else f'{rtt:.3f}'} ms idle (TCP connect, median), "
                 f"{'?' if gbit is None else f'{gbit:.1f}'} Gbit/s (iperf3, one stream)")
 
-    shared = len({(h.get("name"), h.get("cpu_model")) for h in hosts.values()}) == 1
-    return [f"**Placement: three engines.** " + "; ".join(host(r) for r in ("client", "server",
-                                                                             "db"))
+    shared = _one_box(hosts)
+    return [f"**Placement: {_engines(hosts)}.** " + "; ".join(host(r) for r in ("client", "server",
+                                                                          "db"))
             + ". Links: " + "; ".join(link(e) for e in placement.get("links", [])) + "."
             + (" The three engines report the same machine: a lab on one box (separate "
                "addresses, network stacks and engines, shared CPUs)." if shared else "")

@@ -6,18 +6,29 @@ HEADER = ("Each server fetches one document from MongoDB per request. Profile **
           "{duration} s per repeat, {repeats}; load generator {tool}, timeout {timeout} s; "
           "runtime `{runtime}`{roles}; {machine}. [How to read this report]({guide}).")
 
-TOP_GROUPS = ("**Top groups.** Per cell, the leader and every deployable stack not separated "
-              "from it beyond noise, with its successful req/s as a ratio to the leader's within "
-              "the same interleaved rounds and that ratio's 95% interval (a paired test on the "
-              "rounds; Holm over every comparison of the answer, each decided at {alpha:.4f} "
-              "after {looks} look(s) of racing). Only healthy, server-bound cells compete.")
+ANSWER_INTRO = ("Per cell, the **leader** (the deployable stack with the highest median "
+                "successful req/s among healthy, server-bound cells) and its **top group**: every "
+                "stack not separated from it beyond noise, with its successful req/s as a ratio "
+                "to the leader's and that ratio's 95% interval, within the same interleaved "
+                "rounds where the run recorded them ({procedure}; each decided at {alpha:.4f}"
+                "{looks}; the interval shown is the plain one, the decision the corrected "
+                "one). A cell is healthy when the attempts of all its repeats, pooled, failed "
+                "at most {limit} and no repeat failed more; {mark} marks a faster deployable "
+                "cell that did not. p99 is the measured latency's, median over repeats. The "
+                "baseline is Python without a framework (a bare ASGI callable), never "
+                "recommended.")
 
-ANSWER_INTRO = ("Per cell, the best *deployable* stack among **healthy** cells (at most "
-                "{limit} of the median repeat's attempts failed), the runner-up, and whether the "
-                "lead is beyond the noise of the repeats (Welch's test, Holm's correction over "
-                "the cells of this table). The baseline is Python without a framework (a bare "
-                "ASGI callable), never recommended. {mark} marks a faster cell that failed too "
-                "often to be ranked.")
+ANSWER_CODE = ("**Sync or async code.** How your views are written decides which stacks you "
+               "can use: plain `def` views run on WSGI workers, gevent or a thread pool; "
+               "`async def` views need an event loop. The best competitor of each kind per cell "
+               "(successful req/s, p99), and the async one's req/s over the sync one's within "
+               "rounds with its 95% interval (Holm over the cells of this table): what moving "
+               "from one to the other buys.")
+
+ANSWER_CAPACITY = ("**Capacity under the SLO** ({key} ≤ {limit:g} ms, open loop at shares of "
+                   "each cell's closed-loop req/s in this run): successful req/s at the highest "
+                   "rate that kept it, for the top group's stacks; – where a stack kept the SLO "
+                   "at none of its rates, *not measured* where it got no open-loop cells.")
 
 REFERENCES = ("**Beyond Python**, measured like every row and never recommended (the question "
               "is which Python server): other languages' stacks and the compiled ceiling, a "
@@ -29,11 +40,12 @@ REFERENCES = ("**Beyond Python**, measured like every row and never recommended 
 
 ANSWER_NOTHING = "Nothing healthy was measured, so this run gives no answer."
 
-MODELS_INTRO = ("**Best of each worker model** (healthy cells; successful req/s; the 2014 "
+MODELS_INTRO = ("**Best of each worker model** (competing cells; successful req/s; the 2014 "
                 "question was threads against events):")
 
-LATENCY_ORDER = ("**With the database further away**, the best deployable stack per cell "
-                 "(successful req/s):")
+LATENCY_ORDER = ("**With the database further away** (each find made slower on purpose; "
+                 "below): the leader per cell, successful req/s, and how many stacks are tied "
+                 "with it:")
 
 COST = ("CPU time the server (all its processes, or its container) and mongod spent per "
         "successful request, in µs: CPU cores × seconds ÷ successful requests, the median over "
@@ -90,7 +102,10 @@ DEPLOYMENT_CPU = ("**Where the CPU went, median over repeats** (balancer µs per
                   "request; each instance's share of the instances' CPU: even shares mean the "
                   "balancer spread the load)")
 
-OPEN_LOOP = ("After its closed-loop cells, each variant got requests at fixed rates from {tool} "
+OPEN_LOOP_EVERY = "After its closed-loop cells, each variant"
+OPEN_LOOP_TOP = ("In a phase after the closed-loop rounds, the leader of each cell and the "
+                 "stacks tied with it (its top group, at most five)")
+OPEN_LOOP = ("{who} got requests at fixed rates from {tool} "
              "(`-q RATE --latency-correction`): each latency runs from when its request was due, "
              "so waiting for a free connection counts. A rate given as a share is of the median "
              "successful req/s the same cell measured closed-loop in this run. Requests due but "

@@ -52,7 +52,7 @@ def _series_table(group: series.Swept, what: str) -> list[str]:
             text = (f"{fmt.integer(found.summary.median_rps)} / "
                     f"{fmt.ms(found.summary.latency_ms.get('p99'))}")
             row.append(text if found.healthy else
-                       f"{fmt.HEALTHY_MARK} {text}, {fmt.share(found.summary.error_rate)} failed")
+                       f"{fmt.HEALTHY_MARK} {text}, {fmt.failed(found.summary.health)}")
         name = f"{label} (catalog)" if label == group.catalog else label
         lines.append(f"| {name} | " + " | ".join(row) + " |")
     return lines
@@ -122,7 +122,9 @@ def open_loop_section(view: View) -> list[str]:
     key, limit_ms = parse_slo(run.profile.slo)
     tool = (run.open_loop or {}).get("tool", "oha")
     lines = ["## Open loop: latency against request rate", "",
-             prose.OPEN_LOOP.format(tool=tool, key=key, limit=limit_ms,
+             prose.OPEN_LOOP.format(who=prose.OPEN_LOOP_TOP if run.profile.rates_for == "top"
+                                    else prose.OPEN_LOOP_EVERY,
+                                    tool=tool, key=key, limit=limit_ms,
                                     failures=f"{SLO_MAX_FAILURE_RATE:.0%}"), ""]
     for doc, conns, ms in dict.fromkeys((p.doc, p.connections, p.db_latency_ms) for p in points):
         group = [p for p in points if (p.doc, p.connections, p.db_latency_ms) == (doc, conns, ms)]

@@ -16,7 +16,7 @@ def section(view: View) -> list[str]:
         return []
     by_latency = {ms: study.points(run, data, ms) for ms in run.profile.db_latencies_ms}
     by_latency = {ms: found for ms, found in by_latency.items()
-                  if any(p.now_ratio is not None for p in found)}
+                  if any(p.now_ratio is not None or p.unhealthy for p in found)}
     if not by_latency:      # e.g. a write run: none of the study's cells was measured
         return []
     source, ref = data.source, data.reference
@@ -31,9 +31,16 @@ def section(view: View) -> list[str]:
     for ms, found in by_latency.items():
         where = fmt.where(ms)
         lines += [f"**Requests per second ÷ {ref.title}'s, 2014 → now{where}** "
-                  "(– : not measured in this run)", ""]
+                  f"(– : not measured in this run; {fmt.HEALTHY_MARK}: no ratio, a side was "
+                  "unhealthy)", ""]
         lines += _table(data, found, lambda p: f"{fmt.ratio(p.then_ratio)} → "
-                                               f"{fmt.ratio(p.now_ratio)}")
+                                               + (fmt.HEALTHY_MARK if p.unhealthy
+                                                  else fmt.ratio(p.now_ratio)))
+        notes = dict.fromkeys(f"{part} at {p.doc}@{p.connections:,}" for p in found
+                              if p.unhealthy for part in p.unhealthy.split("; "))
+        if notes:
+            lines += ["", f"{fmt.HEALTHY_MARK} unhealthy today, so neither a ratio nor an "
+                      "ordering: " + "; ".join(notes) + "."]
         lines += ["", "<details><summary>The requests per second behind the ratios</summary>",
                   ""]
         lines += _table(data, found, lambda p: f"{fmt.integer(p.then_rps)} → "

@@ -21,7 +21,8 @@ class View:
     @classmethod
     def of(cls, run: RunResult, charts: dict[str, str] | None = None,
            guide: str = "../docs/reading-a-report.md") -> "View":
-        summaries = {(v.name, c.doc, c.connections, c.db_latency_ms): summarize(c)
+        limit = run.profile.max_failed_share
+        summaries = {(v.name, c.doc, c.connections, c.db_latency_ms): summarize(c, limit)
                      for v in run.variants for c in v.cells if c.repeats}
         return cls(run, charts or {}, guide, summaries, answer.answers(run, summaries))
 
@@ -36,7 +37,7 @@ class View:
 
     def summary(self, variant: VariantResult, cell: Cell) -> CellSummary:
         found = self.summaries.get((variant.name, cell.doc, cell.connections, cell.db_latency_ms))
-        return found if found is not None and not cell.rate else summarize(cell)
+        return found if found is not None and not cell.rate else summarize(cell, self.limit)
 
     def healthy(self, summary: CellSummary) -> bool:
         return summary.healthy(self.limit)
