@@ -16,12 +16,14 @@ healthy in every cell weighed and leads at least one: never a stack that is best
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 
 from suite.read import fmt, significance
 from suite.record import catalog, groups, stats
-from suite.read.analysis import CellSummary, model_family, summarize
+from suite.read.analysis import CellSummary, model_family, rate_points, slo_capacity, summarize
 from suite.record.documents import WRITE
+from suite.record.profiles import parse_slo
 from suite.record.groups import Comparison, TopGroup
 from suite.record.results import RunResult
 
@@ -125,23 +127,19 @@ class CellAnswer:
 def code_of(variant) -> str | None:
     """How a row's app is written: the run's record (results v10 on), else the catalog's row of
     the same name (a run made before the field), else None."""
-    if getattr(variant, "code", None):
+    if variant.code:
         return variant.code
     row = _catalog().get(variant.name)
     return row.code if row else None
 
 
-_CATALOG: dict | None = None
-
-
+@functools.cache
 def _catalog() -> dict:
-    global _CATALOG
-    if _CATALOG is None:
-        try:
-            _CATALOG = catalog.load_catalog()
-        except catalog.CatalogError:
-            _CATALOG = {}
-    return _CATALOG
+    """Today's catalog, read once (empty where it cannot be read: the code is then unknown)."""
+    try:
+        return catalog.load_catalog()
+    except catalog.CatalogError:
+        return {}
 
 
 def entries(run: RunResult, doc: str, connections: int, db_latency_ms: int,
@@ -371,10 +369,9 @@ def recommend(answers_: list[CellAnswer]) -> Recommendation:
     else:
         parts.append("Every cell's leader is ahead of every other stack beyond noise.")
     if top is None:
-        spread = [s for s in everywhere]
-        if spread:
+        if everywhere:
             shown = ", ".join(f"{s.name} ({s.score:.0%} of each cell's leader on average)"
-                              for s in spread[:3])
+                              for s in everywhere[:3])
             parts.append(f"Healthy in all {n} but leading none, so not the answer: {shown}.")
         else:
             parts.append(f"No deployable stack was healthy in all {n} cells, so none is "
@@ -411,9 +408,6 @@ def capacities(run: RunResult) -> dict[tuple[str, str, int, int], object]:
     the rate point with the highest successful req/s that kept the profile's SLO
     (suite.read.analysis.slo_capacity); a variant measured at rates that kept none is absent
     from the dict but present in `rated`."""
-    from suite.read.analysis import rate_points, slo_capacity
-    from suite.record.profiles import parse_slo
-
     key, limit_ms = parse_slo(run.profile.slo)
     by_cell: dict[tuple[str, str, int, int], list] = {}
     for p in rate_points(run):

@@ -8,6 +8,7 @@ from pathlib import Path
 from suite.read import answer
 from suite.read import fmt
 from suite.read.report import answer as report_answer
+from suite.read.report import index
 from suite.read.report.index import current, load_runs
 from suite.record.results import RunResult
 
@@ -42,18 +43,11 @@ def readme_block(run: RunResult) -> str:
                    if a.ceiling.client_bound else ""))
             lines.append(f"| {a.label} | {report_answer._entry(a.best)} | {share} |")
         lines.append("")
-    missing = uncovered(run)
+    missing = index.uncovered(run)
     if missing:
         lines += [f"Not covered by this run (catalog rows it did not measure): "
                   f"{', '.join(missing)}.", ""]
     return "\n".join(lines + [README_END])
-
-
-def uncovered(run: RunResult) -> list[str]:
-    """The catalog's rows the run did not measure (suite.read.report.index.uncovered)."""
-    from suite.read.report import index
-
-    return index.uncovered(run) if hasattr(index, "uncovered") else []
 
 
 def update_readme(readme: Path, results_dir: Path) -> RunResult | None:
