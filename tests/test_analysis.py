@@ -133,3 +133,34 @@ def test_a_fail_point_that_added_too_little_is_flagged_on_its_cells():
     cell.db_latency_checks[0].added_ms = 1.5          # 2 ms asked for
     [flag] = [f for f in checks.checks(run) if f.kind == "db-latency"]
     assert flag.text.endswith("tornado-motor small@200+2ms.")
+
+
+def _clean_read_cell(run):
+    return next((v, c) for v in run.variants for c in v.cells
+                if c.doc != "write" and c.repeats
+                and all(s.error_count == 0 and s.database is not None for s in c.repeats))
+
+
+def test_finds_beyond_one_per_outstanding_request_are_work_carried_over():
+    run = results.load(FIXTURES / "results-v10.json")
+    variant, cell = _clean_read_cell(run)
+    sample, n = cell.repeats[0], cell.connections
+    # 1.5 finds per response: a quarter of them more than one per connection still outstanding.
+    sample.requests, sample.database.finds = 4 * n, 6 * n
+    summary = analysis.summarize(cell)
+    assert summary.finds_per_ok_clean_max == pytest.approx(1.5)
+    assert summary.finds_beyond_edge_max == n
+    [found] = [f for f in checks.checks(run) if f.kind == "finds-excess"]
+    assert f"{variant.name} {cell.label}" in found.text and "one per connection" in found.text
+
+
+def test_finds_of_the_requests_outstanding_at_the_end_are_the_window_s_edge():
+    run = results.load(FIXTURES / "results-v10.json")
+    variant, cell = _clean_read_cell(run)
+    sample, n = cell.repeats[0], cell.connections
+    # 1.25 finds per response, every extra one a request still outstanding when wrk stopped.
+    sample.requests, sample.database.finds = 4 * n, 5 * n
+    summary = analysis.summarize(cell)
+    assert summary.finds_per_ok_clean_max == pytest.approx(1.25)
+    assert summary.finds_beyond_edge_max == 0
+    assert "finds-excess" not in {f.kind for f in checks.checks(run)}

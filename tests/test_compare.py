@@ -135,3 +135,40 @@ def test_cells_with_database_latency_are_compared_too():
     assert len(comparison.cells) == measured == 12
     assert {c.db_latency_ms for c in comparison.cells} == {0, 2}
     assert "## /small, database +2 ms" in compare.render(comparison)
+
+
+def test_rank_stability_is_kendall_tau_over_the_rows_ranked_in_both_runs():
+    run = results.load(FIXTURES / "results-v10.json")
+    same = compare.rank_agreement(run, run)
+    assert same and all(a.base_order == a.new_order and a.moved() == [] for a in same)
+    cell = next(a for a in same if len(a.base_order) >= 3)
+    assert cell.kendall.tau == 1.0 and cell.kendall.exact
+    # The slowest row of that cell serves ten times as much in the new run: first, the rest
+    # one place down, the leader changes and τ-b = (C - D) / pairs.
+    last = cell.base_order[-1]
+    new = copy.deepcopy(run)
+    new.run_id = "new-run"
+    for sample in new.variant(last).cell(cell.doc, cell.connections).repeats:
+        sample.requests *= 10
+    moved = next(a for a in compare.rank_agreement(run, new) if a.label == cell.label)
+    n = len(cell.base_order)
+    assert moved.new_order == (last, *cell.base_order[:-1])
+    assert moved.kendall.tau == pytest.approx(((n - 1) * (n - 2) / 2 - (n - 1)) / (n * (n - 1) / 2))
+    assert moved.moved()[0] == (last, n, 1)
+    lines = compare.rank_lines(compare.rank_agreement(run, new))
+    row = next(line for line in lines if line.startswith(f"| {cell.label} |"))
+    assert f"{cell.base_order[0]} → {last}" in row and f"{last} {n} → 1" in row
+    assert "## Rank stability" in compare.render(compare.compare(run, new))
+
+
+def test_a_row_unhealthy_in_one_run_is_left_out_of_the_rank_stability():
+    run = results.load(FIXTURES / "results-v10.json")
+    cell = next(a for a in compare.rank_agreement(run, run) if len(a.base_order) >= 3)
+    out = cell.base_order[0]
+    new = copy.deepcopy(run)
+    new.run_id = "new-run"
+    for sample in new.variant(out).cell(cell.doc, cell.connections).repeats:
+        sample.errors["lost"] = sample.requests   # half its attempts never answered: unhealthy
+    found = next(a for a in compare.rank_agreement(run, new) if a.label == cell.label)
+    assert out not in found.base_order and out in found.left_out
+    assert found.base_order == cell.base_order[1:]

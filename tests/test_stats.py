@@ -98,3 +98,32 @@ def test_geometric_mean_and_littles_law():
     assert stats.geometric_mean([1.0, 0.0]) is None
     assert stats.littles_law_ratio(2000, 0.1, 200) == pytest.approx(1.0)
     assert stats.littles_law_ratio(0, 0.1, 200) is None
+
+
+def test_kendall_counts_concordant_pairs_and_gives_the_exact_p_without_ties():
+    # Pairs of (1..5) against (3, 1, 2, 5, 4): 7 concordant, 3 discordant, S = 4, τ = 0.4.
+    found = stats.kendall([1, 2, 3, 4, 5], [3, 1, 2, 5, 4])
+    assert found.tau == pytest.approx(0.4) and found.exact and found.n == 5
+    # Orderings of 5 with at most 3 or at least 7 inversions: 29 + 29 of 120.
+    assert found.p == pytest.approx(58 / 120)
+    same, reverse = stats.kendall([1, 2, 3, 4, 5], [10, 20, 30, 40, 50]), \
+        stats.kendall([1, 2, 3, 4, 5], [5, 4, 3, 2, 1])
+    assert same.tau == 1.0 and reverse.tau == -1.0
+    assert same.p == reverse.p == pytest.approx(2 / 120)
+    twelve = stats.kendall(list(range(12)), list(range(12)))
+    assert twelve.p == pytest.approx(2 / math.factorial(12))
+
+
+def test_kendall_with_ties_is_tau_b_with_the_tie_corrected_normal_p():
+    found = stats.kendall([1, 2, 2, 3], [1, 2, 3, 4])
+    # S = 5 (the tied pair counts neither way); τ-b = 5 / √((6 - 1) × 6).
+    assert found.tau == pytest.approx(5 / math.sqrt(30)) and not found.exact
+    # Var(S) = (4·3·13 - 2·1·9) / 18; p = erfc(|S| / √Var / √2) ≈ 0.071.
+    assert found.p == pytest.approx(math.erfc(5 / math.sqrt(138 / 18) / math.sqrt(2)))
+    assert found.p == pytest.approx(0.0709, abs=1e-3)
+
+
+def test_kendall_needs_three_pairs_and_two_values_on_each_side():
+    assert stats.kendall([1, 2], [1, 2]) is None
+    assert stats.kendall([1, 1, 1], [1, 2, 3]) is None
+    assert stats.kendall([1, 2, 3], [1, 2]) is None

@@ -62,8 +62,10 @@ class CellSummary:
     rps_per_server_cpu: float | None = None
     server_cpus: int | None = None
     # The highest finds per successful response of a repeat without any failure (None: not
-    # counted, or every repeat failed something).
+    # counted, or every repeat failed something), and the most finds such a repeat counted
+    # beyond its responses and the one request per connection still outstanding at its end.
     finds_per_ok_clean_max: float | None = None
+    finds_beyond_edge_max: int | None = None
     machine_busy: bool = False
     stalled_repeats: int = 0   # repeats with no response and nothing counted as failed
     db_latency_short: int = 0  # fail point checks that added less than the latency asked for
@@ -174,9 +176,14 @@ def summarize(cell: Cell, max_failed_share: float = 0.01) -> CellSummary:
     if len(server_cpus) == 1 and summary.median_rps is not None:
         summary.server_cpus = server_cpus.pop()
         summary.rps_per_server_cpu = summary.median_rps / summary.server_cpus
-    clean = [s.finds_per_ok for s in samples
+    clean = [s for s in samples
              if s.error_count == 0 and s.finds_per_ok is not None and cell.doc != "write"]
-    summary.finds_per_ok_clean_max = max(clean) if clean else None
+    summary.finds_per_ok_clean_max = max(s.finds_per_ok for s in clean) if clean else None
+    # A closed-loop client has one request outstanding per connection when its window closes;
+    # the server may have run the find of each (its response not yet read), so up to one find
+    # per connection more than the responses is the window's edge, not work carried over.
+    summary.finds_beyond_edge_max = max(
+        (s.database.finds - s.ok_requests - cell.connections for s in clean), default=None)
     machine = [s.usage("machine") for s in samples]
     summary.machine_busy = bool(machine) and all(
         m is not None and m.cpu_cores is not None and m.cpus is not None

@@ -88,11 +88,13 @@ CELL_CHECKS = (
               "threads' CPUs): the client or the database, not the server, set these numbers, "
               "so they are not ranked as the server's: {cells}."),
     CellCheck("finds-excess", lambda s: s.finds_per_ok_clean_max is not None
-              and s.finds_per_ok_clean_max > FINDS_EXCESS,
+              and s.finds_per_ok_clean_max > FINDS_EXCESS
+              and s.finds_beyond_edge_max is not None and s.finds_beyond_edge_max > 0,
               f"In {{count}} MongoDB counted more than {FINDS_EXCESS:g} finds per successful "
-              "response in a repeat without any failure: work left from an earlier repeat "
-              "(requests it abandoned, still queued in the server) landed in this one's window, "
-              "so its throughput may count another repeat's finds: {cells}."),
+              "response in a repeat without any failure, more than the requests still "
+              "outstanding when its window closed (one per connection) explain: work left from "
+              "an earlier repeat (requests it abandoned, still queued in the server) landed in "
+              "this one's window, so its throughput may count another repeat's finds: {cells}."),
     CellCheck("listen-drops", lambda s: bool(s.listen_drops_max),
               "In {count} the kernel dropped connection attempts because the server's listen "
               "queue was full; the clients retried after 1, 3, 7 s, so those requests are slow "

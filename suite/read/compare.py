@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from suite.read import significance
+from suite.read import fmt, significance
+from suite.read.analysis import ranking
 from suite.record import stats
 from suite.record.results import RunResult, placement_key
 from suite.read.significance import ALPHA
@@ -136,6 +137,84 @@ def compare(base: RunResult, new: RunResult) -> Comparison:
     return Comparison(base, new, cells, warnings)
 
 
+@dataclass(frozen=True)
+class RankAgreement:
+    """How far two runs order one cell's rows alike: the rows ranked in both (healthy, and
+    not client-bound, in each: suite.read.analysis.ranking), each run's order of them by
+    median successful req/s, and Kendall's τ-b between the two."""
+
+    doc: str
+    connections: int
+    db_latency_ms: int
+    base_order: tuple[str, ...]
+    new_order: tuple[str, ...]
+    left_out: tuple[str, ...]        # rows of both runs ranked in one of them at most
+    kendall: stats.Kendall | None    # None below three rows ranked in both
+
+    @property
+    def label(self) -> str:
+        return fmt.cell_label(self.doc, self.connections, self.db_latency_ms)
+
+    def moved(self, most: int = 3) -> list[tuple[str, int, int]]:
+        """The rows whose place changed most: (name, place in base, place in new), 1-based,
+        by how far they moved, then by name; rows that kept their place are left out."""
+        new_place = {name: i + 1 for i, name in enumerate(self.new_order)}
+        shifts = [(name, i + 1, new_place[name]) for i, name in enumerate(self.base_order)
+                  if new_place[name] != i + 1]
+        return sorted(shifts, key=lambda s: (-abs(s[1] - s[2]), s[0]))[:most]
+
+
+def _ranked(run: RunResult, doc: str, conns: int, ms: int) -> dict[str, float]:
+    """Median successful req/s of the cell's rows that rank as the server's figure."""
+    return {name: s.median_rps for name, s in ranking(run, doc, conns, ms) if not s.client_bound}
+
+
+def _order(names: list[str], rps: dict[str, float]) -> tuple[str, ...]:
+    return tuple(sorted(names, key=lambda name: (-rps[name], name)))
+
+
+def rank_agreement(base: RunResult, new: RunResult) -> list[RankAgreement]:
+    """Per closed-loop cell both runs measured, how alike they order the rows of both (the
+    rank-stability figure of a change of placement, build or machine)."""
+    names = {v.name for v in base.variants} & {v.name for v in new.variants}
+    found = []
+    for ms in (m for m in base.profile.db_latencies_ms if m in new.profile.db_latencies_ms):
+        for doc in (d for d in base.profile.docs if d in new.profile.docs):
+            for conns in (c for c in base.profile.connections if c in new.profile.connections):
+                a, b = _ranked(base, doc, conns, ms), _ranked(new, doc, conns, ms)
+                both = sorted(names & a.keys() & b.keys())
+                if not both:
+                    continue
+                found.append(RankAgreement(
+                    doc, conns, ms, _order(both, a), _order(both, b),
+                    tuple(sorted(names - set(both))),
+                    stats.kendall([a[n] for n in both], [b[n] for n in both])))
+    return found
+
+
+def rank_lines(agreements: list[RankAgreement]) -> list[str]:
+    """The rank-stability table: per cell the rows ranked in both, τ-b with its p, each run's
+    leader, the rows that moved most and the rows of both runs left out (unhealthy or
+    client-bound in one)."""
+    lines = ["| cell | rows ranked in both | Kendall τ-b (p) | leader: base → new | moved most "
+             "(place in base → in new) | not ranked in one run |", "|---|---:|---:|---|---|---|"]
+    for agreement in agreements:
+        k = agreement.kendall
+        p = "–" if k is None else f"p {k.p:.3f}" if k.p >= 0.001 else "p < 0.001"
+        tau = "–" if k is None else f"{k.tau:+.2f} ({p})"
+        lead = (agreement.base_order[0] if agreement.base_order[0] == agreement.new_order[0]
+                else f"{agreement.base_order[0]} → {agreement.new_order[0]}")
+        moved = ", ".join(f"{name} {a} → {b}" for name, a, b in agreement.moved()) or "none"
+        lines.append(f"| {agreement.label} | {len(agreement.base_order)} | {tau} | {lead} | "
+                     f"{moved} | {', '.join(agreement.left_out) or 'none'} |")
+    taus = [a.kendall.tau for a in agreements if a.kendall is not None]
+    if taus:
+        same = sum(a.base_order[0] == a.new_order[0] for a in agreements)
+        lines += ["", f"Median τ-b over {len(taus)} cells: {stats.median(taus):+.2f}; the same "
+                  f"leader in {same} of {len(agreements)} cells (among the rows ranked in both)."]
+    return lines
+
+
 def _cell_text(cell: CellComparison | None) -> str:
     if cell is None or cell.verdict == "missing":
         return "–"
@@ -150,6 +229,15 @@ def _cell_text(cell: CellComparison | None) -> str:
 
 def _cells(count: int) -> str:
     return f"{count} cell" if count == 1 else f"{count} cells"
+
+
+RANK_INTRO = (
+    "How much the difference between the two runs (their placement, build or machine) decides "
+    "the order: per cell, Kendall's τ-b between the two runs' orders of the rows ranked in "
+    "both (healthy, and not client-bound, in each), by median successful req/s. +1 is the same "
+    "order, 0 no relation, −1 the reverse; p is the chance that unrelated orders agree at "
+    "least this much (exact where no two medians tie). It reads the medians, not their noise: "
+    "two rows within noise of each other may swap places in any two runs.")
 
 
 def render(comparison: Comparison) -> str:
@@ -179,6 +267,9 @@ def render(comparison: Comparison) -> str:
             lines.append(f"| {name} | " + " | ".join(
                 _cell_text(index.get((name, doc, conns, ms))) for conns in levels) + " |")
         lines.append("")
+    agreements = rank_agreement(base, new)
+    if agreements:
+        lines += ["## Rank stability", "", RANK_INTRO, "", *rank_lines(agreements), ""]
     lines += ["## Geometric mean of the ratios, per variant", "",
               "| variant | new ÷ base |", "|---|---:|"]
     for name, value in comparison.geometric_means().items():

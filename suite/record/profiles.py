@@ -41,8 +41,8 @@ class Profile:
     max_repeats: int | None = None
     target_cv: float = 0.10
     precision_share: float = 0.0
-    # A cell is healthy when its median repeat (by failures) failed at most this share of its
-    # attempts; rankings and the answer rank healthy cells only (suite.analysis).
+    # A cell is healthy when its attempts, pooled over its repeats, failed at most this share,
+    # and no repeat more (suite.record.health); rankings and the answer rank healthy cells only.
     max_failed_share: float = 0.01
 
     @property

@@ -193,3 +193,68 @@ def littles_law_ratio(throughput_rps: float, mean_latency_s: float, in_flight: i
     if in_flight <= 0 or throughput_rps <= 0 or mean_latency_s <= 0:
         return None
     return throughput_rps * mean_latency_s / in_flight
+
+
+@dataclass(frozen=True)
+class Kendall:
+    """Kendall's rank correlation of paired values: τ-b (ties counted apart) and its two-sided
+    p-value under independence, exact (every ordering counted) when neither side has ties,
+    else the normal approximation with the tie-corrected variance of S."""
+
+    tau: float
+    p: float
+    n: int
+    exact: bool
+
+
+def _tie_groups(values: Sequence[float]) -> list[int]:
+    counts: dict[float, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    return [t for t in counts.values() if t > 1]
+
+
+def _inversion_counts(n: int) -> list[int]:
+    """How many orderings of n items have k inversions, for k = 0 .. n(n-1)/2 (the Mahonian
+    numbers): the exact null distribution of Kendall's S = pairs(n) - 2k without ties."""
+    counts = [1]
+    for m in range(2, n + 1):
+        grown = [0] * (len(counts) + m - 1)
+        for k, c in enumerate(counts):
+            for j in range(m):
+                grown[k + j] += c
+        counts = grown
+    return counts
+
+
+def kendall(x: Sequence[float], y: Sequence[float]) -> Kendall | None:
+    """τ-b of pairs (x[i], y[i]); None below three pairs or when either side is constant."""
+    n = len(x)
+    if n != len(y) or n < 3:
+        return None
+    s = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            s += ((x[i] > x[j]) - (x[i] < x[j])) * ((y[i] > y[j]) - (y[i] < y[j]))
+    pairs = n * (n - 1) // 2
+    ties_x, ties_y = _tie_groups(x), _tie_groups(y)
+    tied_x = sum(t * (t - 1) // 2 for t in ties_x)
+    tied_y = sum(u * (u - 1) // 2 for u in ties_y)
+    if tied_x == pairs or tied_y == pairs:
+        return None
+    tau = s / math.sqrt((pairs - tied_x) * (pairs - tied_y))
+    if not ties_x and not ties_y:
+        counts = _inversion_counts(n)
+        # S = pairs - 2 × inversions; as extreme as |s|: |pairs - 2k| >= |s|.
+        extreme = sum(c for k, c in enumerate(counts) if abs(pairs - 2 * k) >= abs(s))
+        return Kendall(tau, min(1.0, extreme / math.factorial(n)), n, True)
+    v0 = n * (n - 1) * (2 * n + 5)
+    vt = sum(t * (t - 1) * (2 * t + 5) for t in ties_x)
+    vu = sum(u * (u - 1) * (2 * u + 5) for u in ties_y)
+    v1 = (sum(t * (t - 1) for t in ties_x) * sum(u * (u - 1) for u in ties_y)
+          / (2 * n * (n - 1)))
+    v2 = (sum(t * (t - 1) * (t - 2) for t in ties_x) * sum(u * (u - 1) * (u - 2) for u in ties_y)
+          / (9 * n * (n - 1) * (n - 2)))
+    variance = (v0 - vt - vu) / 18 + v1 + v2
+    z = abs(s) / math.sqrt(variance) if variance > 0 else math.inf
+    return Kendall(tau, min(1.0, math.erfc(z / math.sqrt(2))), n, False)

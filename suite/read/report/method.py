@@ -7,6 +7,8 @@ import shlex
 from suite.record import documents, stats
 from suite.read.analysis import SHOWN_PERCENTILES, CellSummary
 from suite.read import fmt
+from suite.read.answer import top_groups
+from suite.record.groups import undecided
 from suite.read.report import prose
 from suite.read.report.view import View
 from suite.record.results import Cell, MongoInfo, RunResult, VariantResult
@@ -55,10 +57,22 @@ def interpreter_lines(run: RunResult) -> list[str]:
     return lines + [""]
 
 
+def raced(run: RunResult) -> bool:
+    """Whether the run's precision rounds raced (suite.record.plan.precision_round: the leader of
+    each undecided cell and the stacks tied with it got the repeats) rather than going to the
+    cells whose CV exceeded the target. A racing run records its top groups; runs made before
+    racing record none."""
+    p = run.profile
+    return p.repeat_cap > p.repeats >= 2 and len(run.variants) > 1 and bool(run.top_groups)
+
+
 def repeats_text(run: RunResult) -> str:
     p = run.profile
     text = f"{p.repeats} repeat(s) per cell"
-    if p.repeat_cap > p.repeats:
+    if raced(run):
+        text = (f"{p.repeats} to {p.repeat_cap} repeats per cell (more for the stacks not yet "
+                "separated from their cell's leader)")
+    elif p.repeat_cap > p.repeats:
         text = f"{p.repeats} to {p.repeat_cap} repeats per cell (more where CV > {p.target_cv:.0%})"
     return text + (f" after a {p.warmup_s:g} s warmup each" if p.warmup_s else ", no warmup")
 
@@ -163,6 +177,16 @@ def _precision_text(run: RunResult) -> str:
     if p.repeat_cap <= p.repeats:
         return ""
     extra = [c for v in run.variants for c in v.cells if len(c.repeats) > p.repeats]
+    if raced(run):
+        groups = list(top_groups(run).values())
+        left = len(undecided(groups))
+        return (f" Racing precision rounds: every cell at least {p.repeats} repeats; after the "
+                "base rounds and after each precision round, every cell whose leader was not "
+                "yet separated from every other stack measured its leader and the stacks tied "
+                f"with it once more, in one round, up to {p.repeat_cap} repeats, within the "
+                f"plan's precision budget; {len(extra)} cell(s) got more. When the rounds "
+                f"ended, {left} of {len(groups)} cells still had no leader beyond noise"
+                + (" (the budget or the repeat cap ended them)." if left else "."))
     return (f" Precision-driven repeats: every cell at least {p.repeats}, one more per round "
             f"while a cell's successful req/s varied more than {p.target_cv:.0%} (CV), up to "
             f"{p.repeat_cap}, within the plan's time; {len(extra)} cell(s) got more.")
@@ -221,8 +245,9 @@ def methodology_section(view: View) -> list[str]:
         f"Timeout {p.timeout_s:g} s (slower: late; unanswered: lost), "
         f"{method.get('generator_threads')}. Run from {run.started_at} to "
         f"{run.finished_at or '–'}." + sittings_text(run) + _precision_text(run),
-        f"- **Healthy**: a cell whose median repeat (by failures) failed at most "
-        f"{fmt.share(p.max_failed_share)} of its attempts; only healthy cells are ranked.",
+        f"- **Healthy**: a cell whose attempts, pooled over all its repeats, failed at most "
+        f"{fmt.share(p.max_failed_share)}, and no repeat more (suite.record.health); only "
+        "healthy cells are ranked, and the others are marked with their share.",
         "- **What was verified** before any measurement, at every server start: "
         + ", ".join(f"`/{doc}`" for doc in p.docs if doc != documents.WRITE)
         + f" and `/plain` {method.get('verification')}"
