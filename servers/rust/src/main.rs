@@ -272,14 +272,34 @@ fn is_unavailable(err: &MongoError) -> bool {
     }
 }
 
-async fn fetch(app: &App, name: &str) -> Response<Body> {
+/// A driver operation on a task of its own, bounded by OPERATION_TIMEOUT (None: it took longer).
+///
+/// Never awaited in the request's own future: hyper drops that future when the client goes
+/// away, and a driver operation dropped unfinished closes the connection it had checked out
+/// (the driver's documented behaviour: it cannot tell how much of the reply is left unread).
+/// When wrk ends a 5000-connection repeat it closes every connection at once, which dropped
+/// every operation in flight, and each 503 at the timeout dropped one more: the pool kept
+/// reconnecting under load and the next cells answered nothing but 503s (docs/variants.md, the
+/// compiled ceiling). A spawned operation runs to its end and returns its connection to the
+/// pool whether or not anyone still waits for it.
+async fn detached<T: Send + 'static>(
+    operation: impl std::future::Future<Output = Result<T, MongoError>> + Send + 'static,
+) -> Option<Result<T, MongoError>> {
+    match timeout(OPERATION_TIMEOUT, tokio::spawn(operation)).await {
+        Err(_) => None,
+        Ok(Ok(result)) => Some(result),
+        Ok(Err(panicked)) => Some(Err(MongoError::custom(panicked.to_string()))),
+    }
+}
+
+async fn fetch(app: &'static App, name: &'static str) -> Response<Body> {
     let find = app.documents.find_one(doc! {"_id": name}).projection(doc! {"_id": 0});
-    let document = match timeout(OPERATION_TIMEOUT, find).await {
-        Err(_) => return unavailable(),
-        Ok(Err(err)) if is_unavailable(&err) => return unavailable(),
-        Ok(Err(err)) => return internal("find_one", &err),
-        Ok(Ok(None)) => return json(StatusCode::NOT_FOUND, Bytes::from_static(NOT_FOUND)),
-        Ok(Ok(Some(document))) => document,
+    let document = match detached(async move { find.await }).await {
+        None => return unavailable(),
+        Some(Err(err)) if is_unavailable(&err) => return unavailable(),
+        Some(Err(err)) => return internal("find_one", &err),
+        Some(Ok(None)) => return json(StatusCode::NOT_FOUND, Bytes::from_static(NOT_FOUND)),
+        Some(Ok(Some(document))) => document,
     };
     let mut out = Vec::with_capacity(document.as_bytes().len() + 64);
     match write_document(&document, &mut out) {
@@ -288,7 +308,7 @@ async fn fetch(app: &App, name: &str) -> Response<Body> {
     }
 }
 
-async fn create_item(app: &App, req: Request<Incoming>) -> Response<Body> {
+async fn create_item(app: &'static App, req: Request<Incoming>) -> Response<Body> {
     let bad = || json(StatusCode::BAD_REQUEST, Bytes::from_static(BAD_ITEM));
     let declared = req
         .headers()
@@ -305,11 +325,11 @@ async fn create_item(app: &App, req: Request<Incoming>) -> Response<Body> {
     let Some(item) = parse_item(&body) else {
         return bad();
     };
-    match timeout(OPERATION_TIMEOUT, app.items.insert_one(&item)).await {
-        Err(_) => unavailable(),
-        Ok(Err(err)) if is_unavailable(&err) => unavailable(),
-        Ok(Err(err)) => internal("insert_one", &err),
-        Ok(Ok(result)) => match result.inserted_id {
+    match detached(async move { app.items.insert_one(item).await }).await {
+        None => unavailable(),
+        Some(Err(err)) if is_unavailable(&err) => unavailable(),
+        Some(Err(err)) => internal("insert_one", &err),
+        Some(Ok(result)) => match result.inserted_id {
             Bson::ObjectId(id) => {
                 let mut out = Vec::with_capacity(34);
                 out.extend_from_slice(br#"{"id":""#);
