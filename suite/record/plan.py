@@ -359,6 +359,13 @@ def looks(profile: Profile) -> int:
     return max(1, profile.repeat_cap - profile.repeats + 1)
 
 
+def races(profile: Profile, variants: int) -> bool:
+    """Whether precision rounds race (the leader of each undecided cell and the stacks tied with
+    it get the repeats) rather than go to the noisy cells: two or more variants, each cell with
+    at least two base repeats to test, and repeats left under the cap."""
+    return profile.repeat_cap > profile.repeats >= 2 and variants > 1
+
+
 def precision_round(run: RunResult, plan: Plan, round_no: int) -> list[Session]:
     """The next precision round. With two or more variants it races (suite.record.groups):
     every cell whose leader is not yet separated from every other stack measures the leader
@@ -368,7 +375,7 @@ def precision_round(run: RunResult, plan: Plan, round_no: int) -> list[Session]:
     the noisiest first (the budget may end before the last)."""
     if plan.profile.repeat_cap <= plan.profile.repeats:
         return []
-    if len(plan.variants) > 1 and plan.profile.repeats >= 2:
+    if races(plan.profile, len(plan.variants)):
         return racing_round(run, plan, round_no)
     sessions = []
     for record in run.variants:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -208,10 +209,7 @@ class Kendall:
 
 
 def _tie_groups(values: Sequence[float]) -> list[int]:
-    counts: dict[float, int] = {}
-    for v in values:
-        counts[v] = counts.get(v, 0) + 1
-    return [t for t in counts.values() if t > 1]
+    return [t for t in Counter(values).values() if t > 1]
 
 
 def _inversion_counts(n: int) -> list[int]:

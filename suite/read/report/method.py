@@ -9,6 +9,7 @@ from suite.read.analysis import SHOWN_PERCENTILES, CellSummary
 from suite.read import fmt
 from suite.read.answer import top_groups
 from suite.record.groups import undecided
+from suite.record.plan import races
 from suite.read.report import prose
 from suite.read.report.view import View
 from suite.record.results import Cell, MongoInfo, RunResult, VariantResult
@@ -62,8 +63,7 @@ def raced(run: RunResult) -> bool:
     each undecided cell and the stacks tied with it got the repeats) rather than going to the
     cells whose CV exceeded the target. A racing run records its top groups; runs made before
     racing record none."""
-    p = run.profile
-    return p.repeat_cap > p.repeats >= 2 and len(run.variants) > 1 and bool(run.top_groups)
+    return races(run.profile, len(run.variants)) and bool(run.top_groups)
 
 
 def repeats_text(run: RunResult) -> str:
