@@ -92,16 +92,90 @@ def test_unhealthy_client_bound_and_baseline_cells_do_not_compete():
     assert group.left_out["base"].startswith("baseline")
 
 
-def test_without_rounds_the_comparison_is_welch_on_logs():
-    run = run_of({"a": [1000, 1010, 990], "b": [800, 810, 790]})
+def test_without_rounds_the_cell_is_one_block_a_one_way_analysis_of_the_logs():
+    a, b = [1000, 1010, 990], [800, 810, 790]
+    run = run_of({"a": a, "b": b})
     for v in run.variants:
         for s in v.cells[0].repeats:
             s.round = None
     [group] = groups.top_groups(run)
-    [b] = group.separated
-    assert b.pairs == 0 and b.ratio == pytest.approx(0.8, rel=0.01)
-    # Welch's interval of the mean logs: around the ratio, and excluding 1 (separated).
-    assert b.low < b.ratio < b.high < 1
+    [found] = group.separated
+    la, lb = [math.log(x) for x in a], [math.log(x) for x in b]
+    pooled = math.sqrt((stats.stdev(la) ** 2 + stats.stdev(lb) ** 2) / 2)   # 4 df
+    half = stats.t_quantile(0.975, 4) * pooled * math.sqrt(2 / 3)
+    difference = stats.mean(lb) - stats.mean(la)
+    assert found.pairs == 0 and found.ratio == pytest.approx(math.exp(difference))
+    assert found.low == pytest.approx(math.exp(difference - half))
+    assert found.high == pytest.approx(math.exp(difference + half))
+
+
+def test_the_error_is_pooled_over_the_cells_stacks_with_its_degrees_of_freedom():
+    rps = {"a": [1000, 1080, 1010], "b": [950, 990, 1000], "c": [700, 760, 720]}
+    run = run_of(rps)
+    [group] = groups.top_groups(run)
+    logs = {n: [math.log(x) for x in v] for n, v in rps.items()}
+    rounds = [stats.mean([logs[n][r] for n in rps]) for r in range(3)]
+    means = {n: stats.mean(v) for n, v in logs.items()}
+    grand = stats.mean(rounds)
+    squares = sum((logs[n][r] - means[n] - rounds[r] + grand) ** 2 for n in rps for r in range(3))
+    sigma = math.sqrt(squares / 4)                  # (3 stacks - 1) × (3 rounds - 1)
+    b = next(c for c in group.members + group.separated if c.name == "b")
+    half = stats.t_quantile(0.975, 4) * sigma * math.sqrt(2 / 3)
+    assert b.ratio == pytest.approx(math.exp(means["b"] - means["a"]))
+    assert b.low == pytest.approx(math.exp(means["b"] - means["a"] - half))
+    assert b.high == pytest.approx(math.exp(means["b"] - means["a"] + half))
+
+
+def by_name(group: groups.TopGroup) -> dict[str, groups.Comparison]:
+    return {c.name: c for c in group.members + group.separated}
+
+
+def test_a_racing_round_is_an_incomplete_block_that_cancels_what_it_did_to_all():
+    base = {"a": [1000, 1040, 990], "b": [960, 1010, 975], "c": [700, 690, 720]}
+    [three] = groups.top_groups(run_of(base))
+    # A fourth round that measured the leader alone adds nothing to any comparison.
+    [alone] = groups.top_groups(run_of({**base, "a": [*base["a"], 1020]}))
+    assert by_name(alone)["b"].ratio == pytest.approx(by_name(three)["b"].ratio)
+    assert by_name(alone)["b"].low == pytest.approx(by_name(three)["b"].low)
+    # A racing round of a and b only; the same round 20% slower for both changes nothing.
+    [raced] = groups.top_groups(run_of({**base, "a": [*base["a"], 1020],
+                                        "b": [*base["b"], 1000]}))
+    [slow] = groups.top_groups(run_of({**base, "a": [*base["a"], 816],
+                                       "b": [*base["b"], 800]}))
+    for name in ("b", "c"):
+        assert by_name(slow)[name].ratio == pytest.approx(by_name(raced)[name].ratio)
+        assert by_name(slow)[name].low == pytest.approx(by_name(raced)[name].low)
+    assert by_name(raced)["b"].pairs == 4 and by_name(raced)["c"].pairs == 3
+    assert by_name(raced)["b"].ratio != pytest.approx(by_name(three)["b"].ratio)
+
+
+def test_bonferroni_over_the_cells_stacks_and_the_answers_cells():
+    one = run_of({"a": [1000, 1020, 990], "b": [930, 960, 925], "c": [900, 905, 880]})
+    [group] = groups.top_groups(one)
+    for c in group.members + group.separated:
+        assert c.p_adjusted == pytest.approx(min(1.0, c.p * 2 * 1))
+    two = copy.deepcopy(one)
+    two.profile = two.profile.with_overrides(docs=("small", "large"))
+    for v in two.variants:
+        twin = copy.deepcopy(v.cells[0])
+        twin.doc = "large"
+        v.cells.append(twin)
+    doubled = groups.top_groups(two)
+    assert len(doubled) == 2
+    for c in doubled[0].members + doubled[0].separated:
+        assert c.p_adjusted == pytest.approx(min(1.0, c.p * 2 * 2))
+
+
+def test_stacks_that_spread_unequally_are_flagged():
+    noise = [[1, -2, 0, 2, -1, 0], [-1, 0, 2, -2, 1, 0], [0, 1, -1, 0, -2, 2],
+             [2, 0, -1, -1, 0, 1], [-2, 1, 1, 0, 0, -1], [0, -1, 0, 1, 2, -2]]
+    steady = {f"s{i}": [1000 * 0.95 ** i * math.exp(0.01 * z) for z in n]
+              for i, n in enumerate(noise)}
+    even = groups.spread_tests(run_of(steady))
+    assert even and even[0].p_adjusted > 0.05
+    noisy = {**steady, "s5": [700 * math.exp(0.1 * z) for z in noise[5]]}
+    [found] = groups.spread_tests(run_of(noisy))
+    assert found.p_adjusted < 0.05 and found.noisiest == "s5"
 
 
 def test_top_groups_round_trip_through_the_results_file():

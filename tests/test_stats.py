@@ -127,3 +127,49 @@ def test_kendall_needs_three_pairs_and_two_values_on_each_side():
     assert stats.kendall([1, 2], [1, 2]) is None
     assert stats.kendall([1, 1, 1], [1, 2, 3]) is None
     assert stats.kendall([1, 2, 3], [1, 2]) is None
+
+
+def test_block_fit_with_two_treatments_is_the_paired_t():
+    a, b = [1000, 1010, 990, 1005, 995], [960, 1000, 950, 990, 975]
+    fit = stats.block_fit([("a", r, math.log(x)) for r, x in enumerate(a)]
+                          + [("b", r, math.log(x)) for r, x in enumerate(b)])
+    logs = [math.log(y / x) for x, y in zip(a, b)]
+    estimate, se = fit.difference("b", "a")
+    assert fit.df == 4
+    assert estimate == pytest.approx(stats.mean(logs))
+    assert se == pytest.approx(stats.stdev(logs) / math.sqrt(5))
+
+
+def test_block_fit_removes_block_effects_and_refuses_a_disconnected_design():
+    # b = a - 1 in every block, blocks shifted by 0, 5, -3: the fit sees exactly that, no error.
+    rows = [(t, blk, base + shift) for blk, shift in enumerate([0, 5, -3])
+            for t, base in (("a", 2.0), ("b", 1.0))]
+    fit = stats.block_fit(rows)
+    assert fit.difference("b", "a") == pytest.approx((-1.0, 0.0), abs=1e-12)
+    assert fit.sigma == pytest.approx(0.0, abs=1e-7)
+    # a and b share blocks, c and d share others, no block links the two pairs.
+    apart = [("a", 1, 1.0), ("b", 1, 2.0), ("a", 2, 1.5), ("b", 2, 2.1),
+             ("c", 3, 1.0), ("d", 3, 0.5), ("c", 4, 1.2), ("d", 4, 0.4)]
+    assert stats.block_fit(apart) is None
+    assert stats.block_fit([("a", 1, 1.0), ("a", 2, 1.1)]) is None
+
+
+@pytest.mark.parametrize("x, df, expected", [(3.841459, 1, 0.05), (7.814728, 3, 0.05),
+                                             (18.307038, 10, 0.05), (0.5, 4, 0.973500979),
+                                             (67.504807, 50, 0.05)])
+def test_chi2_sf_matches_tables(x, df, expected):
+    assert stats.chi2_sf(x, df) == pytest.approx(expected, rel=1e-5)
+
+
+def test_bartlett_matches_scipy():
+    # scipy.stats.bartlett's documented example: statistic 22.789434813726768, p 1.1254782518834628e-05
+    groups = [[8.88, 9.12, 9.04, 8.98, 9.00, 9.08, 9.01, 8.85, 9.06, 8.99],
+              [8.88, 8.95, 9.29, 9.44, 9.15, 9.58, 8.36, 9.18, 8.67, 9.05],
+              [8.95, 9.12, 8.95, 8.85, 9.03, 8.84, 9.07, 8.98, 8.86, 8.98]]
+    samples = [(sum((x - stats.mean(g)) ** 2 for x in g), len(g) - 1) for g in groups]
+    found = stats.bartlett(samples)
+    assert found.statistic == pytest.approx(22.789434813726768)
+    assert found.p == pytest.approx(1.1254782518834628e-05, rel=1e-6)
+    assert found.df == 2
+    assert stats.bartlett(samples[:1]) is None
+    assert stats.bartlett([(0.0, 3), (1.0, 3)]) is None

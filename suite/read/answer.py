@@ -167,11 +167,21 @@ def cells_of(run: RunResult) -> list[tuple[str, int, int]]:
             if doc != WRITE or len(run.profile.docs) == 1 for conns in run.profile.connections]
 
 
+def earlier_procedure(run: RunResult) -> str | None:
+    """The procedure a run's recorded top groups were decided by, when it is not today's."""
+    used = {g.get("procedure") for g in run.top_groups} - {groups.PROCEDURE}
+    return next(iter(sorted(str(u) for u in used)), None) if used else None
+
+
 def top_groups(run: RunResult) -> dict[tuple[str, int, int], TopGroup]:
-    """The run's top groups as its results file holds them (decided at the run's looks), or,
-    for a run made before they were recorded, computed the same way (one look)."""
-    found = ([TopGroup.from_dict(g) for g in run.top_groups] if run.top_groups
-             else groups.top_groups(run))
+    """The run's top groups as its results file holds them, when they were decided by today's
+    procedure; else (a run made before they were recorded, or under an earlier procedure)
+    computed from its repeats with today's, at the looks the run recorded (one without)."""
+    recorded = run.top_groups
+    if recorded and not earlier_procedure(run):
+        found = [TopGroup.from_dict(g) for g in recorded]
+    else:
+        found = groups.top_groups(run, max((g.get("looks", 1) for g in recorded), default=1))
     return {(g.doc, g.connections, g.db_latency_ms): g for g in found}
 
 
@@ -202,9 +212,8 @@ def answers(run: RunResult, summaries: dict | None = None) -> list[CellAnswer]:
         answer.best_sync = next((e for e in competing if e.code == "sync"), None)
         answer.best_async = next((e for e in competing if e.code == "async"), None)
         if answer.best_sync and answer.best_async:
-            sync_cell = run.variant(answer.best_sync.name).cell(doc, conns, ms)
-            async_cell = run.variant(answer.best_async.name).cell(doc, conns, ms)
-            answer.switch = groups.compare(answer.best_async.name, sync_cell, async_cell)
+            answer.switch = groups.pair(run, doc, conns, ms, answer.best_async.name,
+                                        answer.best_sync.name)
         answer.baseline = _best_of(ranked, "baseline")
         answer.ceiling = _best_of(ranked, "ceiling")
         answer.references = [e for e in ranked if e.classification == "reference"]

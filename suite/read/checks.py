@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from suite.record import stats
+from suite.record import groups, stats
 from suite.read.analysis import (CLIENT_BOUND, FINDS_EXCESS, MACHINE_BUSY, CellKey, CellSummary,
                                  summaries)
 from suite.record.results import DbLatencyCheck, RunResult
@@ -26,7 +26,8 @@ SPREAD_MIN_POINTS = 8     # repeats with a spread needed before saying whether r
 @dataclass(frozen=True)
 class Check:
     # stalled | late | lost | body | latency-count | corrected-latency | connections |
-    # db-latency | unstable | client-bound | finds-excess | little | machine-busy | cluster
+    # db-latency | unstable | client-bound | finds-excess | little | unequal-spread |
+    # machine-busy | cluster
     kind: str
     text: str
 
@@ -136,6 +137,21 @@ def spread_effect(run: RunResult, cells: dict[CellKey, CellSummary]) -> list[Che
                   "its cell's median).")]
 
 
+def unequal_spread(run: RunResult, cells: dict[CellKey, CellSummary]) -> list[Check]:
+    """Cells whose competitors' spread between starts differs beyond noise: the top groups pool
+    one error variance per cell (suite.record.groups), which there is too small for the
+    noisiest stacks' comparisons and too large for the steadiest ones'."""
+    unequal = [t for t in groups.spread_tests(run) if t.p_adjusted < stats.ALPHA]
+    if not unequal:
+        return []
+    return [Check("unequal-spread", f"{len(unequal)} cell(s) whose stacks spread unequally "
+                  "between fresh starts (Bartlett's test on the top groups' fit, Holm over "
+                  "the cells): the pooled error there makes the noisiest stacks' intervals "
+                  "too narrow and the steadiest ones' too wide: " + ", ".join(
+                      f"{t.label} (p {t.p_adjusted:.3f}, noisiest {t.noisiest})"
+                      for t in unequal) + ".")]
+
+
 def machine_busy(run: RunResult, cells: dict[CellKey, CellSummary]) -> list[Check]:
     busy = [s for s in cells.values() if s.machine_busy]
     if not busy:
@@ -179,7 +195,7 @@ LITTLE_CHECKS = (
 )
 
 # The order a report lists them in.
-CHECKS = (*CELL_CHECKS, spread_effect, machine_busy, *LITTLE_CHECKS, cluster)
+CHECKS = (*CELL_CHECKS, spread_effect, unequal_spread, machine_busy, *LITTLE_CHECKS, cluster)
 
 
 def checks(run: RunResult, cells: dict[CellKey, CellSummary] | None = None) -> list[Check]:

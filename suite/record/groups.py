@@ -5,32 +5,42 @@ the final groups, and the report shows them.
 
 Why within rounds. An interleaved round starts every variant once, one after the other, within
 minutes; what the machine does to a whole round (a neighbour, the CPU's clock, the page cache)
-moves every variant of that round together. A ratio of two variants measured in the same round
-cancels it, so each comparison is a paired one: the log of X's successful req/s over the
-leader's, round by round (a randomized-block design, blocks = rounds), a one-sample t-test of
-those logs against 0 and its t interval, turned back into a ratio. Where rounds were not
-recorded (a sequential run, results before v10) the comparison is unpaired: Welch's test on the
-logs of the two cells' repeats.
+moves every variant of that round together. So each cell is a block design, blocks = rounds:
+the log of every competitor's successful req/s = its effect + its round's effect + an error, a
+least-squares fit (stats.block_fit) whose ratios to the leader cancel what a round did to all.
+The error's variance is pooled over the cell's competitors: on the log scale a stack's spread
+between fresh starts is about the same whatever the stack (Bartlett's test on the published
+runs' residuals: docs/methodology.md), and pooling gives each comparison (stacks − 1) × (rounds
+− 1) degrees of freedom instead of the rounds − 1 of one pair's own differences; three rounds
+leave a paired t-test with 2, whose critical values at a corrected level are useless. Racing
+rounds, which measure only the leader and its ties again, are incomplete blocks of the same fit.
+Where rounds were not recorded (a sequential run, results before v10) the cell is one block:
+the same fit is then a one-way analysis of variance on the logs, unpaired.
 
 Who competes in a cell: deployable rows (classification "framework"), measured, not failed,
 healthy (attempts pooled over all repeats failed at most the run's threshold, and no repeat
 failed more), and not client-bound in any repeat (the client side, not the server, set the
 figure). The leader is the competitor with the highest median successful req/s.
 
-Many comparisons, many looks. Every comparison of every cell of the answer is one family,
-corrected with Holm's method, so the chance that any stack is called separated from its leader
-by luck stays at most ALPHA over the answer. Racing looks at the groups after every round it
-adds; a comparison that is tested at several looks is corrected for them with Bonferroni over
-the looks the plan allows (each look tests at ALPHA / looks): the union bound keeps the
-family-wise error at most ALPHA however the looks fall, with no assumption of equal steps or
-normal increments (which Pocock's or O'Brien-Fleming's boundaries need). It is conservative;
-the price is a few more rounds, paid from the plan's precision budget, stated before the run.
-The 95% interval shown beside each ratio is the plain (unadjusted) one: an estimate, not the
-decision.
+The top group is the set of stacks the data cannot rule out as the cell's best (Gupta's subset
+selection, read as Hsu's multiple comparisons with the best): a stack leaves it when some other
+competitor's effect is above its own beyond noise, a one-sided t-test on the pooled error. If
+the cell's best stack were ever ruled out, one of its k − 1 comparisons with the others would
+have erred, so testing each at ALPHA / (k − 1) keeps that chance below ALPHA in the cell
+(Bonferroni; Dunnett's exact constant would be a little less strict), and dividing again by the
+number of cells keeps it below ALPHA over the whole answer. A leader whose group is itself alone
+is then the best of its cell with 95% confidence over the answer. Racing looks at the groups
+after every round it adds; a comparison tested at several looks is corrected for them with
+Bonferroni over the looks the plan allows (each look tests at ALPHA / looks): the union bound
+holds however the looks fall, with no assumption of equal steps or normal increments (which
+Pocock's or O'Brien-Fleming's boundaries need). The price is a few more rounds, paid from the
+plan's precision budget, stated before the run. The 95% interval shown beside each ratio is the
+plain (unadjusted, two-sided) one of the fit: an estimate, not the decision.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -38,9 +48,10 @@ from dataclasses import asdict, dataclass, field
 from suite.record import health, stats
 from suite.record.results import Cell, RunResult
 
-PROCEDURE = ("paired t-test on within-round log ratios to the leader (Welch on logs where "
-             "rounds were not recorded); Holm over every comparison of the answer; Bonferroni "
-             "over the looks racing allows")
+PROCEDURE = ("least squares on the logs of successful req/s with rounds as blocks, the error "
+             "pooled over the cell's stacks (one block where rounds were not recorded); a stack "
+             "leaves the top group when another is above it in a one-sided t-test, Bonferroni "
+             "over the cell's stacks, the answer's cells and the looks racing allows")
 
 
 @dataclass(frozen=True)
@@ -48,11 +59,12 @@ class Comparison:
     """One stack against its cell's leader."""
 
     name: str
-    ratio: float                   # its successful req/s ÷ the leader's (geometric mean)
-    low: float | None              # 95% interval of the ratio (None: not enough rounds)
+    ratio: float                   # its successful req/s ÷ the leader's (fitted, rounds removed)
+    low: float | None              # 95% interval of the ratio (None: not enough repeats)
     high: float | None
     pairs: int                     # rounds with both measured (0: unpaired comparison)
-    p: float | None                # two-sided; None: not tested
+    p: float | None                # one-sided, of the competitor most clearly above it; None:
+                                   # not tested
     p_adjusted: float | None = None
     separated: bool = False        # behind the leader beyond noise
 
@@ -110,89 +122,151 @@ def why_not_competing(cell: Cell | None, classification: str, max_failed_share: 
     return None
 
 
-def _by_round(cell: Cell) -> dict[int, float]:
-    return {s.round: s.ok_rps for s in cell.repeats if s.round is not None and s.ok_rps > 0}
+def _beaten(fit: stats.BlockFit, name: str, other: str) -> float:
+    """One-sided p-value of `other`'s effect being above `name`'s."""
+    estimate, se = fit.difference(other, name)
+    if se == 0:
+        return 0.0 if estimate > 0 else 1.0
+    return 1.0 - stats.t_cdf(estimate / se, fit.df)
 
 
-def compare(name: str, leader: Cell, other: Cell) -> Comparison:
-    """`other` against the leader's cell: within rounds where both have one, else unpaired."""
-    lead_rounds, other_rounds = _by_round(leader), _by_round(other)
-    common = sorted(set(lead_rounds) & set(other_rounds))
-    if common:
-        logs = [math.log(other_rounds[r] / lead_rounds[r]) for r in common]
-        mean = sum(logs) / len(logs)
-        if len(logs) < 2:
-            return Comparison(name, math.exp(mean), None, None, len(logs), None)
-        sd = stats.stdev(logs) or 0.0
-        if sd == 0:
-            return Comparison(name, math.exp(mean), math.exp(mean), math.exp(mean),
-                              len(logs), 0.0 if mean else 1.0)
-        se = sd / math.sqrt(len(logs))
-        df = len(logs) - 1
-        t = mean / se
-        p = 2 * (1 - stats.t_cdf(abs(t), df))
-        half = stats.t_quantile(0.975, df) * se
-        return Comparison(name, math.exp(mean), math.exp(mean - half), math.exp(mean + half),
-                          len(logs), p)
-    a = [math.log(s.ok_rps) for s in other.repeats if s.ok_rps > 0]
-    b = [math.log(s.ok_rps) for s in leader.repeats if s.ok_rps > 0]
-    ratio = math.exp(stats.mean(a) - stats.mean(b)) if a and b else 0.0
-    if min(len(a), len(b)) < 2 or stats.no_spread(a, b):
-        return Comparison(name, ratio, None, None, 0, None)
-    test = stats.welch(a, b)
-    if test is None:
-        return Comparison(name, ratio, None, None, 0, None)
-    # Welch's interval of the difference of the mean logs (Welch-Satterthwaite df), as a ratio.
-    se = math.sqrt((stats.stdev(a) or 0.0) ** 2 / len(a) + (stats.stdev(b) or 0.0) ** 2 / len(b))
-    half = stats.t_quantile(0.975, test.df) * se
-    return Comparison(name, ratio, ratio * math.exp(-half), ratio * math.exp(half), 0, test.p)
+def competitors(run: RunResult, doc: str, conns: int,
+                ms: int) -> tuple[list[tuple[str, Cell]], dict[str, str]]:
+    """The cell's competitors, the leader first (highest median successful req/s, then by
+    name), and why each other measured stack does not compete."""
+    competing: list[tuple[str, Cell]] = []
+    left_out = {}
+    for v in run.variants:
+        cell = v.cell(doc, conns, ms)
+        why = why_not_competing(cell, v.classification, run.profile.max_failed_share)
+        if why is None:
+            competing.append((v.name, cell))
+        elif cell is not None and cell.repeats:
+            left_out[v.name] = why
+    competing.sort(key=lambda item: (-stats.median([s.ok_rps for s in item[1].repeats]),
+                                     item[0]))
+    return competing, left_out
+
+
+def blocked(competing: Sequence[tuple[str, Cell]]) -> bool:
+    """Whether the cell is fitted with rounds as blocks (every repeat recorded its round)."""
+    return all(s.round is not None for _, cell in competing for s in cell.repeats)
+
+
+def cell_fit(competing: Sequence[tuple[str, Cell]]) -> stats.BlockFit | None:
+    """One fit of the cell's logs of successful req/s: rounds as blocks where every repeat
+    has one, else one block (unpaired)."""
+    by_round = blocked(competing)
+    return stats.block_fit([(name, s.round if by_round else 0, math.log(s.ok_rps))
+                            for name, cell in competing for s in cell.repeats if s.ok_rps > 0])
+
+
+def compare_cell(competing: Sequence[tuple[str, Cell]]) -> dict[str, Comparison]:
+    """Every competitor after the first (the leader) against it, from one fit of the cell.
+    Not yet corrected for the answer's other comparisons."""
+    by_round = blocked(competing)
+    fit = cell_fit(competing)
+    fitted = set(fit.names) if fit else set()
+    rounds = {name: {s.round for s in cell.repeats if s.ok_rps > 0} for name, cell in competing}
+    leader = competing[0][0]
+    found = {}
+    for name, _ in competing[1:]:
+        pairs = len(rounds[name] & rounds[leader]) if by_round else 0
+        if fit is None or not {name, leader} <= fitted:
+            found[name] = Comparison(name, 0.0, None, None, pairs, None)
+            continue
+        estimate, se = fit.difference(name, leader)
+        if se is None:
+            found[name] = Comparison(name, math.exp(estimate), None, None, pairs, None)
+            continue
+        half = stats.t_quantile(0.975, fit.df) * se
+        p = min(_beaten(fit, name, other) for other in fit.names if other != name)
+        found[name] = Comparison(name, math.exp(estimate), math.exp(estimate - half),
+                                 math.exp(estimate + half), pairs, p)
+    return found
+
+
+def pair(run: RunResult, doc: str, conns: int, ms: int, name: str, base: str) -> Comparison:
+    """`name` against `base` in one cell, from the cell's fit over its competitors and the two
+    (the same pooled error as the top groups): the ratio, its 95% interval and a two-sided p,
+    not corrected for anything else."""
+    competing, _ = competitors(run, doc, conns, ms)
+    named = dict(competing)
+    for extra in (base, name):
+        if extra not in named:
+            competing.append((extra, run.variant(extra).cell(doc, conns, ms)))
+    ordered = sorted(competing, key=lambda item: item[0] != base)   # base first: the reference
+    found = compare_cell(ordered)[name]
+    if found.p is None:
+        return found
+    fit = cell_fit(ordered)
+    estimate, se = fit.difference(name, base)
+    p = (0.0 if estimate else 1.0) if se == 0 else 2 * (1 - stats.t_cdf(abs(estimate / se),
+                                                                         fit.df))
+    return dataclasses.replace(found, p=p)
 
 
 def top_groups(run: RunResult, looks: int = 1) -> list[TopGroup]:
-    """The top group of every closed-loop read cell of the run with a competitor; the
-    comparisons of all of them one family (Holm), each decided at ALPHA / looks."""
+    """The top group of every closed-loop read cell of the run with a competitor, each
+    comparison decided at ALPHA / looks after Bonferroni over its cell's tested comparisons and
+    the cells with any."""
     groups: list[tuple[TopGroup, dict[str, Comparison]]] = []
-    limit = run.profile.max_failed_share
     for ms in run.profile.db_latencies_ms:
         for doc in run.profile.docs:
             if doc == "write":
                 continue
             for conns in run.profile.connections:
-                competing: list[tuple[str, Cell]] = []
-                left_out = {}
-                for v in run.variants:
-                    cell = v.cell(doc, conns, ms)
-                    why = why_not_competing(cell, v.classification, limit)
-                    if why is None:
-                        competing.append((v.name, cell))
-                    elif cell is not None and cell.repeats:
-                        left_out[v.name] = why
+                competing, left_out = competitors(run, doc, conns, ms)
                 if not competing:
                     continue
-                competing.sort(key=lambda item: (-stats.median([s.ok_rps for s in
-                                                                 item[1].repeats]), item[0]))
                 leader_name, leader = competing[0]
                 group = TopGroup(doc, conns, ms, leader_name,
                                  round(stats.median([s.ok_rps for s in leader.repeats]), 1),
                                  left_out=left_out, alpha=stats.ALPHA / looks, looks=looks)
-                groups.append((group, {name: compare(name, leader, cell)
-                                       for name, cell in competing[1:]}))
-    tested = [(g, c) for g, comps in groups for c in comps.values() if c.p is not None]
-    adjusted = iter(stats.holm([c.p for _, c in tested]))
-    decided = {}
-    for group, comparison in tested:
-        p_adj = next(adjusted)
-        decided[(group.label, comparison.name)] = (p_adj, p_adj < group.alpha
-                                                   and comparison.ratio < 1)
+                groups.append((group, compare_cell(competing)))
+    cells = sum(any(c.p is not None for c in comps.values()) for _, comps in groups)
     result = []
     for group, comps in groups:
+        tests = sum(c.p is not None for c in comps.values())
         for comparison in comps.values():
-            p_adj, separated = decided.get((group.label, comparison.name), (None, False))
+            p_adj = None if comparison.p is None else min(1.0, comparison.p * tests * cells)
+            separated = p_adj is not None and p_adj < group.alpha and comparison.ratio < 1
             done = Comparison(**{**asdict(comparison), "p_adjusted": p_adj,
                                  "separated": separated})
             (group.separated if separated else group.members).append(done)
         result.append(group)
     return result
+
+
+@dataclass(frozen=True)
+class SpreadTest:
+    """Whether a cell's competitors spread alike between starts, as its fit assumes."""
+
+    label: str
+    test: stats.Bartlett
+    noisiest: str          # the competitor with the largest residual spread
+    p_adjusted: float = 1.0   # Holm over the run's tested cells
+
+
+def spread_tests(run: RunResult) -> list[SpreadTest]:
+    """Bartlett's test of one residual variance for every competitor, per closed-loop read
+    cell whose fit has residual degrees of freedom, Holm over those cells."""
+    found = []
+    for ms in run.profile.db_latencies_ms:
+        for doc in run.profile.docs:
+            if doc == "write":
+                continue
+            for conns in run.profile.connections:
+                competing, _ = competitors(run, doc, conns, ms)
+                fit = cell_fit(competing) if len(competing) > 1 else None
+                test = fit.equal_spread() if fit else None
+                if test is None:
+                    continue
+                per = [ss / count for ss, count in zip(fit.residual_ss, fit.counts)]
+                label = f"{doc}@{conns}" + (f"+{ms}ms" if ms else "")
+                found.append(SpreadTest(label, test, fit.names[per.index(max(per))]))
+    adjusted = stats.holm([t.test.p for t in found])
+    return [SpreadTest(t.label, t.test, t.noisiest, p) for t, p in zip(found, adjusted)]
 
 
 def undecided(groups: Sequence[TopGroup]) -> dict[tuple[str, int, int], list[str]]:

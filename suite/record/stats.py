@@ -256,3 +256,170 @@ def kendall(x: Sequence[float], y: Sequence[float]) -> Kendall | None:
     variance = (v0 - vt - vu) / 18 + v1 + v2
     z = abs(s) / math.sqrt(variance) if variance > 0 else math.inf
     return Kendall(tau, min(1.0, math.erfc(z / math.sqrt(2))), n, False)
+
+
+@dataclass(frozen=True)
+class BlockFit:
+    """An additive two-way model fitted by least squares: each value = its treatment's effect +
+    its block's effect + an error of one variance σ² for every treatment (the intrablock
+    analysis of a block design; blocks may be incomplete, as rounds are once racing measures
+    only some treatments again). Only differences of effects mean anything."""
+
+    names: tuple[str, ...]
+    effects: tuple[float, ...]
+    inverse: tuple[tuple[float, ...], ...]   # (C + J/k)⁻¹: contrasts' variances in units of σ²
+    sigma: float | None                      # residual standard deviation; None without df
+    df: int
+    counts: tuple[int, ...] = ()             # observations of each treatment
+    residual_ss: tuple[float, ...] = ()      # each treatment's share of the residual squares
+
+    def equal_spread(self) -> "Bartlett | None":
+        """Bartlett's test that every treatment's errors have one variance (the fit's
+        assumption), each treatment's residual degrees of freedom taken as its share of the
+        observations: approximate where blocks are incomplete."""
+        if self.df <= 0 or not self.counts:
+            return None
+        n = sum(self.counts)
+        return bartlett([(ss, self.df * count / n)
+                         for ss, count in zip(self.residual_ss, self.counts)])
+
+    def difference(self, a: str, b: str) -> tuple[float, float | None]:
+        """Effect of a minus effect of b, and its standard error (None: no residual df)."""
+        i, j = self.names.index(a), self.names.index(b)
+        estimate = self.effects[i] - self.effects[j]
+        if self.sigma is None:
+            return estimate, None
+        factor = self.inverse[i][i] + self.inverse[j][j] - 2 * self.inverse[i][j]
+        return estimate, self.sigma * math.sqrt(max(factor, 0.0))
+
+
+def _inverse(matrix: list[list[float]]) -> list[list[float]] | None:
+    """Gauss-Jordan inverse with partial pivoting; None when (numerically) singular."""
+    n = len(matrix)
+    work = [row[:] + [float(i == j) for j in range(n)] for i, row in enumerate(matrix)]
+    scale = max((abs(v) for row in matrix for v in row), default=0.0)
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(work[r][col]))
+        if abs(work[pivot][col]) <= 1e-10 * scale:
+            return None
+        work[col], work[pivot] = work[pivot], work[col]
+        head = work[col][col]
+        work[col] = [v / head for v in work[col]]
+        for r in range(n):
+            if r != col and work[r][col]:
+                factor = work[r][col]
+                work[r] = [v - factor * w for v, w in zip(work[r], work[col])]
+    return [row[n:] for row in work]
+
+
+def block_fit(observations: Sequence[tuple[str, object, float]]) -> BlockFit | None:
+    """Fit (treatment, block, value) observations; None below two treatments or when the design
+    is not connected (some treatments share no chain of blocks with the others).
+
+    With r_i the observations of treatment i, K_b the size of block b, N the incidence counts,
+    T and B the treatment and block totals: C = diag(r) − N diag(1/K) Nᵀ, Q = T − N diag(1/K) B,
+    the effects solve C τ = Q (C has rank k − 1 in a connected design; C + J/k is then
+    invertible and its inverse a generalized inverse of C for every contrast), the residual sum
+    of squares is Σy² − Σ B_b²/K_b − τᵀQ on n − blocks − (k − 1) degrees of freedom. With every
+    block complete this is the two-way analysis of variance; with two treatments, the paired
+    t-test."""
+    names = list(dict.fromkeys(name for name, _, _ in observations))
+    k = len(names)
+    if k < 2:
+        return None
+    index = {name: i for i, name in enumerate(names)}
+    blocks: dict[object, list[tuple[int, float]]] = {}
+    for name, block, value in observations:
+        blocks.setdefault(block, []).append((index[name], value))
+    counts = [0] * k
+    totals = [0.0] * k
+    c = [[0.0] * k for _ in range(k)]
+    q = [0.0] * k
+    within = 0.0
+    for members in blocks.values():
+        size = len(members)
+        block_total = sum(v for _, v in members)
+        within += block_total * block_total / size
+        incidence = Counter(i for i, _ in members)
+        for i, n_i in incidence.items():
+            q[i] -= n_i * block_total / size
+            for j, n_j in incidence.items():
+                c[i][j] -= n_i * n_j / size
+        for i, v in members:
+            counts[i] += 1
+            totals[i] += v
+    for i in range(k):
+        c[i][i] += counts[i]
+        q[i] += totals[i]
+    inverse = _inverse([[c[i][j] + 1.0 / k for j in range(k)] for i in range(k)])
+    if inverse is None:
+        return None
+    effects = [sum(inverse[i][j] * q[j] for j in range(k)) for i in range(k)]
+    n = len(observations)
+    df = n - len(blocks) - (k - 1)
+    residual = (sum(v * v for _, _, v in observations) - within
+                - sum(e * x for e, x in zip(effects, q)))
+    sigma = math.sqrt(max(residual, 0.0) / df) if df > 0 else None
+    squares = [0.0] * k
+    for members in blocks.values():
+        shift = sum(v - effects[i] for i, v in members) / len(members)   # the block's effect
+        for i, v in members:
+            squares[i] += (v - effects[i] - shift) ** 2
+    return BlockFit(tuple(names), tuple(effects), tuple(tuple(row) for row in inverse), sigma, df,
+                    tuple(counts), tuple(squares))
+
+
+def chi2_sf(x: float, df: float) -> float:
+    """P(X > x) for a chi-squared variable with df degrees of freedom (the regularized upper
+    incomplete gamma function Q(df/2, x/2): its series below a + 1, its continued fraction
+    above)."""
+    if x <= 0:
+        return 1.0
+    a, z = df / 2.0, x / 2.0
+    front = math.exp(-z + a * math.log(z) - math.lgamma(a))
+    if z < a + 1.0:
+        term = total = 1.0 / a
+        n = 0
+        while abs(term) > 1e-16 * abs(total) and n < 10_000:
+            n += 1
+            term *= z / (a + n)
+            total += term
+        return max(0.0, 1.0 - front * total)
+    tiny = 1e-300
+    b, c, d = z + 1.0 - a, 1.0 / tiny, 1.0 / (z + 1.0 - a)
+    h = d
+    for i in range(1, 10_000):
+        an = -i * (i - a)
+        b += 2.0
+        d = an * d + b
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = b + an / c
+        c = c if abs(c) > tiny else tiny
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-16:
+            break
+    return min(1.0, front * h)
+
+
+@dataclass(frozen=True)
+class Bartlett:
+    statistic: float
+    df: int
+    p: float
+
+
+def bartlett(samples: Sequence[tuple[float, float]]) -> Bartlett | None:
+    """Bartlett's test of equal variances from (sum of squares, degrees of freedom) per group;
+    None below two groups with degrees of freedom or with a group of zero squares (the log of
+    its variance is undefined)."""
+    found = [(ss, df) for ss, df in samples if df > 0]
+    if len(found) < 2 or any(ss <= 0 for ss, _ in found):
+        return None
+    total_df = sum(df for _, df in found)
+    pooled = sum(ss for ss, _ in found) / total_df
+    statistic = (total_df * math.log(pooled)
+                 - sum(df * math.log(ss / df) for ss, df in found))
+    k = len(found)
+    statistic /= 1.0 + (sum(1.0 / df for _, df in found) - 1.0 / total_df) / (3.0 * (k - 1))
+    return Bartlett(statistic, k - 1, chi2_sf(statistic, k - 1))

@@ -26,8 +26,8 @@ def section(view: View) -> list[str]:
     lines += [recommendation.why, ""]
     group = next((a.group for a in answers if a.group), None)
     lines += [prose.ANSWER_INTRO.format(
-        procedure=PROCEDURE, alpha=group.alpha if group else ALPHA,
-        looks=f" after {group.looks} looks of racing" if group and group.looks > 1 else "",
+        procedure=PROCEDURE, alpha=ALPHA,
+        looks=f", {group.looks} looks of racing included" if group and group.looks > 1 else "",
         limit=fmt.share(view.limit), mark=fmt.HEALTHY_MARK), ""]
     shown = [a for a in answers if a.db_latency_ms == min(view.profile.db_latencies_ms)]
     lines += groups_table(shown, baseline=True) + [""]

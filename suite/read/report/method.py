@@ -7,7 +7,7 @@ import shlex
 from suite.record import documents, stats
 from suite.read.analysis import SHOWN_PERCENTILES, CellSummary
 from suite.read import fmt
-from suite.read.answer import top_groups
+from suite.read.answer import earlier_procedure, top_groups
 from suite.record.groups import undecided
 from suite.record.plan import races
 from suite.read.report import prose
@@ -186,7 +186,10 @@ def _precision_text(run: RunResult) -> str:
                 f"with it once more, in one round, up to {p.repeat_cap} repeats, within the "
                 f"plan's precision budget; {len(extra)} cell(s) got more. When the rounds "
                 f"ended, {left} of {len(groups)} cells still had no leader beyond noise"
-                + (" (the budget or the repeat cap ended them)." if left else "."))
+                + (" (the budget or the repeat cap ended them)." if left else ".")
+                + (f" The run raced by an earlier procedure ({earlier}), whose groups its "
+                   "results file keeps; the groups this report shows are today's procedure's, "
+                   "on the same repeats." if (earlier := earlier_procedure(run)) else ""))
     return (f" Precision-driven repeats: every cell at least {p.repeats}, one more per round "
             f"while a cell's successful req/s varied more than {p.target_cv:.0%} (CV), up to "
             f"{p.repeat_cap}, within the plan's time; {len(extra)} cell(s) got more.")

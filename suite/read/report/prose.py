@@ -8,15 +8,16 @@ HEADER = ("Each server fetches one document from MongoDB per request. Profile **
 
 ANSWER_INTRO = ("Per cell, the **leader** (the deployable stack with the highest median "
                 "successful req/s among healthy, server-bound cells) and its **top group**: every "
-                "stack not separated from it beyond noise, with its successful req/s as a ratio "
-                "to the leader's and that ratio's 95% interval, within the same interleaved "
-                "rounds where the run recorded them ({procedure}; each decided at {alpha:.4f}"
-                "{looks}; the interval shown is the plain one, the decision the corrected "
-                "one). A cell is healthy when the attempts of all its repeats, pooled, failed "
-                "at most {limit} and no repeat failed more; {mark} marks a faster deployable "
-                "cell that did not. p99 is the measured latency's, median over repeats. The "
-                "baseline is Python without a framework (a bare ASGI callable), never "
-                "recommended.")
+                "stack the repeats cannot rule out as the cell's best, with its successful req/s "
+                "as a ratio to the leader's and that ratio's 95% interval, within the same "
+                "interleaved rounds where the run recorded them ({procedure}; a stack outside "
+                "its cell's top group is not that cell's best, with a family-wise error of at "
+                "most {alpha:.0%} over every cell of the answer{looks}; the interval shown is the "
+                "plain one, the decision the corrected one). A cell is healthy when the attempts "
+                "of all its repeats, pooled, failed at most {limit} and no repeat failed more; "
+                "{mark} marks a faster deployable cell that did not. p99 is the measured "
+                "latency's, median over repeats. The baseline is Python without a framework (a "
+                "bare ASGI callable), never recommended.")
 
 ANSWER_CODE = ("**Sync or async code.** How your views are written decides which stacks you "
                "can use: plain `def` views run on WSGI workers, gevent or a thread pool; "

@@ -21,6 +21,7 @@ computations changes, the test of the page fails until `battle readme` is run ag
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from suite.read.findings import _kept
 from suite.read.report import blocks, gil, method, quality, scenarios
 from suite.read.report import study as study_report
 from suite.read.report.view import View
-from suite.record import results, stats
+from suite.record import groups, results, stats
 from suite.record.documents import WRITE
 from suite.record.profiles import parse_slo
 from suite.record.results import RunResult
@@ -134,6 +135,30 @@ def _spread_line(run: RunResult, cells: dict) -> str | None:
     return "; ".join(levels) or None
 
 
+def _pooled_line(run: RunResult) -> str | None:
+    """The top groups' pooled error: one start's spread with its round removed (the fit's
+    residual SD on the logs, as a share), median per connection level, and whether the stacks
+    spread alike (Bartlett, Holm over the cells)."""
+    levels = []
+    for conns in run.profile.connections:
+        sigmas = []
+        for ms in run.profile.db_latencies_ms:
+            for doc in run.profile.docs:
+                competing, _ = groups.competitors(run, doc, conns, ms)
+                fit = groups.cell_fit(competing) if doc != "write" else None
+                if fit is not None and fit.sigma is not None:
+                    sigmas.append(math.expm1(fit.sigma))
+        if sigmas:
+            levels.append(f"{stats.median(sigmas):.1%} at {conns:,} connections")
+    if not levels:
+        return None
+    tests = groups.spread_tests(run)
+    unequal = [t.label for t in tests if t.p_adjusted < stats.ALPHA]
+    return ("; ".join(levels) + (f"; the stacks spread alike in {len(tests) - len(unequal)} of "
+                                 f"{len(tests)} cells (Bartlett, Holm)" if tests else "")
+            + (f", not in {', '.join(unequal)}" if unequal else ""))
+
+
 def _time_line(run: RunResult) -> str | None:
     wall = sum(s.wall_s or 0 for s in run.sittings)
     if not wall:
@@ -205,6 +230,7 @@ def facts(run: RunResult, args: tuple[str, ...]) -> list[str]:
              f"- **Cells**: {_cells_line(run)}.",
              f"- **Counted repeats**: {_repeats_line(run, cells)}."]
     for title, text in (("Median CV between repeats", _spread_line(run, cells)),
+                        ("The top groups' pooled error: one start's spread, rounds removed where recorded (median)", _pooled_line(run)),
                         ("Servers' Python", _pythons(run)), ("Time", _time_line(run)),
                         ("MongoDB's finds per successful read", _finds_line(run)),
                         ("Little's law, L/N", _little_line(cells))):
