@@ -1,8 +1,10 @@
 import subprocess
+import sys
 
 import pytest
 
 from suite.measure import environment
+from suite import REPO_ROOT
 from suite.read import compare
 
 
@@ -49,3 +51,19 @@ def test_a_run_is_dirty_for_a_changed_source_but_not_for_the_reports_a_run_write
     (tmp_path / "server.py").write_text("workers = 4\n")
     dirty = environment.git_state(tmp_path)
     assert dirty["git_dirty"] is True and len(dirty["git_diff_sha256"]) == 64
+
+
+@pytest.mark.integration   # runs python under setarch
+def test_randomization_records_the_hash_seed_and_a_personality_without_aslr(monkeypatch):
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    found = environment.randomization()
+    assert found["python_hash_seed"] == "random"
+    assert found["randomize_va_space"] in (0, 1, 2)
+    monkeypatch.setenv("PYTHONHASHSEED", "0")
+    assert environment.randomization()["python_hash_seed"] == "0"
+    probe = "from suite.measure import environment; print(environment.randomization())"
+    plain = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                           check=True, cwd=REPO_ROOT).stdout
+    fixed = subprocess.run(["setarch", "-R", sys.executable, "-c", probe], capture_output=True,
+                           text=True, check=True, cwd=REPO_ROOT).stdout
+    assert "'addr_no_randomize': False" in plain and "'addr_no_randomize': True" in fixed

@@ -87,6 +87,22 @@ def cpu_frequency_policy() -> dict[str, str | None]:
             "turbo": turbo}
 
 
+ADDR_NO_RANDOMIZE = 0x0040000   # the personality flag `setarch -R` sets (linux/personality.h)
+
+
+def randomization() -> dict[str, int | str | bool | None]:
+    """What makes one server start differ from the next by chance, as its children inherit it:
+    the kernel's address-space randomization (randomize_va_space: 0 off, 1 partial, 2 full),
+    whether this process runs with it disabled by personality (`setarch -R`), and Python's hash
+    seed (PYTHONHASHSEED: unset means a random seed per process). docs/profile-study.md says
+    what each does to the spread between starts."""
+    personality = _read("/proc/self/personality")
+    return {"randomize_va_space": _int_or_none(_read("/proc/sys/kernel/randomize_va_space")),
+            "addr_no_randomize": (bool(int(personality, 16) & ADDR_NO_RANDOMIZE)
+                                  if personality else None),
+            "python_hash_seed": os.environ.get("PYTHONHASHSEED", "random")}
+
+
 def container_limits() -> dict[str, str | None]:
     """The cgroup limits this process runs under (v2 first, then v1); None where unlimited."""
     cpu_max = _read("/sys/fs/cgroup/cpu.max")
@@ -143,6 +159,7 @@ def collect() -> dict:
         "load_average": list(os.getloadavg()),
         "cpu_frequency": cpu_frequency_policy(),
         "container_limits": container_limits(),
+        "randomization": randomization(),
         "suite_version": __version__,
         **git_state(),
         # Local servers run in this interpreter's environment: these are their versions too.
