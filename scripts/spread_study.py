@@ -1,14 +1,13 @@
 """The spread study's tables (docs/profile-study.md, "The spread between fresh starts"), from
-results files: `python scripts/spread_study.py results/<id>.json ...` prints markdown.
+the results files of interleaved runs: `python scripts/spread_study.py results/<id>.json ...`
+prints markdown (tests/test_spread_study.py checks the page holds what it prints).
 
-Two kinds of files. The study's own runs (scripts/spread-study: one cell, several variants, one
-condition each) give, per condition, each variant's CV over its repeats and the error pooled
-over the variants: the log req/s's residual standard deviation of the same fit the top groups
-use (suite.record.groups.cell_fit: rounds removed where every repeat is a fresh start in its
-own round; one block for a sequential run, whose repeats share one start), with an F-test of
-its variance against the interleaved run's with a random layout. A run of several cells
-(a published matrix) gives how much the cells measured by one start move together: the
-correlation, over every (variant, round), of the residuals of two cells of that start.
+Residuals are those of the fit the top groups use (suite.record.groups.cell_fit: per cell, the
+log of each competitor's successful req/s less its effect and its round's). Per run: how much
+the cells one start measured move together (the correlation, over every (variant, round)
+start, of the residuals of two of its cells), and whether that is the start's own luck or the
+minutes it ran in (the correlation of one start's mean residual with that of the start `lag`
+places later, in the order the starts ran).
 """
 
 from __future__ import annotations
@@ -21,51 +20,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from suite.record import groups, results, stats  # noqa: E402
-
-
-def condition(run: results.RunResult) -> str:
-    found = run.environment.get("randomization") or {}
-    seed = found.get("python_hash_seed", "random")
-    layout = "no ASLR" if found.get("addr_no_randomize") else "ASLR"
-    starts = "one start" if run.order == "sequential" else "a start per repeat"
-    return f"{starts}; {layout}; hash seed {seed}"
-
-
-def measured(run: results.RunResult, doc: str, conns: int) -> list[tuple[str, results.Cell]]:
-    return [(v.name, v.cell(doc, conns, 0)) for v in run.variants
-            if v.cell(doc, conns, 0) is not None and v.cell(doc, conns, 0).repeats]
-
-
-def f_two_sided(ratio: float, df1: int, df2: int) -> float:
-    below = stats.betainc(df1 / 2, df2 / 2, df1 * ratio / (df1 * ratio + df2))
-    return min(1.0, 2 * min(below, 1 - below))
-
-
-def conditions_table(runs: list[results.RunResult]) -> list[str]:
-    names = list(dict.fromkeys(n for run in runs for n, _ in measured(run, "small", 200)))
-    lines = ["| run | condition | " + " | ".join(f"{n} CV" for n in names)
-             + " | pooled error (df) | variance ÷ reference, p |",
-             "|---|---|" + "---:|" * len(names) + "---:|---|"]
-    fits = []
-    for run in runs:
-        competing = measured(run, "small", 200)
-        fits.append((run, competing, groups.cell_fit(competing)))
-    reference = next((fit for run, _, fit in fits if fit and run.order != "sequential"
-                      and not (run.environment.get("randomization") or {}).get(
-                          "addr_no_randomize")
-                      and (run.environment.get("randomization") or {}).get(
-                          "python_hash_seed", "random") == "random"), None)
-    for run, competing, fit in fits:
-        cvs = dict((n, stats.cv([s.ok_rps for s in c.repeats])) for n, c in competing)
-        cells = [f"{cvs[n]:.1%}" if cvs.get(n) is not None else "–" for n in names]
-        error = f"{math.expm1(fit.sigma):.1%} ({fit.df})" if fit and fit.sigma else "–"
-        versus = "reference"
-        if fit is not reference and fit and fit.sigma and reference and reference.sigma:
-            ratio = fit.sigma ** 2 / reference.sigma ** 2
-            versus = f"{ratio:.2f}, p {f_two_sided(ratio, fit.df, reference.df):.3f}"
-        lines.append(f"| {run.run_id} | {condition(run)} | " + " | ".join(cells)
-                     + f" | {error} | {versus} |")
-    return lines
 
 
 def residuals(run: results.RunResult) -> dict[tuple[str, str, int], float]:
@@ -108,14 +62,43 @@ def starts_table(run: results.RunResult) -> list[str]:
     return lines
 
 
+def neighbours_table(run: results.RunResult) -> list[str]:
+    """Whether a start's luck is its own or its minutes': each (variant, round) start's mean
+    residual over its cells, in the order the starts ran, against the start `lag` places later
+    (a different variant, usually of the same round). Independent starts give r near 0 at every
+    lag; a machine whose speed drifts over minutes gives r > 0 at short lags, fading."""
+    per: dict[tuple[str, int], list[float]] = {}
+    for (_, name, number), value in residuals(run).items():
+        per.setdefault((name, number), []).append(value)
+    began: dict[tuple[str, int], str] = {}
+    for v in run.variants:
+        for cell in v.cells:
+            for s in cell.repeats:
+                if s.round is not None and s.started_at:
+                    key = (v.name, s.round)
+                    began[key] = min(began.get(key, s.started_at), s.started_at)
+    order = [stats.mean(per[k]) for k in sorted((k for k in per if k in began), key=began.get)]
+    lines = [f"Run {run.run_id}: a start's mean residual against the start `lag` places later "
+             f"({len(order)} starts in the order they ran)", "",
+             "| lag | pairs | r | p |", "|---:|---:|---:|---:|"]
+    for lag in (1, 2, 3, 5, 10):
+        r = stats.correlation(order[:-lag], order[lag:]) if len(order) > lag + 2 else None
+        if r:
+            lines.append(f"| {lag} | {len(order) - lag} | {r[0]:+.2f} | "
+                         + (f"{r[1]:.3f}" if r[1] >= 0.001 else "< 0.001") + " |")
+    return lines
+
+
+def tables(paths: list[str]) -> list[str]:
+    lines = []
+    for path in paths:
+        run = results.load(Path(path))
+        lines += starts_table(run) + [""] + neighbours_table(run) + [""]
+    return lines
+
+
 def main(paths: list[str]) -> None:
-    runs = [results.load(Path(p)) for p in paths]
-    study = [r for r in runs if len(r.profile.docs) == 1 and r.profile.connections == (200,)]
-    if study:
-        print("\n".join(conditions_table(study)) + "\n")
-    for run in runs:
-        if run not in study:
-            print("\n".join(starts_table(run)) + "\n")
+    print("\n".join(tables(paths)))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 import pytest
 
+from suite.record import plan as plan_module
 from suite.record.groups import Comparison, TopGroup, top_groups
 from suite.record.plan import (CAPACITY_STACKS, CellKey, Costs, Plan, Session, capacity_choice,
                                capacity_sessions, cell_keys, closed_keys, looks, noisy_cells,
@@ -19,9 +20,22 @@ def plan(variants=("a", "b"), profile=PROFILE, **kwargs) -> Plan:
 
 def test_interleaved_rounds_start_every_variant_once_per_round():
     made = plan()
-    assert [(s.variant, s.round, s.target) for s in made.sessions] == [
-        ("a", 1, 1), ("b", 1, 1), ("a", 2, 2), ("b", 2, 2), ("a", 3, 3), ("b", 3, 3)]
+    assert [(s.round, s.target) for s in made.sessions] == [(1, 1), (1, 1), (2, 2), (2, 2),
+                                                            (3, 3), (3, 3)]
+    for r in (1, 2, 3):
+        assert sorted(s.variant for s in made.sessions if s.round == r) == ["a", "b"]
     assert made.counted_repeats() == 2 * 6 * 3
+
+
+def test_each_round_starts_the_variants_in_an_order_of_its_own_that_a_resume_draws_again():
+    names = tuple(f"v{i}" for i in range(12))
+    orders = [plan_module.round_order(names, r) for r in range(1, 6)]
+    assert all(sorted(o) == sorted(names) for o in orders)
+    assert len({tuple(o) for o in orders}) == 5          # no two rounds alike
+    assert orders == [plan_module.round_order(names, r) for r in range(1, 6)]
+    made = Plan.make(names, PROFILE)
+    for r, order in enumerate(orders[:PROFILE.repeats], start=1):
+        assert [s.variant for s in made.sessions if s.round == r] == order
     assert [c.label for c in made.cells()] == ["small@200", "small@1000", "small@5000",
                                                "large@200", "large@1000", "large@5000"]
 
@@ -60,7 +74,9 @@ def test_what_is_left_after_an_interruption_is_made_up_session_by_session():
     have.update({("b", c): 1 for c in cells})
     have[("b", cells[0])] = 2
     steps = made.steps(have)
-    assert [(s.variant, s.round) for s, _ in steps] == [("b", 2), ("a", 3), ("b", 3)]
+    assert [(s.variant, s.round) for s, _ in steps] == [
+        ("b", 2), *(("a", 3), ("b", 3))[::1 if plan_module.round_order(("a", "b"), 3)[0] == "a"
+                                         else -1]]
     assert steps[0][1] == {c: 1 for c in cells[1:]}
     assert made.counted_repeats(steps) == 5 + 6 + 6
     # A failed cell (None) is never measured again; a complete plan has nothing left.

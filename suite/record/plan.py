@@ -12,6 +12,8 @@ nothing here starts a process.
 
 from __future__ import annotations
 
+import hashlib
+import random
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
@@ -87,6 +89,20 @@ class Session:
         return f"{kind} {self.round}"
 
 
+def round_order(names: Sequence[str], round_no: int) -> list[str]:
+    """The order round `round_no` starts the variants in: a permutation drawn afresh for every
+    round (a randomized block design), so that no variant always runs beside the same
+    neighbours or at the same place in a round. The machine's speed drifts over minutes
+    (docs/profile-study.md, the spread between fresh starts): in a fixed order two neighbours
+    always share their minutes and two variants far apart never do. Seeded by the round and the
+    variants, so a resumed run draws the same order; catalog order is the first round's only by
+    chance."""
+    seed = hashlib.sha256(f"{round_no}|{','.join(names)}".encode()).digest()
+    order = list(names)
+    random.Random(seed).shuffle(order)
+    return order
+
+
 @dataclass(frozen=True)
 class Costs:
     """What a run spends besides counted load, in seconds, as the estimate counts it.
@@ -146,7 +162,7 @@ class Plan:
         if profile.interleave:
             # Round r starts every variant once and measures each of its cells once more.
             sessions = [Session(name, r, cells, r) for r in range(1, profile.repeats + 1)
-                        for name in names]
+                        for name in round_order(names, r)]
         else:
             sessions = [Session(name, 1, cells, profile.repeats) for name in names]
         return cls(names, profile, tuple(sessions), crosscheck, costs or Costs(), catalog_sha256)
@@ -253,7 +269,9 @@ class Plan:
                 "rates_for": self.profile.rates_for, "capacity_stacks": self.capacity_stacks,
                 "capacity_bound_s": round(self.capacity_bound_s, 1),
                 "expected_s": round(self.expected_s, 1), "crosscheck": self.crosscheck,
-                "costs": asdict(self.costs), "catalog_sha256": self.catalog_sha256}
+                "costs": asdict(self.costs), "catalog_sha256": self.catalog_sha256,
+                # The base rounds start the variants in an order drawn for each (round_order).
+                "round_order": "shuffled" if self.profile.interleave else "sequential"}
 
     def describe(self, steps: list[Step] | None = None) -> list[str]:
         """The plan as `battle run --plan` prints it (and a run's first lines)."""

@@ -17,7 +17,10 @@ from suite.record.results import Cell, MongoInfo, RunResult, VariantResult
 
 def order_text(run: RunResult) -> str:
     if run.order == "interleaved" and run.profile.repeats > 1:
-        return "interleaved (repeat r of every variant, each freshly started, before repeat r+1)"
+        shuffled = (run.plan or {}).get("round_order") == "shuffled"
+        return ("interleaved (repeat r of every variant, each freshly started, before repeat r+1"
+                + ("; every base round starts the variants in an order drawn for it" if shuffled
+                   else "; every round in the same order") + ")")
     return "one after the other"
 
 
