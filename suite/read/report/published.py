@@ -10,7 +10,8 @@ Three block names:
 
 A `run` block holds one KIND of fact about one run (the KINDS table below: its record, the
 answer per cell, the share kept, a check, the cross-check, threads without the GIL, the 2014
-study, the database far away, costs, sweeps, instances, writes, open loop, chosen rows); a
+study, the database far away, costs, sweeps, instances, writes, open loop, chosen rows, the
+reference rows and the ceiling beside the best Python stack); a
 `compare` block is `battle compare BASE NEW`'s verdicts, a `ranks` block its rank stability
 (Kendall's τ-b per cell). Every figure comes from the same
 functions the run's report uses (suite.read: analysis, answer, checks, findings, gil, study,
@@ -31,6 +32,7 @@ from suite.read.analysis import SLO_MAX_FAILURE_RATE, rate_points, summaries
 # `gil._twin_sentences`, `scenarios._sweep_sentences`, ...): called as they are, so a block says
 # what the report says instead of a second computation of the same figure.
 from suite.read.findings import _kept
+from suite.read.report import answer as answer_report
 from suite.read.report import blocks, gil, method, quality, scenarios
 from suite.read.report import study as study_report
 from suite.read.report.view import View
@@ -331,6 +333,15 @@ def check(run: RunResult, args: tuple[str, ...]) -> list[str]:
     found = [f for f in checks.checks(run) if f.kind in wanted]
     return [f"- **{f.kind}**: {f.text}" for f in found] or [
         f"- no check of kind {', '.join(args)} fired for this run"]
+
+
+def references(run: RunResult, args: tuple[str, ...]) -> list[str]:
+    """The answer's table of other languages' rows and the compiled ceiling beside the best
+    Python stack per cell, as the report prints it (without its introduction)."""
+    found = answer.answers(run)
+    shown = [a for a in found if a.db_latency_ms == min(run.profile.db_latencies_ms)]
+    table = [line for line in answer_report._references(shown) if line.startswith("|")]
+    return table or ["- no reference row or ceiling in this run"]
 
 
 def rows(run: RunResult, args: tuple[str, ...]) -> list[str]:
@@ -637,7 +648,7 @@ KINDS: dict[str, Callable[[RunResult, tuple[str, ...]], list[str]]] = {
     "facts": facts, "cells": cells, "kept": kept, "check": check, "rows": rows,
     "crosscheck": crosscheck, "gil": gil_, "study": study_, "dblatency": dblatency,
     "costs": costs, "sweep": sweep, "instances": instances, "writes": writes,
-    "open-loop": open_loop,
+    "open-loop": open_loop, "references": references,
 }
 
 
