@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from suite import REPO_ROOT
-from suite.record import results
+from suite.record import plan, results
 from tests.conftest import alive, battle, descendants
 
 pytestmark = pytest.mark.integration
@@ -26,13 +26,22 @@ def _comm(pid: int) -> str:
         return ""
 
 
+VARIANTS = ("fastapi-uvicorn", "flask-gunicorn-gevent")
+# The variant the first round starts first: each round starts them in an order drawn for it.
+FIRST = plan.round_order(VARIANTS, 1)[0]
+
+
+def _variant(run: results.RunResult, name: str) -> results.VariantResult:
+    return next(v for v in run.variants if v.name == name)
+
+
 def _kill_mid_run(tmp_path, name: str) -> tuple[subprocess.CompletedProcess, results.RunResult,
                                                  datetime, set[int]]:
     """Start a run of two variants, wait for its first counted repeat, kill the first process
     called `name` among its descendants while the next repeat runs."""
     out = tmp_path / "results"
     process = subprocess.Popen(
-        [sys.executable, "-m", "suite", "run", "fastapi-uvicorn", "flask-gunicorn-gevent",
+        [sys.executable, "-m", "suite", "run", *VARIANTS,
          "--docs", "small", "--connections", "10,20", "--duration", "4", "--timeout", "2",
          "--warmup", "0", "--repeats", "2", "--out", str(out), "--reports", str(tmp_path / "rep")],
         cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
@@ -43,7 +52,7 @@ def _kill_mid_run(tmp_path, name: str) -> tuple[subprocess.CompletedProcess, res
             children |= descendants(process.pid)
             files = sorted(out.glob("*.json"))
             run = results.load(files[0]) if files else None
-            if run and run.variants and run.variants[0].cells[0].repeats:
+            if run and run.variants and _variant(run, FIRST).cells[0].repeats:
                 break
             time.sleep(0.2)
         else:
@@ -76,7 +85,8 @@ def test_a_dependency_that_dies_stops_the_run_and_keeps_what_was_measured(tmp_pa
     assert len(stopped) == 1 and what in stopped[0], done.stderr
     assert f"--resume {run.run_id}" in stopped[0]
     assert run.status == "failed" and what in run.reason
-    first, second = run.variants
+    first = _variant(run, FIRST)
+    [second] = [v for v in run.variants if v.name != FIRST]
     # The repeat in flight was discarded: every recorded repeat started before the kill.
     counted = [s for c in first.cells for s in c.repeats]
     assert counted and all(_started(s) < killed_at for s in counted)
