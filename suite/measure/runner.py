@@ -27,7 +27,7 @@ from bson.errors import InvalidId
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from suite.measure import connections, environment
+from suite.measure import calibration, connections, environment
 from suite.record import documents, results, stats
 from suite.measure.balancer import start_deployment
 from suite.record.catalog import DEFAULT_MAX_CONNECTIONS, Variant, evaluate
@@ -43,7 +43,7 @@ from suite.record.profiles import rate_spec
 from suite.measure.resources import SAMPLE_INTERVAL_S
 from suite.record.results import (Cell, DatabaseOps, DbLatencyCheck, MongoInfo, RunResult, Sitting,
                            Usage, VariantResult, VerificationCheck)
-from suite.measure.runtime import MongoEndpoint, Runtime, Server, ServerFailed, Watch
+from suite.measure.runtime import MongoEndpoint, Runtime, Server, ServerFailed, Watch, role_cpus
 from suite.measure.verify import (QUIET_FAST_S, QUIET_GAP_S, check_interpreter, check_reads,
                                   check_write, verify,
                                   wait_quiet, wait_ready)
@@ -113,6 +113,11 @@ def method(runtime: str) -> dict[str, str]:
                   "accepted).",
         "listen_drops": "the kernel's count of connection attempts dropped at a full listen "
                         "queue (TcpExt ListenDrops), read before and after every execution.",
+        "calibration": "right before every counted repeat, with the server idle, the suite "
+                       f"times {calibration.BLOCKS} blocks of fixed interpreted work on each "
+                       "CPU the roles run on (the median per CPU is recorded) and reads the "
+                       "time stolen from each CPU while the repeat runs (/proc/stat): how fast "
+                       "the machine was, apart from the server.",
     }
 
 
@@ -278,6 +283,9 @@ class Runner:
         self.total_repeats = self.done_repeats
         self.prepared: set[str] = set()       # variants _prepare ran for in this sitting
         self.capacity: list[Session] = []     # the capacity phase's sessions, once known
+        # The CPUs the roles run on, each timed before every counted repeat.
+        self.calibrated_cpus = sorted({cpu for role in ("server", "loadgen", "db")
+                                       for cpu in role_cpus(self.runtime.cpu_roles, role)})
 
     def expected_body(self, doc: str) -> Path:
         """The verified bytes of `doc`, in a file the load generator compares responses with."""
@@ -676,6 +684,10 @@ class Runner:
             before = self._mongo_call(self.counter.read) if watched and self.counter else None
             listen_drops = getattr(server, "listen_drops", connections.listen_drops)
             drops = listen_drops() if watched else None
+            # The machine's speed right before a counted repeat, on its idle CPUs.
+            timed = kind == "repeat" and self.runtime.same_machine
+            speed = calibration.calibrate(self.calibrated_cpus) if timed else None
+            stolen = calibration.steal_ticks() if timed else None
             started_at = now()
             try:
                 sample = generator.run(url, cell.connections, duration_s, raw,
@@ -689,6 +701,9 @@ class Runner:
             add_cpu_shares(sample, self.runtime.cpu_roles)
             if kind == "repeat":
                 sample.round = round_no
+            if stolen is not None:
+                sample.calibration_us = speed
+                sample.steal_s = calibration.stolen_s(stolen, calibration.steal_ticks())
             dropped = listen_drops() if drops is not None else None
             sample.started_at, sample.quiet_wait_s = started_at, waited
             if dropped is not None:

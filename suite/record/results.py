@@ -53,7 +53,8 @@ SCHEMA = "battle.results"
 #     GIL, path), the code style its app is written in (`code`: sync | async); each repeat's
 #     round (`round`: the interleaved round it belongs to, for ratios within a round); the
 #     run's top groups (`top_groups`) and why it stopped (`reason`); the runtime's declared
-#     capabilities. A v9 file is a v10 file with none of them recorded (None / []).
+#     capabilities; each counted repeat's CPU calibration and stolen time (`calibration_us`,
+#     `steal_s`). A v9 file is a v10 file with none of them recorded (None / []).
 # Older versions are upgraded on load, one version at a time.
 VERSION = 10
 LATENCY_KEYS = ("min", "mean", "stdev", "max", "p50", "p75", "p90", "p99", "p99.9")
@@ -289,6 +290,12 @@ class Sample:
     # conditions, so a ratio within a round cancels what the machine did to the whole round.
     # None: not recorded (before v10), warmups, primers and crosschecks.
     round: int | None = None
+    # How fast the machine's CPUs were as the repeat started (suite.measure.calibration): per
+    # CPU, the median µs of a fixed block of interpreted work run on it right before; and the
+    # seconds the hypervisor stole from each CPU while it ran. None: not recorded (runs before
+    # them, warmups, crosschecks, engines on other machines).
+    calibration_us: dict[str, float] | None = None
+    steal_s: dict[str, float] | None = None
 
     @property
     def finds_per_ok(self) -> float | None:
@@ -398,7 +405,13 @@ class Sample:
                    database=_optional(DatabaseOps, data.get("database")),
                    spread=None if data.get("spread") is None else Spread.from_dict(data["spread"]),
                    listen_drops=_opt_int(data.get("listen_drops")),
-                   round=_opt_int(data.get("round")))
+                   round=_opt_int(data.get("round")),
+                   calibration_us=_opt_floats(data.get("calibration_us")),
+                   steal_s=_opt_floats(data.get("steal_s")))
+
+
+def _opt_floats(values: dict | None) -> dict[str, float] | None:
+    return None if values is None else {str(key): float(v) for key, v in values.items()}
 
 
 def _opt_float(value: Any) -> float | None:

@@ -86,6 +86,9 @@ class Server(Protocol):
 class Runtime(Protocol):
     name: str
     cpu_roles: dict[str, list[int]]    # role (ROLES) -> CPUs it is pinned to; empty: not pinned
+    # Whether every role runs on the machine the suite runs on (its CPUs are the roles' CPUs:
+    # the calibration before each repeat times them, suite.measure.calibration).
+    same_machine: bool
 
     def server_cpus(self) -> int:
         """CPUs the server may use; catalog settings such as workers follow it."""

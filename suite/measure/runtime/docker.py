@@ -235,6 +235,7 @@ class DockerRuntime:
     """Pinning (`cpu_roles`) is each container's cpuset; `memory` its memory limit per role."""
 
     name = "docker"
+    same_machine = True
 
     def __init__(self, cpu_roles: dict[str, list[int]] | None = None,
                  memory: dict[str, str] | None = None, images: str | None = None,

@@ -48,6 +48,7 @@ class LocalRuntime:
     when there is one)."""
 
     name = "local"
+    same_machine = True
 
     def __init__(self, python: str | None = None,
                  cpu_roles: dict[str, list[int]] | None = None):

@@ -71,6 +71,7 @@ class PlacedRuntime(DockerRuntime):
     """Roles on engines: `hosts` role -> placement.Host (client, server, db)."""
 
     name = "docker"
+    same_machine = False     # each role on its host's engine
 
     def __init__(self, hosts: dict[str, Host], memory: dict[str, str] | None = None,
                  images: str | None = None, **kwargs):
