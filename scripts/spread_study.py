@@ -89,11 +89,71 @@ def neighbours_table(run: results.RunResult) -> list[str]:
     return lines
 
 
+def _p(value: float) -> str:
+    return f"{value:.3f}" if value >= 0.001 else "< 0.001"
+
+
+def calibration_table(run: results.RunResult) -> list[str]:
+    """Whether the machine's speed, timed right before each counted repeat on each CPU
+    (suite.measure.calibration), follows the repeats' residuals. If the drift is the CPUs'
+    speed, the fixed work's time spreads as the residuals do, drifts between consecutive
+    repeats, and a slow calibration goes with a low residual (r < 0); the residual's spread
+    left after a straight-line fit on it is what the calibration cannot explain."""
+    timed = [(v.name, cell, s) for v in run.variants for cell in v.cells for s in cell.repeats
+             if s.calibration_us and s.round is not None and s.started_at]
+    if not timed:
+        return []
+    timed.sort(key=lambda item: item[2].started_at)
+    roles: dict[str, list[str]] = {}
+    for role, pinned in sorted(run.cpu_roles.items()):
+        for cpu in pinned:
+            roles.setdefault(str(cpu), []).append(role)
+    cpus = sorted({cpu for _, _, s in timed for cpu in s.calibration_us}, key=int)
+    lines = [f"Run {run.run_id}: the fixed work's time per CPU before each of its "
+             f"{len(timed)} counted repeats, in the order they ran", "",
+             "| CPU | pinned to it | median µs | CV | consecutive repeats' r | stolen s |",
+             "|---:|---|---:|---:|---:|---:|"]
+    for cpu in cpus:
+        series = [s.calibration_us[cpu] for _, _, s in timed if cpu in s.calibration_us]
+        lag = stats.correlation(series[:-1], series[1:])
+        stolen = sum((s.steal_s or {}).get(cpu, 0.0) for _, _, s in timed)
+        lines.append(f"| {cpu} | {' and '.join(roles.get(cpu, ['every role']))} | "
+                     f"{stats.median(series):,.0f} | {stats.cv(series) * 100:.1f}% | "
+                     + (f"{lag[0]:+.2f}" if lag else "–") + f" | {stolen:.2f} |")
+    server = str(run.cpu_roles.get("server", [int(cpus[-1])])[0])
+    found = residuals(run)
+    lines += ["", f"Run {run.run_id}: each counted repeat's residual against the log of the "
+              f"fixed work's time on the server's CPU ({server}) right before it, and against "
+              "the seconds stolen from that CPU while it ran", "",
+              "| cells | repeats | residual sd | r, calibration | p | r, stolen | p "
+              "| sd left after a fit on the stolen time |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    labels = list(dict.fromkeys(label for label, _, _ in found))
+    for label in [*labels, "all"]:
+        rows = [(found[(f"{c.doc}@{c.connections}", name, s.round)],
+                 math.log(s.calibration_us[server]), (s.steal_s or {}).get(server, 0.0))
+                for name, c, s in timed if server in s.calibration_us
+                and (f"{c.doc}@{c.connections}", name, s.round) in found
+                and label in ("all", f"{c.doc}@{c.connections}")]
+        residual = [y for y, _, _ in rows]
+        by_work = stats.correlation(residual, [x for _, x, _ in rows])
+        by_steal = stats.correlation(residual, [x for _, _, x in rows])
+        if not by_work or not by_steal:
+            continue
+        sd = stats.stdev(residual)
+        lines.append(f"| {label} | {len(rows)} | {sd * 100:.1f}% | {by_work[0]:+.2f} | "
+                     f"{_p(by_work[1])} | {by_steal[0]:+.2f} | {_p(by_steal[1])} | "
+                     f"{sd * math.sqrt(1 - by_steal[0] ** 2) * 100:.1f}% |")
+    return lines
+
+
 def tables(paths: list[str]) -> list[str]:
     lines = []
     for path in paths:
         run = results.load(Path(path))
         lines += starts_table(run) + [""] + neighbours_table(run) + [""]
+        calibrated = calibration_table(run)
+        lines += calibrated + [""] if calibrated else []
     return lines
 
 
