@@ -37,6 +37,10 @@ def test_pinned_roles_run_on_their_cpus(tmp_path):
     assert variant.settings["workers"] == 1  # workers follow the CPUs the server is given
     sample = variant.cells[0].repeats[0]
     assert sample.threads == 1 and sample.args[:2] == ["-t", "1"]  # one wrk thread, one CPU
+    # The machine's speed before it, timed on each CPU a role runs on; what was stolen from each.
+    assert set(sample.calibration_us) == {str(cpus[0]), str(server_cpu)}
+    assert all(us > 0 for us in sample.calibration_us.values())
+    assert set(sample.steal_s) == {str(cpu) for cpu in range(os.cpu_count())}
 
 
 def run_files(out):
