@@ -22,6 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from suite.record import groups, results, stats  # noqa: E402
 
 
+def _p(value: float) -> str:
+    return f"{value:.3f}" if value >= 0.001 else "< 0.001"
+
+
 def residuals(run: results.RunResult) -> dict[tuple[str, str, int], float]:
     """(cell label, variant, round) -> the residual of its log req/s in its cell's fit."""
     found = {}
@@ -58,7 +62,7 @@ def starts_table(run: results.RunResult) -> list[str]:
         r = stats.correlation([x for x, _ in pairs], [y for _, y in pairs])
         if r:
             lines.append(f"| {a} and {b} | {len(pairs)} | {r[0]:+.2f} | "
-                         + (f"{r[1]:.3f}" if r[1] >= 0.001 else "< 0.001") + " |")
+                         + f"{_p(r[1])} |")
     return lines
 
 
@@ -85,12 +89,8 @@ def neighbours_table(run: results.RunResult) -> list[str]:
         r = stats.correlation(order[:-lag], order[lag:]) if len(order) > lag + 2 else None
         if r:
             lines.append(f"| {lag} | {len(order) - lag} | {r[0]:+.2f} | "
-                         + (f"{r[1]:.3f}" if r[1] >= 0.001 else "< 0.001") + " |")
+                         + f"{_p(r[1])} |")
     return lines
-
-
-def _p(value: float) -> str:
-    return f"{value:.3f}" if value >= 0.001 else "< 0.001"
 
 
 def calibration_table(run: results.RunResult) -> list[str]:
@@ -99,7 +99,8 @@ def calibration_table(run: results.RunResult) -> list[str]:
     speed, the fixed work's time spreads as the residuals do, drifts between consecutive
     repeats, and a slow calibration goes with a low residual (r < 0); the residual's spread
     left after a straight-line fit on it is what the calibration cannot explain."""
-    timed = [(v.name, cell, s) for v in run.variants for cell in v.cells for s in cell.repeats
+    timed = [(v.name, f"{cell.doc}@{cell.connections}", s) for v in run.variants
+             for cell in v.cells for s in cell.repeats
              if s.calibration_us and s.round is not None and s.started_at]
     if not timed:
         return []
@@ -130,11 +131,10 @@ def calibration_table(run: results.RunResult) -> list[str]:
               "|---|---:|---:|---:|---:|---:|---:|---:|"]
     labels = list(dict.fromkeys(label for label, _, _ in found))
     for label in [*labels, "all"]:
-        rows = [(found[(f"{c.doc}@{c.connections}", name, s.round)],
+        rows = [(found[(cell, name, s.round)],
                  math.log(s.calibration_us[server]), (s.steal_s or {}).get(server, 0.0))
-                for name, c, s in timed if server in s.calibration_us
-                and (f"{c.doc}@{c.connections}", name, s.round) in found
-                and label in ("all", f"{c.doc}@{c.connections}")]
+                for name, cell, s in timed if server in s.calibration_us
+                and (cell, name, s.round) in found and label in ("all", cell)]
         residual = [y for y, _, _ in rows]
         by_work = stats.correlation(residual, [x for _, x, _ in rows])
         by_steal = stats.correlation(residual, [x for _, _, x in rows])

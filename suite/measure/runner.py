@@ -701,7 +701,7 @@ class Runner:
             add_cpu_shares(sample, self.runtime.cpu_roles)
             if kind == "repeat":
                 sample.round = round_no
-            if stolen is not None:
+            if timed:
                 sample.calibration_us = speed
                 sample.steal_s = calibration.stolen_s(stolen, calibration.steal_ticks())
             dropped = listen_drops() if drops is not None else None
