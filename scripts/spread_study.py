@@ -147,18 +147,55 @@ def calibration_table(run: results.RunResult) -> list[str]:
     return lines
 
 
+def _placement(run: results.RunResult) -> str:
+    if not run.cpu_roles:
+        return "unpinned"
+    return ", ".join(f"{role} on {'+'.join(map(str, cpus))}"
+                     for role, cpus in sorted(run.cpu_roles.items()))
+
+
+def conditions_table(runs: list[results.RunResult]) -> list[str]:
+    """Runs of one design side by side, in the order they ran (alternating conditions, so the
+    machine's drift over the sitting falls on each alike): per run, where the roles ran, the
+    median CV of its cells' repeats, the residual sd the cell fit leaves (the error the top
+    groups test against), and the seconds stolen from each CPU per counted repeat."""
+    lines = ["Runs side by side, in the order they ran", "",
+             "| run | placement | cells | repeats | median CV | residual sd | stolen s per "
+             "repeat, per CPU |", "|---|---|---:|---:|---:|---:|---|"]
+    for run in sorted(runs, key=lambda r: r.started_at):
+        cells = [c for v in run.variants for c in v.cells
+                 if len(c.repeats) > 1 and all(s.ok_rps > 0 for s in c.repeats)]
+        spreads = [stats.cv([s.ok_rps for s in c.repeats]) for c in cells]
+        residual = list(residuals(run).values())
+        samples = [s for v in run.variants for c in v.cells for s in c.repeats if s.steal_s]
+        cpus = sorted({cpu for s in samples for cpu in s.steal_s}, key=int)
+        stolen = ", ".join(f"{cpu}: {stats.mean([s.steal_s.get(cpu, 0.0) for s in samples]):.3f}"
+                           for cpu in cpus) or "–"
+        lines.append(f"| {run.run_id} | {_placement(run)} | {len(cells)} | "
+                     f"{sum(len(c.repeats) for c in cells)} | "
+                     f"{stats.median(spreads) * 100:.1f}% | "
+                     f"{stats.stdev(residual) * 100:.1f}% | {stolen} |")
+    return lines
+
+
 def tables(paths: list[str]) -> list[str]:
+    """Each run's tables, then (given several runs) the runs side by side."""
     lines = []
-    for path in paths:
-        run = results.load(Path(path))
+    runs = [results.load(Path(path)) for path in paths]
+    for run in runs:
         lines += starts_table(run) + [""] + neighbours_table(run) + [""]
         calibrated = calibration_table(run)
         lines += calibrated + [""] if calibrated else []
     return lines
 
 
-def main(paths: list[str]) -> None:
-    print("\n".join(tables(paths)))
+def main(argv: list[str]) -> None:
+    """`spread_study.py RUN.json ...`: each run's tables; `spread_study.py --side-by-side
+    RUN.json ...`: the runs of one alternating design side by side."""
+    if argv[:1] == ["--side-by-side"]:
+        print("\n".join(conditions_table([results.load(Path(p)) for p in argv[1:]])))
+    else:
+        print("\n".join(tables(argv)))
 
 
 if __name__ == "__main__":
