@@ -179,10 +179,11 @@ def conditions_table(runs: list[results.RunResult]) -> list[str]:
 
 
 def tables(paths: list[str]) -> list[str]:
-    """Each run's tables, then (given several runs) the runs side by side."""
+    """Each run's own tables, one run after another (the runs side by side are
+    conditions_table's, `--side-by-side`)."""
     lines = []
-    runs = [results.load(Path(path)) for path in paths]
-    for run in runs:
+    for path in paths:
+        run = results.load(Path(path))
         lines += starts_table(run) + [""] + neighbours_table(run) + [""]
         calibrated = calibration_table(run)
         lines += calibrated + [""] if calibrated else []
