@@ -31,6 +31,7 @@ from suite.record.plan import Plan
 from suite.measure.runner import DependencyDied, RunOptions, Runner, start_mongo, start_verified
 from suite.measure.runtime import (ROLES, Runtime, RuntimeUnavailable, ServerFailed,
                                    default_pinning)
+from suite.measure.runtime.capabilities import Capabilities, Request, refusals
 from suite.measure.runtime.docker import DockerRuntime, remove_owned
 from suite.measure.runtime.local import LocalRuntime
 from suite.measure.runtime.placed import PlacedRuntime
@@ -126,14 +127,32 @@ def parse_memory(specs: list[str]) -> dict[str, str]:
     return limits
 
 
-def make_runtime(args: argparse.Namespace, cpu_roles: dict[str, list[int]]) -> Runtime:
+def runtime_kind(args: argparse.Namespace) -> type:
+    """The runtime class the arguments choose (its `capabilities` say what it can do)."""
+    if getattr(args, "hosts", None):
+        return PlacedRuntime
+    return DockerRuntime if args.runtime == "docker" else LocalRuntime
+
+
+def runtime_flag(args: argparse.Namespace) -> str:
+    """How the command line chose its runtime, for a refusal's first words."""
+    return "--hosts" if getattr(args, "hosts", None) else f"--runtime {args.runtime}"
+
+
+def make_runtime(args: argparse.Namespace, cpu_roles: dict[str, list[int]],
+                 prior: results.RunResult | None = None) -> Runtime:
+    """The runtime the arguments choose; reaches nothing (every runtime checks it can work in
+    its open()). `prior`: the run being resumed, whose placed hosts' CPUs its settings
+    were resolved for."""
     if getattr(args, "hosts", None):
         try:
             hosts = placement.load_hosts(args.hosts)
         except placement.PlacementError as exc:
             raise UsageError(str(exc)) from None
+        placed = (prior.runtime_details.placement or {}) if prior is not None else {}
+        recorded = {role: host.get("cpus") for role, host in placed.get("hosts", {}).items()}
         return PlacedRuntime(hosts, memory=parse_memory(args.memory), images=args.images,
-                             catalog_path=args.catalog)
+                             catalog_path=args.catalog, recorded_cpus=recorded)
     if args.runtime == "local":
         if args.memory or args.images:
             raise UsageError("--memory and --images apply to --runtime docker only")
@@ -423,14 +442,14 @@ def catalog_hash(path: Path) -> str | None:
         return None
 
 
-def runnable(variants: list, named: bool, runtime_name: str) -> list:
+def runnable(variants: list, named: bool, capabilities: Capabilities) -> list:
     """The variants this machine and runtime can run. Free-threaded rows (and their GIL twins)
-    need the free-threaded interpreter, reference rows their toolchain, both on the local
-    runtime: named, a missing one is a usage error; unnamed (every variant), they are left out
-    with one line per reason."""
+    need the free-threaded interpreter, reference rows their toolchain, both on a runtime that
+    runs rows on the host (`host_only_rows`): named, a missing one is a usage error; unnamed
+    (every variant), they are left out with one line per reason."""
     reasons: dict[str, list] = {}
     for v in variants:
-        why = _unavailable(v, runtime_name)
+        why = _unavailable(v, capabilities)
         if why:
             reasons.setdefault(why, []).append(v)
     if not reasons:
@@ -444,9 +463,9 @@ def runnable(variants: list, named: bool, runtime_name: str) -> list:
     return [v for v in variants if v not in left_out]
 
 
-def _unavailable(variant, runtime_name: str) -> str | None:
+def _unavailable(variant, capabilities: Capabilities) -> str | None:
     """Why `variant` cannot run here and now; None: it can."""
-    if runtime_name == "docker" and variant.host_only:
+    if not capabilities.host_only_rows and variant.host_only:
         kind = "free-threaded" if variant.free_threaded else variant.interpreter
         return f"{kind} rows run in the local runtime only: {variant.host_only_why}"
     if variant.free_threaded:
@@ -459,31 +478,27 @@ def _unavailable(variant, runtime_name: str) -> str | None:
     return None
 
 
-def refuse_unplaced(args: argparse.Namespace, profile, crosscheck: bool) -> None:
-    """What a placed run (--hosts) does not measure yet, refused in one line before anything
-    starts."""
-    unplaced = [
-        (bool(args.cpus), "--cpus (pinning is per machine: each role has its host)"),
-        (bool(args.mongo_url), "--mongo-url (the db host's engine runs the database)"),
-        (bool(args.instances or args.balancer), "--instances/--balancer (deployments)"),
-        (crosscheck or bool(getattr(args, "crosscheck", None))
-         or getattr(args, "loadgen", "wrk") != "wrk" or bool(profile.rates),
-         "oha (--loadgen oha, --crosscheck, --rate): wrk is the client container's generator"),
-        (documents.WRITE in profile.docs, "writes (--docs write)"),
-        (args.runtime == "local" and "--runtime" in args.argv,
-         "--runtime local (a placed run is the docker runtime on several engines)"),
-    ]
-    for refused, what in unplaced:
-        if refused:
-            raise UsageError(f"--hosts does not take {what}")
+def refuse_what_the_runtime_cannot(args: argparse.Namespace, capabilities: Capabilities,
+                                   generators: set[str], writes: bool) -> None:
+    """What the command asks that its runtime cannot do (its declared capabilities), refused
+    in one line before anything starts."""
+    if getattr(args, "hosts", None) and args.runtime == "local" and "--runtime" in args.argv:
+        raise UsageError("--hosts does not take --runtime local (a placed run is the docker "
+                         "runtime on several engines)")
+    refused = refusals(Request(cpus=bool(args.cpus), external_database=bool(args.mongo_url),
+                               deployments=bool(args.instances or args.balancer),
+                               generators=frozenset(generators), writes=writes), capabilities)
+    if refused:
+        raise UsageError(f"{runtime_flag(args)} does not take {refused[0]}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     prior = None
     if getattr(args, "resume", None):
         args, prior = resumed_args(args)
+    capabilities = runtime_kind(args).capabilities
     variants = runnable(select(load_catalog(args.catalog), args.variants), bool(args.variants),
-                        "docker" if getattr(args, "hosts", None) else args.runtime)
+                        capabilities)
     try:
         profile = PROFILES[args.profile].with_overrides(
             docs=args.docs, connections=args.connections, duration_s=args.duration,
@@ -495,27 +510,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     writes = documents.WRITE in profile.docs
-    if writes and (args.command == "crosscheck" or getattr(args, "loadgen", "wrk") != "wrk"
-                   or getattr(args, "crosscheck", None) or profile.rates):
+    crosscheck = args.command == "crosscheck"
+    loadgen = "wrk" if crosscheck else getattr(args, "loadgen", "wrk")
+    second = "oha" if crosscheck else getattr(args, "crosscheck", None)
+    generators = {loadgen, *([second] if second else []), *(["oha"] if profile.rates else [])}
+    if writes and generators != {"wrk"}:
         raise UsageError("writes (--docs write) are wrk's alone: each request posts a key unique "
                          "in the run, which oha cannot vary (no --loadgen oha, --crosscheck or "
                          "--rate with them)")
     if args.unpinned and args.cpus:
         raise UsageError("--unpinned and --cpus contradict each other: choose one")
+    refuse_what_the_runtime_cannot(args, capabilities, generators, writes)
     cpu_roles = parse_cpu_roles(args.cpus)
-    if getattr(args, "hosts", None):
-        refuse_unplaced(args, profile, crosscheck=args.command == "crosscheck")
     if args.mongo_url and "db" in cpu_roles:
         raise UsageError("--cpus db=... pins the embedded mongod; it cannot pin --mongo-url")
-    if not cpu_roles and not args.unpinned and not getattr(args, "hosts", None):
+    if not cpu_roles and not args.unpinned and capabilities.pinning == "cpus":
         cpu_roles = default_pinning(sorted(os.sched_getaffinity(0)),
                                     external_db=bool(args.mongo_url))
         if not cpu_roles:
             print("note: one CPU only: server, load generator and mongod share it (unpinned)",
                   file=sys.stderr)
-    crosscheck = args.command == "crosscheck"
-    runtime = make_runtime(args, cpu_roles)
+    runtime = make_runtime(args, cpu_roles, prior)
     if args.command == "sweep":
+        if getattr(args, "hosts", None) and runtime.hosts["server"].cpus is None:
+            raise UsageError("a sweep on --hosts needs the server host's CPUs before any engine "
+                             "is reached (its values resolve for them): add cpus = N to the "
+                             "hosts file's [server] table")
         try:
             variants = sweep.expand(variants[0], sweep.parse_sets(args.set),
                                     cpus=runtime.server_cpus(),
@@ -533,14 +553,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             balancer.find_nginx()   # a missing tool: one line, exit 1, nothing started
         variants = [balancer.deploy(v, n, strategy) for v in variants
                     for n in (args.instances or (1,))]
-    second = "oha" if crosscheck else getattr(args, "crosscheck", None)
     plan = Plan.make([v.name for v in variants], profile, crosscheck=bool(second),
                      catalog_sha256=catalog_hash(args.catalog))
     options = RunOptions(variants=variants, plan=plan, runtime=runtime,
                          out_dir=args.out, mongo_url=args.mongo_url, database=args.database,
                          port=args.port, argv=("battle", *args.argv),
-                         loadgen="wrk" if crosscheck else getattr(args, "loadgen", "wrk"),
-                         crosscheck=second, write_concern=args.write_concern)
+                         loadgen=loadgen, crosscheck=second, write_concern=args.write_concern)
     # What a run refuses, --plan refuses too: the catalog resolved, the generators found.
     runner = Runner(options, resume=prior)
     runner.check_catalog()
@@ -585,14 +603,20 @@ def check_resumable(prior: results.RunResult, runner: Runner) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    variant = runnable(select(load_catalog(args.catalog), [args.variant]), True, args.runtime)[0]
-    if not port_is_free(args.port):
+    capabilities = runtime_kind(args).capabilities
+    variant = runnable(select(load_catalog(args.catalog), [args.variant]), True, capabilities)[0]
+    if args.mongo_url and not capabilities.external_database:
+        raise UsageError(f"{runtime_flag(args)} does not take --mongo-url "
+                         f"({capabilities.why_not['external_database']})")
+    if capabilities.local_ports and not port_is_free(args.port):
         raise UsageError(f"port {args.port} on 127.0.0.1 is already in use (try --port)")
     runtime = make_runtime(args, {})
-    settings = variant.resolve(cpus=runtime.server_cpus(), max_connections=DEFAULT_MAX_CONNECTIONS)
     try:
         with ExitStack() as stack:
             stack.enter_context(runtime.open(args.logs, owns_db=not args.mongo_url))
+            # Resolved once open: a placed runtime knows the server host's CPUs only then.
+            settings = variant.resolve(cpus=runtime.server_cpus(),
+                                       max_connections=DEFAULT_MAX_CONNECTIONS)
             runtime.prepare(variant, args.logs / f"{variant.name}.build.log")
             endpoint = start_mongo(stack, runtime, args.mongo_url, args.logs / "mongod.log")
             seed(endpoint.url, args.database)
@@ -604,7 +628,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             for check in checks:
                 print(f"{'PASS' if check.passed else 'FAIL'} {check.name}: {check.detail}",
                       file=sys.stderr)
-            print(f"serving {variant.name} on http://127.0.0.1:{args.port} ({runtime.name} "
+            print(f"serving {variant.name} on http://{server.host}:{args.port} ({runtime.name} "
                   f"runtime, MongoDB {endpoint.url}, log {log_path}); Ctrl-C stops it",
                   file=sys.stderr)
             while server.alive():
@@ -620,7 +644,7 @@ def cmd_images(args: argparse.Namespace) -> int:
 
     # Free-threaded rows have no image (their interpreter is built on the host).
     variants = runnable(select(load_catalog(args.catalog), args.variants), bool(args.variants),
-                        "docker")
+                        DockerRuntime.capabilities)
     if args.offline:
         images.build_offline(progress)
     if args.no_servers:

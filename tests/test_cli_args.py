@@ -3,6 +3,7 @@ import os
 import pytest
 
 from suite.cli import UsageError, parse_cpu_roles
+from suite.measure.runtime.capabilities import DOCKER, LOCAL
 
 
 def test_cpu_roles():
@@ -132,16 +133,16 @@ def test_free_threaded_rows_need_their_interpreter_and_the_local_runtime(monkeyp
     monkeypatch.setenv("BATTLE_FT_PYTHON", "/nonexistent/python")
     with pytest.raises(UsageError, match="cannot run flask-gunicorn-gthread-ft: no free-threaded "
                                          "CPython: run `make setup`"):
-        runnable([catalog["flask-gunicorn-gthread-ft"]], True, "local")
-    kept = runnable(every, False, "local")
+        runnable([catalog["flask-gunicorn-gthread-ft"]], True, LOCAL)
+    kept = runnable(every, False, LOCAL)
     assert kept == [v for v in every if not v.free_threaded] and len(kept) < len(every)
     assert "note: leaving out flask-gunicorn-gthread-ft, flask-gunicorn-gthread-ft+gil" in \
         capsys.readouterr().err
     # Docker never runs them, interpreter or not.
     monkeypatch.setenv("BATTLE_FT_PYTHON", "/bin/true")
-    assert runnable(every, False, "local") == every
+    assert runnable(every, False, LOCAL) == every
     with pytest.raises(UsageError, match="local runtime only"):
-        runnable([catalog["starlette-uvicorn-ft+gil"]], True, "docker")
+        runnable([catalog["starlette-uvicorn-ft+gil"]], True, DOCKER)
 
 
 def test_reference_rows_need_their_toolchain_and_the_local_runtime(monkeypatch, capsys):
@@ -161,16 +162,16 @@ def test_reference_rows_need_their_toolchain_and_the_local_runtime(monkeypatch, 
         raise toolchains.ToolchainMissing(f"no {variant.interpreter} here: run `make setup`")
 
     monkeypatch.setattr(toolchains, "toolchain", missing)
-    assert runnable(python_rows + references, False, "local") == python_rows
+    assert runnable(python_rows + references, False, LOCAL) == python_rows
     err = capsys.readouterr().err
     assert "note: leaving out node-cluster: no node here: run `make setup`" in err
     assert "note: leaving out rust-hyper: no native here" in err
     with pytest.raises(UsageError, match="cannot run jvm-netty: no jvm here"):
-        runnable([catalog["jvm-netty"]], True, "local")
+        runnable([catalog["jvm-netty"]], True, LOCAL)
     monkeypatch.setattr(toolchains, "toolchain", lambda variant: None)
-    assert runnable(references, False, "local") == references
+    assert runnable(references, False, LOCAL) == references
     with pytest.raises(UsageError, match="node rows run in the local runtime only"):
-        runnable([catalog["node-cluster"]], True, "docker")
+        runnable([catalog["node-cluster"]], True, DOCKER)
 
 
 def test_rates_for_is_every_unless_top_is_asked_and_refuses_other_values(capsys):

@@ -33,12 +33,17 @@ def test_a_hosts_file_places_each_role_on_an_engine(tmp_path):
     assert hosts["client"].docker() == ["docker", "--host", "ssh://bench@10.0.0.11"]
     assert hosts["db"].docker() == ["docker", "--context", "db-context"]
     assert (hosts["server"].address, hosts["server"].machine) == ("10.0.0.12", "c5.xlarge")
+    assert hosts["server"].cpus is None       # undeclared: the engine says, when the run opens
+    path.write_text(HOSTS.replace('machine = "c5.xlarge"', "cpus = 4"))
+    assert placement.load_hosts(path)["server"].cpus == 4
 
 
 @pytest.mark.parametrize("text, message", [
     (HOSTS.replace("[db]", "[database]"), "unknown role [database]"),
     (HOSTS.replace('address = "10.0.0.13"\n', ""), "[db] needs address"),
-    (HOSTS.replace('machine = "c5.xlarge"', 'cpus = 4'), "[server] has an unknown key 'cpus'"),
+    (HOSTS.replace('machine = "c5.xlarge"', 'cores = 4'), "[server] has an unknown key 'cores'"),
+    (HOSTS.replace('machine = "c5.xlarge"', 'cpus = 0'), "[server] cpus must be a positive"),
+    (HOSTS.replace('machine = "c5.xlarge"', 'cpus = "4"'), "[server] cpus must be a positive"),
     (HOSTS.split("[server]")[0], "no [server] table"),
     ("[client\n", "hosts file"),
 ])

@@ -202,6 +202,9 @@ class Deployment:
         return "; ".join(f"instance {n} of {len(self.instances)}: {i.exit_detail()}"
                          for n, i in dead) or "every instance and nginx still running"
 
+    def listen_drops(self) -> int | None:
+        return self.nginx.listen_drops()   # nginx's namespace, the one the load reaches
+
     def stop(self) -> None:
         try:
             self.nginx.stop()

@@ -43,7 +43,7 @@ from suite.measure.command import CommandError
 from suite.measure.text import last_line
 
 ROLES = ("client", "server", "db")
-ROLE_KEYS = ("engine", "address", "machine")
+ROLE_KEYS = ("engine", "address", "machine", "cpus")
 IPERF_PORT = 5201
 ECHO_PORT = 5202        # the round-trip probe's listener (iperf3 reopens its own between tests)
 IPERF_SECONDS = 3
@@ -63,6 +63,10 @@ class Host:
     engine: str
     address: str
     machine: str = ""
+    # The host's CPUs as the hosts file declares them (None: not declared; the engine says
+    # when the run opens, and a declared count must agree with it). A sweep on --hosts needs
+    # the server's: its values resolve before any engine is reached.
+    cpus: int | None = None
 
     def docker(self) -> list[str]:
         """The Docker CLI aimed at this engine: an endpoint URL (--host) or a context name."""
@@ -94,8 +98,13 @@ def load_hosts(path: Path) -> dict[str, Host]:
         for key in ("engine", "address"):
             if not isinstance(table.get(key), str) or not table[key].strip():
                 raise PlacementError(f"hosts file {path}: [{role}] needs {key} = \"...\"")
+        cpus = table.get("cpus")
+        if cpus is not None and (isinstance(cpus, bool) or not isinstance(cpus, int)
+                                 or cpus < 1):
+            raise PlacementError(f"hosts file {path}: [{role}] cpus must be a positive whole "
+                                 f"number, got {cpus!r}")
         hosts[role] = Host(role, table["engine"].strip(), table["address"].strip(),
-                           str(table.get("machine", "")).strip())
+                           str(table.get("machine", "")).strip(), cpus)
     return hosts
 
 

@@ -32,7 +32,7 @@ from suite.record import documents, results, stats
 from suite.measure.balancer import start_deployment
 from suite.record.catalog import DEFAULT_MAX_CONNECTIONS, Variant, evaluate
 from suite.measure.dblatency import FailPoint
-from suite.measure.loadgen import GeneratorDied, LoadGenError, Probe, make_generator
+from suite.measure.loadgen import GeneratorDied, LoadGenError, Probe
 from suite.measure.mongo import (DEFAULT_DATABASE, MongoError, OpCounter, free_port, ping,
                                  port_is_free, redact, seed)
 from suite.record.groups import top_groups
@@ -73,11 +73,23 @@ def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
 
 
-def method(runtime: str) -> dict[str, str]:
-    """How this code measures, in the words of a report's methodology (recorded per run)."""
-    memory = ("each container's cgroup (memory: its anonymous memory)" if runtime == "docker"
+def method(runtime: Runtime) -> dict[str, str]:
+    """How this code measures, in the words of a report's methodology (recorded per run); what
+    the runtime cannot measure says so, with its reason (its capabilities)."""
+    memory = ("each container's cgroup (memory: its anonymous memory)" if runtime.name == "docker"
               else "process groups in /proc (memory: PSS summed over each group, so pages "
                    "shared by prefork workers count once)")
+    can = runtime.capabilities
+    spread = ("half-way through every execution, the established connections to the server's "
+              "port counted per worker process from /proc (and those not yet accepted)."
+              if can.connection_spread else
+              f"not measured: {can.why_not.get('connection_spread', 'this runtime cannot')}.")
+    timed = ("right before every counted repeat, with the server idle, the suite times "
+             f"{calibration.BLOCKS} blocks of fixed interpreted work on each CPU the roles run "
+             "on (the median per CPU is recorded) and reads the time stolen from each CPU while "
+             "the repeat runs (/proc/stat): how fast the machine was, apart from the server."
+             if can.same_machine else
+             f"not timed: {can.why_not.get('same_machine', 'this runtime cannot')}.")
     return {
         "verification": "answer 200 with `Content-Type: application/json`, and each document's "
                         "body is byte-for-byte the stored document without `_id` (compact "
@@ -108,16 +120,10 @@ def method(runtime: str) -> dict[str, str]:
                         "before and after every load-generator execution: finds per successful "
                         f"read below {DatabaseOps.FINDS_PER_READ:g} fail the cell (a server "
                         "that answered without asking the database).",
-        "spread": "half-way through every execution, the established connections to the "
-                  "server's port counted per worker process from /proc (and those not yet "
-                  "accepted).",
+        "spread": spread,
         "listen_drops": "the kernel's count of connection attempts dropped at a full listen "
                         "queue (TcpExt ListenDrops), read before and after every execution.",
-        "calibration": "right before every counted repeat, with the server idle, the suite "
-                       f"times {calibration.BLOCKS} blocks of fixed interpreted work on each "
-                       "CPU the roles run on (the median per CPU is recorded) and reads the "
-                       "time stolen from each CPU while the repeat runs (/proc/stat): how fast "
-                       "the machine was, apart from the server.",
+        "calibration": timed,
     }
 
 
@@ -192,14 +198,15 @@ def start_verified(runtime: Runtime, variant: Variant, settings: dict, *, mongo_
 
 
 def new_result(options: RunOptions, generators: dict[str, dict | None],
-               settings_of: Callable[[Variant], dict]) -> RunResult:
-    """The results document of a fresh run: every variant with its cells pending."""
-    run_id = new_run_id()
+               settings_of: Callable[[Variant], dict], *, run_id: str, started_at: str,
+               machine: dict) -> RunResult:
+    """The results document of a fresh run: every variant with its cells pending, its settings
+    resolved for the CPUs the open runtime gives the server."""
     profile, runtime = options.profile, options.runtime
     result = RunResult(
-        run_id=run_id, started_at=now(), profile=profile, runtime=runtime.name,
-        argv=list(options.argv), environment=environment.collect(), mongo=MongoInfo(),
-        method=method(runtime.name), loadgen=generators["loadgen"],
+        run_id=run_id, started_at=started_at, profile=profile, runtime=runtime.name,
+        argv=list(options.argv), environment=machine, mongo=MongoInfo(),
+        method=method(runtime), loadgen=generators["loadgen"],
         crosscheck=generators.get("crosscheck"), open_loop=generators.get("open_loop"),
         order="interleaved" if profile.interleave else "sequential",
         plan=options.plan.to_dict(),
@@ -247,28 +254,18 @@ class Runner:
         self.variants = {v.name: v for v in options.variants}
 
         def generator(name: str):
-            placed = getattr(self.runtime, "generator", None)   # a placed run's client
-            if placed is not None:
-                return placed(name, threads=self.runtime.loadgen_cpus(),
-                              timeout_s=self.profile.timeout_s)
-            return make_generator(name, threads=self.runtime.loadgen_cpus(),
-                                  timeout_s=self.profile.timeout_s,
-                                  cpus=tuple(self.runtime.cpu_roles.get("loadgen", ())))
+            return self.runtime.generator(name, timeout_s=self.profile.timeout_s)
 
         self.loadgen = generator(options.loadgen)
         self.second = generator(options.crosscheck) if options.crosscheck else None
         # Open-loop cells need a generator that sends on a schedule: oha (wrk has no rate).
         self.open_loop = generator("oha") if self.profile.rates else None
-        if resume is None:
-            self.result = new_result(
-                options, {"loadgen": self.loadgen.describe(),
-                          "crosscheck": self.second.describe() if self.second else None,
-                          "open_loop": self.open_loop.describe() if self.open_loop else None},
-                self.settings_of)
-        else:
-            self.result = resume
+        # A fresh run's results are made once the runtime is open (run()): only then does every
+        # runtime know the CPUs the settings resolve for (a placed one asks the server host's
+        # engine), and nothing before it reaches an engine (--plan starts and reaches nothing).
+        self.result: RunResult | None = resume
         self.resumed = resume is not None
-        self.run_id = self.result.run_id
+        self.run_id = resume.run_id if resume is not None else new_run_id()
         self.path = options.out_dir / f"{self.run_id}.json"
         self.artifacts = options.out_dir / self.run_id
         self.mongo_watch: Watch = None
@@ -276,10 +273,10 @@ class Runner:
         self.counter: OpCounter | None = None
         self.items = None    # the write collection (pymongo), when the run has write cells
         self.started = time.monotonic()
-        self.sitting = Sitting(started_at=now(), pid=os.getpid(), environment=(
-            self.result.environment if resume is None else environment.collect()))
-        self.done_repeats = sum(len(c.repeats) for v in self.result.variants
-                                for c in [*v.cells, *v.rate_cells])
+        self.sitting = Sitting(started_at=now(), pid=os.getpid(),
+                               environment=environment.collect())
+        self.done_repeats = sum(len(c.repeats) for v in resume.variants
+                                for c in [*v.cells, *v.rate_cells]) if resume else 0
         self.total_repeats = self.done_repeats
         self.prepared: set[str] = set()       # variants _prepare ran for in this sitting
         self.capacity: list[Session] = []     # the capacity phase's sessions, once known
@@ -329,6 +326,13 @@ class Runner:
             details = stack.enter_context(
                 self.runtime.open(self.artifacts, owns_db=not self.options.mongo_url))
             if not self.resumed:
+                self.result = new_result(
+                    self.options,
+                    {"loadgen": self.loadgen.describe(),
+                     "crosscheck": self.second.describe() if self.second else None,
+                     "open_loop": self.open_loop.describe() if self.open_loop else None},
+                    self.settings_of, run_id=self.run_id, started_at=self.sitting.started_at,
+                    machine=self.sitting.environment)
                 self.result.runtime_details = details
             self.result.sittings.append(self.sitting)
             self.result.status, self.result.finished_at = "running", None
@@ -385,6 +389,8 @@ class Runner:
         return self.result
 
     def measured_cells(self) -> int:
+        if self.result is None:    # the runtime never opened
+            return 0
         return sum(c.status == "measured" for v in self.result.variants
                    for c in [*v.cells, *v.rate_cells])
 
@@ -549,7 +555,7 @@ class Runner:
                  else f" {session.label}" if phase else "")
         name = f"[{variant.name}{label}]"
         port = self.options.port or free_port()
-        if not getattr(self.runtime, "hosts", None) and not port_is_free(port):
+        if self.runtime.capabilities.local_ports and not port_is_free(port):
             self._fail(record, f"port {port} on 127.0.0.1 is already in use")
             return
         settings = record.settings
@@ -679,13 +685,12 @@ class Runner:
                              write_run=f"{raw.stem}-{secrets.token_hex(4)}")
                 self._mongo_call(self.items.drop)
             watched = kind != "warmup"
-            if watched:
+            if watched and self.runtime.capabilities.connection_spread:
                 extra["probe"] = self._probe(server)
             before = self._mongo_call(self.counter.read) if watched and self.counter else None
-            listen_drops = getattr(server, "listen_drops", connections.listen_drops)
-            drops = listen_drops() if watched else None
+            drops = server.listen_drops() if watched else None
             # The machine's speed right before a counted repeat, on its idle CPUs.
-            timed = kind == "repeat" and self.runtime.same_machine
+            timed = kind == "repeat" and self.runtime.capabilities.same_machine
             speed = calibration.calibrate(self.calibrated_cpus) if timed else None
             stolen = calibration.steal_ticks() if timed else None
             started_at = now()
@@ -704,7 +709,7 @@ class Runner:
             if timed:
                 sample.calibration_us = speed
                 sample.steal_s = calibration.stolen_s(stolen, calibration.steal_ticks())
-            dropped = listen_drops() if drops is not None else None
+            dropped = server.listen_drops() if drops is not None else None
             sample.started_at, sample.quiet_wait_s = started_at, waited
             if dropped is not None:
                 sample.listen_drops = dropped - drops

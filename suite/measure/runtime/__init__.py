@@ -14,7 +14,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from suite.record.catalog import Variant
+from suite.measure.loadgen import make_generator
 from suite.measure.resources import Cgroup
+from suite.measure.runtime.capabilities import Capabilities
 from suite.record.results import DbContainer, Image, RuntimeDetails
 
 # What resource sampling watches for a role: a process group id (local), a cgroup (docker), or
@@ -45,6 +47,13 @@ def default_pinning(cpus: list[int], external_db: bool = False) -> dict[str, lis
     if not external_db:
         roles["db"] = client
     return roles
+
+
+def generator_here(runtime: "Runtime", name: str, timeout_s: int):
+    """A load generator as a child of this process, pinned where the load generator's role is
+    (the local and docker runtimes: the client runs on this machine)."""
+    return make_generator(name, threads=runtime.loadgen_cpus(), timeout_s=timeout_s,
+                          cpus=tuple(runtime.cpu_roles.get("loadgen", ())))
 
 
 def role_cpus(cpu_roles: dict[str, list[int]], role: str) -> list[int]:
@@ -80,21 +89,29 @@ class Server(Protocol):
         """One line: how the server ended and its last log lines."""
         ...
 
+    def listen_drops(self) -> int | None:
+        """Connection attempts dropped so far at a full listen queue in the server's network
+        namespace (suite.measure.connections); None where it cannot be read."""
+        ...
+
     def stop(self) -> None: ...
 
 
 class Runtime(Protocol):
     name: str
     cpu_roles: dict[str, list[int]]    # role (ROLES) -> CPUs it is pinned to; empty: not pinned
-    # Whether every role runs on the machine the suite runs on (its CPUs are the roles' CPUs:
-    # the calibration before each repeat times them, suite.measure.calibration).
-    same_machine: bool
+    capabilities: Capabilities          # what it can do (suite.measure.runtime.capabilities)
 
     def server_cpus(self) -> int:
         """CPUs the server may use; catalog settings such as workers follow it."""
         ...
 
     def loadgen_cpus(self) -> int: ...
+
+    def generator(self, name: str, timeout_s: int):
+        """The load generator `name` (suite.measure.loadgen.GENERATORS) where this runtime's
+        client runs, with a thread per CPU of the client's; LoadGenError when it cannot."""
+        ...
 
     def open(self, artifacts: Path, owns_db: bool = True) -> AbstractContextManager[RuntimeDetails]:
         """The runtime's lifetime within a run: checks it can work (RuntimeUnavailable if not),

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from suite import REPO_ROOT
-from suite.measure import command, composefile
+from suite.measure import command, composefile, connections
 from suite.record.catalog import DEFAULT_CATALOG, Variant, load_catalog
 from suite.measure.command import CommandError
 from suite.measure.composefile import BALANCER_MOUNT
@@ -34,7 +34,9 @@ from suite.measure.mongo import MongoError, free_port, ping
 from suite.measure.procs import signals_deferred
 from suite.measure.resources import Cgroup, CgroupError
 from suite.record.results import DbContainer, Image, RuntimeDetails
-from suite.measure.runtime import MongoEndpoint, RuntimeUnavailable, ServerFailed, role_cpus
+from suite.measure.runtime import (MongoEndpoint, RuntimeUnavailable, ServerFailed,
+                                   generator_here, role_cpus)
+from suite.measure.runtime.capabilities import DOCKER
 from suite.measure.text import ended, last_line
 
 HOST = "127.0.0.1"
@@ -227,6 +229,9 @@ class DockerServer:
     def exit_detail(self) -> str:
         return self.container.exit_detail()
 
+    def listen_drops(self) -> int | None:
+        return connections.listen_drops()   # the host network: this machine's namespace
+
     def stop(self) -> None:
         self.container.remove()
 
@@ -235,7 +240,7 @@ class DockerRuntime:
     """Pinning (`cpu_roles`) is each container's cpuset; `memory` its memory limit per role."""
 
     name = "docker"
-    same_machine = True
+    capabilities = DOCKER
 
     def __init__(self, cpu_roles: dict[str, list[int]] | None = None,
                  memory: dict[str, str] | None = None, images: str | None = None,
@@ -262,6 +267,9 @@ class DockerRuntime:
 
     def loadgen_cpus(self) -> int:
         return len(role_cpus(self.cpu_roles, "loadgen"))
+
+    def generator(self, name: str, timeout_s: int):
+        return generator_here(self, name, timeout_s)
 
     def _cpuset(self, role: str) -> str:
         """The role's CPUs as a cpuset, explicit even when not pinned: the CPUs this process may
@@ -351,7 +359,8 @@ class DockerRuntime:
                    "build": self.images["BATTLE_BUILD_BASE"]},
             limits={"server": {"cpuset": self._cpuset("server"),
                                "memory": self.memory["server"]}},
-            network="host", orphans_removed=swept)
+            network="host", orphans_removed=swept,
+            capabilities=self.capabilities.to_dict())
         _owners_opened.add((self.owner, ("docker",)))
         try:
             yield details

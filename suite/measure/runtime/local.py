@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from suite import REPO_ROOT
-from suite.measure import environment, interpreters, toolchains
+from suite.measure import connections, environment, interpreters, toolchains
 from suite.record.catalog import Variant, setting_env
 from suite.measure.mongo import EmbeddedMongo
 from suite.measure.procs import Child
 from suite.record.results import RuntimeDetails
 from suite.measure.text import ended
-from suite.measure.runtime import MongoEndpoint, ServerFailed, role_cpus
+from suite.measure.runtime import MongoEndpoint, ServerFailed, generator_here, role_cpus
+from suite.measure.runtime.capabilities import LOCAL
 
 HOST = "127.0.0.1"
 
@@ -38,6 +39,9 @@ class LocalServer:
         return ended("still running" if code is None else f"exited with code {code}",
                      self.child.log_tail(6))
 
+    def listen_drops(self) -> int | None:
+        return connections.listen_drops()
+
     def stop(self) -> None:
         self.child.stop(grace=10)
 
@@ -48,7 +52,7 @@ class LocalRuntime:
     when there is one)."""
 
     name = "local"
-    same_machine = True
+    capabilities = LOCAL
 
     def __init__(self, python: str | None = None,
                  cpu_roles: dict[str, list[int]] | None = None):
@@ -61,13 +65,17 @@ class LocalRuntime:
     def loadgen_cpus(self) -> int:
         return len(role_cpus(self.cpu_roles, "loadgen"))
 
+    def generator(self, name: str, timeout_s: int):
+        return generator_here(self, name, timeout_s)
+
     @contextmanager
     def open(self, artifacts: Path, owns_db: bool = True) -> Iterator[RuntimeDetails]:
         free_threaded = interpreters.free_threaded_python()
         yield RuntimeDetails(name=self.name, python=self.python,
                              free_threaded_python=free_threaded,
                              free_threaded_version=(interpreters.describe(free_threaded)
-                                                    if free_threaded else None))
+                                                    if free_threaded else None),
+                             capabilities=self.capabilities.to_dict())
 
     def prepare(self, variant: Variant, log_path: Path) -> None:
         # Servers run from their interpreter's environment (or a reference row's toolchain)

@@ -13,7 +13,8 @@ must reach the server's and the database's addresses. CPU and memory come from e
 cgroup on its own engine (resources.EngineCgroup), read at the start and the end of each
 execution; the listen queue's drops from the server host's network namespace (its container
 shares it). A placed run measures what a single-engine one does except writes, the second and
-open-loop generators (oha) and deployments behind nginx, which it refuses by name (cli).
+open-loop generators (oha), deployments behind nginx and the connections' spread over the
+server's workers (capabilities.PLACED says why; the CLI refuses what a command asks of them).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from suite.measure.procs import Child
 from suite.measure.resources import (EngineCgroup, EngineMachine, Monitor, engine_exec,
                                      local_machine)
 from suite.measure.runtime import MongoEndpoint, RuntimeUnavailable, ServerFailed
+from suite.measure.runtime.capabilities import PLACED
 from suite.measure.runtime.docker import (IMAGE_PYTHON, Container, DockerRuntime, DockerServer,
                                           _owners_opened, compose_failure, docker,
                                           find_containers, remove_containers, sweep_orphans)
@@ -68,25 +70,27 @@ class PlacedServer(DockerServer):
 
 
 class PlacedRuntime(DockerRuntime):
-    """Roles on engines: `hosts` role -> placement.Host (client, server, db)."""
+    """Roles on engines: `hosts` role -> placement.Host (client, server, db). No engine is
+    reached before open(): --plan reaches none."""
 
     name = "docker"
-    same_machine = False     # each role on its host's engine
+    capabilities = PLACED
 
     def __init__(self, hosts: dict[str, Host], memory: dict[str, str] | None = None,
-                 images: str | None = None, **kwargs):
+                 images: str | None = None, recorded_cpus: dict[str, int] | None = None,
+                 **kwargs):
+        """`recorded_cpus`: each host's CPUs as the run being resumed recorded them (its
+        settings were resolved for them)."""
         super().__init__(cpu_roles={}, memory=memory, images=images, **kwargs)
         self.hosts = hosts
         self.cli = {role: tuple(host.docker()) for role, host in hosts.items()}
         self.versions: dict[str, str] = {}
-        try:
-            for role, host in hosts.items():
-                self.versions[role] = check_engine(host)
-            self.cpus = {role: int(json.loads(docker(
-                "info", "--format", "{{json .}}", timeout=30, cli=self.cli[role]).stdout)
-                ["NCPU"]) for role in hosts}
-        except (PlacementError, ServerFailed, ValueError, KeyError) as exc:
-            raise RuntimeUnavailable(str(exc)) from None
+        # Each host's CPUs as expected until open() asks its engine (which must agree).
+        self.expected = {role: (n, "the run being resumed recorded")
+                         for role, n in (recorded_cpus or {}).items() if n}
+        self.expected.update({role: (host.cpus, "the hosts file gives")
+                              for role, host in hosts.items() if host.cpus})
+        self.cpus = {role: n for role, (n, _) in self.expected.items()}
         self.machines: dict[str, Machine] = {}
         self.client: Container | None = None
         self._copied: set[str] = set()
@@ -94,10 +98,29 @@ class PlacedRuntime(DockerRuntime):
     # -- what the runner asks -------------------------------------------------------------------
 
     def server_cpus(self) -> int:
-        return self.cpus["server"]
+        """The server host's CPUs: its engine's count once open, else the hosts file's. With
+        neither, 1 stands in: the only use before open is checking that the catalog's settings
+        resolve (the runner resolves a run's settings after open; a sweep needs the count
+        declared)."""
+        return self.cpus.get("server", 1)
 
     def loadgen_cpus(self) -> int:
-        return self.cpus["client"]
+        return self.cpus.get("client", 1)
+
+    def _reach_engines(self) -> None:
+        """Each role's engine version and CPUs, asked once, in open()."""
+        try:
+            for role, host in self.hosts.items():
+                self.versions[role] = check_engine(host)
+                found = int(json.loads(docker("info", "--format", "{{json .}}", timeout=30,
+                                              cli=self.cli[role]).stdout)["NCPU"])
+                expected, source = self.expected.get(role, (found, ""))
+                if expected != found:
+                    raise PlacementError(f"the {role} host has {found} CPUs (its engine "
+                                         f"{host.engine}); {source} {expected}")
+                self.cpus[role] = found
+        except (PlacementError, ServerFailed, ValueError, KeyError) as exc:
+            raise RuntimeUnavailable(str(exc)) from None
 
     def _cpuset(self, role: str) -> str:
         return ""    # every CPU of the role's own host: nothing is pinned across machines
@@ -106,11 +129,11 @@ class PlacedRuntime(DockerRuntime):
         return variant.argv(settings, python=IMAGE_PYTHON, host=self.hosts["server"].address,
                             port=port)
 
-    def generator(self, name: str, threads: int, timeout_s: int) -> "PlacedWrk":
-        if name != "wrk":
-            raise LoadGenError(f"{name} does not run in a placed run: wrk is the client "
-                               "container's generator")
-        return PlacedWrk(self, threads, timeout_s)
+    def generator(self, name: str, timeout_s: int) -> "PlacedWrk":
+        if name not in self.capabilities.generators:
+            raise LoadGenError(f"{name} does not run in a placed run: "
+                               f"{self.capabilities.why_not['generators']}")
+        return PlacedWrk(self, timeout_s)
 
     def loadgen_image(self) -> str:
         return self.images["BATTLE_LOADGEN_IMAGE"]
@@ -132,6 +155,7 @@ class PlacedRuntime(DockerRuntime):
         """The docker runtime's checks on the controller's engine (it builds the images), then
         on each role's engine: orphans swept, the load generator's image (and the database's)
         shipped, each machine described, the links measured, the client container started."""
+        self._reach_engines()
         with super().open(artifacts, owns_db) as details:
             # The compose file for the engines: no bind mounts (they cannot see this machine).
             self.compose_file.write_text(composefile.render(load_catalog(self.catalog_path),
@@ -195,6 +219,7 @@ class PlacedRuntime(DockerRuntime):
         details.engine = f"{details.engine} (controller); " + ", ".join(
             f"{role} {version}" for role, version in self.versions.items())
         details.limits = {"server": {"cpuset": "", "memory": self.memory["server"]}}
+        details.capabilities = self.capabilities.to_dict()
         return details
 
     def _start_client(self) -> None:
@@ -312,15 +337,19 @@ class PlacedWrk:
     loadgen.Wrk, `docker exec`ed through the client's engine. Its CPU is the client
     container's cgroup (all wrk does there), read at the start and end of each execution."""
 
-    def __init__(self, runtime: PlacedRuntime, threads: int, timeout_s: int):
+    def __init__(self, runtime: PlacedRuntime, timeout_s: int):
         self.runtime = runtime
-        self.threads = threads
         self.timeout_s = timeout_s
-        # wrk's command line as on one machine, with the script where the client has it.
-        self.wrk = Wrk("wrk", threads=threads, timeout_s=timeout_s)
+
+    @property
+    def threads(self) -> int:
+        """A thread per CPU of the client host (known once the runtime is open)."""
+        return self.runtime.loadgen_cpus()
 
     def args(self, url: str, connections: int, duration_s: int) -> list[str]:
-        return self.wrk.args(url, connections, duration_s, script=f"{CLIENT_DIR}/{SCRIPT.name}")
+        # wrk's command line as on one machine, with the script where the client has it.
+        wrk = Wrk("wrk", threads=self.threads, timeout_s=self.timeout_s)
+        return wrk.args(url, connections, duration_s, script=f"{CLIENT_DIR}/{SCRIPT.name}")
 
     def run(self, url: str, connections: int, duration_s: int, raw_path: Path,
             relative_to: Path, watch=None, expect_body: Path | None = None,

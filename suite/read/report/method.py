@@ -145,7 +145,23 @@ def placement_lines(run: RunResult) -> list[str]:
             + ". Links: " + "; ".join(link(e) for e in placement.get("links", [])) + "."
             + (" The three engines report the same machine: a lab on one box (separate "
                "addresses, network stacks and engines, shared CPUs)." if shared else "")
-            + " Compare this run only with runs placed the same way.", ""]
+            + " Compare this run only with runs placed the same way." + _not_measured(run), ""]
+
+
+# What a runtime may lack that every execution otherwise records (its declared capabilities,
+# suite.measure.runtime.capabilities), in a report's words.
+NOT_MEASURED = {"connection_spread": "the connections per worker process",
+                "same_machine": "the machine's speed before each repeat (calibration)"}
+
+
+def _not_measured(run: RunResult) -> str:
+    """" Not measured in this run: ... (why); ..." from the capabilities the runtime recorded
+    ("" when it recorded none, or lacked nothing of these)."""
+    capabilities = run.runtime_details.capabilities or {}
+    why = capabilities.get("why_not") or {}
+    lacking = [f"{words} ({why[name]})" if name in why else words
+               for name, words in NOT_MEASURED.items() if capabilities.get(name) is False]
+    return f" Not measured in this run: {'; '.join(lacking)}." if lacking else ""
 
 
 def mongo_text(mongo: MongoInfo) -> str:
