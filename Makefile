@@ -81,9 +81,9 @@ list: setup
 
 # Both tiers. The docker tests build the offline images when they are missing (debootstrap
 # needed once); tcpdump checks the database latency on the wire; Chromium loads a report's HTML
-# page and clicks it.
+# page and clicks it; the lab's hosts run sshd, so placed runs reach their engines over ssh://.
 test: setup
-	@scripts/ensure-tools debootstrap tcpdump chromium
+	@scripts/ensure-tools debootstrap tcpdump chromium sshd:openssh-server
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The unit tier, for every change: stored fixtures and pure functions, well under a minute. Tests
@@ -106,6 +106,7 @@ compose-file: setup
 # runs: `make lab-up`, then `make bench-all ARGS="--hosts /run/battle-lab/hosts.toml"`
 # (docs/placement.md). RATE=100mbit limits the links (tc tbf). Root.
 lab-up: setup
+	@scripts/ensure-tools sshd:openssh-server
 	$(PY) -m suite lab up $(if $(RATE),--rate $(RATE))
 
 lab-down: setup

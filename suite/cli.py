@@ -757,7 +757,8 @@ def cmd_lab(args: argparse.Namespace) -> int:
     try:
         if args.action == "up":
             path = lab.up(rate=args.rate)
-            print(f"lab up: engines {', '.join(h.engine for h in lab.HOSTS)}; hosts file {path}"
+            print(f"lab up: engines {', '.join(h.ssh_engine for h in lab.HOSTS)}; hosts file "
+                  f"{path} (by their sockets: {lab.SOCKETS_FILE})"
                   + (f"; links limited to {args.rate}" if args.rate else ""), file=sys.stderr)
             print(path)
         elif args.action == "down":

@@ -2,6 +2,7 @@
 and what the runner and the report make of a runtime that lacks something."""
 
 import ast
+import dataclasses
 import subprocess
 
 import pytest
@@ -42,10 +43,14 @@ def test_each_runtime_declares_its_capabilities_as_data():
 def test_one_function_turns_a_request_into_the_runtimes_refusals():
     assert refusals(EVERYTHING, LOCAL) == [] and refusals(EVERYTHING, DOCKER) == []
     refused = refusals(EVERYTHING, PLACED)
-    assert [r.split(" (")[0] for r in refused] == ["--cpus", "--mongo-url",
-                                                   "--instances/--balancer", "oha", "writes"]
+    assert [r.split(" (")[0] for r in refused] == ["--cpus", "--mongo-url"]
     assert refused[0] == "--cpus (pinning is per machine: each role has its host)"
     assert refusals(Request(), PLACED) == []      # wrk reads, nothing else: placed can
+    wrk_only = dataclasses.replace(DOCKER, generators=("wrk",),
+                                   why_not={"generators": "wrk alone"})
+    assert refusals(EVERYTHING, wrk_only) == ["oha (wrk alone)"]
+    alone = dataclasses.replace(LOCAL, deployments=False, writes=False, why_not={})
+    assert refusals(EVERYTHING, alone) == ["--instances/--balancer", "writes (--docs write)"]
 
 
 def test_the_runner_and_cli_probe_no_runtime_by_attribute():

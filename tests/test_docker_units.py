@@ -7,6 +7,7 @@ import pytest
 
 from suite import REPO_ROOT
 from suite.measure import composefile, images
+from suite.measure.balancer import NginxConfig
 from suite.record.catalog import load_catalog
 from suite.measure.resources import Cgroup, CgroupError, _cgroup_mounts
 
@@ -187,3 +188,18 @@ def test_the_balancer_containers_default_open_files_are_its_config_at_5000_conne
                          worker_processes=2, max_connections=DEFAULT_MAX_CONNECTIONS)
     assert composefile.DEFAULTS["BATTLE_BALANCER_NOFILE"] == str(config.open_files)
     assert f"worker_rlimit_nofile {config.open_files};" in config.render(Path("/x"))
+
+
+def test_a_placed_compose_file_mounts_nothing_and_nginx_answers_at_the_server_host():
+    """Remote engines cannot see this machine's files: no service of the placed compose file
+    mounts one (the catalog and nginx's configuration are copied in), and a placed
+    deployment's nginx listens, and reaches its instances, at the server host's address."""
+    placed = composefile.render(load_catalog(), mounts=False)
+    assert "volumes:" not in placed and "volumes:" in composefile.render(load_catalog())
+    config = NginxConfig("round_robin", 8000, (8001, 8002), worker_processes=2,
+                         max_connections=200, address="10.78.0.12")
+    text = config.render(Path("/etc/battle-nginx"))
+    assert "listen 10.78.0.12:8000 backlog=4096;" in text
+    assert "server 10.78.0.12:8001 max_fails=0;" in text and "127.0.0.1" not in text
+    local = NginxConfig("round_robin", 8000, (8001,), worker_processes=1, max_connections=200)
+    assert "listen 127.0.0.1:8000" in local.render(Path("/x"))

@@ -98,6 +98,9 @@ class NginxConfig:
     upstream_ports: tuple[int, ...]
     worker_processes: int
     max_connections: int              # the run's largest connection level
+    # Where nginx listens and its instances answer: this machine's loopback, or a placed run's
+    # server host (its instances and nginx on that host's network).
+    address: str = "127.0.0.1"
 
     @property
     def worker_connections(self) -> int:
@@ -109,7 +112,7 @@ class NginxConfig:
 
     def render(self, prefix: Path) -> str:
         method = STRATEGIES[self.strategy]
-        servers = "\n".join(f"    server 127.0.0.1:{port} max_fails=0;"
+        servers = "\n".join(f"    server {self.address}:{port} max_fails=0;"
                             for port in self.upstream_ports)
         return f"""# Written by the suite (suite/balancer.py) for one deployment; recorded in the results.
 # Paths are where nginx sees them (in the docker runtime: the directory mounted into it).
@@ -143,7 +146,7 @@ http {{
     }}
 
     server {{
-        listen 127.0.0.1:{self.listen_port} backlog=4096;
+        listen {self.address}:{self.listen_port} backlog=4096;
         location / {{
             proxy_pass http://instances;
             proxy_http_version 1.1;
@@ -181,7 +184,7 @@ class Deployment:
                  version: str, image: str | None = None):
         self.instances = instances
         self.nginx = nginx
-        self.host = "127.0.0.1"
+        self.host = nginx.host          # where the load reaches it
         self.port = port
         self.config = config
         self.version = version
@@ -237,7 +240,7 @@ def start_deployment(runtime, variant: Variant, settings: dict, *, mongo_url: st
             (directory / temp).mkdir(parents=True, exist_ok=True)
         config = NginxConfig(variant.balancer, port, tuple(i.port for i in started),
                              worker_processes=runtime.server_cpus(),
-                             max_connections=max_connections)
+                             max_connections=max_connections, address=started[0].host)
         nginx, text, version, image = runtime.start_balancer(
             config, directory, log_dir / f"{variant.slug}.nginx.log")
         return Deployment(started, nginx, port, text, version, image)

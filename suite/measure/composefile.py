@@ -103,9 +103,9 @@ def _mongo() -> list[str]:
     ]
 
 
-def _balancer() -> list[str]:
+def _balancer(mounts: bool = True) -> list[str]:
     # nginx in front of a deployment's instances (--balancer); the suite writes its config into
-    # BATTLE_BALANCER_DIR, mounted where the config says its files are.
+    # BATTLE_BALANCER_DIR, mounted where the config says its files are (placed: copied there).
     return [
         "  balancer:",
         '    profiles: ["balancer"]',
@@ -117,7 +117,8 @@ def _balancer() -> list[str]:
         "    ulimits:",
         f"      nofile: {{soft: {_q(_var('BATTLE_BALANCER_NOFILE'))}, "
         f"hard: {_q(_var('BATTLE_BALANCER_NOFILE'))}}}",
-        f"    volumes: [{_q(_var('BATTLE_BALANCER_DIR') + ':' + BALANCER_MOUNT)}]",
+        *([f"    volumes: [{_q(_var('BATTLE_BALANCER_DIR') + ':' + BALANCER_MOUNT)}]"]
+          if mounts else []),
         f"    command: [\"nginx\", \"-p\", {_q(BALANCER_MOUNT)}, \"-c\", "
         f"{_q(BALANCER_MOUNT + '/nginx.conf')}, \"-e\", {_q(BALANCER_MOUNT + '/error.log')}]",
     ]
@@ -155,8 +156,9 @@ def _server(variant: Variant, mounts: bool = True) -> list[str]:
 
 def render(catalog: dict[str, Variant], mounts: bool = True) -> str:
     """The compose file. `mounts` False: no bind mounts (a placed run, whose engines cannot see
-    this machine's files: the suite copies the catalog into each server container instead)."""
-    lines = [HEADER, 'version: "2.4"', "services:", *_mongo(), "", *_balancer()]
+    this machine's files: the suite copies the catalog into each server container, and a
+    deployment's nginx configuration into its balancer, instead)."""
+    lines = [HEADER, 'version: "2.4"', "services:", *_mongo(), "", *_balancer(mounts)]
     for variant in catalog.values():
         if not variant.host_only:   # local runtime only: its interpreter is built on the host
             lines += ["", *_server(variant, mounts)]

@@ -13,6 +13,16 @@ and socket under LAB_DIR), started with `nsenter --net=` so it sees this machine
 iptables or NAT: every container of a placed run uses the host network, i.e. its host's
 namespace and address. `battle lab up` writes LAB_DIR/hosts.toml for `--hosts`.
 
+The engines are reached as a user reaches three VMs: over ssh. Each host runs an `sshd` of
+its own, bound to its address in its namespace, with a host key the lab generates; the lab
+generates the controller's key, authorizes it on every host, and writes a client configuration
+for the lab's addresses only (CLIENT_CONFIG: the key, the hosts' keys as known hosts, batch
+mode), so hosts.toml's engines are `ssh://root@<address>`. Docker over ssh runs `docker system
+dial-stdio` on the far side, which talks to the engine DOCKER_HOST names: the hosts share this
+machine's filesystem (and its default socket, the machine's own engine), so each sshd gives its
+logins DOCKER_HOST = its own engine's socket (sshd_config SetEnv). SOCKETS_FILE names the same
+engines by their sockets, for what needs no ssh.
+
 What the lab shows and what it does not (docs/placement.md): the roles' traffic crosses real
 network stacks (veth, bridge) between addresses of their own, each engine runs, limits and
 accounts its own containers, and the suite drives them exactly as remote engines. But the three
@@ -38,7 +48,13 @@ from suite.measure.command import CommandError
 from suite.measure.text import last_line
 
 LAB_DIR = Path(os.environ.get("BATTLE_LAB_DIR", "/run/battle-lab"))
-HOSTS_FILE = LAB_DIR / "hosts.toml"
+HOSTS_FILE = LAB_DIR / "hosts.toml"          # engines over ssh://, as three VMs are reached
+SOCKETS_FILE = LAB_DIR / "hosts-sockets.toml"   # the same engines by their unix sockets
+SSH_DIR = LAB_DIR / "ssh"                    # the controller's key, known hosts, authorized keys
+# ssh's system-wide configuration includes this directory (Debian's /etc/ssh/ssh_config); the
+# file names the lab's addresses only, and `battle lab down` removes it.
+CLIENT_CONFIG = Path("/etc/ssh/ssh_config.d/battle-lab.conf")
+SSHD = "/usr/sbin/sshd"
 SWITCH = "battle-lab"      # the namespace holding the bridge
 BRIDGE = "br0"            # the bridge, inside SWITCH
 UPLINK = "battlelab0"     # the controller's link to the switch, in this machine's namespace
@@ -92,6 +108,15 @@ class LabHost:
     def pidfile(self) -> Path:
         return self.home / "dockerd.pid"
 
+    @property
+    def ssh_engine(self) -> str:
+        """The engine as a user with three VMs names it: Docker's own ssh scheme."""
+        return f"ssh://root@{self.address}"
+
+    @property
+    def sshd_pidfile(self) -> Path:
+        return self.home / "sshd.pid"
+
 
 HOSTS = tuple(LabHost(role) for role in ROLES)
 
@@ -127,13 +152,21 @@ def _namespaces() -> set[str]:
         return set()
 
 
-def _dockerd_pid(host: LabHost) -> int | None:
+def _pid_of(pidfile: Path) -> int | None:
     try:
-        pid = int(host.pidfile.read_text().strip())
+        pid = int(pidfile.read_text().strip())
         os.kill(pid, 0)
         return pid
     except (OSError, ValueError):
         return None
+
+
+def _dockerd_pid(host: LabHost) -> int | None:
+    return _pid_of(host.pidfile)
+
+
+def _sshd_pid(host: LabHost) -> int | None:
+    return _pid_of(host.sshd_pidfile)
 
 
 def require() -> None:
@@ -141,7 +174,8 @@ def require() -> None:
     if os.geteuid() != 0:
         raise LabError("the lab needs root (network namespaces, a bridge, Docker engines)")
     for tool, package in (("ip", "iproute2"), ("nsenter", "util-linux"),
-                          ("dockerd", "docker.io"), ("tc", "iproute2")):
+                          ("dockerd", "docker.io"), ("tc", "iproute2"), (SSHD, "openssh-server"),
+                          ("ssh", "openssh-client"), ("ssh-keygen", "openssh-client")):
         if shutil.which(tool) is None:
             raise LabError(f"{tool} not found: apt-get install {package}")
 
@@ -178,10 +212,73 @@ def up(rate: str | None = None) -> Path:
         _in(host.netns, "sysctl", "-q", *[f"{k}={v}" for k, v in HOST_SYSCTLS.items()])
         shape(host, rate)
         _start_engine(host)
+    _ssh_keys()
     for host in HOSTS:
-        _wait_engine(host)
+        _wait_engine(host, host.engine)
+        _start_sshd(host)
+    for host in HOSTS:
+        _wait_engine(host, host.ssh_engine)
+    SOCKETS_FILE.write_text(hosts_toml(ssh=False))
     HOSTS_FILE.write_text(hosts_toml())
     return HOSTS_FILE
+
+
+def _ssh_keys() -> None:
+    """The controller's key (authorized on every host), each host's key (known to the
+    controller), and the client configuration that uses them for the lab's addresses."""
+    SSH_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = SSH_DIR / "id_ed25519"
+    if not key.exists():
+        _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "battle-lab controller",
+              "-f", str(key)])
+    (SSH_DIR / "authorized_keys").write_text(Path(f"{key}.pub").read_text())
+    known = []
+    for host in HOSTS:
+        host.home.mkdir(parents=True, exist_ok=True)
+        host_key = host.home / "ssh_host_ed25519_key"
+        if not host_key.exists():
+            _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"battle-lab {host.role}",
+                  "-f", str(host_key)])
+        kind, public = Path(f"{host_key}.pub").read_text().split()[:2]
+        known.append(f"{host.address} {kind} {public}")
+    (SSH_DIR / "known_hosts").write_text("\n".join(known) + "\n")
+    CLIENT_CONFIG.parent.mkdir(parents=True, exist_ok=True)
+    CLIENT_CONFIG.write_text(
+        "# Written by `battle lab up` (suite/measure/lab.py) for the lab's hosts only;\n"
+        "# `battle lab down` removes it.\n"
+        f"Host {' '.join(host.address for host in HOSTS)}\n"
+        "    User root\n"
+        f"    IdentityFile {key}\n"
+        "    IdentitiesOnly yes\n"
+        f"    UserKnownHostsFile {SSH_DIR / 'known_hosts'}\n"
+        "    StrictHostKeyChecking yes\n"
+        "    BatchMode yes\n"
+        "    ConnectTimeout 10\n")
+
+
+def _start_sshd(host: LabHost) -> None:
+    """sshd in the host's namespace, on its address only, giving its logins the host's own
+    engine (DOCKER_HOST): `docker system dial-stdio` there then reaches that engine."""
+    if _sshd_pid(host) is not None:
+        return
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)   # sshd's privilege separation directory
+    config = host.home / "sshd_config"
+    config.write_text(
+        f"ListenAddress {host.address}:22\n"
+        f"HostKey {host.home / 'ssh_host_ed25519_key'}\n"
+        f"PidFile {host.sshd_pidfile}\n"
+        f"AuthorizedKeysFile {SSH_DIR / 'authorized_keys'}\n"
+        "PermitRootLogin prohibit-password\n"
+        "PasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\n"
+        "UsePAM no\n"
+        "StrictModes no\n"
+        "X11Forwarding no\n"
+        "AllowTcpForwarding no\n"
+        "PrintMotd no\n"
+        f"SetEnv DOCKER_HOST={host.engine}\n")
+    # sshd detaches itself and writes its pid file; `battle lab down` stops it by that file.
+    _in(host.netns, SSHD, "-f", str(config), "-E", str(host.home / "sshd.log"))
 
 
 def shape(host: LabHost, rate: str | None) -> None:
@@ -229,25 +326,28 @@ def _open_files() -> None:
             continue
 
 
-def _wait_engine(host: LabHost) -> None:
+def _wait_engine(host: LabHost, engine: str) -> None:
     deadline = time.monotonic() + READY_S
     while True:
-        done = _run(["docker", "--host", host.engine, "version", "--format",
-                     "{{.Server.Version}}"], check=False, timeout=15)
+        done = _run(["docker", "--host", engine, "version", "--format",
+                     "{{.Server.Version}}"], check=False, timeout=30)
         if done.returncode == 0:
             return
         if time.monotonic() > deadline:
-            log = host.home / "dockerd.log"
+            log = host.home / ("sshd.log" if engine.startswith("ssh://") else "dockerd.log")
             tail = last_line(log.read_text(errors="replace")) if log.exists() else "no log"
-            raise LabError(f"the {host.role} engine did not answer within {READY_S} s: {tail}")
+            raise LabError(f"the {host.role} engine did not answer at {engine} within "
+                           f"{READY_S} s: {last_line(done.stderr) or tail}")
         time.sleep(0.5)
 
 
-def hosts_toml() -> str:
+def hosts_toml(ssh: bool = True) -> str:
+    """The lab's hosts file: engines over ssh:// (as a user's VMs), or by their sockets."""
     lines = ["# The lab's three engines (battle lab up): pass with `battle run --hosts`.",
              f"# Each role's address is its namespace's; the controller is {CONTROLLER}.", ""]
     for host in HOSTS:
-        lines += [f"[{host.role}]", f'engine = "{host.engine}"', f'address = "{host.address}"',
+        engine = host.ssh_engine if ssh else host.engine
+        lines += [f"[{host.role}]", f'engine = "{engine}"', f'address = "{host.address}"',
                   f'machine = "lab host {host.netns}"', ""]
     return "\n".join(lines)
 
@@ -261,7 +361,8 @@ def status() -> dict[str, dict]:
         answers = pid is not None and _run(
             ["docker", "--host", host.engine, "version"], check=False, timeout=15).returncode == 0
         out[host.role] = {"netns": host.netns in present, "dockerd": pid, "answers": answers,
-                          "engine": host.engine, "address": host.address,
+                          "engine": host.engine, "ssh_engine": host.ssh_engine,
+                          "sshd": _sshd_pid(host), "address": host.address,
                           "open_files": _open_files_of(pid)}
     return out
 
@@ -283,6 +384,10 @@ def down() -> list[str]:
     require()
     removed = []
     for host in HOSTS:
+        sshd = _sshd_pid(host)
+        if sshd is not None:
+            _stop(sshd, lambda: _sshd_pid(host))
+            removed.append(f"sshd {host.role}")
         pid = _dockerd_pid(host)
         if pid is not None:
             listed = _run(["docker", "--host", host.engine, "ps", "-aq"], check=False, timeout=30)
@@ -290,12 +395,7 @@ def down() -> list[str]:
             if ids:
                 _run(["docker", "--host", host.engine, "rm", "-fv", *ids], check=False,
                      timeout=120)
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 30
-            while _dockerd_pid(host) is not None and time.monotonic() < deadline:
-                time.sleep(0.2)
-            if _dockerd_pid(host) is not None:
-                os.kill(pid, signal.SIGKILL)
+            _stop(pid, lambda: _dockerd_pid(host))
             removed.append(f"engine {host.role}")
         if host.netns in _namespaces():
             _ip("netns", "del", host.netns, check=False)   # its eth0 goes, and the pair's end
@@ -307,9 +407,24 @@ def down() -> list[str]:
         _ip("netns", "del", SWITCH, check=False)
         removed.append(f"netns {SWITCH}")
     HOSTS_FILE.unlink(missing_ok=True)
+    SOCKETS_FILE.unlink(missing_ok=True)
+    if CLIENT_CONFIG.exists():
+        CLIENT_CONFIG.unlink()
+        removed.append(f"ssh client configuration {CLIENT_CONFIG}")
+    shutil.rmtree(SSH_DIR, ignore_errors=True)
     if LAB_DIR.exists() and not any(LAB_DIR.iterdir()):
         LAB_DIR.rmdir()
     return removed
+
+
+def _stop(pid: int, running) -> None:
+    """SIGTERM, then SIGKILL after 30 s if `running()` still finds it."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while running() is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if running() is not None:
+        os.kill(pid, signal.SIGKILL)
 
 
 def _remove_home(host: LabHost) -> None:

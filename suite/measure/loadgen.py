@@ -302,7 +302,7 @@ class Oha:
                                    f"{last_line(done.output)}")
             try:
                 report = json.loads(raw_path.read_text())
-                rows = _oha_rows(db_path)
+                rows = oha_rows(db_path)
             except (OSError, ValueError, sqlite3.Error) as exc:
                 raise LoadGenError(f"oha left no readable result: {exc}") from None
         finally:
@@ -325,7 +325,7 @@ class Oha:
                               "verified bytes' (oha keeps sizes, not bodies)"}
 
 
-def _oha_rows(db_path: Path) -> list[tuple[float, int, int]]:
+def oha_rows(db_path: Path) -> list[tuple[float, int, int]]:
     if not db_path.exists():  # oha writes no database when nothing was answered
         return []
     with sqlite3.connect(db_path) as db:

@@ -49,16 +49,11 @@ DOCKER = Capabilities(
                                "an image"})
 
 PLACED = Capabilities(
-    pinning="hosts", external_database=False, deployments=False, generators=("wrk",),
-    writes=False, host_only_rows=False, connection_spread=False, local_ports=False,
+    pinning="hosts", external_database=False, deployments=True, generators=("wrk", "oha"),
+    writes=True, host_only_rows=False, connection_spread=False, local_ports=False,
     same_machine=False,
     why_not={"pinning": "pinning is per machine: each role has its host",
              "external_database": "the db host's engine runs the database",
-             "deployments": "deployments behind nginx are not placed on the engines yet",
-             "generators": "wrk is the client container's generator; oha comes with "
-                           "--loadgen oha, --crosscheck and --rate",
-             "writes": "the database's count of each repeat's writes is not read on the db "
-                       "engine yet",
              "host_only_rows": DOCKER.why_not["host_only_rows"],
              "connection_spread": "the server's processes run on another engine, whose /proc "
                                   "is not read yet",

@@ -427,7 +427,7 @@ class DockerRuntime:
             raise ServerFailed(f"nginx ({config.open_files} open files for "
                                f"{config.max_connections} connections): {exc}") from None
         try:
-            asked = docker("exec", container.id, "nginx", "-v", timeout=30)
+            asked = docker("exec", container.id, "nginx", "-v", timeout=30, cli=container.cli)
             if asked.returncode != 0:
                 raise ServerFailed(f"nginx in the balancer container: {container.exit_detail()}")
         except BaseException:
@@ -435,7 +435,11 @@ class DockerRuntime:
             raise
         version = last_line(asked.stderr or asked.stdout).removeprefix("nginx version: nginx/")
         image = f"{self.images['BATTLE_BALANCER_IMAGE']} ({container.image()[:19]})"
-        return DockerServer(container, config.listen_port), text, version, image
+        return self._server(container, config.listen_port), text, version, image
+
+    def _server(self, container: Container, port: int) -> DockerServer:
+        """A running container as the Server the rest of the suite talks to."""
+        return DockerServer(container, port)
 
     def package_versions(self, variant: Variant) -> dict[str, str]:
         return self._image_versions(variant, self.image(variant))["packages"]
@@ -508,4 +512,4 @@ class DockerRuntime:
             container.remove()
             raise ServerFailed(f"the container runs image {running[:19]}, not {expected[:19]} "
                                "recorded for this run: the tag was rebuilt meanwhile")
-        return DockerServer(container, port)
+        return self._server(container, port)

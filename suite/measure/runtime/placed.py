@@ -20,6 +20,7 @@ server's workers (capabilities.PLACED says why; the CLI refuses what a command a
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -30,10 +31,11 @@ from typing import Any
 
 from suite.measure import command, composefile
 from suite.measure.command import CommandError
-from suite.measure.composefile import CATALOG_MOUNT
+from suite.measure.composefile import BALANCER_MOUNT, CATALOG_MOUNT
 from suite.measure.connections import parse_listen_drops
 from suite.measure.images import ImageError, build_loadgen, image_id
-from suite.measure.loadgen import SCRIPT, LoadGenError, Wrk, parse_output, wrk_description
+from suite.measure.loadgen import (SCRIPT, LoadGenError, Oha, Wrk, find_oha, oha_rows,
+                                   parse_oha, parse_output, wrk_description)
 from suite.measure.mongo import MongoError, free_port, ping
 from suite.measure.placement import (Host, Machine, PlacementError, PlacementRecord, check_engine,
                                      describe, machine_of, measure_link, ship, start_probe)
@@ -50,6 +52,9 @@ from suite.record.catalog import Variant, load_catalog
 from suite.record.results import DbContainer, Image, RuntimeDetails, Sample
 
 CLIENT_DIR = "/opt/battle-wrk"      # wrk's Lua and the expected bodies, in the client container
+CLIENT_IDS = f"{CLIENT_DIR}/ids"    # a write execution's acknowledged ids, before they are copied
+CLIENT_OUT = f"{CLIENT_DIR}/out"    # oha's summary and records, before they are copied
+CLIENT_BIN = f"{CLIENT_DIR}/bin"    # programs copied in from the controller (oha)
 
 
 class PlacedServer(DockerServer):
@@ -129,11 +134,12 @@ class PlacedRuntime(DockerRuntime):
         return variant.argv(settings, python=IMAGE_PYTHON, host=self.hosts["server"].address,
                             port=port)
 
-    def generator(self, name: str, timeout_s: int) -> "PlacedWrk":
-        if name not in self.capabilities.generators:
-            raise LoadGenError(f"{name} does not run in a placed run: "
-                               f"{self.capabilities.why_not['generators']}")
-        return PlacedWrk(self, timeout_s)
+    def generator(self, name: str, timeout_s: int) -> "PlacedWrk | PlacedOha":
+        """The generator in the client host's container (wrk, or oha copied in)."""
+        kinds = {"wrk": PlacedWrk, "oha": PlacedOha}
+        if name not in kinds:
+            raise LoadGenError(f"{name} does not run in a placed run")
+        return kinds[name](self, timeout_s)
 
     def loadgen_image(self) -> str:
         return self.images["BATTLE_LOADGEN_IMAGE"]
@@ -245,6 +251,22 @@ class PlacedRuntime(DockerRuntime):
             self._copied.add(target)
         return target
 
+    def client_program(self, local: Path) -> str:
+        """A program of the controller's copied into the client container (once); its path
+        there."""
+        target = f"{CLIENT_BIN}/{local.name}"
+        if target not in self._copied:
+            client = self.client
+            if client is None:
+                raise LoadGenError("the client container is not running")
+            docker("exec", client.id, "mkdir", "-p", CLIENT_BIN, cli=client.cli)
+            done = docker("cp", str(local), f"{client.id}:{target}", cli=client.cli)
+            if done.returncode != 0:
+                raise LoadGenError(f"cannot copy {local.name} into the client container: "
+                                   f"{last_line(done.stderr)}")
+            self._copied.add(target)
+        return target
+
     def prepare(self, variant: Variant, log_path: Path) -> Image:
         """Built on the controller's engine as always, then shipped to the server's."""
         image = super().prepare(variant, log_path)
@@ -259,6 +281,12 @@ class PlacedRuntime(DockerRuntime):
         """Create the service on its role's engine, copy the catalog in, start it."""
         role = "db" if service == "mongo" else "server"
         cli = self.cli[role]
+        if service == "balancer":       # nginx's image, on the server's engine
+            image = self.images["BATTLE_BALANCER_IMAGE"]
+            try:
+                ship(image, image_id(image) or "", self.hosts["server"], print_line)
+            except (PlacementError, ImageError) as exc:
+                raise ServerFailed(f"nginx's image {image}: {exc}") from None
         labels = (f"com.docker.compose.project={project or self.project}",
                   f"com.docker.compose.service={service}")
         try:
@@ -268,12 +296,17 @@ class PlacedRuntime(DockerRuntime):
             if done.returncode != 0 or len(ids) != 1:
                 raise ServerFailed(f"container {service} was not created on the {role} engine: "
                                    f"{compose_failure(done.stderr)}")
+            # What a container on one machine gets mounted, copied in: a deployment's nginx
+            # configuration (and its temporary directories) into the balancer, the catalog
+            # into a server.
+            source, target = ((f"{env['BATTLE_BALANCER_DIR']}/.", BALANCER_MOUNT)
+                              if service == "balancer" else (str(self.catalog_path),
+                                                             CATALOG_MOUNT))
             if role == "server":
-                copied = docker("cp", str(self.catalog_path), f"{ids[0]}:{CATALOG_MOUNT}",
-                                cli=cli)
+                copied = docker("cp", source, f"{ids[0]}:{target}", cli=cli)
                 if copied.returncode != 0:
-                    raise ServerFailed(f"cannot copy the catalog into {service}: "
-                                       f"{last_line(copied.stderr)}")
+                    raise ServerFailed(f"cannot copy {Path(source.rstrip('/.')).name} into "
+                                       f"{service}: {last_line(copied.stderr)}")
             started = docker("start", ids[0], cli=cli)
             if started.returncode != 0:
                 raise ServerFailed(f"container {service} did not start on the {role} engine: "
@@ -311,20 +344,10 @@ class PlacedRuntime(DockerRuntime):
         finally:
             container.remove()
 
-    def start_server(self, variant: Variant, settings: dict[str, Any], *, mongo_url: str,
-                     database: str, port: int, log_path: Path, instance: int = 0
-                     ) -> PlacedServer:
-        if instance:
-            raise ServerFailed("deployments (several instances behind nginx) are not placed "
-                               "on separate engines yet")
-        server = super().start_server(variant, settings, mongo_url=mongo_url, database=database,
-                                      port=port, log_path=log_path)
-        return PlacedServer(server.container, self.hosts["server"].address, port,
+    def _server(self, container: Container, port: int) -> PlacedServer:
+        """A variant's instance or a deployment's nginx, answering at the server host."""
+        return PlacedServer(container, self.hosts["server"].address, port,
                             self.machines["server"].cgroup_version)
-
-    def start_balancer(self, config, directory: Path, log_path: Path):
-        raise ServerFailed("deployments (several instances behind nginx) are not placed on "
-                           "separate engines yet")
 
 
 def print_line(message: str) -> None:
@@ -332,14 +355,73 @@ def print_line(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+class ClientExec:
+    """One execution of a load generator in the client host's container, `docker exec`ed
+    through the client's engine: its output, exit status and the roles' resources. Its CPU
+    is the client container's cgroup (all the generator does there), read at the start and
+    end of the execution."""
+
+    def __init__(self, runtime: PlacedRuntime, tool: str):
+        self.runtime = runtime
+        self.tool = tool
+
+    def client(self) -> Container:
+        if self.runtime.client is None:
+            raise LoadGenError("the client container is not running")
+        return self.runtime.client
+
+    def __call__(self, argv: list[str], env: dict[str, str], limit_s: float,
+                 watch=None) -> tuple[str, int | None, Any]:
+        client = self.client()
+        pairs = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
+        cgroup = EngineCgroup(client.cli, client.id,
+                              self.runtime.machines["client"].cgroup_version)
+        server = (watch or {}).get("server")
+        # "machine" is the server's host (on one machine, the one everything shares).
+        machine = EngineMachine(server.cli, server.container) \
+            if isinstance(server, EngineCgroup) else local_machine
+        monitor = Monitor({**(watch or {}), "loadgen": cgroup}, machine=machine).start() \
+            if watch is not None else None
+        child = Child([*client.cli, "exec", *pairs, client.id, *argv])
+        try:
+            output = child.communicate(timeout=limit_s)
+        except subprocess.TimeoutExpired:
+            raise LoadGenError(f"{self.tool} on the client host did not finish within "
+                               f"{limit_s:g} s") from None
+        finally:
+            usage = monitor.stop() if monitor else None
+            child.stop(grace=2)
+        return output, child.returncode, usage
+
+    def fetch(self, inside: str, local: Path) -> None:
+        """A file the generator left in the client container, copied here (`dir/.`: what the
+        directory holds, into the directory `local`)."""
+        client = self.client()
+        (local if inside.endswith("/.") else local.parent).mkdir(parents=True, exist_ok=True)
+        done = docker("cp", f"{client.id}:{inside}", str(local), cli=client.cli)
+        if done.returncode != 0:
+            raise LoadGenError(f"cannot copy {inside} out of the client container: "
+                               f"{last_line(done.stderr)}")
+
+    def clear(self, directory: str) -> None:
+        """An empty `directory` in the client container (what the last execution left goes)."""
+        client = self.client()
+        for argv in (("rm", "-rf", directory), ("mkdir", "-p", directory)):
+            done = docker("exec", client.id, *argv, cli=client.cli)
+            if done.returncode != 0:
+                raise LoadGenError(f"cannot prepare {directory} in the client container: "
+                                   f"{last_line(done.stderr)}")
+
+
 class PlacedWrk:
     """wrk in the client host's container: the same script, arguments and parsing as
-    loadgen.Wrk, `docker exec`ed through the client's engine. Its CPU is the client
-    container's cgroup (all wrk does there), read at the start and end of each execution."""
+    loadgen.Wrk. Writes: the ids of the acknowledged inserts are written in the container
+    (report.lua) and copied out after the execution, where the runner counts them."""
 
     def __init__(self, runtime: PlacedRuntime, timeout_s: int):
         self.runtime = runtime
         self.timeout_s = timeout_s
+        self.execute = ClientExec(runtime, "wrk")
 
     @property
     def threads(self) -> int:
@@ -354,38 +436,23 @@ class PlacedWrk:
     def run(self, url: str, connections: int, duration_s: int, raw_path: Path,
             relative_to: Path, watch=None, expect_body: Path | None = None,
             write_ids: Path | None = None, write_run: str = "", probe=None) -> Sample:
-        if write_ids is not None:
-            raise LoadGenError("writes are not measured in a placed run")
-        client = self.runtime.client
-        if client is None:
-            raise LoadGenError("the client container is not running")
         body = self.runtime.client_path(expect_body) if expect_body else ""
+        ids = f"{CLIENT_IDS}/{write_ids.name}" if write_ids is not None else ""
+        if write_ids is not None:
+            self.execute.clear(CLIENT_IDS)
         args = self.args(url, connections, duration_s)
-        argv = [*client.cli, "exec", "-e", f"BATTLE_CONNECTIONS={connections}",
-                "-e", f"BATTLE_EXPECT_BODY={body}", "-e", "BATTLE_WRITE_IDS=",
-                "-e", "BATTLE_WRITE_RUN=", client.id, "wrk", *args]
-        cgroup = EngineCgroup(client.cli, client.id, self.runtime.machines["client"].cgroup_version)
-        server = (watch or {}).get("server")
-        # "machine" is the server's host (on one machine, the one everything shares).
-        machine = EngineMachine(server.cli, server.container) \
-            if isinstance(server, EngineCgroup) else local_machine
-        monitor = Monitor({**(watch or {}), "loadgen": cgroup}, machine=machine).start() \
-            if watch is not None else None
-        child = Child(argv)
-        limit_s = duration_s + self.timeout_s + 30
-        try:
-            output = child.communicate(timeout=limit_s)
-        except subprocess.TimeoutExpired:
-            raise LoadGenError(f"wrk on the client host did not finish within {limit_s:g} s") \
-                from None
-        finally:
-            usage = monitor.stop() if monitor else None
-            child.stop(grace=2)
+        output, code, usage = self.execute(
+            ["wrk", *args], {"BATTLE_CONNECTIONS": str(connections), "BATTLE_EXPECT_BODY": body,
+                             "BATTLE_WRITE_IDS": ids, "BATTLE_WRITE_RUN": write_run},
+            limit_s=duration_s + self.timeout_s + 30, watch=watch)
         raw_path.parent.mkdir(parents=True, exist_ok=True)
         raw_path.write_text(output)
-        if child.returncode != 0:
-            raise LoadGenError(f"wrk on the client host exited with {child.returncode}: "
-                               f"{last_line(output)}")
+        if code != 0:
+            raise LoadGenError(f"wrk on the client host exited with {code}: {last_line(output)}")
+        if write_ids is not None:
+            # Each wrk thread's file (<ids>.<thread>), into the directory where the runner
+            # counts them (the container's directory holds this execution's alone).
+            self.execute.fetch(f"{CLIENT_IDS}/.", write_ids.parent)
         sample = parse_output(output, args, str(raw_path.relative_to(relative_to)))
         sample.resources = usage
         return sample
@@ -401,3 +468,62 @@ class PlacedWrk:
         return {**wrk_description(version, self.threads, self.timeout_s),
                 "where": f"a container on the client engine ({client.engine}, host network, "
                          f"{client.address}), image {self.runtime.loadgen_image()}"}
+
+
+class PlacedOha:
+    """oha in the client host's container (the controller's binary, copied in once: it needs
+    only the C library), for open-loop cells and cross-checks: the same arguments and parsing
+    as loadgen.Oha; its JSON summary and per-request records are copied out after each
+    execution."""
+
+    def __init__(self, runtime: PlacedRuntime, timeout_s: int):
+        self.runtime = runtime
+        self.timeout_s = timeout_s
+        self.binary = find_oha()          # missing here: one line, before anything starts
+        self.execute = ClientExec(runtime, "oha")
+
+    @property
+    def threads(self) -> int:
+        return self.runtime.loadgen_cpus()
+
+    def run(self, url: str, connections: int, duration_s: int, raw_path: Path,
+            relative_to: Path, watch=None, expect_body: Path | None = None,
+            rate: float | None = None, probe=None) -> Sample:
+        program = self.runtime.client_program(Path(self.binary))
+        raw_path = raw_path.with_suffix(".json")
+        inside = f"{CLIENT_OUT}/{raw_path.name}"
+        self.execute.clear(CLIENT_OUT)
+        oha = Oha(program, threads=self.threads, timeout_s=self.timeout_s)
+        args = oha.args(url, connections, duration_s, Path(inside),
+                        Path(inside).with_suffix(".sqlite"), rate)
+        output, code, usage = self.execute([program, *args], {},
+                                           limit_s=duration_s + self.timeout_s + 60, watch=watch)
+        if code != 0:
+            raise LoadGenError(f"oha on the client host exited with {code}: "
+                               f"{last_line(output)}")
+        db_path = raw_path.with_suffix(".sqlite")
+        try:
+            self.execute.fetch(inside, raw_path)
+            try:
+                self.execute.fetch(str(Path(inside).with_suffix(".sqlite")), db_path)
+            except LoadGenError:
+                pass            # oha writes no records when nothing was answered
+            report = json.loads(raw_path.read_text())
+            rows = oha_rows(db_path)
+        except (OSError, ValueError, sqlite3.Error) as exc:
+            raise LoadGenError(f"oha left no readable result: {exc}") from None
+        finally:
+            db_path.unlink(missing_ok=True)   # one row per response: the summary keeps it
+        expected = len(expect_body.read_bytes()) if expect_body else None
+        sample = parse_oha(report, rows, expected_length=expected, connections=connections,
+                           threads=self.threads, timeout_s=self.timeout_s, args=args,
+                           raw_output=str(raw_path.relative_to(relative_to)), rate=rate,
+                           planned_s=duration_s)
+        sample.resources = usage
+        return sample
+
+    def describe(self) -> dict:
+        client = self.runtime.hosts["client"]
+        return {**Oha(self.binary, threads=self.threads, timeout_s=self.timeout_s).describe(),
+                "where": f"a container on the client engine ({client.engine}, host network, "
+                         f"{client.address}), the controller's binary copied in"}
