@@ -81,9 +81,11 @@ list: setup
 
 # Both tiers. The docker tests build the offline images when they are missing (debootstrap
 # needed once); tcpdump checks the database latency on the wire; Chromium loads a report's HTML
-# page and clicks it; the lab's hosts run sshd, so placed runs reach their engines over ssh://.
+# page and clicks it; the lab's hosts run sshd, so placed runs reach their engines over ssh://
+# (Debian's docker-compose, v1, needs paramiko's module for ssh:// even when it runs `ssh`).
+LAB_TOOLS = sshd:openssh-server python3.paramiko:python3-paramiko
 test: setup
-	@scripts/ensure-tools debootstrap tcpdump chromium sshd:openssh-server
+	@scripts/ensure-tools debootstrap tcpdump chromium $(LAB_TOOLS)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The unit tier, for every change: stored fixtures and pure functions, well under a minute. Tests
@@ -106,7 +108,7 @@ compose-file: setup
 # runs: `make lab-up`, then `make bench-all ARGS="--hosts /run/battle-lab/hosts.toml"`
 # (docs/placement.md). RATE=100mbit limits the links (tc tbf). Root.
 lab-up: setup
-	@scripts/ensure-tools sshd:openssh-server
+	@scripts/ensure-tools $(LAB_TOOLS)
 	$(PY) -m suite lab up $(if $(RATE),--rate $(RATE))
 
 lab-down: setup

@@ -31,10 +31,10 @@ from suite.record.plan import Plan
 from suite.measure.runner import DependencyDied, RunOptions, Runner, start_mongo, start_verified
 from suite.measure.runtime import (ROLES, Runtime, RuntimeUnavailable, ServerFailed,
                                    default_pinning)
-from suite.measure.runtime.capabilities import Capabilities, Request, refusals
+from suite.measure.runtime.capabilities import PLACED, Capabilities, Request, refusals
 from suite.measure.runtime.docker import DockerRuntime, remove_owned
 from suite.measure.runtime.local import LocalRuntime
-from suite.measure.runtime.placed import PlacedRuntime
+from suite.measure.runtime.placed import Placement
 
 
 class UsageError(Exception):
@@ -127,11 +127,11 @@ def parse_memory(specs: list[str]) -> dict[str, str]:
     return limits
 
 
-def runtime_kind(args: argparse.Namespace) -> type:
-    """The runtime class the arguments choose (its `capabilities` say what it can do)."""
+def runtime_capabilities(args: argparse.Namespace) -> Capabilities:
+    """What the runtime the arguments choose can do, known before it is made."""
     if getattr(args, "hosts", None):
-        return PlacedRuntime
-    return DockerRuntime if args.runtime == "docker" else LocalRuntime
+        return PLACED
+    return DockerRuntime.capabilities if args.runtime == "docker" else LocalRuntime.capabilities
 
 
 def runtime_flag(args: argparse.Namespace) -> str:
@@ -151,8 +151,9 @@ def make_runtime(args: argparse.Namespace, cpu_roles: dict[str, list[int]],
             raise UsageError(str(exc)) from None
         placed = (prior.runtime_details.placement or {}) if prior is not None else {}
         recorded = {role: host.get("cpus") for role, host in placed.get("hosts", {}).items()}
-        return PlacedRuntime(hosts, memory=parse_memory(args.memory), images=args.images,
-                             catalog_path=args.catalog, recorded_cpus=recorded)
+        return DockerRuntime(memory=parse_memory(args.memory), images=args.images,
+                             catalog_path=args.catalog,
+                             placement=Placement(hosts, recorded_cpus=recorded))
     if args.runtime == "local":
         if args.memory or args.images:
             raise UsageError("--memory and --images apply to --runtime docker only")
@@ -496,7 +497,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     prior = None
     if getattr(args, "resume", None):
         args, prior = resumed_args(args)
-    capabilities = runtime_kind(args).capabilities
+    capabilities = runtime_capabilities(args)
     variants = runnable(select(load_catalog(args.catalog), args.variants), bool(args.variants),
                         capabilities)
     try:
@@ -532,7 +533,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
     runtime = make_runtime(args, cpu_roles, prior)
     if args.command == "sweep":
-        if getattr(args, "hosts", None) and runtime.hosts["server"].cpus is None:
+        if getattr(args, "hosts", None) and runtime.placement.hosts["server"].cpus is None:
             raise UsageError("a sweep on --hosts needs the server host's CPUs before any engine "
                              "is reached (its values resolve for them): add cpus = N to the "
                              "hosts file's [server] table")
@@ -603,7 +604,7 @@ def check_resumable(prior: results.RunResult, runner: Runner) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    capabilities = runtime_kind(args).capabilities
+    capabilities = runtime_capabilities(args)
     variant = runnable(select(load_catalog(args.catalog), [args.variant]), True, capabilities)[0]
     if args.mongo_url and not capabilities.external_database:
         raise UsageError(f"{runtime_flag(args)} does not take --mongo-url "

@@ -4,6 +4,8 @@ and what the runner and the report make of a runtime that lacks something."""
 import ast
 import dataclasses
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -16,9 +18,10 @@ from suite.measure.runtime import placed as placed_module
 from suite.measure.runtime.capabilities import DOCKER, LOCAL, PLACED, Request, refusals
 from suite.measure.runtime.docker import DockerRuntime
 from suite.measure.runtime.local import LocalRuntime
-from suite.measure.runtime.placed import PlacedRuntime
+from suite.measure.runtime.placed import Placement
 from suite.read.report import method as report_method
 from suite.record import results
+from suite.record.catalog import load_catalog
 from tests.conftest import FIXTURES
 from tests.test_placement import HOSTS
 
@@ -27,8 +30,8 @@ EVERYTHING = Request(cpus=True, external_database=True, deployments=True,
 
 
 def test_each_runtime_declares_its_capabilities_as_data():
-    assert (LocalRuntime.capabilities, DockerRuntime.capabilities,
-            PlacedRuntime.capabilities) == (LOCAL, DOCKER, PLACED)
+    assert (LocalRuntime.capabilities, DockerRuntime.capabilities) == (LOCAL, DOCKER)
+    assert placed_runtime(HOSTS).capabilities == PLACED
     assert LOCAL.host_only_rows and not DOCKER.host_only_rows
     assert (PLACED.pinning, LOCAL.pinning) == ("hosts", "cpus")
     # Every capability a runtime lacks has its reason, for the refusal and the report.
@@ -105,22 +108,34 @@ def test_a_sweep_on_hosts_needs_the_server_hosts_cpus(tmp_path, capsys):
     assert "workers=9" in out or "workers=9" in out.replace(" ", ""), out
 
 
+def placed_runtime(text: str, recorded: dict | None = None) -> DockerRuntime:
+    """A docker runtime placed on the engines `text` (a hosts file) names, none reached."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "hosts.toml"
+        path.write_text(text)
+        hosts = placement.load_hosts(path)
+    return DockerRuntime(placement=Placement(hosts, recorded_cpus=recorded))
+
+
 def _engines(monkeypatch, ncpu: int) -> None:
     """Engines that answer, each with `ncpu` CPUs (no Docker reached)."""
     monkeypatch.setattr(placed_module, "check_engine", lambda host: "28.2.2")
+    # docker() as the placement calls it: `docker info` answers NCPU
     monkeypatch.setattr(placed_module, "docker", lambda *args, **kwargs: subprocess
                         .CompletedProcess(args, 0, f'{{"NCPU": {ncpu}}}', ""))
 
 
-def test_a_placed_runtime_asks_its_engines_only_when_it_opens(tmp_path, monkeypatch):
-    path = tmp_path / "hosts.toml"
-    path.write_text(HOSTS)
-    runtime = PlacedRuntime(placement.load_hosts(path))
-    assert runtime.versions == {} and runtime.server_cpus() == 1   # the stand-in, unasked
+def test_a_placed_runtime_asks_its_engines_only_when_it_opens(monkeypatch):
+    runtime = placed_runtime(HOSTS)
+    assert runtime.placement.versions == {} and runtime.server_cpus() == 1   # the stand-in
+    assert runtime.engines["server"].address == "10.0.0.12" and runtime.engines["db"].remote
+    variant = load_catalog()["starlette-uvicorn"]
+    command = runtime.command(variant, variant.resolve(cpus=1, max_connections=200), 8000)
+    assert "10.0.0.12" in command and "127.0.0.1" not in command
     _engines(monkeypatch, 6)
-    runtime._reach_engines()
+    runtime.placement.reach()
     assert runtime.server_cpus() == 6 and runtime.loadgen_cpus() == 6
-    assert set(runtime.versions) == {"client", "server", "db"}
+    assert set(runtime.placement.versions) == {"client", "server", "db"}
 
 
 @pytest.mark.parametrize("hosts, recorded, message", [
@@ -132,20 +147,16 @@ def test_a_placed_runtime_asks_its_engines_only_when_it_opens(tmp_path, monkeypa
 ])
 def test_cpus_declared_or_recorded_must_be_the_engines(tmp_path, monkeypatch, hosts, recorded,
                                                        message):
-    path = tmp_path / "hosts.toml"
-    path.write_text(hosts)
-    runtime = PlacedRuntime(placement.load_hosts(path), recorded_cpus=recorded)
+    runtime = placed_runtime(hosts, recorded)
     assert runtime.server_cpus() in (4, 8)        # what the settings resolve for, before open
     _engines(monkeypatch, 6)
     with pytest.raises(RuntimeUnavailable) as error:
-        runtime._reach_engines()
+        runtime.placement.reach()
     assert str(error.value) == message
 
 
 def test_what_a_runtime_cannot_measure_its_method_and_report_say(tmp_path):
-    path = tmp_path / "hosts.toml"
-    path.write_text(HOSTS)
-    words = method(PlacedRuntime(placement.load_hosts(path)))
+    words = method(placed_runtime(HOSTS))
     assert words["spread"] == f"not measured: {PLACED.why_not['connection_spread']}."
     assert words["calibration"].startswith("not timed: the roles run on other machines")
     assert method(LocalRuntime(python="python3"))["spread"].startswith("half-way through")

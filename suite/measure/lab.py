@@ -178,6 +178,13 @@ def require() -> None:
                           ("ssh", "openssh-client"), ("ssh-keygen", "openssh-client")):
         if shutil.which(tool) is None:
             raise LabError(f"{tool} not found: apt-get install {package}")
+    # Compose v1 (Debian's docker-compose, Python) reaches ssh:// engines through docker-py,
+    # whose ssh transport imports paramiko even when it runs the system's `ssh`.
+    compose = shutil.which("docker-compose")
+    if compose and Path(compose).read_bytes()[:40].startswith(b"#!/usr/bin/python3") and \
+            _run(["/usr/bin/python3", "-c", "import paramiko"], check=False).returncode != 0:
+        raise LabError("docker-compose (v1) reaches the lab's ssh:// engines only with paramiko: "
+                       "apt-get install python3-paramiko")
 
 
 def up(rate: str | None = None) -> Path:

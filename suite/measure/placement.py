@@ -31,7 +31,9 @@ or recorded.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
+import threading
 import time
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -40,6 +42,7 @@ from typing import Any
 
 from suite.measure import command
 from suite.measure.command import CommandError
+from suite.measure.procs import Child
 from suite.measure.text import last_line
 
 ROLES = ("client", "server", "db")
@@ -333,3 +336,63 @@ def describe(hosts: dict[str, Host], machines: dict[str, Machine]) -> dict[str, 
     return {role: {"engine": host.engine, "address": host.address, "machine": host.machine,
                    **asdict(machines[role])} for role, host in hosts.items()}
 
+
+
+class EngineSocket:
+    """A unix socket on this machine that reaches a role's engine through the Docker CLI's own
+    transport: every connection to it becomes `docker --host URL system dial-stdio` (or
+    `--context NAME`), with the connection as its stdin and stdout. Compose talks to it as to a
+    local engine: Compose v1's own ssh transport (docker-py's) took a minute per `up` in the
+    lab and left its `ssh` processes running after it had been stopped, while the Docker CLI's
+    transport is what every other call of a placed run uses. Used as a context manager: on
+    exit the socket is gone and every dial-stdio it started is stopped."""
+
+    def __init__(self, host: Host, path: Path):
+        self.host = host
+        self.path = path
+        self.children: list[Child] = []
+        self._listener: socket.socket | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.path}"
+
+    def __enter__(self) -> "EngineSocket":
+        self.path.unlink(missing_ok=True)
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(str(self.path))
+        self._listener.listen(64)
+        threading.Thread(target=self._accept, name=f"engine-socket-{self.host.role}",
+                         daemon=True).start()
+        return self
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:          # closed: the socket's owner is done with it
+                return
+            with connection:         # the child keeps its own copy of the descriptor
+                try:
+                    child = Child([*self.host.docker(), "system", "dial-stdio"],
+                                  stdio=connection.fileno())
+                except OSError:
+                    continue
+            with self._lock:
+                self.children = [c for c in self.children if c.alive()] + [child]
+
+    def __exit__(self, *exc: object) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            children, self.children = self.children, []
+        # Each ends by itself once its client has closed the connection (then the far side's
+        # dial-stdio ends too); one stopped mid-connection can leave that one waiting there.
+        deadline = time.monotonic() + 5
+        while any(child.alive() for child in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for child in children:
+            child.stop(grace=2)
+        self.path.unlink(missing_ok=True)

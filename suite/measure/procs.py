@@ -81,7 +81,9 @@ class Child:
 
     def __init__(self, argv: list[str], *, log_path: Path | None = None,
                  env: dict[str, str] | None = None, cwd: Path | None = None,
-                 cpus: Iterable[int] | None = None):
+                 cpus: Iterable[int] | None = None, stdio: int | None = None):
+        """`stdio`: a descriptor (a connected socket) that is the child's stdin and stdout; its
+        stderr then goes to the log, or nowhere."""
         self.argv = list(argv)
         self.log_path = log_path
         self._log: IO[bytes] | None = None
@@ -89,10 +91,12 @@ class Child:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = open(log_path, "ab")
         out = self._log if self._log is not None else subprocess.PIPE
+        streams = (dict(stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+                   if stdio is None else
+                   dict(stdin=stdio, stdout=stdio, stderr=self._log or subprocess.DEVNULL))
         try:
             self.process = subprocess.Popen(
-                self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                env=env, cwd=cwd, start_new_session=True,
+                self.argv, **streams, env=env, cwd=cwd, start_new_session=True,
                 preexec_fn=_child_setup(frozenset(cpus) if cpus else None),
             )
         except OSError:

@@ -91,7 +91,8 @@ def lab_hosts(tmp_path_factory):
     assert subprocess.run(["ip", "link", "show", lab.UPLINK], capture_output=True).returncode
     assert not [line for line in subprocess.run(["ps", "-eo", "args"], capture_output=True,
                                                  text=True).stdout.splitlines()
-                if ("dockerd" in line or "sshd" in line) and str(lab.LAB_DIR) in line]
+                if ("dockerd" in line or "sshd" in line) and str(lab.LAB_DIR) in line
+                or "dial-stdio" in line]    # no ssh:// transport's process outlives its use
     assert not lab.CLIENT_CONFIG.exists() and not lab.SSH_DIR.exists()
 
 
@@ -203,7 +204,8 @@ def test_placed_writes_are_counted_in_the_database_on_the_db_host(lab_hosts, tmp
     writes = sample.writes
     # wrk's ids came out of the client container; every one was found in mongod on the db host.
     assert writes is not None and writes.acknowledged > 0, sample
-    assert writes.found == writes.acknowledged == writes.stored == writes.distinct
+    # Stored: also the inserts whose answers were still on their way when the repeat ended.
+    assert writes.found == writes.acknowledged <= writes.stored == writes.distinct
     assert sample.errors["lost-write"] == 0 and sample.ok_requests == writes.acknowledged
     assert not list((tmp_path / "results").rglob("*.ids.*"))   # counted, then removed
     for host in lab.HOSTS:

@@ -20,6 +20,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +28,16 @@ from suite import REPO_ROOT
 from suite.measure import command, composefile, connections
 from suite.record.catalog import DEFAULT_CATALOG, Variant, load_catalog
 from suite.measure.command import CommandError
-from suite.measure.composefile import BALANCER_MOUNT
+from suite.measure.composefile import BALANCER_MOUNT, CATALOG_MOUNT
 from suite.measure.images import (BASE_IMAGE, CPYTHON_IMAGE, WHEELHOUSE, ImageError, base_key,
                                   cpython_key, image_id, image_label, image_settings)
 from suite.measure.mongo import MongoError, free_port, ping
 from suite.measure.procs import signals_deferred
-from suite.measure.resources import Cgroup, CgroupError
+from suite.measure.resources import Cgroup, CgroupError, EngineCgroup, engine_exec
 from suite.record.results import DbContainer, Image, RuntimeDetails
 from suite.measure.runtime import (MongoEndpoint, RuntimeUnavailable, ServerFailed,
                                    generator_here, role_cpus)
-from suite.measure.runtime.capabilities import DOCKER
+from suite.measure.runtime.capabilities import DOCKER, PLACED
 from suite.measure.text import ended, last_line
 
 HOST = "127.0.0.1"
@@ -211,17 +212,45 @@ class Container:
             _cleanup("rm", "-fv", self.id, timeout=60, cli=self.cli)
 
 
+@dataclass(frozen=True)
+class Engine:
+    """The Docker engine a role's containers run on, and the address they are reached at (all
+    on their host's network). This machine's own engine by default; a placed run
+    (`battle run --hosts`, suite.measure.runtime.placed) has one per role."""
+
+    cli: tuple[str, ...] = ("docker",)     # the docker CLI aimed at it
+    address: str = HOST
+    endpoint: str | None = None           # DOCKER_HOST URL or context name; None: the default
+
+    @property
+    def remote(self) -> bool:
+        """Whether it is another engine than this machine's: it cannot see this machine's files
+        (what it runs gets them copied in) nor share its cgroups and /proc."""
+        return self.endpoint is not None
+
+
+HERE = Engine()
+ENGINE_ROLES = ("client", "server", "db")
+
+
 class DockerServer:
-    def __init__(self, container: Container, port: int):
+    """A server's container (a variant's instance, or a deployment's nginx), reached at its
+    engine's address. On another engine its cgroup and its network namespace's counters are
+    read through that engine (`cgroup_version`: the engine's)."""
+
+    def __init__(self, container: Container, port: int, engine: Engine = HERE,
+                 cgroup_version: int | None = None):
         self.container = container
-        self.host = HOST
+        self.engine = engine
+        self.host = engine.address
         self.port = port
-        self._cgroup: Cgroup | None = None
+        self._cgroup: Cgroup | EngineCgroup | None = (
+            EngineCgroup(container.cli, container.id, cgroup_version) if engine.remote else None)
 
     def alive(self) -> bool:
         return self.container.alive()
 
-    def watches(self) -> dict[str, Cgroup | None]:
+    def watches(self) -> dict[str, Cgroup | EngineCgroup | None]:
         if self._cgroup is None:
             self._cgroup = self.container.cgroup()
         return {"server": self._cgroup}
@@ -230,21 +259,35 @@ class DockerServer:
         return self.container.exit_detail()
 
     def listen_drops(self) -> int | None:
-        return connections.listen_drops()   # the host network: this machine's namespace
+        if not self.engine.remote:
+            return connections.listen_drops()   # the host network: this machine's namespace
+        # The server host's namespace, which the container shares, read through its engine.
+        text = engine_exec(self.container.cli, self.container.id, "cat", "/proc/net/netstat")
+        return connections.parse_listen_drops(text) if text is not None else None
 
     def stop(self) -> None:
         self.container.remove()
 
 
 class DockerRuntime:
-    """Pinning (`cpu_roles`) is each container's cpuset; `memory` its memory limit per role."""
+    """Pinning (`cpu_roles`) is each container's cpuset; `memory` its memory limit per role.
+
+    `placement` (suite.measure.runtime.placed.Placement): the roles on engines of their own,
+    TechEmpower's shape (a client per role); without it every role is on this machine's
+    engine. The placement brings what separate machines add (their engines reached and
+    described, the links measured, images shipped, the load generator in a container on the
+    client's engine); this runtime runs each role's containers on that role's engine."""
 
     name = "docker"
-    capabilities = DOCKER
+    capabilities = DOCKER      # with a placement: PLACED (set per instance)
 
     def __init__(self, cpu_roles: dict[str, list[int]] | None = None,
                  memory: dict[str, str] | None = None, images: str | None = None,
-                 catalog_path: Path = DEFAULT_CATALOG):
+                 catalog_path: Path = DEFAULT_CATALOG, placement=None):
+        self.placement = placement
+        self.engines: dict[str, Engine] = (placement.engines() if placement is not None
+                                           else dict.fromkeys(ENGINE_ROLES, HERE))
+        self.capabilities = PLACED if placement is not None else DOCKER
         self.cpu_roles = dict(cpu_roles or {})
         self.memory = {"server": composefile.DEFAULTS["BATTLE_SERVER_MEMORY"],
                        "db": composefile.DEFAULTS["BATTLE_DB_MEMORY"], **(memory or {})}
@@ -263,22 +306,34 @@ class DockerRuntime:
     # -- what the runner asks -------------------------------------------------------------------
 
     def server_cpus(self) -> int:
+        if self.placement is not None:
+            return self.placement.cpus_of("server")
         return len(role_cpus(self.cpu_roles, "server"))
 
     def loadgen_cpus(self) -> int:
+        if self.placement is not None:
+            return self.placement.cpus_of("client")
         return len(role_cpus(self.cpu_roles, "loadgen"))
 
     def generator(self, name: str, timeout_s: int):
+        """wrk or oha: a child of this process, or placed, in a container on the client's
+        engine."""
+        if self.placement is not None:
+            return self.placement.generator(name, timeout_s)
         return generator_here(self, name, timeout_s)
 
     def _cpuset(self, role: str) -> str:
         """The role's CPUs as a cpuset, explicit even when not pinned: the CPUs this process may
-        use, which the settings (workers = f(cpus)) were resolved for."""
+        use, which the settings (workers = f(cpus)) were resolved for. Placed: none, every CPU
+        of the role's own host."""
+        if self.placement is not None:
+            return ""
         return ",".join(str(cpu) for cpu in role_cpus(self.cpu_roles, role))
 
     def command(self, variant: Variant, settings: dict[str, Any], port: int) -> list[str]:
         """The command inside the container (the launcher checks it resolves the same)."""
-        return variant.argv(settings, python=IMAGE_PYTHON, host=HOST, port=port)
+        return variant.argv(settings, python=IMAGE_PYTHON, host=self.engines["server"].address,
+                            port=port)
 
     def image(self, variant: Variant) -> str:
         return f"battle/{variant.service}:{self.images['BATTLE_IMAGES']}"
@@ -286,6 +341,7 @@ class DockerRuntime:
     def environment(self, **extra: str) -> dict[str, str]:
         """What the compose file's ${BATTLE_...} variables are for this run."""
         return {**os.environ, **self.images,
+                "BATTLE_HOST": self.engines["server"].address,
                 "BATTLE_SERVER_CPUSET": self._cpuset("server"),
                 "BATTLE_DB_CPUSET": self._cpuset("db"),
                 "BATTLE_SERVER_MEMORY": self.memory["server"],
@@ -308,6 +364,11 @@ class DockerRuntime:
 
     @contextmanager
     def open(self, artifacts: Path, owns_db: bool = True) -> Iterator[RuntimeDetails]:
+        """The controller's engine checked (it builds the images), then, placed, each role's
+        engine reached (suite.measure.runtime.placed.Placement.open); nothing is left running
+        on any engine on exit."""
+        if self.placement is not None:
+            self.placement.reach()
         try:
             engine = docker("version", "--format", "{{.Server.Version}}", timeout=30)
             if engine.returncode != 0:
@@ -346,7 +407,9 @@ class DockerRuntime:
         self.project = f"battle{re.sub(r'[^a-z0-9]', '', artifacts.name.lower())}{os.getpid()}"
         artifacts.mkdir(parents=True, exist_ok=True)
         self.compose_file = artifacts / "docker-compose.yml"
-        self.compose_file.write_text(composefile.render(load_catalog(self.catalog_path)))
+        # Another engine cannot see this machine's files: no bind mounts, copies instead.
+        self.compose_file.write_text(composefile.render(load_catalog(self.catalog_path),
+                                                        mounts=self.placement is None))
         # The database's limits are recorded with its container (mongo.container), when the
         # runtime starts one.
         details = RuntimeDetails(
@@ -361,11 +424,18 @@ class DockerRuntime:
                                "memory": self.memory["server"]}},
             network="host", orphans_removed=swept,
             capabilities=self.capabilities.to_dict())
-        _owners_opened.add((self.owner, ("docker",)))
+        engines = {engine.cli for engine in (HERE, *self.engines.values())}
+        for cli in engines:
+            _owners_opened.add((self.owner, cli))
         try:
-            yield details
+            if self.placement is None:
+                yield details
+            else:
+                with self.placement.open(self, details) as placed:
+                    yield placed
         finally:
-            remove_containers(f"battle.owner={self.owner}")
+            for cli in engines:
+                remove_containers(f"battle.owner={self.owner}", cli=cli)
 
     def prepare(self, variant: Variant, log_path: Path) -> Image:
         """Build the variant's image (cached layers make a rebuild seconds); record it."""
@@ -394,6 +464,8 @@ class DockerRuntime:
             base_id = image_id(self.images["BATTLE_SERVER_BASE"])
         except ImageError as exc:
             raise ServerFailed(str(exc)) from None
+        if self.placement is not None:      # built here, run on the server's engine
+            self.placement.ship(image, self._image_ids[variant.service], "server")
         return Image(name=image, id=self._image_ids[variant.service],
                      base=self.images["BATTLE_SERVER_BASE"], base_id=base_id,
                      build_base=self.images["BATTLE_BUILD_BASE"],
@@ -439,7 +511,9 @@ class DockerRuntime:
 
     def _server(self, container: Container, port: int) -> DockerServer:
         """A running container as the Server the rest of the suite talks to."""
-        return DockerServer(container, port)
+        engine = self.engines["server"]
+        return DockerServer(container, port, engine, self.placement.cgroup_version("server")
+                            if self.placement is not None else None)
 
     def package_versions(self, variant: Variant) -> dict[str, str]:
         return self._image_versions(variant, self.image(variant))["packages"]
@@ -451,30 +525,69 @@ class DockerRuntime:
 
     def _container(self, service: str, env: dict[str, str], log_path: Path,
                    project: str | None = None) -> Container:
-        """`up -d` one service (never building, never its dependencies) and return it, found
-        by Compose's labels (v1 and v2 set them; `compose ps` differs between versions)."""
+        """Start one service (never building, never its dependencies) on its role's engine and
+        return it, found by Compose's labels (v1 and v2 set them; `compose ps` differs between
+        versions). On another engine it is created, what it would get mounted is copied in (a
+        deployment's nginx configuration into the balancer, the catalog into a server), then
+        started."""
+        role = "db" if service == "mongo" else "server"
+        engine = self.engines[role]
         labels = (f"com.docker.compose.project={project or self.project}",
                   f"com.docker.compose.service={service}")
+        if engine.remote and service == "balancer":        # nginx's image, on that engine
+            image = self.images["BATTLE_BALANCER_IMAGE"]
+            try:
+                self.placement.ship(image, image_id(image) or "", role)
+            except ImageError as exc:
+                raise ServerFailed(f"nginx's image {image}: {exc}") from None
         try:
-            done = self._compose(service, "up", "--detach", "--no-build", "--no-deps", service,
-                                 env=env, project=project)
-            ids = find_containers(*labels)
+            if not engine.remote:
+                done = self._compose(service, "up", "--detach", "--no-build", "--no-deps",
+                                     service, env=env, project=project)
+                ids = find_containers(*labels)
+                if done.returncode != 0 or len(ids) != 1:
+                    raise ServerFailed(f"container {service} did not start: "
+                                       f"{compose_failure(done.stderr)}")
+                return Container(ids[0], log_path)
+            # `create`, not `up --no-start`: Compose v1's `up` attaches to the container it
+            # creates, and over another engine that attach outlives it (a dial-stdio left
+            # waiting on the far host); `create` leaves nothing. (v2 has `create` as well.)
+            done = self._compose(service, "create", "--no-build", service,
+                                 env=self.placement.compose_env(role, env), project=project)
+            ids = find_containers(*labels, cli=engine.cli)
             if done.returncode != 0 or len(ids) != 1:
-                raise ServerFailed(f"container {service} did not start: "
+                raise ServerFailed(f"container {service} was not created on the {role} engine: "
                                    f"{compose_failure(done.stderr)}")
+            if role == "server":
+                source, target = ((f"{env['BATTLE_BALANCER_DIR']}/.", BALANCER_MOUNT)
+                                  if service == "balancer"
+                                  else (str(self.catalog_path), CATALOG_MOUNT))
+                copied = docker("cp", source, f"{ids[0]}:{target}", cli=engine.cli)
+                if copied.returncode != 0:
+                    raise ServerFailed(f"cannot copy {Path(source.rstrip('/.')).name} into "
+                                       f"{service}: {last_line(copied.stderr)}")
+            started = docker("start", ids[0], cli=engine.cli)
+            if started.returncode != 0:
+                raise ServerFailed(f"container {service} did not start on the {role} engine: "
+                                   f"{last_line(started.stderr)}")
+            return Container(ids[0], log_path, engine.cli)
         except BaseException:
-            remove_containers(*labels)   # whatever half-started, on any failure or Ctrl-C
+            # whatever half-started, on any failure or Ctrl-C
+            remove_containers(*labels, cli=engine.cli)
             raise
-        return Container(ids[0], log_path)
 
     @contextmanager
     def mongo(self, log_path: Path, test_commands: bool = False) -> Iterator[MongoEndpoint]:
-        port = free_port()
-        url = f"mongodb://{HOST}:{port}"
+        """mongod's container on the db role's engine, bound to its address (this machine's
+        loopback, or placed, the db host's), answering the controller there."""
+        engine = self.engines["db"]
+        port = free_port()   # free here; placed, mongod says so in one line if not there
+        url = f"mongodb://{engine.address}:{port}"
         image = self.images["BATTLE_MONGO_IMAGE"]
         try:
             container = self._container(
                 "mongo", self.environment(BATTLE_MONGO_PORT=str(port),
+                                          BATTLE_MONGO_BIND=engine.address,
                                           BATTLE_MONGO_TEST_COMMANDS=str(int(test_commands))),
                 log_path)
         except ServerFailed as exc:
@@ -482,12 +595,19 @@ class DockerRuntime:
         try:
             deadline = time.monotonic() + 60
             while not ping(url, timeout_ms=1000):
-                if not container.alive() or time.monotonic() > deadline:
-                    raise MongoError(f"mongo container not answering on {url}: "
-                                     f"{container.exit_detail()}")
+                if not container.alive():
+                    raise MongoError(f"mongo container on {url}: {container.exit_detail()}")
+                if time.monotonic() > deadline:
+                    raise MongoError(f"mongo container runs but {url} does not answer from here "
+                                     "within 60 s" + (": is the db address right and reachable "
+                                                      "from the controller?" if engine.remote
+                                                      else f": {container.exit_detail()}"))
                 time.sleep(0.2)
+            watch = (EngineCgroup(container.cli, container.id,
+                                  self.placement.cgroup_version("db"))
+                     if engine.remote else container.cgroup())
             yield MongoEndpoint(
-                url=url, embedded=True, binary=image, watch=container.cgroup(),
+                url=url, embedded=True, binary=image, watch=watch,
                 alive=container.alive, exit_detail=container.exit_detail,
                 container=DbContainer(image=image, image_id=container.image(),
                                       cpuset=self._cpuset("db"), memory=self.memory["db"]))

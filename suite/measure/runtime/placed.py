@@ -1,20 +1,22 @@
-"""The docker runtime with its roles on separate engines (`battle run --hosts hosts.toml`).
+"""What a docker runtime with its roles on separate engines adds (`battle run --hosts
+hosts.toml`): the Placement its DockerRuntime is composed with.
 
-The same containers as the docker runtime (the same compose file, images and labels), but the
+The same containers as on one engine (the same compose file, images and labels), but the
 database runs on the db host's engine, bound to its address; the variant on the server host's
-engine, bound to its address; and wrk in a container on the client host's engine, which the
-controller (this process) `docker exec`s for every execution. Nothing of this machine's
-filesystem is mounted into them: a remote engine cannot see it. The catalog, wrk's Lua and the
-expected bodies are copied in (`docker cp`), images shipped (suite.measure.placement.ship).
+engine, bound to its address; and the load generator in a container on the client host's
+engine, which the controller (this process) `docker exec`s for every execution. Nothing of this
+machine's filesystem is mounted into them: a remote engine cannot see it. The catalog, wrk's Lua,
+the expected bodies and a deployment's nginx configuration are copied in (`docker cp`), images
+shipped (suite.measure.placement.ship). No engine is reached before the runtime opens: `--plan`
+reaches none.
 
 Verification, the idle wait, MongoDB's counters and its fail point are driven from the
 controller over the network, as TechEmpower's toolset does from its own host: the controller
 must reach the server's and the database's addresses. CPU and memory come from each container's
 cgroup on its own engine (resources.EngineCgroup), read at the start and the end of each
 execution; the listen queue's drops from the server host's network namespace (its container
-shares it). A placed run measures what a single-engine one does except writes, the second and
-open-loop generators (oha), deployments behind nginx and the connections' spread over the
-server's workers (capabilities.PLACED says why; the CLI refuses what a command asks of them).
+shares it). What a placed run cannot measure (the connections' spread over the server's
+workers, the machine's calibration) capabilities.PLACED declares, and the report says so.
 """
 
 from __future__ import annotations
@@ -22,34 +24,27 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import time
+import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from suite.measure import command, composefile
+from suite.measure import command
 from suite.measure.command import CommandError
-from suite.measure.composefile import BALANCER_MOUNT, CATALOG_MOUNT
-from suite.measure.connections import parse_listen_drops
 from suite.measure.images import ImageError, build_loadgen, image_id
 from suite.measure.loadgen import (SCRIPT, LoadGenError, Oha, Wrk, find_oha, oha_rows,
                                    parse_oha, parse_output, wrk_description)
-from suite.measure.mongo import MongoError, free_port, ping
-from suite.measure.placement import (Host, Machine, PlacementError, PlacementRecord, check_engine,
-                                     describe, machine_of, measure_link, ship, start_probe)
+from suite.measure.placement import (EngineSocket, Host, Machine, PlacementError, PlacementRecord,
+                                     check_engine, describe, machine_of, measure_link, ship,
+                                     start_probe)
 from suite.measure.procs import Child
-from suite.measure.resources import (EngineCgroup, EngineMachine, Monitor, engine_exec,
-                                     local_machine)
-from suite.measure.runtime import MongoEndpoint, RuntimeUnavailable, ServerFailed
-from suite.measure.runtime.capabilities import PLACED
-from suite.measure.runtime.docker import (IMAGE_PYTHON, Container, DockerRuntime, DockerServer,
-                                          _owners_opened, compose_failure, docker,
-                                          find_containers, remove_containers, sweep_orphans)
+from suite.measure.resources import EngineCgroup, EngineMachine, Monitor, local_machine
+from suite.measure.runtime import RuntimeUnavailable, ServerFailed
+from suite.measure.runtime.docker import Container, Engine, docker, sweep_orphans
 from suite.measure.text import last_line
-from suite.record.catalog import Variant, load_catalog
-from suite.record.results import DbContainer, Image, RuntimeDetails, Sample
+from suite.record.results import RuntimeDetails, Sample
 
 CLIENT_DIR = "/opt/battle-wrk"      # wrk's Lua and the expected bodies, in the client container
 CLIENT_IDS = f"{CLIENT_DIR}/ids"    # a write execution's acknowledged ids, before they are copied
@@ -57,38 +52,15 @@ CLIENT_OUT = f"{CLIENT_DIR}/out"    # oha's summary and records, before they are
 CLIENT_BIN = f"{CLIENT_DIR}/bin"    # programs copied in from the controller (oha)
 
 
-class PlacedServer(DockerServer):
-    """A variant's container on the server host's engine, answering at that host's address."""
+class Placement:
+    """Roles on engines: `hosts` role -> placement.Host (client, server, db). It reaches each
+    engine (version, CPUs) when the runtime opens, ships images to them, describes each
+    machine, measures the links between them, and holds the client container the load
+    generators run in. `recorded_cpus`: each host's CPUs as the run being resumed recorded them
+    (its settings were resolved for them)."""
 
-    def __init__(self, container: Container, host: str, port: int, cgroup_version: int):
-        super().__init__(container, port)
-        self.host = host
-        self._watch = EngineCgroup(container.cli, container.id, cgroup_version)
-
-    def watches(self) -> dict[str, Any]:
-        return {"server": self._watch}
-
-    def listen_drops(self) -> int | None:
-        """ListenDrops of the server host's namespace (the container shares it)."""
-        text = engine_exec(self.container.cli, self.container.id, "cat", "/proc/net/netstat")
-        return parse_listen_drops(text) if text is not None else None
-
-
-class PlacedRuntime(DockerRuntime):
-    """Roles on engines: `hosts` role -> placement.Host (client, server, db). No engine is
-    reached before open(): --plan reaches none."""
-
-    name = "docker"
-    capabilities = PLACED
-
-    def __init__(self, hosts: dict[str, Host], memory: dict[str, str] | None = None,
-                 images: str | None = None, recorded_cpus: dict[str, int] | None = None,
-                 **kwargs):
-        """`recorded_cpus`: each host's CPUs as the run being resumed recorded them (its
-        settings were resolved for them)."""
-        super().__init__(cpu_roles={}, memory=memory, images=images, **kwargs)
+    def __init__(self, hosts: dict[str, Host], recorded_cpus: dict[str, int] | None = None):
         self.hosts = hosts
-        self.cli = {role: tuple(host.docker()) for role, host in hosts.items()}
         self.versions: dict[str, str] = {}
         # Each host's CPUs as expected until open() asks its engine (which must agree).
         self.expected = {role: (n, "the run being resumed recorded")
@@ -98,27 +70,35 @@ class PlacedRuntime(DockerRuntime):
         self.cpus = {role: n for role, (n, _) in self.expected.items()}
         self.machines: dict[str, Machine] = {}
         self.client: Container | None = None
+        self.images: dict[str, str] = {}
+        self.owner = ""
+        self.sockets: dict[str, EngineSocket] = {}    # while open: compose's way to engines
         self._copied: set[str] = set()
 
-    # -- what the runner asks -------------------------------------------------------------------
+    def engines(self) -> dict[str, Engine]:
+        return {role: Engine(tuple(host.docker()), host.address, host.engine)
+                for role, host in self.hosts.items()}
 
-    def server_cpus(self) -> int:
-        """The server host's CPUs: its engine's count once open, else the hosts file's. With
-        neither, 1 stands in: the only use before open is checking that the catalog's settings
-        resolve (the runner resolves a run's settings after open; a sweep needs the count
-        declared)."""
-        return self.cpus.get("server", 1)
+    def cli(self, role: str) -> tuple[str, ...]:
+        return tuple(self.hosts[role].docker())
 
-    def loadgen_cpus(self) -> int:
-        return self.cpus.get("client", 1)
+    def cpus_of(self, role: str) -> int:
+        """The role's host's CPUs: its engine's count once open, else as declared or recorded.
+        With neither, 1 stands in: the only use before open is checking that the catalog's
+        settings resolve (the runner resolves a run's settings after open; a sweep needs the
+        count declared)."""
+        return self.cpus.get(role, 1)
 
-    def _reach_engines(self) -> None:
-        """Each role's engine version and CPUs, asked once, in open()."""
+    def cgroup_version(self, role: str) -> int:
+        return self.machines[role].cgroup_version
+
+    def reach(self) -> None:
+        """Each role's engine version and CPUs, asked once, when the runtime opens."""
         try:
             for role, host in self.hosts.items():
                 self.versions[role] = check_engine(host)
                 found = int(json.loads(docker("info", "--format", "{{json .}}", timeout=30,
-                                              cli=self.cli[role]).stdout)["NCPU"])
+                                              cli=self.cli(role)).stdout)["NCPU"])
                 expected, source = self.expected.get(role, (found, ""))
                 if expected != found:
                     raise PlacementError(f"the {role} host has {found} CPUs (its engine "
@@ -126,13 +106,6 @@ class PlacedRuntime(DockerRuntime):
                 self.cpus[role] = found
         except (PlacementError, ServerFailed, ValueError, KeyError) as exc:
             raise RuntimeUnavailable(str(exc)) from None
-
-    def _cpuset(self, role: str) -> str:
-        return ""    # every CPU of the role's own host: nothing is pinned across machines
-
-    def command(self, variant: Variant, settings: dict[str, Any], port: int) -> list[str]:
-        return variant.argv(settings, python=IMAGE_PYTHON, host=self.hosts["server"].address,
-                            port=port)
 
     def generator(self, name: str, timeout_s: int) -> "PlacedWrk | PlacedOha":
         """The generator in the client host's container (wrk, or oha copied in)."""
@@ -144,42 +117,47 @@ class PlacedRuntime(DockerRuntime):
     def loadgen_image(self) -> str:
         return self.images["BATTLE_LOADGEN_IMAGE"]
 
-    def environment(self, **extra: str) -> dict[str, str]:
-        return super().environment(BATTLE_HOST=self.hosts["server"].address, **extra)
-
-    def _engine_env(self, role: str, env: dict[str, str]) -> dict[str, str]:
-        """Compose aimed at the role's engine (DOCKER_HOST, or DOCKER_CONTEXT for a name)."""
-        engine = self.hosts[role].engine
-        env = {k: v for k, v in env.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT")}
-        return {**env, ("DOCKER_HOST" if "://" in engine else "DOCKER_CONTEXT"): engine}
-
-    def _placed_owner(self) -> str:
-        return f"battle.owner={self.owner}"
+    def ship(self, image: str, local_id: str, role: str) -> None:
+        """`image`, built on the controller's engine, onto the role's; ServerFailed if not."""
+        try:
+            ship(image, local_id, self.hosts[role], print_line)
+        except PlacementError as exc:
+            raise ServerFailed(str(exc)) from None
 
     @contextmanager
-    def open(self, artifacts: Path, owns_db: bool = True) -> Iterator[RuntimeDetails]:
-        """The docker runtime's checks on the controller's engine (it builds the images), then
-        on each role's engine: orphans swept, the load generator's image (and the database's)
-        shipped, each machine described, the links measured, the client container started."""
-        self._reach_engines()
-        with super().open(artifacts, owns_db) as details:
-            # The compose file for the engines: no bind mounts (they cannot see this machine).
-            self.compose_file.write_text(composefile.render(load_catalog(self.catalog_path),
-                                                            mounts=False))
-            for role in self.hosts:
-                _owners_opened.add((self.owner, self.cli[role]))
+    def open(self, runtime, details: RuntimeDetails) -> Iterator[RuntimeDetails]:
+        """On each role's engine: orphans swept, the load generator's image (and the
+        database's) shipped, each machine described, the links measured, the client container
+        started; `details` completed with all of it. On exit, the client container is gone
+        (the runtime removes its containers on every engine)."""
+        self.images, self.owner = runtime.images, runtime.owner
+        with ExitStack() as stack:
+            # Compose reaches the server's and the database's engines through sockets of this
+            # machine's that dial them with the Docker CLI (placement.EngineSocket).
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="battle-")))
+            self.sockets = {role: stack.enter_context(EngineSocket(self.hosts[role],
+                                                                   folder / f"{role}.sock"))
+                            for role in ("server", "db")}
             try:
                 yield self._place(details)
             finally:
-                for role in self.hosts:
-                    remove_containers(self._placed_owner(), cli=self.cli[role])
                 self.client = None
+                self._copied.clear()
+                self.sockets = {}
+
+    def compose_env(self, role: str, env: dict[str, str]) -> dict[str, str]:
+        """Compose's environment aimed at the role's engine (through its socket here)."""
+        env = {k: v for k, v in env.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT")}
+        return {**env, "DOCKER_HOST": self.sockets[role].url}
+
+    def _owner_label(self) -> str:
+        return f"battle.owner={self.owner}"
 
     def _place(self, details: RuntimeDetails) -> RuntimeDetails:
         record = PlacementRecord()
         try:
             for role in self.hosts:
-                details.orphans_removed += sweep_orphans(cli=self.cli[role])
+                details.orphans_removed += sweep_orphans(cli=self.cli(role))
             loadgen = self.loadgen_image()
             # The offline set's client is its base (wrk and iperf3 in it); with a registry the
             # client image is built on the servers' base.
@@ -196,7 +174,7 @@ class PlacedRuntime(DockerRuntime):
                                        for image in shipped}
             # One container per engine to probe from (the client's is wrk's, for the run).
             self._start_client()
-            labels = [self._placed_owner(), "battle.role=probe"]
+            labels = [self._owner_label(), "battle.role=probe"]
             probes = {"client": self.client.id,
                       **{role: start_probe(self.hosts[role], loadgen, labels)
                          for role in ("server", "db")}}
@@ -216,7 +194,7 @@ class PlacedRuntime(DockerRuntime):
                     record.links.append(asdict(link))
             finally:
                 for role in ("server", "db"):
-                    docker("rm", "-f", probes[role], timeout=60, cli=self.cli[role])
+                    docker("rm", "-f", probes[role], timeout=60, cli=self.cli(role))
         except PlacementError as exc:
             raise RuntimeUnavailable(str(exc)) from None
         except (ServerFailed, ImageError) as exc:
@@ -224,15 +202,14 @@ class PlacedRuntime(DockerRuntime):
         details.placement = record.to_dict()
         details.engine = f"{details.engine} (controller); " + ", ".join(
             f"{role} {version}" for role, version in self.versions.items())
-        details.limits = {"server": {"cpuset": "", "memory": self.memory["server"]}}
-        details.capabilities = self.capabilities.to_dict()
+        details.limits = {"server": {"cpuset": "", "memory": details.limits["server"]["memory"]}}
         return details
 
     def _start_client(self) -> None:
         """wrk's container for the run, with the suite's Lua copied in."""
-        cli = self.cli["client"]
+        cli = self.cli("client")
         cid = start_probe(self.hosts["client"], self.loadgen_image(),
-                          [self._placed_owner(), "battle.role=loadgen"])
+                          [self._owner_label(), "battle.role=loadgen"])
         self.client = Container(cid, None, cli)
         docker("exec", self.client.id, "mkdir", "-p", f"{CLIENT_DIR}/expected", cli=cli)
         copied = docker("cp", f"{SCRIPT.parent}/.", f"{self.client.id}:{CLIENT_DIR}", cli=cli)
@@ -243,111 +220,25 @@ class PlacedRuntime(DockerRuntime):
     def client_path(self, local: Path) -> str:
         """`local` copied into the client container (once); its path there."""
         target = f"{CLIENT_DIR}/expected/{local.parent.name}-{local.name}"
-        if target not in self._copied:
-            done = docker("cp", str(local), f"{self.client.id}:{target}", cli=self.client.cli)
-            if done.returncode != 0:
-                raise LoadGenError(f"cannot copy {local.name} into the client container: "
-                                   f"{last_line(done.stderr)}")
-            self._copied.add(target)
-        return target
+        return self._copy_in(local, target)
 
     def client_program(self, local: Path) -> str:
         """A program of the controller's copied into the client container (once); its path
         there."""
-        target = f"{CLIENT_BIN}/{local.name}"
+        return self._copy_in(local, f"{CLIENT_BIN}/{local.name}")
+
+    def _copy_in(self, local: Path, target: str) -> str:
         if target not in self._copied:
             client = self.client
             if client is None:
                 raise LoadGenError("the client container is not running")
-            docker("exec", client.id, "mkdir", "-p", CLIENT_BIN, cli=client.cli)
+            docker("exec", client.id, "mkdir", "-p", str(Path(target).parent), cli=client.cli)
             done = docker("cp", str(local), f"{client.id}:{target}", cli=client.cli)
             if done.returncode != 0:
                 raise LoadGenError(f"cannot copy {local.name} into the client container: "
                                    f"{last_line(done.stderr)}")
             self._copied.add(target)
         return target
-
-    def prepare(self, variant: Variant, log_path: Path) -> Image:
-        """Built on the controller's engine as always, then shipped to the server's."""
-        image = super().prepare(variant, log_path)
-        try:
-            ship(image.name, image.id, self.hosts["server"], print_line)
-        except PlacementError as exc:
-            raise ServerFailed(str(exc)) from None
-        return image
-
-    def _container(self, service: str, env: dict[str, str], log_path: Path,
-                   project: str | None = None) -> Container:
-        """Create the service on its role's engine, copy the catalog in, start it."""
-        role = "db" if service == "mongo" else "server"
-        cli = self.cli[role]
-        if service == "balancer":       # nginx's image, on the server's engine
-            image = self.images["BATTLE_BALANCER_IMAGE"]
-            try:
-                ship(image, image_id(image) or "", self.hosts["server"], print_line)
-            except (PlacementError, ImageError) as exc:
-                raise ServerFailed(f"nginx's image {image}: {exc}") from None
-        labels = (f"com.docker.compose.project={project or self.project}",
-                  f"com.docker.compose.service={service}")
-        try:
-            done = self._compose(service, "up", "--no-start", "--no-build", "--no-deps", service,
-                                 env=self._engine_env(role, env), project=project)
-            ids = find_containers(*labels, cli=cli)
-            if done.returncode != 0 or len(ids) != 1:
-                raise ServerFailed(f"container {service} was not created on the {role} engine: "
-                                   f"{compose_failure(done.stderr)}")
-            # What a container on one machine gets mounted, copied in: a deployment's nginx
-            # configuration (and its temporary directories) into the balancer, the catalog
-            # into a server.
-            source, target = ((f"{env['BATTLE_BALANCER_DIR']}/.", BALANCER_MOUNT)
-                              if service == "balancer" else (str(self.catalog_path),
-                                                             CATALOG_MOUNT))
-            if role == "server":
-                copied = docker("cp", source, f"{ids[0]}:{target}", cli=cli)
-                if copied.returncode != 0:
-                    raise ServerFailed(f"cannot copy {Path(source.rstrip('/.')).name} into "
-                                       f"{service}: {last_line(copied.stderr)}")
-            started = docker("start", ids[0], cli=cli)
-            if started.returncode != 0:
-                raise ServerFailed(f"container {service} did not start on the {role} engine: "
-                                   f"{last_line(started.stderr)}")
-        except BaseException:
-            remove_containers(*labels, cli=cli)
-            raise
-        return Container(ids[0], log_path, cli)
-
-    @contextmanager
-    def mongo(self, log_path: Path, test_commands: bool = False) -> Iterator[MongoEndpoint]:
-        db = self.hosts["db"]
-        port = free_port()   # free here; on the db host, mongod says so in one line if not
-        url = f"mongodb://{db.address}:{port}"
-        image = self.images["BATTLE_MONGO_IMAGE"]
-        container = self._container(
-            "mongo", self.environment(BATTLE_MONGO_PORT=str(port), BATTLE_MONGO_BIND=db.address,
-                                      BATTLE_MONGO_TEST_COMMANDS=str(int(test_commands))),
-            log_path)
-        try:
-            deadline = time.monotonic() + 60
-            while not ping(url, timeout_ms=1000):
-                if not container.alive():
-                    raise MongoError(f"mongod on the db engine: {container.exit_detail()}")
-                if time.monotonic() > deadline:
-                    raise MongoError(f"mongod runs on the db engine but {url} does not answer "
-                                     "from the controller within 60 s: is the db address right "
-                                     "and reachable from here?")
-                time.sleep(0.2)
-            yield MongoEndpoint(
-                url=url, embedded=True, binary=image,
-                watch=EngineCgroup(container.cli, container.id, self.machines["db"].cgroup_version),
-                container=DbContainer(image=image, image_id=container.image(), cpuset="",
-                                      memory=self.memory["db"]))
-        finally:
-            container.remove()
-
-    def _server(self, container: Container, port: int) -> PlacedServer:
-        """A variant's instance or a deployment's nginx, answering at the server host."""
-        return PlacedServer(container, self.hosts["server"].address, port,
-                            self.machines["server"].cgroup_version)
 
 
 def print_line(message: str) -> None:
@@ -361,21 +252,20 @@ class ClientExec:
     is the client container's cgroup (all the generator does there), read at the start and
     end of the execution."""
 
-    def __init__(self, runtime: PlacedRuntime, tool: str):
-        self.runtime = runtime
+    def __init__(self, placement: Placement, tool: str):
+        self.placement = placement
         self.tool = tool
 
     def client(self) -> Container:
-        if self.runtime.client is None:
+        if self.placement.client is None:
             raise LoadGenError("the client container is not running")
-        return self.runtime.client
+        return self.placement.client
 
     def __call__(self, argv: list[str], env: dict[str, str], limit_s: float,
                  watch=None) -> tuple[str, int | None, Any]:
         client = self.client()
         pairs = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
-        cgroup = EngineCgroup(client.cli, client.id,
-                              self.runtime.machines["client"].cgroup_version)
+        cgroup = EngineCgroup(client.cli, client.id, self.placement.cgroup_version("client"))
         server = (watch or {}).get("server")
         # "machine" is the server's host (on one machine, the one everything shares).
         machine = EngineMachine(server.cli, server.container) \
@@ -418,15 +308,15 @@ class PlacedWrk:
     loadgen.Wrk. Writes: the ids of the acknowledged inserts are written in the container
     (report.lua) and copied out after the execution, where the runner counts them."""
 
-    def __init__(self, runtime: PlacedRuntime, timeout_s: int):
-        self.runtime = runtime
+    def __init__(self, placement: Placement, timeout_s: int):
+        self.placement = placement
         self.timeout_s = timeout_s
-        self.execute = ClientExec(runtime, "wrk")
+        self.execute = ClientExec(placement, "wrk")
 
     @property
     def threads(self) -> int:
         """A thread per CPU of the client host (known once the runtime is open)."""
-        return self.runtime.loadgen_cpus()
+        return self.placement.cpus_of("client")
 
     def args(self, url: str, connections: int, duration_s: int) -> list[str]:
         # wrk's command line as on one machine, with the script where the client has it.
@@ -436,7 +326,7 @@ class PlacedWrk:
     def run(self, url: str, connections: int, duration_s: int, raw_path: Path,
             relative_to: Path, watch=None, expect_body: Path | None = None,
             write_ids: Path | None = None, write_run: str = "", probe=None) -> Sample:
-        body = self.runtime.client_path(expect_body) if expect_body else ""
+        body = self.placement.client_path(expect_body) if expect_body else ""
         ids = f"{CLIENT_IDS}/{write_ids.name}" if write_ids is not None else ""
         if write_ids is not None:
             self.execute.clear(CLIENT_IDS)
@@ -460,14 +350,14 @@ class PlacedWrk:
     def describe(self) -> dict:
         try:
             done = command.run(["docker", "run", "--rm", "--network", "none", "--entrypoint",
-                                "wrk", self.runtime.loadgen_image(), "-v"], timeout=60)
+                                "wrk", self.placement.loadgen_image(), "-v"], timeout=60)
             version = (done.stdout or done.stderr).splitlines()[0].strip()
         except (CommandError, IndexError):
             version = ""
-        client = self.runtime.hosts["client"]
+        client = self.placement.hosts["client"]
         return {**wrk_description(version, self.threads, self.timeout_s),
                 "where": f"a container on the client engine ({client.engine}, host network, "
-                         f"{client.address}), image {self.runtime.loadgen_image()}"}
+                         f"{client.address}), image {self.placement.loadgen_image()}"}
 
 
 class PlacedOha:
@@ -476,20 +366,20 @@ class PlacedOha:
     as loadgen.Oha; its JSON summary and per-request records are copied out after each
     execution."""
 
-    def __init__(self, runtime: PlacedRuntime, timeout_s: int):
-        self.runtime = runtime
+    def __init__(self, placement: Placement, timeout_s: int):
+        self.placement = placement
         self.timeout_s = timeout_s
         self.binary = find_oha()          # missing here: one line, before anything starts
-        self.execute = ClientExec(runtime, "oha")
+        self.execute = ClientExec(placement, "oha")
 
     @property
     def threads(self) -> int:
-        return self.runtime.loadgen_cpus()
+        return self.placement.cpus_of("client")
 
     def run(self, url: str, connections: int, duration_s: int, raw_path: Path,
             relative_to: Path, watch=None, expect_body: Path | None = None,
             rate: float | None = None, probe=None) -> Sample:
-        program = self.runtime.client_program(Path(self.binary))
+        program = self.placement.client_program(Path(self.binary))
         raw_path = raw_path.with_suffix(".json")
         inside = f"{CLIENT_OUT}/{raw_path.name}"
         self.execute.clear(CLIENT_OUT)
@@ -523,7 +413,7 @@ class PlacedOha:
         return sample
 
     def describe(self) -> dict:
-        client = self.runtime.hosts["client"]
+        client = self.placement.hosts["client"]
         return {**Oha(self.binary, threads=self.threads, timeout_s=self.timeout_s).describe(),
                 "where": f"a container on the client engine ({client.engine}, host network, "
                          f"{client.address}), the controller's binary copied in"}
