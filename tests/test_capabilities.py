@@ -14,6 +14,7 @@ from suite.cli import main
 from suite.measure import placement
 from suite.measure.runner import method
 from suite.measure.runtime import RuntimeUnavailable
+from suite.measure.runtime import docker as docker_module
 from suite.measure.runtime import placed as placed_module
 from suite.measure.runtime.capabilities import DOCKER, LOCAL, PLACED, Request, refusals
 from suite.measure.runtime.docker import DockerRuntime
@@ -85,6 +86,9 @@ def test_plan_with_hosts_reaches_no_engine(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(subprocess, "run", refusing(real_run))
     monkeypatch.setattr(subprocess, "Popen", refusing(real_popen))
+    # Runtimes other tests of this process opened are the CLI's to clean at its end (a run's
+    # own process has only its own): none here, so the CLI's last word reaches no engine.
+    monkeypatch.setattr(docker_module, "_owners_opened", set())
     path = tmp_path / "hosts.toml"
     path.write_text(HOSTS.replace("tcp://10.0.0.12:2376", "unix:///nonexistent/docker.sock"))
     code = main(["run", "starlette-uvicorn", "--hosts", str(path), "--docs", "small",
