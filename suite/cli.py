@@ -486,9 +486,14 @@ def refuse_what_the_runtime_cannot(args: argparse.Namespace, capabilities: Capab
     if getattr(args, "hosts", None) and args.runtime == "local" and "--runtime" in args.argv:
         raise UsageError("--hosts does not take --runtime local (a placed run is the docker "
                          "runtime on several engines)")
-    refused = refusals(Request(cpus=bool(args.cpus), external_database=bool(args.mongo_url),
-                               deployments=bool(args.instances or args.balancer),
-                               generators=frozenset(generators), writes=writes), capabilities)
+    refuse(args, Request(cpus=bool(args.cpus), external_database=bool(args.mongo_url),
+                         deployments=bool(args.instances or args.balancer),
+                         generators=frozenset(generators), writes=writes), capabilities)
+
+
+def refuse(args: argparse.Namespace, request: Request, capabilities: Capabilities) -> None:
+    """The first thing of `request` the runtime cannot do, as a usage error."""
+    refused = refusals(request, capabilities)
     if refused:
         raise UsageError(f"{runtime_flag(args)} does not take {refused[0]}")
 
@@ -606,9 +611,7 @@ def check_resumable(prior: results.RunResult, runner: Runner) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     capabilities = runtime_capabilities(args)
     variant = runnable(select(load_catalog(args.catalog), [args.variant]), True, capabilities)[0]
-    if args.mongo_url and not capabilities.external_database:
-        raise UsageError(f"{runtime_flag(args)} does not take --mongo-url "
-                         f"({capabilities.why_not['external_database']})")
+    refuse(args, Request(external_database=bool(args.mongo_url)), capabilities)
     if capabilities.local_ports and not port_is_free(args.port):
         raise UsageError(f"port {args.port} on 127.0.0.1 is already in use (try --port)")
     runtime = make_runtime(args, {})

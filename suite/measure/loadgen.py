@@ -308,13 +308,21 @@ class Oha:
         finally:
             # One row per response: megabytes per repeat. The summary below keeps what counts.
             db_path.unlink(missing_ok=True)
-        expected = len(expect_body.read_bytes()) if expect_body else None
-        sample = parse_oha(report, rows, expected_length=expected, connections=connections,
-                           threads=self.threads, timeout_s=self.timeout_s, args=args,
-                           raw_output=str(raw_path.relative_to(relative_to)), rate=rate,
-                           planned_s=duration_s)
+        sample = self.sample(report, rows, connections=connections, duration_s=duration_s,
+                             args=args, raw_output=str(raw_path.relative_to(relative_to)),
+                             expect_body=expect_body, rate=rate)
         sample.resources, sample.spread = done.usage, done.spread
         return sample
+
+    def sample(self, report: dict, rows: list[tuple[float, int, int]], *, connections: int,
+               duration_s: int, args: list[str], raw_output: str,
+               expect_body: Path | None = None, rate: float | None = None) -> Sample:
+        """The Sample of one execution from its JSON summary and per-request rows, wherever
+        oha ran (here, or a placed run's client container)."""
+        expected = len(expect_body.read_bytes()) if expect_body else None
+        return parse_oha(report, rows, expected_length=expected, connections=connections,
+                         threads=self.threads, timeout_s=self.timeout_s, args=args,
+                         raw_output=raw_output, rate=rate, planned_s=duration_s)
 
     def describe(self) -> dict:
         return {"tool": "oha", "version": tool_version(self.binary, "--version"),

@@ -35,7 +35,7 @@ from suite.measure import command
 from suite.measure.command import CommandError
 from suite.measure.images import ImageError, build_loadgen, image_id
 from suite.measure.loadgen import (SCRIPT, LoadGenError, Oha, Wrk, find_oha, oha_rows,
-                                   parse_oha, parse_output, wrk_description)
+                                   parse_output, wrk_description)
 from suite.measure.placement import (EngineSocket, Host, Machine, PlacementError, PlacementRecord,
                                      check_engine, describe, machine_of, measure_link, ship,
                                      start_probe)
@@ -61,6 +61,8 @@ class Placement:
 
     def __init__(self, hosts: dict[str, Host], recorded_cpus: dict[str, int] | None = None):
         self.hosts = hosts
+        self._engines = {role: Engine(tuple(host.docker()), host.address, host.engine)
+                         for role, host in hosts.items()}
         self.versions: dict[str, str] = {}
         # Each host's CPUs as expected until open() asks its engine (which must agree).
         self.expected = {role: (n, "the run being resumed recorded")
@@ -76,11 +78,10 @@ class Placement:
         self._copied: set[str] = set()
 
     def engines(self) -> dict[str, Engine]:
-        return {role: Engine(tuple(host.docker()), host.address, host.engine)
-                for role, host in self.hosts.items()}
+        return self._engines
 
     def cli(self, role: str) -> tuple[str, ...]:
-        return tuple(self.hosts[role].docker())
+        return self._engines[role].cli
 
     def cpus_of(self, role: str) -> int:
         """The role's host's CPUs: its engine's count once open, else as declared or recorded.
@@ -404,11 +405,9 @@ class PlacedOha:
             raise LoadGenError(f"oha left no readable result: {exc}") from None
         finally:
             db_path.unlink(missing_ok=True)   # one row per response: the summary keeps it
-        expected = len(expect_body.read_bytes()) if expect_body else None
-        sample = parse_oha(report, rows, expected_length=expected, connections=connections,
-                           threads=self.threads, timeout_s=self.timeout_s, args=args,
-                           raw_output=str(raw_path.relative_to(relative_to)), rate=rate,
-                           planned_s=duration_s)
+        sample = oha.sample(report, rows, connections=connections, duration_s=duration_s,
+                            args=args, raw_output=str(raw_path.relative_to(relative_to)),
+                            expect_body=expect_body, rate=rate)
         sample.resources = usage
         return sample
 
