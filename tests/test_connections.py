@@ -40,3 +40,14 @@ def test_imbalance_is_the_busiest_share_over_an_even_one():
     assert spread.text == "119/81"
     assert Spread(workers=[100, 100], queued=3, at_s=5.0).text == "100/100 (+3 queued)"
     assert Spread(workers=[0, 0], queued=7, at_s=5.0).busiest_share is None
+
+
+def test_a_master_that_forked_its_workers_is_not_one_of_them():
+    # A master (1) and two workers sharing its listening socket (100): three connections
+    # held, one not accepted yet, one accepted and already gone (no keep-alive).
+    snapshot = connections.Snapshot(established=[201, 202, 203, 0, 204], listening={100},
+                                    held={1: {100}, 7: {100, 201, 202}, 8: {100, 203}},
+                                    parents={1: 0, 7: 1, 8: 1})
+    assert connections.spread_of(snapshot, 2.0) == Spread(workers=[2, 1], queued=1, at_s=2.0,
+                                                          passing=1)
+    assert connections.spread_of(connections.Snapshot(held={1: {5}}), 2.0) is None

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from suite.measure import command
 from suite.record.catalog import Variant
+from suite.record.results import Spread
 from suite.measure.runtime import Server, Watch
 from suite.measure.text import last_line
 
@@ -207,6 +208,10 @@ class Deployment:
 
     def listen_drops(self) -> int | None:
         return self.nginx.listen_drops()   # nginx's namespace, the one the load reaches
+
+    def connection_spread(self, at_s: float) -> Spread | None:
+        # The load's connections end at nginx (its port is the deployment's): its workers'.
+        return self.nginx.connection_spread(at_s)
 
     def stop(self) -> None:
         try:

@@ -19,7 +19,9 @@ holds the listening socket but serves nothing); a single-process server is its o
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from suite.measure.procs import all_group_stats
@@ -46,70 +48,100 @@ def pids_of(watches: Iterable[object]) -> list[int]:
     return sorted(pids)
 
 
-def _port_sockets(pid: int, port: int) -> tuple[list[int], set[int]]:
-    """The established sockets on local `port` (their inodes; 0: not accepted yet) and the
-    inodes of the listening ones, in the network namespace of `pid`."""
-    established: list[int] = []
-    listening: set[int] = set()
+@dataclass
+class Snapshot:
+    """What /proc says of a port at one moment: the TCP sockets on it in the namespace of the
+    processes (established: their inodes, 0 for one not accepted yet; listening: their
+    inodes) and, per process, the socket inodes it holds and its parent."""
+
+    established: list[int] = field(default_factory=list)
+    listening: set[int] = field(default_factory=set)
+    held: dict[int, set[int]] = field(default_factory=dict)
+    parents: dict[int, int | None] = field(default_factory=dict)
+
+
+def _port_sockets(tables: Iterable[str], port: int, snapshot: Snapshot) -> None:
+    """The sockets on local `port` in the text of /proc/net/tcp and tcp6, into `snapshot`."""
     suffix = f":{port:04X}"
-    for name in ("tcp", "tcp6"):
-        try:
-            lines = Path(f"/proc/{pid}/net/{name}").read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
+    for table in tables:
+        for line in table.splitlines()[1:]:
             fields = line.split()
             # sl, local_address, rem_address, st, tx:rx, tr:when, retrnsmt, uid, timeout, inode
-            if len(fields) < 10 or not fields[1].endswith(suffix):
+            if len(fields) < 10 or not fields[1].endswith(suffix) or not fields[9].isdigit():
                 continue
             if fields[3] == ESTABLISHED:
-                established.append(int(fields[9]))
+                snapshot.established.append(int(fields[9]))
             elif fields[3] == LISTEN:
-                listening.add(int(fields[9]))
-    return established, listening
+                snapshot.listening.add(int(fields[9]))
 
 
-def _socket_inodes(pid: int) -> set[int]:
-    inodes = set()
-    fd_dir = f"/proc/{pid}/fd"
+SOCKET_LINK = re.compile(r"socket:\[(\d+)\]$")
+
+
+def _socket_inode(target: str) -> int | None:
+    """The inode a file descriptor's link names when it is a socket (`socket:[123]`)."""
+    found = SOCKET_LINK.search(target)
+    return int(found.group(1)) if found else None
+
+
+def _parent_in(stat: str) -> int | None:
+    """The parent's pid in the text of /proc/<pid>/stat (the name may hold spaces and ')')."""
     try:
-        names = os.listdir(fd_dir)
-    except OSError:
-        return inodes
-    for name in names:
-        try:
-            target = os.readlink(f"{fd_dir}/{name}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(int(target[8:-1]))
-    return inodes
-
-
-def _parent(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
+        return int(stat.rsplit(")", 1)[1].split()[1])
+    except (IndexError, ValueError):
         return None
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def snapshot_here(pids: list[int], port: int) -> Snapshot:
+    """The snapshot of `pids` (the namespace of the first) read from this machine's /proc."""
+    snapshot = Snapshot()
+    _port_sockets((_read(f"/proc/{pids[0]}/net/{name}") for name in ("tcp", "tcp6")), port,
+                  snapshot)
+    for pid in pids:
+        inodes: set[int] = set()
+        fd_dir = f"/proc/{pid}/fd"
+        try:
+            names = os.listdir(fd_dir)
+        except OSError:
+            names = []
+        for name in names:
+            try:
+                inode = _socket_inode(os.readlink(f"{fd_dir}/{name}"))
+            except OSError:
+                continue
+            if inode is not None:
+                inodes.add(inode)
+        snapshot.held[pid] = inodes
+        snapshot.parents[pid] = _parent_in(_read(f"/proc/{pid}/stat"))
+    return snapshot
 
 
 def spread(pids: list[int], port: int, at_s: float) -> Spread | None:
-    """The connections on `port` per worker among `pids` (most first) and those still queued;
-    None when no process among them listens on the port."""
-    if not pids:
-        return None
-    established, listening = _port_sockets(pids[0], port)
-    held = {pid: _socket_inodes(pid) for pid in pids}
-    listeners = {pid for pid, inodes in held.items() if inodes & listening}
+    """The connections on `port` per worker among `pids`, read here; None as spread_of."""
+    return spread_of(snapshot_here(pids, port), at_s) if pids else None
+
+
+def spread_of(snapshot: Snapshot, at_s: float) -> Spread | None:
+    """The connections on the port per worker (most first) and those still queued; None when
+    no process of the snapshot listens on the port."""
+    held = snapshot.held
+    listeners = {pid for pid, inodes in held.items() if inodes & snapshot.listening}
     if not listeners:
         return None
-    masters = {_parent(pid) for pid in listeners} & listeners
+    masters = {snapshot.parents.get(pid) for pid in listeners} & listeners
     workers = sorted(listeners - masters) or sorted(listeners)
     owner = {inode: pid for pid in workers for inode in held[pid]}
-    elsewhere = {inode for pid in pids if pid not in workers for inode in held[pid]}
+    elsewhere = {inode for pid in held if pid not in workers for inode in held[pid]}
     counts = {pid: 0 for pid in workers}
     queued = passing = 0
-    for inode in established:
+    for inode in snapshot.established:
         if inode in owner:
             counts[owner[inode]] += 1
         elif inode == 0:        # no file yet: the server has not accepted it

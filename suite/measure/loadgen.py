@@ -88,7 +88,8 @@ class Execution:
     spread: Spread | None = None
 
 
-def _probe_later(probe: Probe, at_s: float, found: list) -> threading.Timer:
+def probe_later(probe: Probe, at_s: float, found: list) -> threading.Timer:
+    """`probe(at_s)` in a thread, `at_s` from now; its value into `found`."""
     def take() -> None:
         try:
             found.append(probe(at_s))
@@ -114,7 +115,7 @@ def execute(argv: list[str], *, limit_s: float, watch: Watch | None,
     monitor = Monitor({**(watch or {}), "loadgen": child.pid}).start() if watch is not None \
         else None
     probed: list[Spread | None] = []
-    timer = _probe_later(probe, probe_at_s, probed) if probe is not None else None
+    timer = probe_later(probe, probe_at_s, probed) if probe is not None else None
     try:
         output = child.communicate(timeout=limit_s)
     except subprocess.TimeoutExpired:

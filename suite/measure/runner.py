@@ -27,12 +27,12 @@ from bson.errors import InvalidId
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from suite.measure import calibration, connections, environment
+from suite.measure import calibration, environment
 from suite.record import documents, results, stats
 from suite.measure.balancer import start_deployment
 from suite.record.catalog import DEFAULT_MAX_CONNECTIONS, Variant, evaluate
 from suite.measure.dblatency import FailPoint
-from suite.measure.loadgen import GeneratorDied, LoadGenError, Probe
+from suite.measure.loadgen import GeneratorDied, LoadGenError
 from suite.measure.mongo import (DEFAULT_DATABASE, MongoError, OpCounter, free_port, ping,
                                  port_is_free, redact, seed)
 from suite.record.groups import top_groups
@@ -535,11 +535,6 @@ class Runner:
             self._fail(record, str(exc))
         self.save()
 
-    def _probe(self, server: Server) -> Probe:
-        """Reads, once per execution, how its connections sit on the server's workers."""
-        return lambda at_s: connections.spread(
-            connections.pids_of(server.watches().values()), server.port, at_s)
-
     def _session(self, session: Session, todo: dict[CellKey, int],
                  endpoint: MongoEndpoint) -> None:
         """Start the variant, verify it, prime it, make each cell's repeats, stop it."""
@@ -686,7 +681,7 @@ class Runner:
                 self._mongo_call(self.items.drop)
             watched = kind != "warmup"
             if watched and self.runtime.capabilities.connection_spread:
-                extra["probe"] = self._probe(server)
+                extra["probe"] = server.connection_spread
             before = self._mongo_call(self.counter.read) if watched and self.counter else None
             drops = server.listen_drops() if watched else None
             # The machine's speed right before a counted repeat, on its idle CPUs.

@@ -17,7 +17,7 @@ from suite.record.catalog import Variant
 from suite.measure.loadgen import make_generator
 from suite.measure.resources import Cgroup
 from suite.measure.runtime.capabilities import Capabilities
-from suite.record.results import DbContainer, Image, RuntimeDetails
+from suite.record.results import DbContainer, Image, RuntimeDetails, Spread
 
 # What resource sampling watches for a role: a process group id (local), a cgroup (docker), or
 # several of them, summed (the instances of a deployment).
@@ -92,6 +92,12 @@ class Server(Protocol):
     def listen_drops(self) -> int | None:
         """Connection attempts dropped so far at a full listen queue in the server's network
         namespace (suite.measure.connections); None where it cannot be read."""
+        ...
+
+    def connection_spread(self, at_s: float) -> Spread | None:
+        """How the established connections to the server's port sit on its worker processes
+        now (suite.measure.connections); None where no process of it listens there or it
+        cannot be read. `at_s`: the moment within the execution, recorded with it."""
         ...
 
     def stop(self) -> None: ...

@@ -34,7 +34,7 @@ from suite.measure.images import (BASE_IMAGE, CPYTHON_IMAGE, WHEELHOUSE, ImageEr
 from suite.measure.mongo import MongoError, free_port, ping
 from suite.measure.procs import signals_deferred
 from suite.measure.resources import Cgroup, CgroupError, EngineCgroup, engine_exec
-from suite.record.results import DbContainer, Image, RuntimeDetails
+from suite.record.results import DbContainer, Image, RuntimeDetails, Spread
 from suite.measure.runtime import (MongoEndpoint, RuntimeUnavailable, ServerFailed,
                                    generator_here, role_cpus)
 from suite.measure.runtime.capabilities import DOCKER, PLACED
@@ -264,6 +264,11 @@ class DockerServer:
         # The server host's namespace, which the container shares, read through its engine.
         text = engine_exec(self.container.cli, self.container.id, "cat", "/proc/net/netstat")
         return connections.parse_listen_drops(text) if text is not None else None
+
+    def connection_spread(self, at_s: float) -> Spread | None:
+        if self.engine.remote:
+            return None     # not read through another engine yet (capabilities.PLACED)
+        return connections.spread(connections.pids_of(self.watches().values()), self.port, at_s)
 
     def stop(self) -> None:
         self.container.remove()

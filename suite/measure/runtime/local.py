@@ -14,7 +14,7 @@ from suite.measure import connections, environment, interpreters, toolchains
 from suite.record.catalog import Variant, setting_env
 from suite.measure.mongo import EmbeddedMongo
 from suite.measure.procs import Child
-from suite.record.results import RuntimeDetails
+from suite.record.results import RuntimeDetails, Spread
 from suite.measure.text import ended
 from suite.measure.runtime import MongoEndpoint, ServerFailed, generator_here, role_cpus
 from suite.measure.runtime.capabilities import LOCAL
@@ -41,6 +41,9 @@ class LocalServer:
 
     def listen_drops(self) -> int | None:
         return connections.listen_drops()
+
+    def connection_spread(self, at_s: float) -> Spread | None:
+        return connections.spread(connections.pids_of([self.child.pid]), self.port, at_s)
 
     def stop(self) -> None:
         self.child.stop(grace=10)
