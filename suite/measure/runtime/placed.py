@@ -29,13 +29,12 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from suite.measure import command
 from suite.measure.command import CommandError
 from suite.measure.images import ImageError, build_loadgen, image_id
-from suite.measure.loadgen import (SCRIPT, LoadGenError, Oha, Wrk, find_oha, oha_rows,
-                                   parse_output, wrk_description)
+from suite.measure.loadgen import (SCRIPT, Execution, LoadGenError, Oha, Wrk, find_oha, oha_rows,
+                                   parse_output, probe_later, wrk_description)
 from suite.measure.placement import (EngineSocket, Host, Machine, PlacementError, PlacementRecord,
                                      check_engine, describe, machine_of, measure_link, ship,
                                      start_probe)
@@ -76,6 +75,8 @@ class Placement:
         self.owner = ""
         self.sockets: dict[str, EngineSocket] = {}    # while open: compose's way to engines
         self._copied: set[str] = set()
+        # (image, ID, role) found on the role's engine while open: asked once per run.
+        self._shipped: set[tuple[str, str, str]] = set()
 
     def engines(self) -> dict[str, Engine]:
         return self._engines
@@ -119,11 +120,16 @@ class Placement:
         return self.images["BATTLE_LOADGEN_IMAGE"]
 
     def ship(self, image: str, local_id: str, role: str) -> None:
-        """`image`, built on the controller's engine, onto the role's; ServerFailed if not."""
+        """`image`, built on the controller's engine, onto the role's; ServerFailed if not.
+        An image already found there in this run is not asked for again (an ID names its
+        content: a rebuilt image has another)."""
+        if (image, local_id, role) in self._shipped:
+            return
         try:
             ship(image, local_id, self.hosts[role], print_line)
         except PlacementError as exc:
             raise ServerFailed(str(exc)) from None
+        self._shipped.add((image, local_id, role))
 
     @contextmanager
     def open(self, runtime, details: RuntimeDetails) -> Iterator[RuntimeDetails]:
@@ -144,6 +150,7 @@ class Placement:
             finally:
                 self.client = None
                 self._copied.clear()
+                self._shipped.clear()
                 self.sockets = {}
 
     def compose_env(self, role: str, env: dict[str, str]) -> dict[str, str]:
@@ -263,7 +270,7 @@ class ClientExec:
         return self.placement.client
 
     def __call__(self, argv: list[str], env: dict[str, str], limit_s: float,
-                 watch=None) -> tuple[str, int | None, Any]:
+                 watch=None, probe=None, probe_at_s: float = 0.0) -> Execution:
         client = self.client()
         pairs = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
         cgroup = EngineCgroup(client.cli, client.id, self.placement.cgroup_version("client"))
@@ -274,15 +281,20 @@ class ClientExec:
         monitor = Monitor({**(watch or {}), "loadgen": cgroup}, machine=machine).start() \
             if watch is not None else None
         child = Child([*client.cli, "exec", *pairs, client.id, *argv])
+        probed: list = []
+        timer = probe_later(probe, probe_at_s, probed) if probe is not None else None
         try:
             output = child.communicate(timeout=limit_s)
         except subprocess.TimeoutExpired:
             raise LoadGenError(f"{self.tool} on the client host did not finish within "
                                f"{limit_s:g} s") from None
         finally:
+            if timer is not None:
+                timer.cancel()
+                timer.join(timeout=5)
             usage = monitor.stop() if monitor else None
             child.stop(grace=2)
-        return output, child.returncode, usage
+        return Execution(output, child.returncode, usage, probed[0] if probed else None)
 
     def fetch(self, inside: str, local: Path) -> None:
         """A file the generator left in the client container, copied here (`dir/.`: what the
@@ -297,11 +309,11 @@ class ClientExec:
     def clear(self, directory: str) -> None:
         """An empty `directory` in the client container (what the last execution left goes)."""
         client = self.client()
-        for argv in (("rm", "-rf", directory), ("mkdir", "-p", directory)):
-            done = docker("exec", client.id, *argv, cli=client.cli)
-            if done.returncode != 0:
-                raise LoadGenError(f"cannot prepare {directory} in the client container: "
-                                   f"{last_line(done.stderr)}")
+        done = docker("exec", client.id, "sh", "-c", 'rm -rf "$1" && mkdir -p "$1"', "sh",
+                      directory, cli=client.cli)
+        if done.returncode != 0:
+            raise LoadGenError(f"cannot prepare {directory} in the client container: "
+                               f"{last_line(done.stderr)}")
 
 
 class PlacedWrk:
@@ -332,20 +344,22 @@ class PlacedWrk:
         if write_ids is not None:
             self.execute.clear(CLIENT_IDS)
         args = self.args(url, connections, duration_s)
-        output, code, usage = self.execute(
+        done = self.execute(
             ["wrk", *args], {"BATTLE_CONNECTIONS": str(connections), "BATTLE_EXPECT_BODY": body,
                              "BATTLE_WRITE_IDS": ids, "BATTLE_WRITE_RUN": write_run},
-            limit_s=duration_s + self.timeout_s + 30, watch=watch)
+            limit_s=duration_s + self.timeout_s + 30, watch=watch, probe=probe,
+            probe_at_s=duration_s / 2)
         raw_path.parent.mkdir(parents=True, exist_ok=True)
-        raw_path.write_text(output)
-        if code != 0:
-            raise LoadGenError(f"wrk on the client host exited with {code}: {last_line(output)}")
+        raw_path.write_text(done.output)
+        if done.returncode != 0:
+            raise LoadGenError(f"wrk on the client host exited with {done.returncode}: "
+                               f"{last_line(done.output)}")
         if write_ids is not None:
             # Each wrk thread's file (<ids>.<thread>), into the directory where the runner
             # counts them (the container's directory holds this execution's alone).
             self.execute.fetch(f"{CLIENT_IDS}/.", write_ids.parent)
-        sample = parse_output(output, args, str(raw_path.relative_to(relative_to)))
-        sample.resources = usage
+        sample = parse_output(done.output, args, str(raw_path.relative_to(relative_to)))
+        sample.resources, sample.spread = done.usage, done.spread
         return sample
 
     def describe(self) -> dict:
@@ -387,11 +401,11 @@ class PlacedOha:
         oha = Oha(program, threads=self.threads, timeout_s=self.timeout_s)
         args = oha.args(url, connections, duration_s, Path(inside),
                         Path(inside).with_suffix(".sqlite"), rate)
-        output, code, usage = self.execute([program, *args], {},
-                                           limit_s=duration_s + self.timeout_s + 60, watch=watch)
-        if code != 0:
-            raise LoadGenError(f"oha on the client host exited with {code}: "
-                               f"{last_line(output)}")
+        done = self.execute([program, *args], {}, limit_s=duration_s + self.timeout_s + 60,
+                            watch=watch, probe=probe, probe_at_s=duration_s / 2)
+        if done.returncode != 0:
+            raise LoadGenError(f"oha on the client host exited with {done.returncode}: "
+                               f"{last_line(done.output)}")
         db_path = raw_path.with_suffix(".sqlite")
         try:
             self.execute.fetch(inside, raw_path)
@@ -408,7 +422,7 @@ class PlacedOha:
         sample = oha.sample(report, rows, connections=connections, duration_s=duration_s,
                             args=args, raw_output=str(raw_path.relative_to(relative_to)),
                             expect_body=expect_body, rate=rate)
-        sample.resources = usage
+        sample.resources, sample.spread = done.usage, done.spread
         return sample
 
     def describe(self) -> dict:
