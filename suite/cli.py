@@ -234,9 +234,17 @@ def build_parser() -> argparse.ArgumentParser:
                          help="only the names, one per line (for scripts and the Makefile)")
     listing.add_argument("--balanced", action="store_true",
                          help="only the variants `make bench-scenarios` puts behind nginx")
+    listing.add_argument("--top-groups", action="store_true",
+                         help="only the rows leading a cell of the current answer (in --out) or "
+                              "in a top group beside a leader, one per line")
+    listing.add_argument("--out", type=Path, default=Path("results"), help="results directory")
+    listing.add_argument("--runtime", choices=("local", "docker"),
+                         help="only the rows this runtime runs (docker: those with an image)")
 
     run = commands.add_parser("run", help="measure variants and write results + report")
-    run.add_argument("variants", nargs="*", metavar="VARIANT", help="default: every variant")
+    run.add_argument("variants", nargs="*", metavar="VARIANT",
+                     help="default: every variant; NAME@N: that variant as N instances behind "
+                          "--balancer, a row beside the others (which stay single servers)")
     _add_run_options(run)
     run.add_argument("--resume", metavar="RUN_ID",
                      help="continue an interrupted run into its results file (in --out), as "
@@ -327,6 +335,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_list(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog)
+    if args.top_groups:
+        from suite.read.answer import top_group_rows
+        from suite.read.report.index import current, load_runs
+
+        run = current(load_runs(args.out))
+        if run is None:
+            raise UsageError(f"no run in {args.out} answers the question yet (make bench-all)")
+        print(f"the top groups of {run.run_id}", file=sys.stderr)
+        catalog = {name: catalog[name] for name in top_group_rows(run) if name in catalog}
+    if args.runtime:
+        capabilities = runtime_capabilities(args)
+        catalog = {v.name: v for v in runnable(list(catalog.values()), False, capabilities)}
     if args.balanced:
         catalog = {name: v for name, v in catalog.items() if balancer.balanced(v)}
     if args.names:
@@ -498,12 +518,36 @@ def refuse(args: argparse.Namespace, request: Request, capabilities: Capabilitie
         raise UsageError(f"{runtime_flag(args)} does not take {refused[0]}")
 
 
+def rows_asked(arguments: list[str]) -> list[tuple[str, int | None]]:
+    """Each row the VARIANT arguments ask for, once, in order: (catalog row, None) for a name,
+    (catalog row, N) for NAME@N, that row as N instances behind the balancer."""
+    rows = []
+    for arg in arguments:
+        name, at, count = arg.rpartition("@")
+        if at and name and count.isdigit():
+            if int(count) < 1:
+                raise UsageError(f"{arg}: a deployment runs at least 1 instance")
+            rows.append((name, int(count)))
+        else:
+            rows.append((arg, None))
+    return list(dict.fromkeys(rows))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     prior = None
     if getattr(args, "resume", None):
         args, prior = resumed_args(args)
     capabilities = runtime_capabilities(args)
-    variants = runnable(select(load_catalog(args.catalog), args.variants), bool(args.variants),
+    asked = rows_asked(args.variants) if args.command == "run" else []
+    deployed = [(name, n) for name, n in asked if n is not None]
+    if deployed and not args.balancer:
+        raise UsageError(f"{deployed[0][0]}@{deployed[0][1]} runs instances behind a balancer: "
+                         "add --balancer nginx")
+    if deployed and args.instances:
+        raise UsageError("NAME@N gives that row's instances; --instances gives every row's: "
+                         "choose one")
+    names = [name for name, _ in asked] if deployed else args.variants
+    variants = runnable(select(load_catalog(args.catalog), names), bool(args.variants),
                         capabilities)
     try:
         profile = PROFILES[args.profile].with_overrides(
@@ -557,8 +601,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
         if args.runtime == "local":
             balancer.find_nginx()   # a missing tool: one line, exit 1, nothing started
-        variants = [balancer.deploy(v, n, strategy) for v in variants
-                    for n in (args.instances or (1,))]
+        if deployed:   # the rows as asked: some single servers, some behind nginx
+            by_name = {v.name: v for v in variants}
+            variants = [by_name[name] if n is None else balancer.deploy(by_name[name], n, strategy)
+                        for name, n in asked if name in by_name]
+        else:
+            variants = [balancer.deploy(v, n, strategy) for v in variants
+                        for n in (args.instances or (1,))]
     plan = Plan.make([v.name for v in variants], profile, crosscheck=bool(second),
                      catalog_sha256=catalog_hash(args.catalog))
     options = RunOptions(variants=variants, plan=plan, runtime=runtime,

@@ -220,3 +220,54 @@ def test_a_resume_keeps_who_gets_the_rates(tmp_path, capsys):
     assert main(["run", "--resume", data["run_id"], "--rates-for", "top",
                  "--out", str(tmp_path)]) == 2
     assert "with rates for every, not top" in capsys.readouterr().err
+
+
+def test_name_at_n_is_one_row_behind_the_balancer_beside_single_servers(monkeypatch, capsys,
+                                                                         tmp_path):
+    from suite.cli import main, rows_asked
+    from suite.measure import balancer
+
+    assert rows_asked(["a", "b@2", "a", "b@02", "b"]) == [("a", None), ("b", 2), ("b", None)]
+    with pytest.raises(UsageError, match="at least 1 instance"):
+        rows_asked(["b@0"])
+    monkeypatch.setattr(balancer, "find_nginx", lambda: "/usr/sbin/nginx")
+    assert main(["run", "starlette-uvicorn", "fastapi-uvicorn@2", "--balancer", "nginx",
+                 "--docs", "small", "--plan", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "plan: 2 variant(s)" in printed
+    order = printed.split("round 1: ")[1].split(";")[0]
+    assert set(order.split(", ")) == {"starlette-uvicorn", "fastapi-uvicorn ×2 nginx:round_robin"}
+    for argv, message in (
+            (["fastapi-uvicorn@2"], "fastapi-uvicorn@2 runs instances behind a balancer: add "
+                                    "--balancer nginx"),
+            (["fastapi-uvicorn@2", "--balancer", "nginx", "--instances", "1,2"],
+             "NAME@N gives that row's instances; --instances gives every row's: choose one")):
+        assert main(["run", *argv, "--plan", "--out", str(tmp_path)]) == 2
+        assert capsys.readouterr().err == f"battle: error: {message}\n"
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_top_groups_listed_are_each_cells_leader_and_the_stacks_beside_it(capsys, tmp_path):
+    import shutil
+
+    from suite import REPO_ROOT
+    from suite.cli import main
+    from suite.read.answer import answers
+    from suite.record import results
+
+    # A published run of the whole question, alone in a results directory (never a user's own
+    # runs in results/).
+    published = tmp_path / "published"
+    published.mkdir()
+    shutil.copy(REPO_ROOT / "results" / "20261202T143710Z-b688.json", published)
+    run = results.load(published / "20261202T143710Z-b688.json")
+    assert main(["list", "--names", "--top-groups", "--out", str(published)]) == 0
+    listed = capsys.readouterr().out.split()
+    cells = [a for a in answers(run) if a.best is not None]
+    assert cells and len(listed) == len(set(listed))
+    assert {a.best.name for a in cells} <= set(listed)
+    assert set(listed) == {n for a in cells for n in (a.best.name, *(t.entry.name for t in a.tied))}
+    assert any(a.tied for a in cells)
+    assert main(["list", "--names", "--top-groups", "--out", str(tmp_path / "none")]) == 2
+    assert capsys.readouterr().err.startswith(f"battle: error: no run in {tmp_path / 'none'} "
+                                              "answers")

@@ -263,6 +263,10 @@ def test_a_run_of_named_variants_is_not_the_current_answer():
     assert index.answers_the_question(every) and index.named_variants(every) == []
     assert not index.answers_the_question(named)
     assert index.named_variants(named) == ["fastapi-uvicorn"]
+    # NAME@N names its row too (that row behind the balancer).
+    deployed = dataclasses.replace(every, argv=["battle", "run", "fastapi-uvicorn@2",
+                                                "--balancer", "nginx", "--repeats", "3"])
+    assert index.named_variants(deployed) == ["fastapi-uvicorn"]
 
 
 def test_a_variant_named_after_the_options_is_still_named():

@@ -227,6 +227,15 @@ def answers(run: RunResult, summaries: dict | None = None) -> list[CellAnswer]:
     return found
 
 
+def top_group_rows(run: RunResult) -> list[str]:
+    """Every row that leads a cell of `run` or is in a top group (not separated from a leader
+    beyond noise), once each, in the order the cells name them: the rows a run of the
+    answer's contenders measures."""
+    found = [name for a in answers(run) if a.best is not None
+             for name in (a.best.name, *(t.entry.name for t in a.tied))]
+    return list(dict.fromkeys(found))
+
+
 def _best_of(ranked: list[Entry], classification: str) -> Entry | None:
     return max((e for e in ranked if e.classification == classification),
                key=lambda e: e.summary.median_rps, default=None)
