@@ -16,7 +16,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 
 .PHONY: setup tools interpreters references bench-all bench bench-scenarios report publish readme list test test-unit clean \
-	images images-offline compose-file lab-up lab-down
+	images images-offline compose-file lab-up lab-down bench-placed
 
 setup: tools $(VENV)/.installed interpreters references
 
@@ -113,6 +113,22 @@ lab-up: setup
 
 lab-down: setup
 	$(PY) -m suite lab down
+
+# The current answer's contenders beyond one machine (docs/placement.md): every row leading a
+# cell of it or in a top group beside a leader (`battle list --names --top-groups`) and one nginx
+# deployment row, both documents, first placed on the engines HOSTS names (default the lab's,
+# over ssh://: `make lab-up` first), then the same rows on this machine's one engine, unpinned
+# as the lab's hosts share its CPUs. Two runs, about an hour in all with PROFILE=adaptive.
+HOSTS ?= /run/battle-lab/hosts.toml
+DEPLOYED ?= starlette-uvicorn@2
+PLACED_RUN = --balancer nginx --docs small,large --images offline --profile $(PROFILE)
+bench-placed: setup
+	@test -f "$(HOSTS)" || { echo "no hosts file $(HOSTS): make lab-up first, or HOSTS=<file>" >&2; exit 2; }
+	@scripts/ensure-tools debootstrap $(LAB_TOOLS)
+	$(PY) -m suite images --offline --no-servers
+	rows="$$($(PY) -m suite list --names --top-groups --runtime docker)" && test -n "$$rows" && \
+	$(PY) -m suite run $$rows $(DEPLOYED) $(PLACED_RUN) --hosts $(HOSTS) $(ARGS) && \
+	$(PY) -m suite run $$rows $(DEPLOYED) $(PLACED_RUN) --runtime docker --unpinned $(ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-srv .venv-ft .pytest_cache

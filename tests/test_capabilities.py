@@ -168,6 +168,10 @@ def test_what_a_runtime_cannot_measure_its_method_and_report_say(tmp_path):
     run.runtime_details.placement = {"hosts": {}, "links": []}
     run.runtime_details.capabilities = PLACED.to_dict()
     [line, _] = report_method.placement_lines(run)
+    # Where the scenarios ran (the fixture's run cross-checked with oha), then what was not
+    # measured and why.
+    assert " same way. Placed with the roles: oha (cross-checks) in the client container. Not " \
+           "measured" in line
     assert line.endswith(" Not measured in this run: the connections per worker process (the "
                          "server's processes run on another engine, whose /proc is not read "
                          "yet); the machine's speed before each repeat (calibration) (the roles "

@@ -196,6 +196,13 @@ def placed_run(lab_hosts, tmp_path, *extra: str) -> results.RunResult:
     return run
 
 
+def placement_line(run: results.RunResult, tmp_path) -> str:
+    """The report's placement line (its first screen) of a placed_run."""
+    text = (tmp_path / "reports" / f"{run.run_id}.md").read_text()
+    [line] = [line for line in text.splitlines() if line.startswith("**Placement: ")]
+    return line
+
+
 def test_placed_writes_are_counted_in_the_database_on_the_db_host(lab_hosts, tmp_path):
     run = placed_run(lab_hosts, tmp_path, "--docs", "write")
     [variant] = run.variants
@@ -208,6 +215,8 @@ def test_placed_writes_are_counted_in_the_database_on_the_db_host(lab_hosts, tmp
     assert writes.found == writes.acknowledged <= writes.stored == writes.distinct
     assert sample.errors["lost-write"] == 0 and sample.ok_requests == writes.acknowledged
     assert not list((tmp_path / "results").rglob("*.ids.*"))   # counted, then removed
+    assert "ids copied out of the client container and counted in mongod on the db host" in \
+        placement_line(run, tmp_path)
     for host in lab.HOSTS:
         assert engine_containers(host) == []
 
@@ -229,6 +238,8 @@ def test_placed_oha_crosschecks_and_open_loop_cells_run_on_the_client(lab_hosts,
     assert open_loop.generator == "oha" and open_loop.rate == 100
     assert open_loop.requests > 0 and open_loop.latency_count > 0
     assert not list((tmp_path / "results").rglob("*.sqlite"))    # summarized, then removed
+    assert "oha (cross-checks and open-loop cells) in the client container" in \
+        placement_line(run, tmp_path)
     for host in lab.HOSTS:
         assert engine_containers(host) == []
 
@@ -251,6 +262,9 @@ def test_a_placed_deployment_runs_nginx_and_its_instances_on_the_server_host(lab
     [sample] = variant.cell("small", 50).repeats
     assert sample.ok_requests > 0 and sample.errors["body"] == 0
     assert {"balancer", "instance-1", "instance-2"} <= set(sample.resources)
+    # wrk's connections end at nginx: their spread is over nginx's workers, read in its
+    # container on the server's engine.
+    assert "nginx and its instances on the server engine" in placement_line(run, tmp_path)
     services = {role: sorted(a.get("com.docker.compose.service", a.get("battle.role", "?"))
                              for a in created(host.engine, since, until))
                 for role, host in zip(lab.ROLES, lab.HOSTS)}

@@ -145,7 +145,29 @@ def placement_lines(run: RunResult) -> list[str]:
             + ". Links: " + "; ".join(link(e) for e in placement.get("links", [])) + "."
             + (" The three engines report the same machine: a lab on one box (separate "
                "addresses, network stacks and engines, shared CPUs)." if shared else "")
-            + " Compare this run only with runs placed the same way." + _not_measured(run), ""]
+            + " Compare this run only with runs placed the same way." + _placed_with(run)
+            + _not_measured(run), ""]
+
+
+def _placed_with(run: RunResult) -> str:
+    """" Placed with the roles: ..." : where the run's scenarios ran beyond the three roles
+    (nginx, the writes' counting, oha); "" when it had none of them or recorded no
+    capabilities (runs before they were recorded)."""
+    if not run.runtime_details.capabilities:
+        return ""
+    found = []
+    if any(v.deployment is not None for v in run.variants):
+        found.append("nginx and its instances on the server engine (nginx listening at, and "
+                     "reaching its instances at, the server host's address)")
+    if documents.WRITE in run.profile.docs:
+        found.append("the writes' acknowledged ids copied out of the client container and "
+                     "counted in mongod on the db host")
+    oha = [what for what, generator in (("cross-checks", run.crosscheck),
+                                        ("open-loop cells", run.open_loop))
+           if generator and generator.get("tool") == "oha"]
+    if oha:
+        found.append(f"oha ({' and '.join(oha)}) in the client container")
+    return f" Placed with the roles: {'; '.join(found)}." if found else ""
 
 
 # What a runtime may lack that every execution otherwise records (its declared capabilities,
