@@ -21,7 +21,7 @@ from suite.measure import (balancer, command, composefile, environment, images, 
 from suite.read import compare, fmt, report
 from suite.record import documents, results
 from suite.record.catalog import (DEFAULT_CATALOG, DEFAULT_MAX_CONNECTIONS, CatalogError,
-                                  load_catalog, select)
+                                  load_catalog, row_argument, select)
 from suite.measure.loadgen import GENERATORS, LoadGenError
 from suite.measure.mongo import DEFAULT_DATABASE, MongoError, port_is_free, seed
 from suite.measure.procs import interrupt, raise_nofile_limit, stop_all
@@ -521,15 +521,10 @@ def refuse(args: argparse.Namespace, request: Request, capabilities: Capabilitie
 def rows_asked(arguments: list[str]) -> list[tuple[str, int | None]]:
     """Each row the VARIANT arguments ask for, once, in order: (catalog row, None) for a name,
     (catalog row, N) for NAME@N, that row as N instances behind the balancer."""
-    rows = []
-    for arg in arguments:
-        name, at, count = arg.rpartition("@")
-        if at and name and count.isdigit():
-            if int(count) < 1:
-                raise UsageError(f"{arg}: a deployment runs at least 1 instance")
-            rows.append((name, int(count)))
-        else:
-            rows.append((arg, None))
+    rows = [row_argument(arg) for arg in arguments]
+    for arg, (_, count) in zip(arguments, rows):
+        if count is not None and count < 1:
+            raise UsageError(f"{arg}: a deployment runs at least 1 instance")
     return list(dict.fromkeys(rows))
 
 

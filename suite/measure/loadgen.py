@@ -13,7 +13,8 @@ import sqlite3
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,17 +89,28 @@ class Execution:
     spread: Spread | None = None
 
 
-def probe_later(probe: Probe, at_s: float, found: list) -> threading.Timer:
-    """`probe(at_s)` in a thread, `at_s` from now; its value into `found`."""
+@contextmanager
+def probing(probe: Probe | None, at_s: float) -> Iterator[list[Spread | None]]:
+    """While the block runs (one execution), `probe(at_s)` once in a thread, `at_s` after the
+    block starts; what it read lands in the list yielded (empty: not read, or no probe). A
+    probe not yet run when the block ends is cancelled."""
+    found: list[Spread | None] = []
+
     def take() -> None:
         try:
             found.append(probe(at_s))
         except Exception:   # a process that went away mid-read: no spread, not a failed repeat
             pass
-    timer = threading.Timer(at_s, take)
-    timer.daemon = True
-    timer.start()
-    return timer
+    timer = threading.Timer(at_s, take) if probe is not None else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        yield found
+    finally:
+        if timer is not None:
+            timer.cancel()
+            timer.join(timeout=5)
 
 
 def execute(argv: list[str], *, limit_s: float, watch: Watch | None,
@@ -114,16 +126,12 @@ def execute(argv: list[str], *, limit_s: float, watch: Watch | None,
     child = Child(argv, env=env, cpus=cpus or None)
     monitor = Monitor({**(watch or {}), "loadgen": child.pid}).start() if watch is not None \
         else None
-    probed: list[Spread | None] = []
-    timer = probe_later(probe, probe_at_s, probed) if probe is not None else None
     try:
-        output = child.communicate(timeout=limit_s)
+        with probing(probe, probe_at_s) as probed:
+            output = child.communicate(timeout=limit_s)
     except subprocess.TimeoutExpired:
         raise LoadGenError(f"{Path(argv[0]).name} did not finish within {limit_s:g} s") from None
     finally:
-        if timer is not None:
-            timer.cancel()
-            timer.join(timeout=5)
         usage = monitor.stop() if monitor else None
         child.stop(grace=2)
     if usage is not None:

@@ -276,6 +276,13 @@ def select(catalog: dict[str, Variant], names: list[str]) -> list[Variant]:
     return [catalog[name] for name in dict.fromkeys(names)]
 
 
+def row_argument(arg: str) -> tuple[str, int | None]:
+    """A VARIANT argument as (catalog row, instances): NAME@N is that row as N instances
+    behind the balancer, any other argument a row's name (None)."""
+    name, at, count = arg.rpartition("@")
+    return (name, int(count)) if at and name and count.isdigit() else (arg, None)
+
+
 def setting_env(settings: dict[str, Any]) -> dict[str, str]:
     """Settings as the BATTLE_<NAME> environment variables servers read."""
     return {f"BATTLE_{key.upper()}": _text(value) for key, value in settings.items()}

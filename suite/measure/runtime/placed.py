@@ -34,7 +34,7 @@ from suite.measure import command
 from suite.measure.command import CommandError
 from suite.measure.images import ImageError, build_loadgen, image_id
 from suite.measure.loadgen import (SCRIPT, Execution, LoadGenError, Oha, Wrk, find_oha, oha_rows,
-                                   parse_output, probe_later, wrk_description)
+                                   parse_output, probing, wrk_description)
 from suite.measure.placement import (EngineSocket, Host, Machine, PlacementError, PlacementRecord,
                                      check_engine, describe, machine_of, measure_link, ship,
                                      start_probe)
@@ -281,17 +281,13 @@ class ClientExec:
         monitor = Monitor({**(watch or {}), "loadgen": cgroup}, machine=machine).start() \
             if watch is not None else None
         child = Child([*client.cli, "exec", *pairs, client.id, *argv])
-        probed: list = []
-        timer = probe_later(probe, probe_at_s, probed) if probe is not None else None
         try:
-            output = child.communicate(timeout=limit_s)
+            with probing(probe, probe_at_s) as probed:
+                output = child.communicate(timeout=limit_s)
         except subprocess.TimeoutExpired:
             raise LoadGenError(f"{self.tool} on the client host did not finish within "
                                f"{limit_s:g} s") from None
         finally:
-            if timer is not None:
-                timer.cancel()
-                timer.join(timeout=5)
             usage = monitor.stop() if monitor else None
             child.stop(grace=2)
         return Execution(output, child.returncode, usage, probed[0] if probed else None)

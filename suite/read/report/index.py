@@ -60,9 +60,7 @@ def named_variants(run: RunResult) -> list[str]:
     variant the machine cannot run stops the run before it starts; no option's value is a
     variant's name)."""
     rows = {catalog_row(v) for v in run.variants}
-    # NAME@N: that row behind the balancer (suite.cli.deployment_rows).
-    names = (arg.rpartition("@")[0] if arg.rpartition("@")[2].isdigit() else arg
-             for arg in run.argv[2:])
+    names = (catalog.row_argument(arg)[0] for arg in run.argv[2:])   # NAME@N names its row
     return list(dict.fromkeys(name for name in names if name in rows))
 
 
