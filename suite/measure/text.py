@@ -1,6 +1,14 @@
-"""A tool's or a server's output, cut down to the one line an error message quotes."""
+"""Text on its way out: a tool's or a server's output cut down to the one line an error message
+quotes, and the one printer of progress lines (stderr, flushed at once)."""
 
 from __future__ import annotations
+
+import sys
+
+
+def to_stderr(message: str) -> None:
+    """A progress line, on stderr, flushed (stdout stays for what a command outputs)."""
+    print(message, file=sys.stderr, flush=True)
 
 
 def last_line(text: str) -> str:
