@@ -5,40 +5,35 @@ Exit status: 0 ok, 1 nothing measured or a missing tool, 2 usage error, 130 inte
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
-import re
 import signal
-import socket
 import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
 
 from suite import REPO_ROOT
-from suite.measure import (balancer, command, composefile, environment, images, interpreters,
-                           lab, placement, resume, sweep, toolchains)
+from suite.measure import balancer, command, composefile, images, interpreters, lab, toolchains
+from suite.measure.bringup import database_up, start_verified
+from suite.measure.database import DependencyDied
+from suite.measure.loadgen import GENERATORS, LoadGenError
+from suite.measure.mongo import DEFAULT_DATABASE, MongoError, port_is_free
+from suite.measure.procs import interrupt, raise_nofile_limit, stop_all
+from suite.measure.resume import ResumeRefused, check_resumable, resumed_args
+from suite.measure.runner import Runner
+from suite.measure.runtime import RuntimeUnavailable, ServerFailed, default_pinning
+from suite.measure.runtime.capabilities import Request
+from suite.measure.runtime.docker import DockerRuntime, remove_owned
+from suite.measure.runtime.local import LocalRuntime
+from suite.measure.text import to_stderr
+from suite.policy import (UsageError, make_runtime, refuse, run_options, runnable,
+                          runtime_capabilities)
 from suite.read import compare, fmt, report
 from suite.record import documents, results
 from suite.record.catalog import (DEFAULT_CATALOG, DEFAULT_MAX_CONNECTIONS, CatalogError,
-                                  load_catalog, row_argument, select)
-from suite.measure.loadgen import GENERATORS, LoadGenError
-from suite.measure.mongo import DEFAULT_DATABASE, MongoError, port_is_free, seed
-from suite.measure.procs import interrupt, raise_nofile_limit, stop_all
-from suite.record.profiles import (DEFAULT_PROFILE, PROFILES, RATES_FOR, parse_db_latencies,
-                                   rate_spec)
-from suite.record.plan import Plan
-from suite.measure.runner import DependencyDied, RunOptions, Runner, start_mongo, start_verified
-from suite.measure.runtime import (ROLES, Runtime, RuntimeUnavailable, ServerFailed,
-                                   default_pinning)
-from suite.measure.runtime.capabilities import PLACED, Capabilities, Request, refusals
-from suite.measure.runtime.docker import DockerRuntime, remove_owned
-from suite.measure.runtime.local import LocalRuntime
-from suite.measure.runtime.placed import Placement
-
-
-class UsageError(Exception):
-    pass
+                                  load_catalog, select)
+from suite.record.profiles import DEFAULT_PROFILE, PROFILES, RATES_FOR, parse_db_latencies, rate_spec
+from suite.request import RunRequest, RuntimeChoice
 
 
 def _csv_rates(text: str) -> tuple[str, ...]:
@@ -88,78 +83,6 @@ def _seconds(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"expected whole seconds, got {text!r}")
     return int(text)
-
-
-def parse_cpu_roles(specs: list[str]) -> dict[str, list[int]]:
-    """"loadgen=0 server=1 db=1" (or several such arguments) -> {"loadgen": [0], ...}."""
-    roles: dict[str, list[int]] = {}
-    available = os.sched_getaffinity(0)
-    for token in " ".join(specs).split():
-        role, sep, cpus_text = token.partition("=")
-        if not sep or role not in ROLES:
-            raise UsageError(f"--cpus takes ROLE=CPUS with ROLE one of {', '.join(ROLES)}; "
-                             f"got {token!r}")
-        cpus: set[int] = set()
-        try:
-            for part in cpus_text.split(","):
-                low, dash, high = part.partition("-")
-                cpus.update(range(int(low), int(high if dash else low) + 1))
-        except ValueError:
-            raise UsageError(f"--cpus {token!r}: CPUs are like 0, 0-1 or 0,2") from None
-        if not cpus or not cpus <= available:
-            raise UsageError(f"--cpus {token!r}: this process may use CPUs {sorted(available)}")
-        roles[role] = sorted(cpus)
-    return roles
-
-
-_SIZE = re.compile(r"^[1-9][0-9]*[kmg]$")
-
-
-def parse_memory(specs: list[str]) -> dict[str, str]:
-    """"server=4g db=2g" -> {"server": "4g", "db": "2g"} (docker memory limits per role)."""
-    limits: dict[str, str] = {}
-    for token in " ".join(specs).split():
-        role, sep, size = token.partition("=")
-        if not sep or role not in ("server", "db") or not _SIZE.match(size.lower()):
-            raise UsageError(f"--memory takes server=SIZE or db=SIZE (SIZE like 512m or 4g); "
-                             f"got {token!r}")
-        limits[role] = size.lower()
-    return limits
-
-
-def runtime_capabilities(args: argparse.Namespace) -> Capabilities:
-    """What the runtime the arguments choose can do, known before it is made."""
-    if getattr(args, "hosts", None):
-        return PLACED
-    return DockerRuntime.capabilities if args.runtime == "docker" else LocalRuntime.capabilities
-
-
-def runtime_flag(args: argparse.Namespace) -> str:
-    """How the command line chose its runtime, for a refusal's first words."""
-    return "--hosts" if getattr(args, "hosts", None) else f"--runtime {args.runtime}"
-
-
-def make_runtime(args: argparse.Namespace, cpu_roles: dict[str, list[int]],
-                 prior: results.RunResult | None = None) -> Runtime:
-    """The runtime the arguments choose; reaches nothing (every runtime checks it can work in
-    its open()). `prior`: the run being resumed, whose placed hosts' CPUs its settings
-    were resolved for."""
-    if getattr(args, "hosts", None):
-        try:
-            hosts = placement.load_hosts(args.hosts)
-        except placement.PlacementError as exc:
-            raise UsageError(str(exc)) from None
-        placed = (prior.runtime_details.placement or {}) if prior is not None else {}
-        recorded = {role: host.get("cpus") for role, host in placed.get("hosts", {}).items()}
-        return DockerRuntime(memory=parse_memory(args.memory), images=args.images,
-                             catalog_path=args.catalog,
-                             placement=Placement(hosts, recorded_cpus=recorded))
-    if args.runtime == "local":
-        if args.memory or args.images:
-            raise UsageError("--memory and --images apply to --runtime docker only")
-        return LocalRuntime(cpu_roles=cpu_roles)
-    return DockerRuntime(cpu_roles=cpu_roles, memory=parse_memory(args.memory),
-                         images=args.images, catalog_path=args.catalog)
 
 
 def _add_runtime_options(command: argparse.ArgumentParser) -> None:
@@ -222,6 +145,12 @@ def _add_run_options(run: argparse.ArgumentParser, profile: str = DEFAULT_PROFIL
     run.set_defaults(**defaults)
 
 
+# The defaults of the options only `run` takes, for `sweep` and `crosscheck`: every command
+# that makes a run has every option of one (suite.request.RunRequest).
+ONLY_RUN_DEFAULTS = {"resume": None, "loadgen": "wrk", "crosscheck": None, "rate": None,
+                     "slo": None, "rates_for": "every"}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="battle", description=__doc__.splitlines()[0])
     parser.add_argument("--catalog", type=Path,
@@ -240,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--out", type=Path, default=Path("results"), help="results directory")
     listing.add_argument("--runtime", choices=("local", "docker"),
                          help="only the rows this runtime runs (docker: those with an image)")
+    listing.set_defaults(images=None, memory=[], hosts=None)
 
     run = commands.add_parser("run", help="measure variants and write results + report")
     run.add_argument("variants", nargs="*", metavar="VARIANT",
@@ -263,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="who gets the --rate cells: every variant (default), or top: each "
                           "cell's leader and the stacks tied with it, in a phase after the "
                           "closed-loop rounds (what a whole matrix can afford)")
+    run.set_defaults(set=[])
 
     swp = commands.add_parser(
         "sweep", help="one variant over values of its settings, every combination a row "
@@ -271,14 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
     swp.add_argument("--set", action="append", required=True, metavar="NAME=V1,V2,...",
                      help="a setting and the values to measure, e.g. workers=1,2,4,8; "
                           "repeat --set for more settings (every combination is run)")
-    _add_run_options(swp)
+    _add_run_options(swp, **ONLY_RUN_DEFAULTS)
 
     cross = commands.add_parser(
         "crosscheck", help="one cell with wrk and oha back to back: throughput and latency "
                            "side by side")
     cross.add_argument("variants", nargs=1, metavar="VARIANT")
     _add_run_options(cross, profile="quick", docs=("small",), connections=(200,), duration=10,
-                     repeats=1)
+                     repeats=1, set=[], **ONLY_RUN_DEFAULTS)
 
     serve = commands.add_parser("serve", help="one variant in the foreground, for poking at it")
     serve.add_argument("variant")
@@ -345,7 +276,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"the top groups of {run.run_id}", file=sys.stderr)
         catalog = {name: catalog[name] for name in top_group_rows(run) if name in catalog}
     if args.runtime:
-        capabilities = runtime_capabilities(args)
+        capabilities = runtime_capabilities(RuntimeChoice.of(args))
         catalog = {v.name: v for v in runnable(list(catalog.values()), False, capabilities)}
     if args.balanced:
         catalog = {name: v for name, v in catalog.items() if balancer.balanced(v)}
@@ -387,235 +318,20 @@ def interpreter_text(variant) -> str:
     return f"free-threaded CPython, {lock}; {where}"
 
 
-# The options that shape a run's plan: a resumed run takes them from its results file, and
-# refuses others (dest -> what the message calls it).
-PLANNED = {"variants": "variants", "profile": "profile", "docs": "documents",
-           "connections": "connection levels", "db_latency": "database latencies",
-           "duration": "duration", "warmup": "warmup", "repeats": "repeats", "timeout": "timeout",
-           "rate": "rates", "slo": "SLO", "rates_for": "rates for",
-           "instances": "instances", "balancer": "balancer",
-           "sequential": "order", "loadgen": "load generator", "crosscheck": "crosscheck",
-           "runtime": "runtime", "cpus": "CPU pinning", "unpinned": "CPU pinning",
-           "mongo_url": "MongoDB",
-           "database": "database", "write_concern": "write concern", "catalog": "catalog"}
-
-
-def resumed_args(args: argparse.Namespace) -> tuple[argparse.Namespace, results.RunResult]:
-    """The options of the run `--resume` names, as it recorded them, and the run itself;
-    options given now must agree with them (a resume finishes the plan, it makes no other)."""
-    path = args.out / f"{args.resume}.json"
-    if not path.exists():
-        raise UsageError(f"--resume {args.resume}: no such run in {args.out} (no {path})")
-    try:
-        prior = results.load(path)
-    except results.ResultsError as exc:
-        raise UsageError(f"--resume {args.resume}: {exc}") from None
-    if prior.status == "complete":
-        raise UsageError(f"run {prior.run_id} is complete: nothing to resume")
-    running = [s.pid for s in prior.sittings if s.status == "running" and s.pid
-               and s.environment.get("hostname") == socket.gethostname()
-               and _is_battle(s.pid)]
-    if running:
-        raise UsageError(f"run {prior.run_id} is still running (process {running[0]}): stop it "
-                         "first (Ctrl-C keeps what it measured)")
-    recorded = prior.argv[1:]
-    if not recorded:
-        raise UsageError(f"run {prior.run_id} recorded no command line to resume it with")
-    try:
-        planned = build_parser().parse_args(recorded)
-    except SystemExit:
-        raise UsageError(f"run {prior.run_id} recorded a command line this suite no longer "
-                         f"accepts: {' '.join(recorded)}") from None
-    defaults = build_parser().parse_args([args.command])
-    for dest, what in PLANNED.items():
-        given = getattr(args, dest, None)
-        if given not in (None, [], False, getattr(defaults, dest, None)) \
-                and given != getattr(planned, dest, None):
-            raise UsageError(f"--resume continues run {prior.run_id} as planned, with {what} "
-                             f"{_shown(getattr(planned, dest, None))}, not {_shown(given)}")
-    planned.out, planned.reports, planned.plan = args.out, args.reports, args.plan
-    planned.argv, planned.resume = prior.argv[1:], prior.run_id
-    # Runs made before pinning became the default recorded no pinning and resume without it.
-    if not prior.cpu_roles and not planned.cpus:
-        planned.unpinned = True
-    return planned, prior
-
-
-def _is_battle(pid: int) -> bool:
-    """Whether process `pid` is a `battle` (python -m suite) still running here."""
-    try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return any(part.endswith(b"battle") or part == b"suite" for part in command)
-
-
-def _shown(value: object) -> str:
-    if isinstance(value, (list, tuple)):
-        return ",".join(str(v) for v in value)
-    return str(value)
-
-
-def catalog_hash(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
-def runnable(variants: list, named: bool, capabilities: Capabilities) -> list:
-    """The variants this machine and runtime can run. Free-threaded rows (and their GIL twins)
-    need the free-threaded interpreter, reference rows their toolchain, both on a runtime that
-    runs rows on the host (`host_only_rows`): named, a missing one is a usage error; unnamed
-    (every variant), they are left out with one line per reason."""
-    reasons: dict[str, list] = {}
-    for v in variants:
-        why = _unavailable(v, capabilities)
-        if why:
-            reasons.setdefault(why, []).append(v)
-    if not reasons:
-        return variants
-    for why, cannot in reasons.items():
-        names = ", ".join(v.name for v in cannot)
-        if named:
-            raise UsageError(f"cannot run {names}: {why}")
-        print(f"note: leaving out {names}: {why}", file=sys.stderr)
-    left_out = [v for cannot in reasons.values() for v in cannot]
-    return [v for v in variants if v not in left_out]
-
-
-def _unavailable(variant, capabilities: Capabilities) -> str | None:
-    """Why `variant` cannot run here and now; None: it can."""
-    if not capabilities.host_only_rows and variant.host_only:
-        kind = "free-threaded" if variant.free_threaded else variant.interpreter
-        return f"{kind} rows run in the local runtime only: {variant.host_only_why}"
-    if variant.free_threaded:
-        return interpreters.MISSING if interpreters.free_threaded_python() is None else None
-    if not variant.python:
-        try:
-            toolchains.toolchain(variant)
-        except toolchains.ToolchainMissing as exc:
-            return str(exc)
-    return None
-
-
-def refuse_what_the_runtime_cannot(args: argparse.Namespace, capabilities: Capabilities,
-                                   generators: set[str], writes: bool) -> None:
-    """What the command asks that its runtime cannot do (its declared capabilities), refused
-    in one line before anything starts."""
-    if getattr(args, "hosts", None) and args.runtime == "local" and "--runtime" in args.argv:
-        raise UsageError("--hosts does not take --runtime local (a placed run is the docker "
-                         "runtime on several engines)")
-    refuse(args, Request(cpus=bool(args.cpus), external_database=bool(args.mongo_url),
-                         deployments=bool(args.instances or args.balancer),
-                         generators=frozenset(generators), writes=writes), capabilities)
-
-
-def refuse(args: argparse.Namespace, request: Request, capabilities: Capabilities) -> None:
-    """The first thing of `request` the runtime cannot do, as a usage error."""
-    refused = refusals(request, capabilities)
-    if refused:
-        raise UsageError(f"{runtime_flag(args)} does not take {refused[0]}")
-
-
-def rows_asked(arguments: list[str]) -> list[tuple[str, int | None]]:
-    """Each row the VARIANT arguments ask for, once, in order: (catalog row, None) for a name,
-    (catalog row, N) for NAME@N, that row as N instances behind the balancer."""
-    rows = [row_argument(arg) for arg in arguments]
-    for arg, (_, count) in zip(arguments, rows):
-        if count is not None and count < 1:
-            raise UsageError(f"{arg}: a deployment runs at least 1 instance")
-    return list(dict.fromkeys(rows))
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     prior = None
-    if getattr(args, "resume", None):
-        args, prior = resumed_args(args)
-    capabilities = runtime_capabilities(args)
-    asked = rows_asked(args.variants) if args.command == "run" else []
-    deployed = [(name, n) for name, n in asked if n is not None]
-    if deployed and not args.balancer:
-        raise UsageError(f"{deployed[0][0]}@{deployed[0][1]} runs instances behind a balancer: "
-                         "add --balancer nginx")
-    if deployed and args.instances:
-        raise UsageError("NAME@N gives that row's instances; --instances gives every row's: "
-                         "choose one")
-    names = [name for name, _ in asked] if deployed else args.variants
-    variants = runnable(select(load_catalog(args.catalog), names), bool(args.variants),
-                        capabilities)
-    try:
-        profile = PROFILES[args.profile].with_overrides(
-            docs=args.docs, connections=args.connections, duration_s=args.duration,
-            warmup_s=args.warmup, repeats=args.repeats, timeout_s=args.timeout,
-            interleave=False if args.sequential else None,
-            rates=getattr(args, "rate", None), slo=getattr(args, "slo", None),
-            rates_for=getattr(args, "rates_for", None),
-            db_latencies_ms=args.db_latency)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    writes = documents.WRITE in profile.docs
-    crosscheck = args.command == "crosscheck"
-    loadgen = "wrk" if crosscheck else getattr(args, "loadgen", "wrk")
-    second = "oha" if crosscheck else getattr(args, "crosscheck", None)
-    generators = {loadgen, *([second] if second else []), *(["oha"] if profile.rates else [])}
-    if writes and generators != {"wrk"}:
-        raise UsageError("writes (--docs write) are wrk's alone: each request posts a key unique "
-                         "in the run, which oha cannot vary (no --loadgen oha, --crosscheck or "
-                         "--rate with them)")
-    if args.unpinned and args.cpus:
-        raise UsageError("--unpinned and --cpus contradict each other: choose one")
-    refuse_what_the_runtime_cannot(args, capabilities, generators, writes)
-    cpu_roles = parse_cpu_roles(args.cpus)
-    if args.mongo_url and "db" in cpu_roles:
-        raise UsageError("--cpus db=... pins the embedded mongod; it cannot pin --mongo-url")
-    if not cpu_roles and not args.unpinned and capabilities.pinning == "cpus":
-        cpu_roles = default_pinning(sorted(os.sched_getaffinity(0)),
-                                    external_db=bool(args.mongo_url))
-        if not cpu_roles:
-            print("note: one CPU only: server, load generator and mongod share it (unpinned)",
-                  file=sys.stderr)
-    runtime = make_runtime(args, cpu_roles, prior)
-    if args.command == "sweep":
-        if getattr(args, "hosts", None) and runtime.placement.hosts["server"].cpus is None:
-            raise UsageError("a sweep on --hosts needs the server host's CPUs before any engine "
-                             "is reached (its values resolve for them): add cpus = N to the "
-                             "hosts file's [server] table")
-        try:
-            variants = sweep.expand(variants[0], sweep.parse_sets(args.set),
-                                    cpus=runtime.server_cpus(),
-                                    max_connections=max(profile.connections))
-        except sweep.SweepError as exc:
-            raise UsageError(str(exc)) from None
-    if args.instances and not args.balancer:
-        raise UsageError("--instances needs a balancer in front of them: --balancer nginx")
-    if args.balancer:
-        try:
-            strategy = balancer.parse(args.balancer)
-        except balancer.BalancerError as exc:
-            raise UsageError(str(exc)) from None
-        if args.runtime == "local":
-            balancer.find_nginx()   # a missing tool: one line, exit 1, nothing started
-        if deployed:   # the rows as asked: some single servers, some behind nginx
-            by_name = {v.name: v for v in variants}
-            variants = [by_name[name] if n is None else balancer.deploy(by_name[name], n, strategy)
-                        for name, n in asked if name in by_name]
-        else:
-            variants = [balancer.deploy(v, n, strategy) for v in variants
-                        for n in (args.instances or (1,))]
-    plan = Plan.make([v.name for v in variants], profile, crosscheck=bool(second),
-                     catalog_sha256=catalog_hash(args.catalog))
-    options = RunOptions(variants=variants, plan=plan, runtime=runtime,
-                         out_dir=args.out, mongo_url=args.mongo_url, database=args.database,
-                         port=args.port, argv=("battle", *args.argv),
-                         loadgen=loadgen, crosscheck=second, write_concern=args.write_concern)
+    if args.resume:
+        args, prior = resumed_args(args, build_parser())
+    request = RunRequest.of(args)
+    options = run_options(request, prior)
     # What a run refuses, --plan refuses too: the catalog resolved, the generators found.
     runner = Runner(options, resume=prior)
     runner.check_catalog()
     if prior is not None:
         check_resumable(prior, runner)
-    if args.plan:
-        steps = plan.steps(plan.have(prior)) if prior is not None else None
+    if request.plan:
+        plan = options.plan
+        steps = plan.steps(plan.repeat_counts(prior)) if prior is not None else None
         print("\n".join(plan.describe(steps)))
         return 0
     try:
@@ -624,7 +340,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # A run that measured nothing gets no report (its results file says why, and the
         # reason was printed); an interrupted one gets a report of what it measured.
         if runner.measured_cells():
-            path = report.write(runner.result, args.reports, results_dir=args.out)
+            path = report.write(runner.result, request.reports, results_dir=request.out)
             print(f"results: {runner.path}\nreport:  {path}", file=sys.stderr)
         elif runner.path.exists():
             print(f"results: {runner.path} (nothing measured: no report)", file=sys.stderr)
@@ -632,33 +348,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("battle: no cell was measured (see the reasons above and in the results file)",
               file=sys.stderr)
         return 1
-    if crosscheck:
+    if request.command == "crosscheck":
         print("\n".join(report.crosscheck_lines(runner.result)))
     return 0
 
 
-def check_resumable(prior: results.RunResult, runner: Runner) -> None:
-    """Refuse, in one line, a resume whose machine, code, catalog or plan differ from the
-    run's first sitting."""
-    first = prior.sittings[0].environment if prior.sittings else prior.environment
-    current = {v.name: {"settings": runner.settings_of(v),
-                        "packages": runner.runtime.package_versions(v)
-                        if runner.runtime.name == "local" else {}}
-               for v in runner.options.variants}
-    differences = [*resume.environment_differences(first, environment.collect()),
-                   *resume.plan_differences(prior.plan, runner.plan.to_dict()),
-                   *resume.variant_differences(prior, current)]
-    if differences:
-        raise UsageError(f"cannot resume run {prior.run_id} here: " + "; ".join(differences))
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
-    capabilities = runtime_capabilities(args)
+    choice = RuntimeChoice.of(args)
+    capabilities = runtime_capabilities(choice)
     variant = runnable(select(load_catalog(args.catalog), [args.variant]), True, capabilities)[0]
-    refuse(args, Request(external_database=bool(args.mongo_url)), capabilities)
+    refuse(choice, Request(external_database=bool(args.mongo_url)), capabilities)
     if capabilities.local_ports and not port_is_free(args.port):
         raise UsageError(f"port {args.port} on 127.0.0.1 is already in use (try --port)")
-    runtime = make_runtime(args, {})
+    runtime = make_runtime(choice, {})
     try:
         with ExitStack() as stack:
             stack.enter_context(runtime.open(args.logs, owns_db=not args.mongo_url))
@@ -666,8 +368,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             settings = variant.resolve(cpus=runtime.server_cpus(),
                                        max_connections=DEFAULT_MAX_CONNECTIONS)
             runtime.prepare(variant, args.logs / f"{variant.name}.build.log")
-            endpoint = start_mongo(stack, runtime, args.mongo_url, args.logs / "mongod.log")
-            seed(endpoint.url, args.database)
+            endpoint, _ = database_up(stack, runtime, args.mongo_url, args.database,
+                                      args.logs / "mongod.log")
             log_path = args.logs / f"{variant.name}.log"
             server, checks, _ = start_verified(runtime, variant, settings, mongo_url=endpoint.url,
                                             database=args.database, port=args.port,
@@ -688,7 +390,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_images(args: argparse.Namespace) -> int:
     def progress(message: str) -> None:
-        print(f"images: {message}", file=sys.stderr, flush=True)
+        to_stderr(f"images: {message}")
 
     # Free-threaded rows have no image (their interpreter is built on the host).
     variants = runnable(select(load_catalog(args.catalog), args.variants), bool(args.variants),
@@ -855,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, interrupt)
     try:
         return COMMANDS[args.command](args)
-    except (CatalogError, UsageError) as exc:
+    except (CatalogError, UsageError, ResumeRefused) as exc:
         print(f"battle: error: {exc}", file=sys.stderr)
         return 2
     except (MongoError, LoadGenError, ServerFailed, results.ResultsError, RuntimeUnavailable,

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from suite.cli import UsageError, parse_cpu_roles
+from suite.policy import UsageError, parse_cpu_roles
 from suite.measure.runtime.capabilities import DOCKER, LOCAL
 
 
@@ -25,7 +25,7 @@ def test_bad_cpu_roles(spec, message):
 
 
 def test_memory_limits():
-    from suite.cli import parse_memory
+    from suite.policy import parse_memory
 
     assert parse_memory(["server=4g db=512M"]) == {"server": "4g", "db": "512m"}
     for bad in ("server=0g", "server=512", "loadgen=1g", "db"):
@@ -122,7 +122,7 @@ def test_publish_leaves_out_a_file_too_large_for_git(tmp_path, capsys):
 def test_free_threaded_rows_need_their_interpreter_and_the_local_runtime(monkeypatch, capsys):
     """Named, a row that cannot run here is a one-line usage error; unnamed (every variant),
     it is left out with one line and the rest runs."""
-    from suite.cli import runnable
+    from suite.policy import runnable
     from suite.record.catalog import load_catalog
 
     from suite.measure import toolchains
@@ -148,7 +148,7 @@ def test_free_threaded_rows_need_their_interpreter_and_the_local_runtime(monkeyp
 def test_reference_rows_need_their_toolchain_and_the_local_runtime(monkeypatch, capsys):
     """A Node.js, JVM or compiled row whose toolchain is not built here is left out with one
     line naming how to get it (named: a usage error); docker never runs them."""
-    from suite.cli import runnable
+    from suite.policy import runnable
     from suite.measure import toolchains
     from suite.record.catalog import load_catalog
 
@@ -203,7 +203,8 @@ def test_a_resume_keeps_who_gets_the_rates(tmp_path, capsys):
     in one line; its own (recorded) is what the resumed plan uses."""
     import json
 
-    from suite.cli import build_parser, main, resumed_args
+    from suite.cli import build_parser, main
+    from suite.measure.resume import resumed_args
     from tests.conftest import FIXTURES
 
     data = json.loads((FIXTURES / "results-v10.json").read_text())
@@ -213,7 +214,7 @@ def test_a_resume_keeps_who_gets_the_rates(tmp_path, capsys):
     (tmp_path / f"{data['run_id']}.json").write_text(json.dumps(data))
     args = build_parser().parse_args(["run", "--resume", data["run_id"], "--out", str(tmp_path)])
     args.argv = []
-    planned, _ = resumed_args(args)
+    planned, _ = resumed_args(args, build_parser())
     assert planned.rates_for == "top" and planned.rate == ("50%",)
     recorded = {**data, "argv": ["battle", "run", "fastapi-uvicorn", "--rate", "50%"]}
     (tmp_path / f"{data['run_id']}.json").write_text(json.dumps(recorded))
@@ -224,7 +225,8 @@ def test_a_resume_keeps_who_gets_the_rates(tmp_path, capsys):
 
 def test_name_at_n_is_one_row_behind_the_balancer_beside_single_servers(monkeypatch, capsys,
                                                                          tmp_path):
-    from suite.cli import main, rows_asked
+    from suite.cli import main
+    from suite.policy import rows_asked
     from suite.measure import balancer
 
     assert rows_asked(["a", "b@2", "a", "b@02", "b"]) == [("a", None), ("b", 2), ("b", None)]

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from suite.measure.runner import add_cpu_shares
+from suite.measure.execution import add_cpu_shares
 from suite.measure.runtime import default_pinning
 from suite.record import groups, plan, results, stats
 from suite.record.results import Usage

@@ -43,8 +43,8 @@ def test_each_round_starts_the_variants_in_an_order_of_its_own_that_a_resume_dra
 def test_sequential_runs_each_variant_once_with_every_repeat():
     made = plan(profile=PROFILE.with_overrides(interleave=False))
     assert [(s.variant, s.target) for s in made.sessions] == [("a", 3), ("b", 3)]
-    [(session, todo)] = made.steps()[:1]
-    assert set(todo.values()) == {3}
+    [(session, repeats_left)] = made.steps()[:1]
+    assert set(repeats_left.values()) == {3}
 
 
 def test_the_estimate_counts_starts_warmups_repeats_and_their_overheads():
@@ -70,17 +70,17 @@ def test_what_is_left_after_an_interruption_is_made_up_session_by_session():
     made = plan()
     cells = made.cells()
     # a: every cell measured twice; b: twice for the first cell, once for the others.
-    have = {("a", c): 2 for c in cells}
-    have.update({("b", c): 1 for c in cells})
-    have[("b", cells[0])] = 2
-    steps = made.steps(have)
+    counts = {("a", c): 2 for c in cells}
+    counts.update({("b", c): 1 for c in cells})
+    counts[("b", cells[0])] = 2
+    steps = made.steps(counts)
     assert [(s.variant, s.round) for s, _ in steps] == [
         ("b", 2), *(("a", 3), ("b", 3))[::1 if plan_module.round_order(("a", "b"), 3)[0] == "a"
                                          else -1]]
     assert steps[0][1] == {c: 1 for c in cells[1:]}
     assert made.counted_repeats(steps) == 5 + 6 + 6
     # A failed cell (None) is never measured again; a complete plan has nothing left.
-    assert made.steps({**{k: 3 for k in have}, ("a", cells[0]): None}) == []
+    assert made.steps({**{k: 3 for k in counts}, ("a", cells[0]): None}) == []
 
 
 def test_the_plan_reads_what_a_results_file_holds():
@@ -92,11 +92,11 @@ def test_the_plan_reads_what_a_results_file_holds():
     record = VariantResult("a", "app", "server", "model", "driver", "why", {}, [], {},
                            cells=cells)
     run = _run([record])
-    have = made.have(run)
-    assert have[("a", CellKey("small", 200))] == 3
-    assert have[("a", CellKey("small", 1000))] is None
-    assert have[("a", CellKey("large", 5000))] == 0
-    left = made.steps(have)
+    counts = made.repeat_counts(run)
+    assert counts[("a", CellKey("small", 200))] == 3
+    assert counts[("a", CellKey("small", 1000))] is None
+    assert counts[("a", CellKey("large", 5000))] == 0
+    left = made.steps(counts)
     assert sum(sum(t.values()) for _, t in left) == 4 * 3
 
 
@@ -136,8 +136,8 @@ def test_one_variant_has_nothing_to_race_its_noisy_cells_get_the_rounds():
     sessions = precision_round(run, made, 4)
     assert [(s.variant, s.cells, s.target, s.precision) for s in sessions] == [
         ("b", (CellKey("small", 200), CellKey("small", 1000)), 4, True)]
-    left = schedule(sessions, made.have(run))
-    assert [todo for _, todo in left] == [{CellKey("small", 200): 1, CellKey("small", 1000): 1}]
+    left = schedule(sessions, made.repeat_counts(run))
+    assert [repeats_left for _, repeats_left in left] == [{CellKey("small", 200): 1, CellKey("small", 1000): 1}]
     # A fixed profile never adds a round.
     assert precision_round(run, plan(variants=("b",)), 4) == []
 
@@ -297,15 +297,15 @@ def test_a_resume_in_the_capacity_phase_makes_up_what_it_lacks():
     record_a.rate_cells = [done, started]
     record_b.rate_cells = [Cell("small", 200, rate="50%"), Cell("small", 200, rate="90%")]
     run = _run([record_a, record_b])
-    have = made.have(run)
-    assert have[("a", small[0])] == 3 and have[("a", small[1])] == 1 and have[("b", small[0])] == 0
+    counts = made.repeat_counts(run)
+    assert counts[("a", small[0])] == 3 and counts[("a", small[1])] == 1 and counts[("b", small[0])] == 0
     sessions = capacity_sessions(made, run, [_group("a", {"b": 0.99})])
-    left = schedule(sessions, have)
-    assert [(s.variant, todo) for s, todo in left] == [
+    left = schedule(sessions, counts)
+    assert [(s.variant, repeats_left) for s, repeats_left in left] == [
         ("a", {small[1]: 2}), ("b", {small[0]: 3, small[1]: 3})]
     # A failed rate cell is not measured again.
     started.status = "failed"
-    assert [s.variant for s, _ in schedule(sessions, made.have(run))] == ["b"]
+    assert [s.variant for s, _ in schedule(sessions, made.repeat_counts(run))] == ["b"]
 
 
 def test_a_resume_compares_who_gets_the_rates():

@@ -117,29 +117,29 @@ class Costs:
     execution_s: float = 1.05
 
 
-Step = tuple[Session, dict[CellKey, int]]   # a session and the repeats it makes per cell
+SessionRepeats = tuple[Session, dict[CellKey, int]]   # a session and the repeats it makes per cell
 # Counted repeats per (variant, cell) so far; None: a cell that is not measured again.
-Have = dict[tuple[str, CellKey], "int | None"]
+RepeatCounts = dict[tuple[str, CellKey], "int | None"]
 
 
-def schedule(sessions: Iterable[Session], have: Have | None = None) -> list[Step]:
+def schedule(sessions: Iterable[Session], counts: RepeatCounts | None = None) -> list[SessionRepeats]:
     """What `sessions` still have to do, in order, given the repeats each (variant, cell) has:
     a session makes up each of its cells to its target; a closed cell (None) is left out, and
     a session left with nothing to do is dropped."""
-    counts = dict(have or {})
-    left: list[Step] = []
+    counts = dict(counts or {})
+    left: list[SessionRepeats] = []
     for session in sessions:
-        todo = {}
+        repeats_left = {}
         for cell in session.cells:
             key = (session.variant, cell)
             count = counts.get(key, 0)
             if count is None:
                 continue
             if session.target > count:
-                todo[cell] = session.target - count
+                repeats_left[cell] = session.target - count
                 counts[key] = session.target
-        if todo:
-            left.append((session, todo))
+        if repeats_left:
+            left.append((session, repeats_left))
     return left
 
 
@@ -172,13 +172,13 @@ class Plan:
 
     # -- what is left, given what a results file holds --------------------------------------
 
-    def steps(self, have: Have | None = None) -> list[Step]:
+    def steps(self, counts: RepeatCounts | None = None) -> list[SessionRepeats]:
         """The sessions still to run and the repeats each makes per cell, given what a results
         file holds (none: a fresh run)."""
-        return schedule(self.sessions, have)
+        return schedule(self.sessions, counts)
 
     @staticmethod
-    def have(run: RunResult) -> Have:
+    def repeat_counts(run: RunResult) -> RepeatCounts:
         """Counted repeats per (variant, cell) in a results file; None for a cell that will not
         be measured again (failed, skipped, or its variant failed)."""
         found: dict[tuple[str, CellKey], int | None] = {}
@@ -190,18 +190,18 @@ class Plan:
 
     # -- counts and time ---------------------------------------------------------------------
 
-    def counted_repeats(self, steps: list[Step] | None = None) -> int:
+    def counted_repeats(self, steps: list[SessionRepeats] | None = None) -> int:
         steps = self.steps() if steps is None else steps
-        return sum(sum(todo.values()) for _, todo in steps)
+        return sum(sum(repeats_left.values()) for _, repeats_left in steps)
 
-    def counted_seconds(self, steps: list[Step] | None = None) -> float:
+    def counted_seconds(self, steps: list[SessionRepeats] | None = None) -> float:
         return self.counted_repeats(steps) * self.profile.duration_s
 
-    def session_seconds(self, todo: dict[CellKey, int]) -> float:
-        """Expected wall time of one session that makes `todo` repeats per cell."""
+    def session_seconds(self, repeats_left: dict[CellKey, int]) -> float:
+        """Expected wall time of one session that makes `repeats_left` repeats per cell."""
         p, c = self.profile, self.costs
         total = c.server_start_s + p.primer_s
-        for cell, repeats in todo.items():
+        for cell, repeats in repeats_left.items():
             closed = cell.rate is None
             executions = repeats * (2 if self.crosscheck and closed else 1)
             if closed and p.warmup_s:
@@ -209,10 +209,10 @@ class Plan:
             total += executions * (p.duration_s + c.execution_s) + p.pause_s
         return total
 
-    def seconds(self, steps: list[Step] | None = None) -> float:
+    def seconds(self, steps: list[SessionRepeats] | None = None) -> float:
         """Expected wall time of `steps` (default: the whole base plan)."""
         steps = self.steps() if steps is None else steps
-        return sum(self.session_seconds(todo) for _, todo in steps)
+        return sum(self.session_seconds(repeats_left) for _, repeats_left in steps)
 
     @property
     def precision_budget_s(self) -> float:
@@ -273,7 +273,7 @@ class Plan:
                 # The base rounds start the variants in an order drawn for each (round_order).
                 "round_order": "shuffled" if self.profile.interleave else "sequential"}
 
-    def describe(self, steps: list[Step] | None = None) -> list[str]:
+    def describe(self, steps: list[SessionRepeats] | None = None) -> list[str]:
         """The plan as `battle run --plan` prints it (and a run's first lines)."""
         p = self.profile
         steps = self.steps() if steps is None else steps
@@ -344,7 +344,7 @@ class Plan:
                 f"at most {duration(self.capacity_bound_s)}"]
 
 
-def _by_label(steps: list[Step]) -> Iterator[tuple[str, list[str]]]:
+def _by_label(steps: list[SessionRepeats]) -> Iterator[tuple[str, list[str]]]:
     current, names = None, []
     for session, _ in steps:
         if session.label != current and names:

@@ -584,6 +584,10 @@ class VariantResult:
         return next((c for c in self.cells if c.doc == doc and c.connections == connections
                      and c.db_latency_ms == db_latency_ms), None)
 
+    def all_cells(self) -> list[Cell]:
+        """The closed-loop cells, then the open-loop (rate) cells."""
+        return [*self.cells, *self.rate_cells]
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "VariantResult":
         return cls(**{**data,

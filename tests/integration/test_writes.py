@@ -115,7 +115,7 @@ def test_a_repeat_counts_only_its_own_documents(mongo_url, tmp_path):
     tag: they are neither this repeat's duplicates nor its stored documents."""
     from bson import ObjectId
 
-    from suite.measure.runner import count_writes
+    from suite.measure.scenarios import count_writes
 
     items = MongoClient(mongo_url)["battle"]["items-tagging"]
     items.drop()

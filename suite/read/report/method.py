@@ -12,7 +12,7 @@ from suite.record.groups import undecided
 from suite.record.plan import races
 from suite.read.report import prose
 from suite.read.report.view import View
-from suite.record.results import Cell, MongoInfo, RunResult, VariantResult
+from suite.record.results import Cell, DatabaseOps, MongoInfo, RunResult, VariantResult
 
 
 def order_text(run: RunResult) -> str:
@@ -482,3 +482,61 @@ def machine_section(view: View) -> list[str]:
                      f"kernel {other.get('kernel')}, commit {commit_text(other)}, "
                      f"{sitting.started_at} |")
     return lines + [""]
+
+
+def method_record(runtime: str, capabilities, *, quiet_fast_s: float, quiet_gap_s: float,
+                  db_quiet_s: float, sample_interval_s: float,
+                  calibration_blocks: int) -> dict[str, str]:
+    """How the measuring code measures, in the words of this methodology section, recorded per
+    run (RunResult.method) by the runner, which passes its own constants; what the runtime
+    cannot measure says so, with its reason (its capabilities: connection_spread, same_machine,
+    why_not)."""
+    memory = ("each container's cgroup (memory: its anonymous memory)" if runtime == "docker"
+              else "process groups in /proc (memory: PSS summed over each group, so pages "
+                   "shared by prefork workers count once)")
+    can = capabilities
+    spread = ("half-way through every execution, the established connections to the server's "
+              "port counted per worker process from /proc (and those not yet accepted)."
+              if can.connection_spread else
+              f"not measured: {can.why_not.get('connection_spread', 'this runtime cannot')}.")
+    timed = ("right before every counted repeat, with the server idle, the suite times "
+             f"{calibration_blocks} blocks of fixed interpreted work on each CPU the roles run "
+             "on (the median per CPU is recorded) and reads the time stolen from each CPU while "
+             "the repeat runs (/proc/stat): how fast the machine was, apart from the server."
+             if can.same_machine else
+             f"not timed: {can.why_not.get('same_machine', 'this runtime cannot')}.")
+    return {
+        "verification": "answer 200 with `Content-Type: application/json`, and each document's "
+                        "body is byte-for-byte the stored document without `_id` (compact "
+                        "JSON); ten more reads of each document must each make MongoDB run a "
+                        "find (its own `top` counters). A variant that fails is reported as "
+                        "failed, never measured.",
+        "write_verification": "`POST /items` with a JSON object answered exactly 201 "
+                              "`{\"id\":\"<24 hex>\"}` and the document read back as posted; "
+                              "bodies that are not a JSON object MongoDB can store answered 400, "
+                              "nothing inserted.",
+        "generator_threads": "load generator threads = min(connections, CPUs of the load "
+                             "generator)",
+        "idle_wait": f"the suite waited for the server to be idle (two `/health` answers "
+                     f"within {quiet_fast_s:g} s, {quiet_gap_s:g} s apart) and for MongoDB's "
+                     f"own operation counters to stand still for {db_quiet_s:g} s",
+        "dependencies": "after every execution the suite checks its mongod and the load "
+                        "generator: when one died, the run stops at once with a line naming "
+                        "it, the repeat in flight is discarded and no later server is started "
+                        "(`--resume` continues).",
+        "resources": f"CPU/memory of the server, mongod and the load generator sampled every "
+                     f"{sample_interval_s:g} s ({memory}; the generator's CPU from its rusage).",
+        "db_latency": "MongoDB's sleepMillisAfterCommandExecutionBegins fail point (failCommand's "
+                      "blockConnection where the server lacks it) makes every find wait "
+                      "the cell's added latency before it runs; set before the cell, measured "
+                      "then by timing finds with and without it, and turned off at the end of "
+                      "the run however it ends.",
+        "database_ops": "MongoDB's own operation counters (`top`, per collection) read right "
+                        "before and after every load-generator execution: finds per successful "
+                        f"read below {DatabaseOps.FINDS_PER_READ:g} fail the cell (a server "
+                        "that answered without asking the database).",
+        "spread": spread,
+        "listen_drops": "the kernel's count of connection attempts dropped at a full listen "
+                        "queue (TcpExt ListenDrops), read before and after every execution.",
+        "calibration": timed,
+    }

@@ -1,0 +1,63 @@
+"""The run's progress lines: where it is in its plan ("[k/N, elapsed, ~left]") and what each
+repeat measured, in words. Text only: the runner decides when a line is said."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from suite.measure.scenarios import Scenario
+from suite.record.plan import Plan, Session, duration, schedule
+from suite.record.results import RunResult, Sample
+
+Progress = Callable[[str], None]
+
+
+class Counter:
+    """The counted repeats made and planned so far, every sitting included."""
+
+    def __init__(self, plan: Plan, done: int):
+        self.plan = plan
+        self.done = self.total = done
+        self.started = time.monotonic()
+
+    def plan_more(self, repeats: int) -> None:
+        """`repeats` more are planned beyond those done (a sitting's steps, the capacity
+        phase's)."""
+        self.total = self.done + repeats
+
+    def tick(self, result: RunResult, capacity: list[Session]) -> str:
+        """"[k/N, elapsed, ~left]" for a progress line, after the k-th counted repeat."""
+        self.done += 1
+        self.total = max(self.total, self.done)
+        elapsed = time.monotonic() - self.started
+        counts = self.plan.repeat_counts(result)
+        left = self.plan.seconds(self.plan.steps(counts))
+        if capacity:
+            left += self.plan.seconds(schedule(capacity, counts))
+        return f"[{self.done}/{self.total}, {duration(elapsed)}, ~{duration(left)} left]"
+
+
+def repeat_line(tick: str, title: str, number: int, sample: Sample, scenario: Scenario) -> str:
+    """A closed-loop repeat in words."""
+    idle = (f" (after {sample.quiet_wait_s:.1f} s waiting for the server to go idle)"
+            if sample.quiet_wait_s > 2 else "")
+    return (f"{tick} {title} repeat {number}: {sample.ok_rps:,.0f} ok req/s, "
+            f"{failures_text(sample)}{scenario.repeat_text(sample)}"
+            + (f", connections {sample.spread.text}" if sample.spread else "") + idle)
+
+
+def rate_line(tick: str, title: str, number: int, sample: Sample, target: float) -> str:
+    """An open-loop repeat in words: its rate, what was answered, its p99."""
+    return (f"{tick} {title} ({target:,.0f}/s) repeat {number}: "
+            f"{sample.requests / sample.duration_s:,.0f} answered/s, "
+            f"p99 {ms_text(sample.latency_us.get('p99'))}, {failures_text(sample)}")
+
+
+def ms_text(us: float | None) -> str:
+    return "–" if us is None else f"{us / 1000:,.1f} ms"
+
+
+def failures_text(sample: Sample) -> str:
+    failed = {k: v for k, v in sample.errors.items() if v}
+    return ", ".join(f"{v:,} {k}" for k, v in failed.items()) if failed else "no failure"

@@ -1,0 +1,223 @@
+"""What a cell measures, as small objects the runner calls through hooks: reads (the 2014 core),
+writes (POST /items, counted in the database after every repeat) and open loop (reads at a
+fixed rate, with oha). A new scenario is a class here and what it needs of its generator, not
+branches through the runner (docs/architecture.md lists the files each one touches).
+
+The hooks, in the order a run calls them (the base class does nothing in each):
+- refusal(generators)       before anything starts: a generator it cannot be measured with
+- settings(settings, ...)   each variant's settings for this run
+- fail_point_commands       the commands a database made slow delays
+- set_up(db, stack)         the database, once, before any server starts
+- checks()                  its own verification of every server started
+- load(server, raw)         right before one execution: the generator's extra arguments
+- count(sample, load)       right after it: what the database counted of it
+- unread(cell, sample)      after a counted repeat: why its cell fails (None: it stands)
+"""
+
+from __future__ import annotations
+
+import secrets
+from contextlib import ExitStack
+from pathlib import Path
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo import MongoClient
+
+from suite.measure.bringup import Check
+from suite.measure.database import RunDatabase, ignore_mongo_errors, mongo_call
+from suite.measure.loadgen import LoadGenError
+from suite.measure.verify import check_write
+from suite.record import documents, results, stats
+from suite.record.profiles import Profile, rate_spec
+from suite.record.results import Cell, DatabaseOps, Sample, VariantResult
+
+
+class Scenario:
+    """Reads of a stored document, closed loop: every connection sends its next request when
+    the last one is answered."""
+
+    closed_loop = True   # warmed up and crosschecked; a failed repeat ends its cell
+    expects_body = True  # responses are compared with the verified bytes of the document
+
+    def refusal(self, generators: set[str]) -> str | None:
+        return None
+
+    def settings(self, settings: dict, write_concern: str) -> dict:
+        return settings
+
+    @property
+    def fail_point_commands(self) -> tuple[str, ...]:
+        return ("find",)
+
+    def set_up(self, db: RunDatabase, stack: ExitStack) -> None:
+        pass
+
+    def checks(self) -> list[Check]:
+        return []
+
+    def load(self, raw: Path) -> dict:
+        return {}
+
+    def count(self, sample: Sample, load: dict) -> None:
+        pass
+
+    def unread(self, cell: Cell, sample: Sample) -> str | None:
+        """Why a read repeat shows a server that answered without asking MongoDB (None: it
+        asked, or nothing could be counted)."""
+        per = sample.finds_per_ok
+        if per is None or per >= DatabaseOps.FINDS_PER_READ:
+            return None
+        return (f"not a read of the database: MongoDB counted {sample.database.finds:,} finds "
+                f"for {sample.ok_requests:,} successful responses in repeat "
+                f"{len(cell.repeats)} ({per:.2f} per response; the contract asks one)")
+
+    def repeat_text(self, sample: Sample) -> str:
+        """What a progress line says of a repeat beyond its throughput and failures."""
+        return (f", {sample.finds_per_ok:.2f} finds per response"
+                if sample.finds_per_ok is not None else "")
+
+
+class WriteScenario(Scenario):
+    """POST /items at `write_concern`: each request a document with a key unique in the run;
+    after every execution each acknowledged id is looked up and each key counted."""
+
+    expects_body = False
+
+    def __init__(self) -> None:
+        self.items = None   # the write collection (pymongo), once set up
+
+    def refusal(self, generators: set[str]) -> str | None:
+        if generators == {"wrk"}:
+            return None
+        return ("writes (--docs write) are wrk's alone: each request posts a key unique in the "
+                "run, which oha cannot vary (no --loadgen oha, --crosscheck or --rate with "
+                "them)")
+
+    def settings(self, settings: dict, write_concern: str) -> dict:
+        # A setting like any other: recorded with the variant, passed as
+        # BATTLE_WRITE_CONCERN (servers/common.py).
+        return {**settings, "write_concern": write_concern}
+
+    @property
+    def fail_point_commands(self) -> tuple[str, ...]:
+        # Writes wait as long as reads: a distant database delays every query.
+        return ("insert",)
+
+    def set_up(self, db: RunDatabase, stack: ExitStack) -> None:
+        client = MongoClient(db.url, serverSelectionTimeoutMS=5000)
+        stack.callback(client.close)
+        self.items = client[db.name][documents.WRITE_COLLECTION]
+        mongo_call(self.items.drop)
+        # Whatever ends the run, the posted documents go (with --mongo-url they would
+        # otherwise stay in someone's database); never an error on the way out.
+        stack.callback(ignore_mongo_errors, self.items.drop)
+
+    def checks(self) -> list[Check]:
+        return [lambda server: check_write(server, self.items)]
+
+    def load(self, raw: Path) -> dict:
+        # Each execution starts on an empty collection (the count after it is its alone), and
+        # its documents carry its tag: inserts of an earlier one that a server was still
+        # finishing are not counted as this one's.
+        mongo_call(self.items.drop)
+        return {"write_ids": raw.with_suffix(".ids"),
+                "write_run": f"{raw.stem}-{secrets.token_hex(4)}"}
+
+    def count(self, sample: Sample, load: dict) -> None:
+        mongo_call(lambda: count_writes(self.items, sample, load["write_ids"],
+                                        load["write_run"]))
+
+    def unread(self, cell: Cell, sample: Sample) -> str | None:
+        return None
+
+    def repeat_text(self, sample: Sample) -> str:
+        return ""
+
+
+class OpenLoopScenario(Scenario):
+    """Reads at a fixed rate whatever the answers (oha): requests per second as given, or a
+    share of the closed-loop capacity this run measured for the same cell."""
+
+    closed_loop = False
+    generator = "oha"   # wrk has no rate
+
+    def rate(self, record: VariantResult, cell: Cell) -> float:
+        """Requests per second for the open-loop `cell`."""
+        value, share = rate_spec(cell.rate or "")
+        if not share:
+            return value
+        closed = record.cell(cell.doc, cell.connections, cell.db_latency_ms)
+        capacity = stats.median([s.ok_rps for s in closed.repeats]) if closed else None
+        if not capacity:
+            raise LoadGenError(f"rate {cell.rate} of what? {closed.label if closed else cell.doc} "
+                               "has no closed-loop measurement in this run")
+        return round(value * capacity, 1)
+
+
+class RunScenarios:
+    """The scenarios a profile's cells ask for, and each cell's."""
+
+    def __init__(self, profile: Profile):
+        self.reads = Scenario()
+        self.writes = WriteScenario() if documents.WRITE in profile.docs else None
+        self.open_loop = OpenLoopScenario() if profile.rates else None
+        self.active = [s for s in (self.reads, self.writes, self.open_loop) if s is not None]
+        self.read_docs = tuple(d for d in profile.docs if d != documents.WRITE)
+
+    def of(self, cell: Cell) -> Scenario:
+        if cell.rate is not None:
+            return self.open_loop
+        return self.writes if cell.doc == documents.WRITE else self.reads
+
+    def refusal(self, generators: set[str]) -> str | None:
+        return next((why for s in self.active if (why := s.refusal(generators))), None)
+
+    def settings(self, settings: dict, write_concern: str) -> dict:
+        for scenario in self.active:
+            settings = scenario.settings(settings, write_concern)
+        return settings
+
+    @property
+    def fail_point_commands(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c for s in self.active for c in s.fail_point_commands))
+
+    def set_up(self, db: RunDatabase, stack: ExitStack) -> None:
+        for scenario in self.active:
+            scenario.set_up(db, stack)
+
+    def checks(self) -> list[Check]:
+        return [check for s in self.active for check in s.checks()]
+
+    @property
+    def primer_doc(self) -> str:
+        """What primes a server: the run's first read (/plain when it only writes: nothing to
+        clean up after it)."""
+        return next(iter(self.read_docs), "plain")
+
+
+def count_writes(items, sample: Sample, ids_path: Path, run_tag: str) -> None:
+    """After a write run: every acknowledged id looked up in the collection, and every document
+    of this execution counted with its request's key (a key stored twice is a duplicate). The
+    ids files go once counted: a repeat's are megabytes, and their count stays in the results."""
+    files = sorted(ids_path.parent.glob(f"{ids_path.name}.*"))
+    try:
+        ids = [ObjectId(line) for path in files for line in path.read_text().split()]
+    except (OSError, InvalidId) as exc:
+        raise LoadGenError(f"the write run left no readable ids ({ids_path}.*): {exc}") from None
+    if not files and sample.requests:
+        raise LoadGenError(f"the write run left no ids ({ids_path}.*)")
+    found = sum(items.count_documents({"_id": {"$in": ids[i:i + 10_000]}})
+                for i in range(0, len(ids), 10_000))
+    # One pass, so both numbers describe the same documents (inserts the server was still
+    # finishing may land meanwhile: they add to both).
+    totals = list(items.aggregate([
+        {"$match": {"run": run_tag}},
+        {"$group": {"_id": "$key", "n": {"$sum": 1}}},
+        {"$group": {"_id": None, "distinct": {"$sum": 1}, "stored": {"$sum": "$n"}}}]))
+    stored, distinct = (totals[0]["stored"], totals[0]["distinct"]) if totals else (0, 0)
+    sample.writes = results.Writes(acknowledged=len(ids), found=found, stored=stored,
+                                   distinct=distinct)
+    sample.errors["lost-write"] = sample.writes.lost + sample.writes.duplicated
+    for path in files:
+        path.unlink(missing_ok=True)

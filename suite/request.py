@@ -1,0 +1,97 @@
+"""What a command asks for, typed, built once from its parsed arguments: which runtime
+(RuntimeChoice) and, for `run`, `sweep` and `crosscheck`, the whole run (RunRequest). The
+parser gives every command that takes an option the same default, so nothing downstream asks
+whether an option exists."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RuntimeChoice:
+    """The runtime options: --runtime, --images, --memory, --hosts (and the catalog images
+    are built from)."""
+    runtime: str | None
+    images: str | None
+    memory: tuple[str, ...]
+    hosts: Path | None
+    catalog: Path
+    runtime_given: bool    # --runtime on the command line (a placed run refuses local)
+
+    @property
+    def flag(self) -> str:
+        """How the command line chose its runtime, for a refusal's first words."""
+        return "--hosts" if self.hosts else f"--runtime {self.runtime}"
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> RuntimeChoice:
+        given = vars(args)
+        return cls(runtime=given["runtime"], images=given["images"],
+                   memory=tuple(given["memory"]), hosts=given["hosts"], catalog=given["catalog"],
+                   runtime_given="--runtime" in given.get("argv", ()))
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A run as `battle run`, `battle sweep` or `battle crosscheck` asks for it (the options
+    of docs/cli.md; None: the profile's value)."""
+    command: str
+    variants: tuple[str, ...]
+    catalog: Path
+    profile: str
+    runtime: str
+    images: str | None
+    memory: tuple[str, ...]
+    hosts: Path | None
+    docs: tuple[str, ...] | None
+    write_concern: str
+    connections: tuple[int, ...] | None
+    db_latency: tuple[int, ...] | None
+    duration: int | None
+    warmup: int | None
+    repeats: int | None
+    timeout: int | None
+    instances: tuple[int, ...] | None
+    balancer: str | None
+    cpus: tuple[str, ...]
+    unpinned: bool
+    sequential: bool
+    mongo_url: str | None
+    database: str
+    port: int | None
+    out: Path
+    reports: Path
+    plan: bool
+    resume: str | None
+    loadgen: str
+    crosscheck: str | None
+    rate: tuple[str, ...] | None
+    slo: str | None
+    rates_for: str
+    set: tuple[str, ...]          # sweep: NAME=V1,V2,...
+    argv: tuple[str, ...]         # the command line as given (recorded to reproduce the run)
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> RunRequest:
+        given = vars(args)
+        values = {f.name: given[f.name] for f in fields(cls)}
+        for name in ("variants", "memory", "cpus", "set", "argv"):
+            values[name] = tuple(values[name] or ())
+        return cls(**values)
+
+    @property
+    def runtime_choice(self) -> RuntimeChoice:
+        return RuntimeChoice(runtime=self.runtime, images=self.images, memory=self.memory,
+                             hosts=self.hosts, catalog=self.catalog,
+                             runtime_given="--runtime" in self.argv)
+
+    @property
+    def generators(self) -> tuple[str, str | None]:
+        """(the generator of every repeat, the crosscheck's): `battle crosscheck` is wrk
+        then oha."""
+        if self.command == "crosscheck":
+            return "wrk", "oha"
+        return self.loadgen, self.crosscheck
