@@ -83,8 +83,10 @@ def make_runtime(args: RuntimeChoice, cpu_roles: dict[str, list[int]],
             hosts = placement.load_hosts(args.hosts)
         except placement.PlacementError as exc:
             raise UsageError(str(exc)) from None
-        placed = (prior.runtime_details.placement or {}) if prior is not None else {}
-        recorded = {role: host.get("cpus") for role, host in placed.get("hosts", {}).items()}
+        recorded_placement = ((prior.runtime_details.placement or {}) if prior is not None
+                              else {})
+        recorded = {role: host.get("cpus")
+                    for role, host in recorded_placement.get("hosts", {}).items()}
         return DockerRuntime(memory=parse_memory(args.memory), images=args.images,
                              catalog_path=args.catalog,
                              placement=Placement(hosts, recorded_cpus=recorded))

@@ -1,12 +1,12 @@
 """The run's progress lines: where it is in its plan ("[k/N, elapsed, ~left]") and what each
-repeat measured, in words. Text only: the runner decides when a line is said."""
+repeat measured, in words (each scenario picks its line). Text only: the runner decides when a
+line is said."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
-from suite.measure.scenarios import Scenario
 from suite.record.plan import Plan, Session, duration, schedule
 from suite.record.results import RunResult, Sample
 
@@ -38,12 +38,12 @@ class Counter:
         return f"[{self.done}/{self.total}, {duration(elapsed)}, ~{duration(left)} left]"
 
 
-def repeat_line(tick: str, title: str, number: int, sample: Sample, scenario: Scenario) -> str:
-    """A closed-loop repeat in words."""
+def repeat_line(tick: str, title: str, number: int, sample: Sample, detail: str) -> str:
+    """A closed-loop repeat in words (`detail`: what its scenario adds)."""
     idle = (f" (after {sample.quiet_wait_s:.1f} s waiting for the server to go idle)"
             if sample.quiet_wait_s > 2 else "")
     return (f"{tick} {title} repeat {number}: {sample.ok_rps:,.0f} ok req/s, "
-            f"{failures_text(sample)}{scenario.repeat_text(sample)}"
+            f"{failures_text(sample)}{detail}"
             + (f", connections {sample.spread.text}" if sample.spread else "") + idle)
 
 

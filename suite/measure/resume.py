@@ -34,22 +34,22 @@ def variant_differences(run: RunResult, current: dict[str, dict[str, Any]]) -> l
     machine resolve it now: `current` maps a name to its "settings" and "packages" (versions;
     empty where the runtime reads them only once it has built an image)."""
     found = []
-    for record in run.variants:
-        now = current.get(record.name)
+    for variant in run.variants:
+        now = current.get(variant.name)
         if now is None:
-            found.append(f"{record.name} is no longer in the catalog")
+            found.append(f"{variant.name} is no longer in the catalog")
             continue
-        settings = {k: (v, now["settings"].get(k)) for k, v in record.settings.items()
+        settings = {k: (v, now["settings"].get(k)) for k, v in variant.settings.items()
                     if now["settings"].get(k) != v}
         settings.update({k: (None, v) for k, v in now["settings"].items()
-                         if k not in record.settings})
+                         if k not in variant.settings})
         if settings:
-            found.append(f"{record.name} settings " + ", ".join(
+            found.append(f"{variant.name} settings " + ", ".join(
                 f"{k} {old!r} -> {new!r}" for k, (old, new) in settings.items()))
-        packages = {k: (v, now["packages"].get(k)) for k, v in record.packages.items()
+        packages = {k: (v, now["packages"].get(k)) for k, v in variant.packages.items()
                     if now["packages"] and now["packages"].get(k) != v}
         if packages:
-            found.append(f"{record.name} packages " + ", ".join(
+            found.append(f"{variant.name} packages " + ", ".join(
                 f"{k} {old} -> {new}" for k, (old, new) in packages.items()))
     return found
 

@@ -31,7 +31,7 @@ from suite.measure.execution import (CROSSCHECK, WARMUP, Executor, Target, now,
 from suite.measure.loadgen import LoadGenError
 from suite.measure.mongo import DEFAULT_DATABASE, MongoError, free_port, port_is_free
 from suite.measure.procs import check_interrupted
-from suite.measure.progress import Counter, Progress, rate_line, repeat_line
+from suite.measure.progress import Counter, Progress
 from suite.measure.resources import SAMPLE_INTERVAL_S
 from suite.measure.runtime import Runtime, ServerFailed
 from suite.measure.scenarios import RunScenarios
@@ -182,7 +182,8 @@ class Runner:
         earlier = sum(s.wall_s or 0.0 for s in self.result.sittings if s is not self.sitting)
         return earlier + time.monotonic() - self.started
 
-    def _tick(self) -> str:
+    def _position(self) -> str:
+        """"[k/N, elapsed, ~left]" after the k-th counted repeat (progress.Counter)."""
         return self.counter.tick(self.result, self.capacity)
 
     def run(self) -> RunResult:
@@ -482,26 +483,23 @@ class Runner:
                     self.loadgen, scenario, target, cell, self.profile.warmup_s,
                     f"{cell_name}-warmup{len(cell.warmups) + 1}", purpose=WARMUP))
                 self.save()
+            generator = self.open_loop if scenario.rate_driven else self.loadgen
             for _ in range(repeats):
                 check_interrupted()
                 number = len(cell.repeats) + 1
-                if not scenario.closed_loop:
-                    rate = scenario.rate(variant_result, cell)
-                    sample = execute(self.open_loop, scenario, target, cell, duration_s,
-                                     f"{cell_name}-r{number}", rate=rate, round_no=round_no)
-                    self._record(scenario, cell, sample)
-                    self.progress(rate_line(self._tick(), title, number, sample, rate))
-                    continue
-                sample = execute(self.loadgen, scenario, target, cell, duration_s,
-                                 f"{cell_name}-r{number}", round_no=round_no)
+                rate = scenario.rate(variant_result, cell)
+                sample = execute(generator, scenario, target, cell, duration_s,
+                                 f"{cell_name}-r{number}", rate=rate, round_no=round_no)
                 self._record(scenario, cell, sample)
-                if self.crosscheck is not None and cell.status != "failed":
+                if scenario.closed_loop and self.crosscheck is not None \
+                        and cell.status != "failed":
                     cell.crosschecks.append(execute(
                         self.crosscheck, scenario, target, cell, duration_s,
                         f"{cell_name}-r{number}-crosscheck", purpose=CROSSCHECK))
                     self.save()
-                self.progress(repeat_line(self._tick(), title, number, sample, scenario))
-                if cell.status == "failed":
+                self.progress(scenario.repeat_line(self._position(), title, number, sample,
+                                                   rate))
+                if scenario.closed_loop and cell.status == "failed":
                     self.progress(f"{title} FAILED: {cell.reason}")
                     break
         except (LoadGenError, ServerFailed, MongoError) as exc:

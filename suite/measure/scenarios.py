@@ -24,6 +24,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import MongoClient
 
+from suite.measure import progress
 from suite.measure.bringup import Check
 from suite.measure.database import RunDatabase, ignore_mongo_errors, mongo_call
 from suite.measure.loadgen import LoadGenError
@@ -37,8 +38,9 @@ class Scenario:
     """Reads of a stored document, closed loop: every connection sends its next request when
     the last one is answered."""
 
-    closed_loop = True   # warmed up and crosschecked; a failed repeat ends its cell
-    expects_body = True  # responses are compared with the verified bytes of the document
+    closed_loop = True    # warmed up and crosschecked; a failed repeat ends its cell
+    rate_driven = False   # loaded by the run's open-loop generator, at rate()
+    expects_body = True   # responses are compared with the verified bytes of the document
 
     def refusal(self, generators: set[str]) -> str | None:
         return None
@@ -72,10 +74,18 @@ class Scenario:
                 f"for {sample.ok_requests:,} successful responses in repeat "
                 f"{len(cell.repeats)} ({per:.2f} per response; the contract asks one)")
 
+    def rate(self, variant_result: VariantResult, cell: Cell) -> float | None:
+        """Requests per second an execution of `cell` sends (None: as fast as answered)."""
+        return None
+
     def repeat_text(self, sample: Sample) -> str:
         """What a progress line says of a repeat beyond its throughput and failures."""
         return (f", {sample.finds_per_ok:.2f} finds per response"
                 if sample.finds_per_ok is not None else "")
+
+    def repeat_line(self, position: str, title: str, number: int, sample: Sample,
+                    rate: float | None) -> str:
+        return progress.repeat_line(position, title, number, sample, self.repeat_text(sample))
 
 
 class WriteScenario(Scenario):
@@ -140,19 +150,24 @@ class OpenLoopScenario(Scenario):
     share of the closed-loop capacity this run measured for the same cell."""
 
     closed_loop = False
+    rate_driven = True
     generator = "oha"   # wrk has no rate
 
-    def rate(self, record: VariantResult, cell: Cell) -> float:
+    def rate(self, variant_result: VariantResult, cell: Cell) -> float:
         """Requests per second for the open-loop `cell`."""
         value, share = rate_spec(cell.rate or "")
         if not share:
             return value
-        closed = record.cell(cell.doc, cell.connections, cell.db_latency_ms)
+        closed = variant_result.cell(cell.doc, cell.connections, cell.db_latency_ms)
         capacity = stats.median([s.ok_rps for s in closed.repeats]) if closed else None
         if not capacity:
             raise LoadGenError(f"rate {cell.rate} of what? {closed.label if closed else cell.doc} "
                                "has no closed-loop measurement in this run")
         return round(value * capacity, 1)
+
+    def repeat_line(self, position: str, title: str, number: int, sample: Sample,
+                    rate: float | None) -> str:
+        return progress.rate_line(position, title, number, sample, rate)
 
 
 class RunScenarios:
