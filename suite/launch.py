@@ -6,8 +6,9 @@ max_connections from BATTLE_MAX_CONNECTIONS). It fills the variant's command, pr
 it, so the server is the process the container's init supervises. The suite also passes the
 command it expects (BATTLE_EXPECT_ARGV, JSON): a difference means the image and the host disagree
 (a stale image, another catalog) and the container exits with status 2 instead of measuring the
-wrong thing. Only the standard library and suite.catalog are used: the image holds nothing else of
-the suite.
+wrong thing. Only the standard library, the package's own __init__ (LOOPBACK) and
+suite.record.catalog are used: the image holds nothing else of the suite
+(compose/server.Dockerfile).
 
 `python -m suite.launch --versions PACKAGE...` instead prints, as one JSON line, what the suite
 records about an image: its Python version and build (`build()`), each named distribution's
@@ -25,14 +26,11 @@ import resource
 import sys
 import sysconfig
 
+from suite import LOOPBACK
 from suite.record.catalog import (DEFAULT_MAX_CONNECTIONS, CatalogError, UnknownVariant,
                                   load_catalog, select, setting_env)
 
 USAGE = "usage: python -m suite.launch VARIANT | --versions PACKAGE..."
-
-# Host networking: the load generator reaches the server on loopback, or, in a placed run
-# (--hosts), at the server host's address, which the suite passes as BATTLE_HOST.
-HOST = "127.0.0.1"
 
 
 def resolve(name: str, environ: dict[str, str]) -> tuple[list[str], dict[str, str]]:
@@ -45,7 +43,9 @@ def resolve(name: str, environ: dict[str, str]) -> tuple[list[str], dict[str, st
             cpus=len(os.sched_getaffinity(0)),
             max_connections=int(environ.get("BATTLE_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS)))
     port = int(environ.get("BATTLE_PORT", "8080"))
-    host = environ.get("BATTLE_HOST") or HOST
+    # Host networking: the load generator reaches the server on loopback, or, in a placed run
+    # (--hosts), at the server host's address, which the suite passes as BATTLE_HOST.
+    host = environ.get("BATTLE_HOST") or LOOPBACK
     argv = variant.argv(settings, python=sys.executable, host=host, port=port)
     env = {**environ, **setting_env(settings),
            **variant.environment(settings, python=sys.executable, host=host, port=port)}

@@ -7,7 +7,7 @@ import pytest
 
 from suite import REPO_ROOT
 from suite.measure import composefile, images
-from suite.measure.balancer import NginxConfig
+from suite.measure.nginx import NginxConfig
 from suite.record.catalog import load_catalog
 from suite.measure.resources import Cgroup, CgroupError, _cgroup_mounts
 
@@ -181,7 +181,6 @@ def test_a_compose_failure_names_its_cause_not_the_summary():
 
 
 def test_the_balancer_containers_default_open_files_are_its_config_at_5000_connections():
-    from suite.measure.balancer import NginxConfig
     from suite.record.catalog import DEFAULT_MAX_CONNECTIONS
 
     config = NginxConfig(strategy="round_robin", listen_port=1, upstream_ports=(2, 3),
@@ -194,8 +193,8 @@ def test_a_placed_compose_file_mounts_nothing_and_nginx_answers_at_the_server_ho
     """Remote engines cannot see this machine's files: no service of the placed compose file
     mounts one (the catalog and nginx's configuration are copied in), and a placed
     deployment's nginx listens, and reaches its instances, at the server host's address."""
-    placed = composefile.render(load_catalog(), mounts=False)
-    assert "volumes:" not in placed and "volumes:" in composefile.render(load_catalog())
+    unmounted = composefile.render(load_catalog(), mounts=False)
+    assert "volumes:" not in unmounted and "volumes:" in composefile.render(load_catalog())
     config = NginxConfig("round_robin", 8000, (8001, 8002), worker_processes=2,
                          max_connections=200, address="10.78.0.12")
     text = config.render(Path("/etc/battle-nginx"))

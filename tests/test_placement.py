@@ -5,7 +5,8 @@ import pytest
 
 from suite.cli import main
 from suite.measure import lab, placement
-from suite.measure.resources import EngineCgroup, Monitor, parse_heads, parse_proc_stat
+from suite.measure.engine_readers import EngineCgroup, parse_heads
+from suite.measure.resources import Monitor, parse_proc_stat
 from suite.read import compare
 from suite.read.report import method
 from suite.record import results
@@ -106,23 +107,23 @@ def test_a_sparse_watch_is_read_only_when_the_monitor_starts_and_stops():
     assert usage["server"].memory_bytes_max == 2000 and usage["server"].processes_max == 2
 
 
-@pytest.mark.parametrize("extra, what", [
+@pytest.mark.parametrize("options, what", [
     (["--cpus", "server=0"], "--cpus"),
     (["--mongo-url", "mongodb://x"], "--mongo-url"),
     (["--runtime", "local"], "--runtime local"),
 ])
-def test_what_a_placed_run_does_not_measure_is_refused_in_one_line(tmp_path, capsys, extra,
+def test_what_a_placed_run_does_not_measure_is_refused_in_one_line(tmp_path, capsys, options,
                                                                    what):
     path = tmp_path / "hosts.toml"
     path.write_text(HOSTS)
-    code = main(["run", "starlette-uvicorn", "--hosts", str(path), *extra, "--out",
+    code = main(["run", "starlette-uvicorn", "--hosts", str(path), *options, "--out",
                  str(tmp_path / "r")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.startswith(f"battle: error: --hosts does not take {what}"), err
     assert "\n" not in err and not (tmp_path / "r").exists()
 
 
-def placed(run: results.RunResult, cpu_model: str = "EPYC") -> results.RunResult:
+def with_placement(run: results.RunResult, cpu_model: str = "EPYC") -> results.RunResult:
     run.runtime_details.placement = {
         "hosts": {role: {"engine": f"unix:///{role}.sock", "address": f"10.0.0.{i}",
                          "machine": "", "engine_version": "28.2.2", "name": "box", "cpus": 2,
@@ -140,7 +141,7 @@ def test_the_report_states_the_placement_in_its_first_lines():
     run.runtime_details.placement = None
     [line, _] = method.placement_lines(run)
     assert line.startswith("**Placement: one machine.**")
-    [line, _] = method.placement_lines(placed(run))
+    [line, _] = method.placement_lines(with_placement(run))
     assert line.startswith("**Placement: three engines.**")
     assert "server at 10.0.0.12 (EPYC × 2, 16 GiB" in line
     assert "client → server: round trip 0.050 ms idle" in line and "21.5 Gbit/s" in line
@@ -150,12 +151,12 @@ def test_the_report_states_the_placement_in_its_first_lines():
 def test_runs_of_different_placements_are_compared_with_a_warning():
     base = results.load(FIXTURES / "results-v9.json")
     base.runtime_details.placement = None
-    new = placed(results.load(FIXTURES / "results-v9.json"))
+    new = with_placement(results.load(FIXTURES / "results-v9.json"))
     assert placement_key(None) == "one engine" != placement_key(new.runtime_details.placement)
     warnings = compare.compare(base, new).warnings
     assert any(w.startswith("placements differ (one engine vs client=box/EPYCx2@10.0.0.11")
                for w in warnings), warnings
-    same = compare.compare(placed(results.load(FIXTURES / "results-v9.json")), new).warnings
+    same = compare.compare(with_placement(results.load(FIXTURES / "results-v9.json")), new).warnings
     assert not any("placements differ" in w for w in same)
 
 

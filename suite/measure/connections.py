@@ -6,7 +6,7 @@ A prefork server's workers share one listening socket; whichever accepts a conne
 decided at connect time and differs from one server start to the next (119/81 of 200 on two
 uvicorn workers in one run, 100/100 in the next). When req/s follows that spread, two
 generators, or two repeats, can differ for that reason alone; the spread is recorded with every
-repeat so the report can tell (suite.results.Spread).
+repeat so the report can tell (suite.record.results.Spread).
 
 How: the kernel lists every TCP socket of a network namespace in /proc/<pid>/net/tcp{,6} with
 its state and inode; a process holds a socket when one of its /proc/<pid>/fd links names that

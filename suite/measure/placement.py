@@ -48,9 +48,9 @@ from suite.measure.text import last_line
 ROLES = ("client", "server", "db")
 ROLE_KEYS = ("engine", "address", "machine", "cpus")
 IPERF_PORT = 5201
-ECHO_PORT = 5202        # the round-trip probe's listener (iperf3 reopens its own between tests)
+ECHO_PORT = 5202        # the connect loop's listener (iperf3 reopens its own between tests)
 IPERF_SECONDS = 3
-RTT_PROBES = 50
+RTT_CONNECTS = 50
 
 
 class PlacementError(Exception):
@@ -158,20 +158,22 @@ class Machine:
 
 
 def machine_of(host: Host, container: str) -> Machine:
-    """The engine's `docker info`, and the CPU model read in `container` (a probe on it)."""
+    """The engine's `docker info`, and the CPU model and TCP settings read in `container` (an
+    exec container on it: start_exec_container)."""
     info = json.loads(engine_run(host, "info", "--format", "{{json .}}", timeout=30,
                                  check=True).stdout)
     model = engine_run(host, "exec", container, "python3", "-c", _CPU_MODEL, timeout=60)
     tcp = engine_run(host, "exec", container, "python3", "-c", _TCP_SETTINGS, timeout=60)
-    return Machine(tcp=json.loads(tcp.stdout) if tcp.returncode == 0 else {},engine_version=info.get("ServerVersion", ""), name=info.get("Name", ""),
+    return Machine(engine_version=info.get("ServerVersion", ""), name=info.get("Name", ""),
                    cpus=int(info.get("NCPU") or 0), memory_bytes=int(info.get("MemTotal") or 0),
                    kernel=info.get("KernelVersion", ""), os=info.get("OperatingSystem", ""),
                    cgroup_version=int(info.get("CgroupVersion") or 1),
-                   cpu_model=model.stdout.strip() if model.returncode == 0 else "")
+                   cpu_model=model.stdout.strip() if model.returncode == 0 else "",
+                   tcp=json.loads(tcp.stdout) if tcp.returncode == 0 else {})
 
 
-def start_probe(host: Host, image: str, labels: list[str]) -> str:
-    """A container that sleeps on the host's network, to `docker exec` probes in: one per
+def start_exec_container(host: Host, image: str, labels: list[str]) -> str:
+    """A container that sleeps on the host's network, to `docker exec` measurements in: one per
     engine, since creating a container costs seconds on some storage drivers (vfs copies the
     whole image)."""
     label_args = [arg for label in labels for arg in ("--label", label)]
@@ -276,18 +278,19 @@ while True:
 """
 
 
-def measure_link(source: Host, source_probe: str, target: Host, target_probe: str) -> Link:
-    """In the target's probe container, at its address: a listener that accepts and closes, and
+def measure_link(source: Host, source_container: str, target: Host, target_container: str
+                 ) -> Link:
+    """In the target's exec container, at its address: a listener that accepts and closes, and
     iperf3's server; in the source's, a connect loop (the idle round trip: a TCP connect is one)
-    and iperf3's client. The probes' owner removes them, and with them these processes."""
+    and iperf3's client. The containers' owner removes them, and with them these processes."""
     for argv in (["python3", "-c", _LISTENER, target.address, str(ECHO_PORT)],
                  ["iperf3", "-s", "-B", target.address, "-p", str(IPERF_PORT)]):
-        engine_run(target, "exec", "-d", target_probe, *argv, timeout=60, check=True)
-    _wait_listening(source, source_probe, target)
-    probe = engine_run(source, "exec", source_probe, "python3", "-c", _CONNECT_LOOP,
-                       target.address, str(ECHO_PORT), str(RTT_PROBES), timeout=60)
-    rtt = [float(x) for x in probe.stdout.split()] if probe.returncode == 0 else []
-    flow = engine_run(source, "exec", source_probe, "iperf3", "-c", target.address, "-p",
+        engine_run(target, "exec", "-d", target_container, *argv, timeout=60, check=True)
+    _wait_listening(source, source_container, target)
+    connects = engine_run(source, "exec", source_container, "python3", "-c", _CONNECT_LOOP,
+                          target.address, str(ECHO_PORT), str(RTT_CONNECTS), timeout=60)
+    rtt = [float(x) for x in connects.stdout.split()] if connects.returncode == 0 else []
+    flow = engine_run(source, "exec", source_container, "iperf3", "-c", target.address, "-p",
                       str(IPERF_PORT), "-t", str(IPERF_SECONDS), "-J", timeout=IPERF_SECONDS + 60)
     gbit, retrans, detail = None, None, ""
     try:
@@ -297,19 +300,19 @@ def measure_link(source: Host, source_probe: str, target: Host, target_probe: st
     except (json.JSONDecodeError, KeyError, TypeError):
         detail = f"iperf3: {last_line(flow.stderr or flow.stdout)}"
     if not rtt:
-        detail = f"connect loop: {last_line(probe.stderr or probe.stdout)}"
+        detail = f"connect loop: {last_line(connects.stderr or connects.stdout)}"
     return Link(source=source.role, target=target.role,
                 rtt_ms=round(rtt[0], 3) if rtt else None,
                 rtt_ms_p90=round(rtt[1], 3) if rtt else None,
                 gbit_s=gbit, retransmits=retrans, detail=detail)
 
 
-def _wait_listening(source: Host, source_probe: str, target: Host) -> None:
+def _wait_listening(source: Host, source_container: str, target: Host) -> None:
     """The listener needs a moment: connect from the source until it answers. An address
     nothing answers at fails here, in one line."""
     deadline = time.monotonic() + 15
     while True:
-        done = engine_run(source, "exec", source_probe, "python3", "-c", _CONNECT_LOOP,
+        done = engine_run(source, "exec", source_container, "python3", "-c", _CONNECT_LOOP,
                           target.address, str(ECHO_PORT), "1", timeout=30)
         if done.returncode == 0:
             return

@@ -8,6 +8,10 @@ set size, /proc/PID/smaps_rollup) summed over the group: a page shared by N proc
 master's code and heap after fork) counts 1/N in each, so the sum is what the group occupies,
 where summed RSS would count shared pages N times. A container's memory is its cgroup's
 anonymous memory (page cache left out). Each role's record names which (`Usage.memory`).
+
+Everything here reads files of this machine and starts no process. A container on another
+Docker engine is read through that engine (suite.measure.engine_readers: EngineCgroup,
+EngineMachine); the Monitor samples those as it samples a Cgroup.
 """
 
 from __future__ import annotations
@@ -63,38 +67,10 @@ def parse_proc_stat(text: str) -> tuple[int, int, int]:
     return sum(values) - idle, sum(values), cpus
 
 
-def engine_exec(cli: tuple[str, ...], container: str, *argv: str) -> str | None:
-    """What `argv` prints in a container on another engine (`cli`: the docker CLI aimed at
-    it), or None when it fails or gives no answer within 20 s: readers return no value then."""
-    import subprocess   # here: the readers of this machine never start a process
-    try:
-        done = subprocess.run([*cli, "exec", container, *argv], capture_output=True, text=True,
-                              timeout=20, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout if done.returncode == 0 else None
-
-
 def local_machine() -> tuple[int, int, int] | None:
     """This machine's (busy, total, CPUs): the "machine" the Monitor reports by default."""
     busy, total = machine_cpu_ticks()
     return busy, total, os.cpu_count() or 1
-
-
-@dataclass(frozen=True)
-class EngineMachine:
-    """Another engine's machine, read through a container on it: /proc/stat is not namespaced,
-    so a container reads its host's CPUs (a placed run's "machine" is the server's host)."""
-
-    cli: tuple[str, ...]
-    container: str
-
-    def __call__(self) -> tuple[int, int, int] | None:
-        text = engine_exec(self.cli, self.container, "cat", "/proc/stat")
-        try:
-            return parse_proc_stat(text) if text is not None else None
-        except (ValueError, IndexError):
-            return None
 
 
 class CgroupError(Exception):
@@ -176,54 +152,6 @@ class Cgroup:
             return None
 
 
-@dataclass(frozen=True)
-class EngineCgroup:
-    """A container's cgroup on another Docker engine (a placed run), read through that engine:
-    `docker exec` of `head` on the files Cgroup reads, inside the container, where Docker
-    mounts the container's own cgroup at /sys/fs/cgroup (v1 and v2 alike). `sparse`: an exec
-    costs tens of milliseconds of both machines' CPU, so the Monitor reads it only when it
-    starts and stops (CPU is a counter: the difference is exact; memory is the two readings)."""
-
-    cli: tuple[str, ...]    # the docker CLI aimed at the container's engine
-    container: str
-    version: int            # the engine's cgroup version
-    sparse = True
-
-    def files(self) -> tuple[str, str, str]:
-        if self.version == 1:
-            return ("/sys/fs/cgroup/cpuacct/cpuacct.usage", "/sys/fs/cgroup/memory/memory.stat",
-                    "/sys/fs/cgroup/cpuacct/cgroup.procs")
-        return "/sys/fs/cgroup/cpu.stat", "/sys/fs/cgroup/memory.stat", "/sys/fs/cgroup/cgroup.procs"
-
-    def read(self) -> tuple[float, int, int] | None:
-        text = engine_exec(self.cli, self.container, "head", "-n", "100000", *self.files())
-        return parse_heads(text, self.files(), self.version) if text is not None else None
-
-
-def parse_heads(text: str, files: tuple[str, str, str], version: int
-                ) -> tuple[float, int, int] | None:
-    """`head` of the three cgroup files (CPU, memory.stat, procs) -> what Cgroup.read returns."""
-    parts: dict[str, list[str]] = {}
-    current = None
-    for line in text.splitlines():
-        if line.startswith("==> ") and line.endswith(" <=="):
-            current = line[4:-4]
-            parts[current] = []
-        elif current is not None and line.strip():
-            parts[current].append(line)
-    cpu, memory, procs = (parts.get(name) for name in files)
-    try:
-        if version == 1:
-            cpu_s = int(cpu[0]) / 1e9
-            rss_key = "total_rss"
-        else:
-            cpu_s = int(dict(line.split() for line in cpu)["usage_usec"]) / 1e6
-            rss_key = "anon"
-        return cpu_s, int(dict(line.split() for line in memory)[rss_key]), len(procs or [])
-    except (TypeError, IndexError, KeyError, ValueError):
-        return None
-
-
 class Monitor:
     """Samples roles (process groups or cgroups) on a background thread between start() and
     stop()."""
@@ -237,7 +165,8 @@ class Monitor:
         # deployment).
         members = {role: tuple(w if isinstance(w, list) else [w]) for role, w in roles.items()
                    if w}
-        # A cgroup, here or through an engine (anything with read()); else process groups.
+        # A cgroup, here or through an engine (anything with read(): Cgroup, and
+        # engine_readers.EngineCgroup); else process groups.
         self.cgroups = {role: ws for role, ws in members.items()
                         if all(hasattr(w, "read") for w in ws)}
         self.roles = {role: ws for role, ws in members.items()

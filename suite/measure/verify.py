@@ -134,8 +134,8 @@ READS_CHECKED = 10
 def check_reads(server: Server, counter, names: tuple[str, ...],
                 reads: int = READS_CHECKED) -> VerificationCheck | None:
     """Every read is a real read: `reads` GETs of each document must make MongoDB run as many
-    finds, by its own counters (`counter`: suite.mongo.OpCounter), as TechEmpower's toolset
-    checks a database test. None when MongoDB's counters cannot be read."""
+    finds, by its own counters (`counter`: suite.measure.mongo.OpCounter), as TechEmpower's
+    toolset checks a database test. None when MongoDB's counters cannot be read."""
     name = "reads query MongoDB"
     before = counter.read()
     if before is None:
@@ -224,8 +224,8 @@ def verify(server: Server, names: tuple[str, ...] = documents.DOCUMENT_NAMES) ->
     return [*(check_document(server, name, expected[name]) for name in names), check_plain(server)]
 
 
-QUIET_FAST_S = 0.5     # a probe answered within this counts as "the server is idle"
-QUIET_GAP_S = 0.5      # between the two probes that must both be fast
+QUIET_FAST_S = 0.5     # a /health answered within this counts as "the server is idle"
+QUIET_GAP_S = 0.5      # between the two /health requests that must both be fast
 
 
 def wait_quiet(server: Server, timeout_s: float) -> float:
@@ -234,9 +234,9 @@ def wait_quiet(server: Server, timeout_s: float) -> float:
     When wrk exits, a server that accepts one connection at a time (gunicorn's sync worker)
     still has thousands of connections in its accept queue whose client is gone, and serves
     each of them, in order, before any new one: seconds of work for nobody, during which the
-    next cell would get no answer at all. A probe queues behind them, so it is answered only
-    once they are drained. Two fast answers, a gap apart, because connections still in the
-    handshake join the queue a little later. Raises ServerFailed after `timeout_s`."""
+    next cell would get no answer at all. A /health request queues behind them, so it is
+    answered only once they are drained. Two fast answers, a gap apart, because connections
+    still in the handshake join the queue a little later. Raises ServerFailed after `timeout_s`."""
     start = time.monotonic()
     deadline = start + timeout_s
     fast = 0

@@ -19,8 +19,9 @@ from suite.measure.resources import Cgroup
 from suite.measure.runtime.capabilities import Capabilities
 from suite.record.results import DbContainer, Image, RuntimeDetails, Spread
 
-# What resource sampling watches for a role: a process group id (local), a cgroup (docker), or
-# several of them, summed (the instances of a deployment).
+# What resource sampling watches for a role: a process group id (local), a cgroup (docker; on
+# another engine suite.measure.engine_readers.EngineCgroup), or several of them, summed (the
+# instances of a deployment).
 Watch = int | Cgroup | list[int | Cgroup] | None
 
 
@@ -133,7 +134,7 @@ class Runtime(Protocol):
     def mongo(self, log_path: Path,
               test_commands: bool = False) -> AbstractContextManager[MongoEndpoint]:
         """A MongoDB of the runtime's own, for the run; `test_commands`: with the fail point
-        that adds database latency enabled (suite.dblatency)."""
+        that adds database latency enabled (suite.measure.dblatency)."""
         ...
 
     def command(self, variant: Variant, settings: dict[str, Any], port: int) -> list[str]:
@@ -147,7 +148,7 @@ class Runtime(Protocol):
 
     def start_balancer(self, config, directory: Path, log_path: Path
                        ) -> tuple[Server, str, str, str | None]:
-        """nginx with `config` (suite.balancer.NginxConfig) rendered into `directory`: the
+        """nginx with `config` (suite.measure.nginx.NginxConfig) rendered into `directory`: the
         running balancer, the configuration text as nginx reads it, nginx's version, and its
         image (docker: name and ID; None locally)."""
         ...

@@ -7,7 +7,8 @@ Every container is on the host network (wrk -> 127.0.0.1, no NAT in the measured
 role's cpuset and memory limit, and carries the label battle.owner=<host>:<pid> of the suite
 process that started it. The runtime removes its containers when a server stops, when the run
 ends however it ends, and, at the next start, any container whose owner process is gone (the
-suite killed outright). Images come from suite.measure.images (registry or offline set).
+suite killed outright): suite.measure.runtime.containers. Images come from suite.measure.images
+(registry or offline set).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,52 +24,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from suite import REPO_ROOT
-from suite.measure import command, composefile, connections
-from suite.record.catalog import DEFAULT_CATALOG, Variant, load_catalog
+from suite import LOOPBACK, REPO_ROOT
+from suite.measure import command, composefile, connections, engine_readers
 from suite.measure.command import CommandError
 from suite.measure.composefile import BALANCER_MOUNT, CATALOG_MOUNT
+from suite.measure.engine_readers import EngineCgroup
 from suite.measure.images import (BASE_IMAGE, CPYTHON_IMAGE, WHEELHOUSE, ImageError, base_key,
                                   cpython_key, image_id, image_label, image_settings)
 from suite.measure.mongo import MongoError, free_port, ping
-from suite.measure.procs import signals_deferred
-from suite.measure.resources import Cgroup, CgroupError, EngineCgroup, engine_exec
-from suite.record.results import DbContainer, Image, RuntimeDetails, Spread
+from suite.measure.resources import Cgroup
 from suite.measure.runtime import (MongoEndpoint, RuntimeUnavailable, ServerFailed,
                                    generator_here, role_cpus)
 from suite.measure.runtime.capabilities import DOCKER, PLACED
-from suite.measure.text import ended, last_line
+from suite.measure.runtime.containers import (Container, docker, find_containers, owner_label,
+                                              remove_containers, sweep_orphans)
+from suite.measure.text import last_line
+from suite.record.catalog import DEFAULT_CATALOG, Variant, load_catalog
+from suite.record.results import DbContainer, Image, RuntimeDetails, Spread
 
-HOST = "127.0.0.1"
 IMAGE_PYTHON = "/opt/venv/bin/python"   # the venv every server image installs into
 COMPOSE_DIR = REPO_ROOT / "compose"
-STOP_GRACE_S = 10
-
-
-def docker(*args: str, timeout: float = 120, env: dict[str, str] | None = None,
-           cli: tuple[str, ...] = ("docker",)) -> subprocess.CompletedProcess:
-    """The docker CLI (suite.command.run); `cli` aims it at another engine ("docker", "--host",
-    URL: suite.measure.placement). Not installed: RuntimeUnavailable; no answer within
-    `timeout`: ServerFailed, naming the call and the limit."""
-    try:
-        return command.run([*cli, *args], timeout=timeout, env=env,
-                           what=" ".join(["docker", *cli[1:], *args[:1]]))
-    except CommandError as exc:
-        if exc.missing:
-            raise RuntimeUnavailable("docker not found: install Docker Engine, or use "
-                                     "--runtime local") from None
-        raise ServerFailed(str(exc)) from None
-
-
-def _cleanup(*args: str, timeout: float = 120,
-             cli: tuple[str, ...] = ("docker",)) -> subprocess.CompletedProcess | None:
-    """docker in cleanup paths, which run whatever happened before: a hung daemon must neither
-    hang nor crash them, so a call without an answer is given up (None). Containers left so are
-    swept by the next run (sweep_orphans)."""
-    try:
-        return docker(*args, timeout=timeout, cli=cli)
-    except (RuntimeUnavailable, ServerFailed):
-        return None
 
 
 def detect_compose() -> tuple[list[str], str]:
@@ -85,25 +59,6 @@ def detect_compose() -> tuple[list[str], str]:
                              "install one of them")
 
 
-def owner_label() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-
-
-def _ps_args(labels: tuple[str, ...]) -> list[str]:
-    return ["ps", "-aq", "--no-trunc",
-            *[arg for label in labels for arg in ("--filter", f"label={label}")]]
-
-
 def compose_failure(stderr: str) -> str:
     """The line of Compose's output that says why `up` failed. Compose 1.x ends with "ERROR:
     Encountered errors while bringing up the project." after the cause ("ERROR: for balancer
@@ -112,22 +67,6 @@ def compose_failure(stderr: str) -> str:
               if "error" in line.lower() and not line.rstrip().endswith("... error")
               and "Encountered errors while bringing up" not in line]
     return errors[-1] if errors else last_line(stderr)
-
-
-def find_containers(*labels: str, cli: tuple[str, ...] = ("docker",)) -> list[str]:
-    """Ids of every container, running or not, carrying all the labels ("key=value")."""
-    return docker(*_ps_args(labels), cli=cli).stdout.split()
-
-
-def remove_containers(*labels: str, cli: tuple[str, ...] = ("docker",)) -> list[str]:
-    """Force-remove (with anonymous volumes) every container carrying the labels (cleanup: a
-    hung daemon removes nothing, and raises nothing)."""
-    with signals_deferred():
-        listed = _cleanup(*_ps_args(labels), cli=cli)
-        ids = listed.stdout.split() if listed is not None else []
-        if ids:
-            _cleanup("rm", "-fv", *ids, timeout=60, cli=cli)
-    return ids
 
 
 # (owner label, engine CLI) of every runtime this process opened.
@@ -142,76 +81,6 @@ def remove_owned() -> None:
         _owners_opened.discard((owner, cli))
 
 
-def sweep_orphans(cli: tuple[str, ...] = ("docker",)) -> list[str]:
-    """Remove containers left by a suite process on this host that no longer exists."""
-    listed = docker("ps", "-a", "--filter", "label=battle.owner",
-                    "--format", '{{.ID}} {{.Label "battle.owner"}}', cli=cli)
-    host = socket.gethostname()
-    orphans = []
-    for line in listed.stdout.splitlines():
-        cid, _, owner = line.partition(" ")
-        owner_host, _, pid = owner.rpartition(":")
-        if owner_host == host and pid.isdigit() and not _pid_alive(int(pid)):
-            orphans.append(cid)
-    if orphans:
-        docker("rm", "-fv", *orphans, timeout=60, cli=cli)
-    return orphans
-
-
-class Container:
-    """One running container, by id: the state and logs docker keeps about it."""
-
-    def __init__(self, cid: str, log_path: Path | None, cli: tuple[str, ...] = ("docker",)):
-        self.id = cid
-        self.log_path = log_path
-        self.cli = cli      # the engine it runs on
-
-    def state(self) -> dict[str, Any]:
-        done = docker("inspect", "--format", "{{json .State}}", self.id, cli=self.cli)
-        return json.loads(done.stdout) if done.returncode == 0 else {}
-
-    def alive(self) -> bool:
-        return bool(self.state().get("Running"))
-
-    def cgroup(self) -> Cgroup | None:
-        pid = self.state().get("Pid")
-        try:
-            return Cgroup.of_pid(pid) if pid else None
-        except CgroupError:
-            return None
-
-    def logs(self, tail: int | None = None) -> str:
-        done = docker("logs", *(["--tail", str(tail)] if tail else []), self.id, cli=self.cli)
-        return done.stdout + done.stderr
-
-    def exit_detail(self) -> str:
-        state = self.state()
-        if not state:
-            status = "container gone"
-        elif state.get("Running"):
-            status = "still running"
-        else:
-            status = (f"container exited with code {state.get('ExitCode')}"
-                      + (" (killed: out of memory)" if state.get("OOMKilled") else ""))
-        return ended(status, self.logs(6))
-
-    def image(self) -> str:
-        return docker("inspect", "--format", "{{.Image}}", self.id, cli=self.cli).stdout.strip()
-
-    def remove(self) -> None:
-        """Keep its logs, stop it (SIGTERM, then SIGKILL after the grace), remove it; a Ctrl-C
-        meanwhile waits until it is gone."""
-        with signals_deferred():
-            logs = _cleanup("logs", self.id, cli=self.cli)
-            if self.log_path is not None and logs is not None:
-                self.log_path.parent.mkdir(parents=True, exist_ok=True)
-                with open(self.log_path, "a") as handle:
-                    handle.write(logs.stdout + logs.stderr)
-            _cleanup("stop", "--time", str(STOP_GRACE_S), self.id, timeout=STOP_GRACE_S + 60,
-                     cli=self.cli)
-            _cleanup("rm", "-fv", self.id, timeout=60, cli=self.cli)
-
-
 @dataclass(frozen=True)
 class Engine:
     """The Docker engine a role's containers run on, and the address they are reached at (all
@@ -219,7 +88,7 @@ class Engine:
     (`battle run --hosts`, suite.measure.runtime.placed) has one per role."""
 
     cli: tuple[str, ...] = ("docker",)     # the docker CLI aimed at it
-    address: str = HOST
+    address: str = LOOPBACK
     endpoint: str | None = None           # DOCKER_HOST URL or context name; None: the default
 
     @property
@@ -262,8 +131,7 @@ class DockerServer:
         if not self.engine.remote:
             return connections.listen_drops()   # the host network: this machine's namespace
         # The server host's namespace, which the container shares, read through its engine.
-        text = engine_exec(self.container.cli, self.container.id, "cat", "/proc/net/netstat")
-        return connections.parse_listen_drops(text) if text is not None else None
+        return engine_readers.listen_drops(self.container.cli, self.container.id)
 
     def connection_spread(self, at_s: float) -> Spread | None:
         if self.engine.remote:
@@ -343,8 +211,9 @@ class DockerRuntime:
     def image(self, variant: Variant) -> str:
         return f"battle/{variant.service}:{self.images['BATTLE_IMAGES']}"
 
-    def environment(self, **extra: str) -> dict[str, str]:
-        """What the compose file's ${BATTLE_...} variables are for this run."""
+    def environment(self, **service_variables: str) -> dict[str, str]:
+        """What the compose file's ${BATTLE_...} variables are for this run, with one service's
+        own (its port, its settings) last."""
         return {**os.environ, **self.images,
                 "BATTLE_HOST": self.engines["server"].address,
                 "BATTLE_SERVER_CPUSET": self._cpuset("server"),
@@ -352,7 +221,7 @@ class DockerRuntime:
                 "BATTLE_SERVER_MEMORY": self.memory["server"],
                 "BATTLE_DB_MEMORY": self.memory["db"],
                 "BATTLE_CATALOG_FILE": str(self.catalog_path),
-                "BATTLE_OWNER": self.owner, **extra}
+                "BATTLE_OWNER": self.owner, **service_variables}
 
     def _compose(self, service: str, *args: str, env: dict[str, str] | None = None,
                  timeout: float = 180, project: str | None = None) -> subprocess.CompletedProcess:
@@ -436,8 +305,8 @@ class DockerRuntime:
             if self.placement is None:
                 yield details
             else:
-                with self.placement.open(self, details) as placed:
-                    yield placed
+                with self.placement.open(self, details) as placed_details:
+                    yield placed_details
         finally:
             for cli in engines:
                 remove_containers(f"battle.owner={self.owner}", cli=cli)

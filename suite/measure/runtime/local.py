@@ -9,23 +9,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from suite import REPO_ROOT
+from suite import LOOPBACK, REPO_ROOT
 from suite.measure import connections, environment, interpreters, toolchains
 from suite.record.catalog import Variant, setting_env
 from suite.measure.mongo import EmbeddedMongo
+from suite.measure.nginx import find_nginx, nginx_version
 from suite.measure.procs import Child
 from suite.record.results import RuntimeDetails, Spread
 from suite.measure.text import ended
 from suite.measure.runtime import MongoEndpoint, ServerFailed, generator_here, role_cpus
 from suite.measure.runtime.capabilities import LOCAL
 
-HOST = "127.0.0.1"
-
 
 class LocalServer:
     def __init__(self, child: Child, port: int):
         self.child = child
-        self.host = HOST
+        self.host = LOOPBACK
         self.port = port
 
     def alive(self) -> bool:
@@ -116,7 +115,7 @@ class LocalRuntime:
                                 exit_detail=mongod.exit_detail)
 
     def command(self, variant: Variant, settings: dict[str, Any], port: int) -> list[str]:
-        return variant.argv(settings, python=self._python(variant), host=HOST, port=port,
+        return variant.argv(settings, python=self._python(variant), host=LOOPBACK, port=port,
                             extra=self._placeholders(variant))
 
     def start_server(self, variant: Variant, settings: dict[str, Any], *, mongo_url: str,
@@ -125,7 +124,7 @@ class LocalRuntime:
         # PYTHON_GIL is the catalog's alone: set for a GIL twin, never inherited.
         inherited = {k: v for k, v in os.environ.items() if k != "PYTHON_GIL"}
         env = {**inherited, **setting_env(settings),
-               **variant.environment(settings, python=self._python(variant), host=HOST,
+               **variant.environment(settings, python=self._python(variant), host=LOOPBACK,
                                      port=port, extra=self._placeholders(variant)),
                "BATTLE_MONGO_URL": mongo_url, "BATTLE_MONGO_DB": database,
                # Servers import `servers.<app>` from the repository, installed or not.
@@ -140,8 +139,6 @@ class LocalRuntime:
 
     def start_balancer(self, config, directory: Path, log_path: Path
                        ) -> tuple[LocalServer, str, str, str | None]:
-        from suite.measure.balancer import find_nginx, nginx_version
-
         text = config.render(directory)
         (directory / "nginx.conf").write_text(text)
         binary = find_nginx()

@@ -13,7 +13,7 @@ reaches none.
 Verification, the idle wait, MongoDB's counters and its fail point are driven from the
 controller over the network, as TechEmpower's toolset does from its own host: the controller
 must reach the server's and the database's addresses. CPU and memory come from each container's
-cgroup on its own engine (resources.EngineCgroup), read at the start and the end of each
+cgroup on its own engine (engine_readers.EngineCgroup), read at the start and the end of each
 execution; the listen queue's drops from the server host's network namespace (its container
 shares it). What a placed run cannot measure (the connections' spread over the server's
 workers, the machine's calibration) capabilities.PLACED declares, and the report says so.
@@ -35,14 +35,16 @@ from suite.measure.command import CommandError
 from suite.measure.images import ImageError, build_loadgen, image_id
 from suite.measure.loadgen import (SCRIPT, Execution, LoadGenError, Oha, Wrk, find_oha, oha_rows,
                                    parse_output, probing, wrk_description)
+from suite.measure.engine_readers import EngineCgroup, EngineMachine
 from suite.measure.placement import (EngineSocket, Host, Machine, PlacementError, PlacementRecord,
                                      check_engine, describe, machine_of, measure_link, ship,
-                                     start_probe)
+                                     start_exec_container)
 from suite.measure.procs import Child
-from suite.measure.resources import EngineCgroup, EngineMachine, Monitor, local_machine
+from suite.measure.resources import Monitor, local_machine
 from suite.measure.runtime import RuntimeUnavailable, ServerFailed
-from suite.measure.runtime.docker import Container, Engine, docker, sweep_orphans
-from suite.measure.text import last_line
+from suite.measure.runtime.containers import Container, docker, sweep_orphans
+from suite.measure.runtime.docker import Engine
+from suite.measure.text import last_line, to_stderr
 from suite.record.results import RuntimeDetails, Sample
 
 CLIENT_DIR = "/opt/battle-wrk"      # wrk's Lua and the expected bodies, in the client container
@@ -126,7 +128,7 @@ class Placement:
         if (image, local_id, role) in self._shipped:
             return
         try:
-            ship(image, local_id, self.hosts[role], print_line)
+            ship(image, local_id, self.hosts[role], to_stderr)
         except PlacementError as exc:
             raise ServerFailed(str(exc)) from None
         self._shipped.add((image, local_id, role))
@@ -178,31 +180,31 @@ class Placement:
                                              "run `make images-offline` first")
             for role, host in self.hosts.items():
                 shipped = [loadgen] + ([self.images["BATTLE_MONGO_IMAGE"]] if role == "db" else [])
-                record.images[role] = {image: ship(image, local[image], host, print_line)
+                record.images[role] = {image: ship(image, local[image], host, to_stderr)
                                        for image in shipped}
-            # One container per engine to probe from (the client's is wrk's, for the run).
+            # One container per engine to measure from (the client's is wrk's, for the run).
             self._start_client()
             labels = [self._owner_label(), "battle.role=probe"]
-            probes = {"client": self.client.id,
-                      **{role: start_probe(self.hosts[role], loadgen, labels)
-                         for role in ("server", "db")}}
+            exec_containers = {"client": self.client.id,
+                               **{role: start_exec_container(self.hosts[role], loadgen, labels)
+                                  for role in ("server", "db")}}
             try:
                 for role, host in self.hosts.items():
-                    self.machines[role] = machine_of(host, probes[role])
+                    self.machines[role] = machine_of(host, exec_containers[role])
                 record.hosts = describe(self.hosts, self.machines)
                 reuse = self.machines["client"].tcp.get("tcp_tw_reuse")
                 if reuse not in (None, "1"):
-                    print_line(f"note: the client host has net.ipv4.tcp_tw_reuse={reuse}: against "
+                    to_stderr(f"note: the client host has net.ipv4.tcp_tw_reuse={reuse}: against "
                                "a server that closes every connection, its ports run out in "
                                "TIME_WAIT (connect() then costs wrk's CPU); set it to 1 there, "
                                "as `battle lab up` does (docs/placement.md)")
                 for source, target in (("client", "server"), ("server", "db")):
-                    link = measure_link(self.hosts[source], probes[source], self.hosts[target],
-                                        probes[target])
+                    link = measure_link(self.hosts[source], exec_containers[source],
+                                        self.hosts[target], exec_containers[target])
                     record.links.append(asdict(link))
             finally:
                 for role in ("server", "db"):
-                    docker("rm", "-f", probes[role], timeout=60, cli=self.cli(role))
+                    docker("rm", "-f", exec_containers[role], timeout=60, cli=self.cli(role))
         except PlacementError as exc:
             raise RuntimeUnavailable(str(exc)) from None
         except (ServerFailed, ImageError) as exc:
@@ -216,7 +218,7 @@ class Placement:
     def _start_client(self) -> None:
         """wrk's container for the run, with the suite's Lua copied in."""
         cli = self.cli("client")
-        cid = start_probe(self.hosts["client"], self.loadgen_image(),
+        cid = start_exec_container(self.hosts["client"], self.loadgen_image(),
                           [self._owner_label(), "battle.role=loadgen"])
         self.client = Container(cid, None, cli)
         docker("exec", self.client.id, "mkdir", "-p", f"{CLIENT_DIR}/expected", cli=cli)
@@ -247,11 +249,6 @@ class Placement:
                                    f"{last_line(done.stderr)}")
             self._copied.add(target)
         return target
-
-
-def print_line(message: str) -> None:
-    import sys
-    print(message, file=sys.stderr, flush=True)
 
 
 class ClientExec:
