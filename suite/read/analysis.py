@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from suite.record import health, stats
-from suite.record.results import CLIENT_BOUND, ERROR_KEYS, Cell, RunResult, Sample
+from suite.record.results import ERROR_KEYS, Cell, RunResult, Sample
 
 # MongoDB counted more than this many finds per successful response in a repeat without
 # failures: work of an earlier repeat (requests it abandoned) landed in this one's window.

@@ -270,7 +270,7 @@ def _reads(run: RunResult) -> str:
 
 def methodology_section(view: View) -> list[str]:
     run = view.run
-    p, env, method = run.profile, run.environment, run.method
+    p, method = run.profile, run.method
     cells = len(p.docs) * len(p.connections) * len(p.db_latencies_ms)
     latencies = (f" × {len(p.db_latencies_ms)} database latencies "
                  f"({', '.join(f'+{ms} ms' for ms in p.db_latencies_ms)})"
