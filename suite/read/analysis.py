@@ -1,6 +1,6 @@
 """Numbers derived from a results file: per-cell summaries, rankings, open-loop points. Pure
-functions of `results` objects; the report's checks are in suite.checks, its findings in
-suite.findings, formatting in suite.report."""
+functions of `results` objects; the report's checks are in suite.read.checks, its findings in
+suite.read.findings, its rendering in suite.read.report."""
 
 from __future__ import annotations
 
