@@ -1,6 +1,6 @@
-"""The blocks of docs/published-runs.md about a run's cells: the answer per cell (suite.read.answer),
-the share kept, the checks, the reference rows beside the best Python stack, chosen rows; each as
-the run's report states it."""
+"""The blocks of docs/published-runs.md about a run's cells: the answer per cell
+(suite.read.answer), the share kept, the checks, the reference rows beside the best Python stack,
+chosen rows; each as the run's report states it."""
 
 from __future__ import annotations
 
