@@ -1,8 +1,9 @@
 """What every server shares: where MongoDB is, how long to wait for it, what a write accepts,
 how a body is encoded, and what /health says about the interpreter. Nothing else.
 
-The suite passes settings as BATTLE_* environment variables (see suite/runtime/local.py), so a
-server can also be started by hand: `BATTLE_MONGO_URL=mongodb://127.0.0.1:27017 gunicorn ...`.
+The suite passes settings as BATTLE_* environment variables (see
+suite/measure/runtime/local.py), so a server can also be started by hand:
+`BATTLE_MONGO_URL=mongodb://127.0.0.1:27017 gunicorn ...`.
 """
 
 import inspect

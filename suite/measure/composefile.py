@@ -113,7 +113,7 @@ def _balancer(mounts: bool = True) -> list[str]:
         *_common("balancer", "SERVER"),
         # nginx holds a descriptor per connection, client or upstream, and, unprivileged in a
         # container, cannot raise its own limit (worker_rlimit_nofile): the container starts
-        # with the config's (suite/balancer.py), within the Docker daemon's hard limit.
+        # with the config's (suite/measure/balancer.py), within the Docker daemon's hard limit.
         "    ulimits:",
         f"      nofile: {{soft: {_q(_var('BATTLE_BALANCER_NOFILE'))}, "
         f"hard: {_q(_var('BATTLE_BALANCER_NOFILE'))}}}",

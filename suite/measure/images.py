@@ -130,7 +130,7 @@ def _key(*parts: str | bytes) -> str:
 
 def _run(argv: list[str], *, timeout: float, what: str | None = None, log: Path | None = None,
          check: bool = False) -> subprocess.CompletedProcess:
-    """suite.command.run, with its errors as ImageError."""
+    """suite.measure.command.run, with its errors as ImageError."""
     try:
         return command.run(argv, timeout=timeout, what=what, log=log, check=check)
     except CommandError as exc:
@@ -254,7 +254,7 @@ def build_wheelhouse(progress: Progress, version: str, python: str = sys.executa
     and are compiled inside the image build, with setuptools and wheel from the wheelhouse."""
     if platform.machine() != "x86_64":
         raise ImageError(f"the offline wheelhouse is for x86_64 (this is {platform.machine()}): "
-                         "extend WHEEL_PLATFORMS in suite/images.py")
+                         "extend WHEEL_PLATFORMS in suite/measure/images.py")
     constraints = (REPO_ROOT / "constraints.txt").read_text()
     requirements = _server_requirements()
     # setuptools and wheel (to compile SOURCE_ONLY) are not pinned: they shape no number.

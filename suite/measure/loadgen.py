@@ -31,7 +31,7 @@ MARKER = "BATTLE_WRK "
 OHA_VERSION = "1.16.0"   # built by scripts/ensure-tools (cargo install --locked): keep equal
 Watch = dict[str, "int | Cgroup | None"]
 # Called once half-way through an execution, with the seconds since it started: how the
-# connections sit on the server's workers then (suite.connections.spread).
+# connections sit on the server's workers then (suite.measure.connections.spread).
 Probe = Callable[[float], "Spread | None"]
 
 

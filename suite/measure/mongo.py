@@ -68,7 +68,7 @@ class EmbeddedMongo:
                  cpus: list[int] | None = None, test_commands: bool = False):
         self.binary = mongod or find_mongod()
         self.cpus = cpus
-        # Test commands allow the fail point that adds database latency (suite.dblatency).
+        # Test commands allow the fail point that adds database latency (suite.measure.dblatency).
         self.test_commands = test_commands
         self.log_path = log_path
         self.start_timeout = start_timeout

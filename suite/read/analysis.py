@@ -1,13 +1,13 @@
 """Numbers derived from a results file: per-cell summaries, rankings, open-loop points. Pure
-functions of `results` objects; the report's checks are in suite.checks, its findings in
-suite.findings, formatting in suite.report."""
+functions of `results` objects; the report's checks are in suite.read.checks, its findings in
+suite.read.findings, its rendering in suite.read.report."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from suite.record import health, stats
-from suite.record.results import CLIENT_BOUND, ERROR_KEYS, Cell, RunResult, Sample
+from suite.record.results import ERROR_KEYS, Cell, RunResult, Sample
 
 # MongoDB counted more than this many finds per successful response in a repeat without
 # failures: work of an earlier repeat (requests it abandoned) landed in this one's window.

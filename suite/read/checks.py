@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from suite.record import groups, stats
-from suite.read.analysis import (CLIENT_BOUND, FINDS_EXCESS, MACHINE_BUSY, CellKey, CellSummary,
+from suite.read.analysis import (FINDS_EXCESS, MACHINE_BUSY, CellKey, CellSummary,
                                  summaries)
-from suite.record.results import DbLatencyCheck, RunResult
+from suite.record.results import CLIENT_BOUND, DbLatencyCheck, RunResult
 
 LITTLE_LOW = 0.5          # Little's law ratio below this: connections often idle or uncounted
 LITTLE_HIGH = 1.05        # above this a closed loop is impossible in steady state: suspect figures

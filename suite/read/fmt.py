@@ -63,7 +63,7 @@ def minutes(seconds: float) -> str:
 
 
 def chart_key(kind: str, doc: str, latency_ms: int = 0) -> str:
-    """The chart's name ("throughput-small", "throughput-small-db5ms"), as suite.charts saves
+    """The chart's name ("throughput-small", "throughput-small-db5ms"), as suite.read.charts saves
     it."""
     return f"{kind}-{doc}" + (f"-db{latency_ms}ms" if latency_ms else "")
 

@@ -1,6 +1,6 @@
 """The 2014 study side by side with a run: its figures (suite/read/data/study-2014.toml) and this
 run's, both as ratios to the same reference stack (gunicorn + gevent), because the hardware
-differs; and which of the study's orderings still hold. Pure functions; suite.report renders.
+differs; and which of the study's orderings still hold. Pure functions; suite.read.report renders.
 """
 
 from __future__ import annotations

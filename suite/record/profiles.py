@@ -37,7 +37,8 @@ class Profile:
     # Precision-driven repeats (pyperf's and hyperfine's idea): every cell gets `repeats`; a cell
     # whose successful req/s still varies more than `target_cv` (stdev / mean over its repeats)
     # gets one more in a further round, up to `max_repeats`, while the precision budget lasts:
-    # `precision_share` of the base plan's expected time (suite.plan). max_repeats None: fixed.
+    # `precision_share` of the base plan's expected time (suite.record.plan). max_repeats
+    # None: fixed.
     max_repeats: int | None = None
     target_cv: float = 0.10
     precision_share: float = 0.0

@@ -114,7 +114,7 @@ def _one_box(hosts: dict) -> bool:
 def placement_lines(run: RunResult) -> list[str]:
     """Where the roles ran: one engine (one machine, roles sharing its CPUs), or a placed
     run's three engines with their machines and the links measured between them. Runs compare
-    only within one placement (suite.measure.placement.placement_key)."""
+    only within one placement (suite.read.compare warns when two runs' placements differ)."""
     placement = run.runtime_details.placement
     if not placement:
         return [f"**Placement: {placement_words(run)}.** Load generator, server and database "
@@ -270,7 +270,7 @@ def _reads(run: RunResult) -> str:
 
 def methodology_section(view: View) -> list[str]:
     run = view.run
-    p, env, method = run.profile, run.environment, run.method
+    p, method = run.profile, run.method
     cells = len(p.docs) * len(p.connections) * len(p.db_latencies_ms)
     latencies = (f" × {len(p.db_latencies_ms)} database latencies "
                  f"({', '.join(f'+{ms} ms' for ms in p.db_latencies_ms)})"
@@ -296,6 +296,8 @@ def methodology_section(view: View) -> list[str]:
         + ", ".join(f"`/{doc}`" for doc in p.docs if doc != documents.WRITE)
         + f" and `/plain` {method.get('verification')}"
         + (f" {method.get('write_verification')}" if documents.WRITE in p.docs else ""),
+        # The script, the latency and the method's texts as the run recorded them: an older run
+        # names the files of its day's layout, printed as recorded (history, not this code's).
         f"- **What was measured**: {run.loadgen.get('tool', 'wrk')} "
         f"({run.loadgen.get('version')})"
         + (f" with `{run.loadgen['script']}`, whose `done()` prints one JSON line"

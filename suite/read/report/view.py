@@ -1,5 +1,5 @@
 """What every section of a report reads: the run, each cell summarized once, the answer, and
-where the charts are. Made once per report (suite.report.render)."""
+where the charts are. Made once per report (suite.read.report.render)."""
 
 from __future__ import annotations
 
