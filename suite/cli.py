@@ -12,8 +12,9 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from suite import REPO_ROOT
-from suite.measure import balancer, command, composefile, images, interpreters, lab, toolchains
+from suite import LOOPBACK, REPO_ROOT
+from suite.measure import (balancer, command, composefile, images, interpreters, lab, nginx,
+                           toolchains)
 from suite.measure.bringup import database_up, start_verified
 from suite.measure.database import DependencyDied
 from suite.measure.loadgen import GENERATORS, LoadGenError
@@ -359,7 +360,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     variant = runnable(select(load_catalog(args.catalog), [args.variant]), True, capabilities)[0]
     refuse(choice, Request(external_database=bool(args.mongo_url)), capabilities)
     if capabilities.local_ports and not port_is_free(args.port):
-        raise UsageError(f"port {args.port} on 127.0.0.1 is already in use (try --port)")
+        raise UsageError(f"port {args.port} on {LOOPBACK} is already in use (try --port)")
     runtime = make_runtime(choice, {})
     try:
         with ExitStack() as stack:
@@ -561,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"battle: error: {exc}", file=sys.stderr)
         return 2
     except (MongoError, LoadGenError, ServerFailed, results.ResultsError, RuntimeUnavailable,
-            images.ImageError, balancer.BalancerError) as exc:
+            images.ImageError, nginx.BalancerError) as exc:
         print(f"battle: error: {exc}", file=sys.stderr)
         return 1
     except DependencyDied:

@@ -9,7 +9,7 @@ import os
 import re
 from pathlib import Path
 
-from suite.measure import balancer, interpreters, placement, sweep, toolchains
+from suite.measure import balancer, interpreters, nginx, placement, sweep, toolchains
 from suite.measure.runner import RunOptions
 from suite.measure.runtime import ROLES, Runtime, default_pinning
 from suite.measure.runtime.capabilities import PLACED, Capabilities, Request, refusals
@@ -231,11 +231,11 @@ def run_options(args: RunRequest, prior: results.RunResult | None = None) -> Run
         raise UsageError("--instances needs a balancer in front of them: --balancer nginx")
     if args.balancer:
         try:
-            strategy = balancer.parse(args.balancer)
-        except balancer.BalancerError as exc:
+            strategy = nginx.parse(args.balancer)
+        except nginx.BalancerError as exc:
             raise UsageError(str(exc)) from None
         if args.runtime == "local":
-            balancer.find_nginx()   # a missing tool: one line, exit 1, nothing started
+            nginx.find_nginx()   # a missing tool: one line, exit 1, nothing started
         if deployed:   # the rows as asked: some single servers, some behind nginx
             by_name = {v.name: v for v in variants}
             variants = [by_name[name] if n is None else balancer.deploy(by_name[name], n, strategy)

@@ -37,7 +37,7 @@ class RuntimeChoice:
 @dataclass(frozen=True)
 class RunRequest:
     """A run as `battle run`, `battle sweep` or `battle crosscheck` asks for it (the options
-    of docs/cli.md; None: the profile's value)."""
+    of `battle run --help`; None: the profile's value)."""
     command: str
     variants: tuple[str, ...]
     catalog: Path

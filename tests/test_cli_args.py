@@ -227,12 +227,12 @@ def test_name_at_n_is_one_row_behind_the_balancer_beside_single_servers(monkeypa
                                                                          tmp_path):
     from suite.cli import main
     from suite.policy import rows_asked
-    from suite.measure import balancer
+    from suite.measure import nginx
 
     assert rows_asked(["a", "b@2", "a", "b@02", "b"]) == [("a", None), ("b", 2), ("b", None)]
     with pytest.raises(UsageError, match="at least 1 instance"):
         rows_asked(["b@0"])
-    monkeypatch.setattr(balancer, "find_nginx", lambda: "/usr/sbin/nginx")
+    monkeypatch.setattr(nginx, "find_nginx", lambda: "/usr/sbin/nginx")
     assert main(["run", "starlette-uvicorn", "fastapi-uvicorn@2", "--balancer", "nginx",
                  "--docs", "small", "--plan", "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out

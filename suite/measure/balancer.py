@@ -10,17 +10,11 @@ import dataclasses
 from pathlib import Path
 
 from suite.measure.mongo import free_port
-# nginx, the tool; the command line and the compose file also find its names here (__all__).
-from suite.measure.nginx import (TEMP_DIRS, BalancerError, NginxConfig, find_nginx, open_files,
-                                 parse)
+from suite.measure.nginx import TEMP_DIRS, NginxConfig
 from suite.measure.runtime import Server, Watch
 from suite.measure.verify import wait_ready
 from suite.record.catalog import Variant
 from suite.record.results import Spread
-
-__all__ = ["BalancedServer", "BalancerError", "NginxConfig", "balanced", "deploy", "find_nginx",
-           "open_files", "parse", "start_deployment"]
-
 
 def balanced(variant: Variant) -> bool:
     """Whether `make bench-scenarios` measures the variant behind nginx: every event-loop and

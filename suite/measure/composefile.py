@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 
-from suite.measure import balancer
+from suite import LOOPBACK
+from suite.measure import nginx
 from suite.record.catalog import DEFAULT_MAX_CONNECTIONS, Variant
 
 # Defaults: a machine with a registry, used by hand. The suite sets every one of these when it
@@ -31,18 +32,18 @@ DEFAULTS = {
     "BATTLE_LOADGEN_IMAGE": "battle/loadgen:registry",
     "BATTLE_BALANCER_DIR": "/tmp/battle-nginx",  # the suite's nginx.conf for one deployment
     # nginx's open files at the largest default connection level (12048 for 5000)
-    "BATTLE_BALANCER_NOFILE": str(balancer.open_files(DEFAULT_MAX_CONNECTIONS)),
+    "BATTLE_BALANCER_NOFILE": str(nginx.open_files(DEFAULT_MAX_CONNECTIONS)),
     "BATTLE_SERVER_CPUSET": "",                  # "": every CPU
     "BATTLE_DB_CPUSET": "",
     "BATTLE_SERVER_MEMORY": "4g",
     "BATTLE_DB_MEMORY": "2g",
     "BATTLE_MONGO_PORT": "27017",
-    "BATTLE_MONGO_BIND": "127.0.0.1",            # a placed run (--hosts): the db host's address
+    "BATTLE_MONGO_BIND": LOOPBACK,               # a placed run (--hosts): the db host's address
     "BATTLE_MONGO_TEST_COMMANDS": "0",           # 1: mongod allows the latency fail point
-    "BATTLE_MONGO_URL": "mongodb://127.0.0.1:27017",
+    "BATTLE_MONGO_URL": f"mongodb://{LOOPBACK}:27017",
     "BATTLE_MONGO_DB": "battle",
     "BATTLE_PORT": "8080",
-    "BATTLE_HOST": "127.0.0.1",                  # a placed run (--hosts): the server's address
+    "BATTLE_HOST": LOOPBACK,                     # a placed run (--hosts): the server's address
     "BATTLE_MAX_CONNECTIONS": str(DEFAULT_MAX_CONNECTIONS),
     "BATTLE_SETTINGS": "",                       # the suite's resolved settings (JSON)
     "BATTLE_EXPECT_ARGV": "",                    # the suite's command, checked by the launcher
@@ -113,7 +114,7 @@ def _balancer(mounts: bool = True) -> list[str]:
         *_common("balancer", "SERVER"),
         # nginx holds a descriptor per connection, client or upstream, and, unprivileged in a
         # container, cannot raise its own limit (worker_rlimit_nofile): the container starts
-        # with the config's (suite/measure/balancer.py), within the Docker daemon's hard limit.
+        # with the config's (suite/measure/nginx.py), within the Docker daemon's hard limit.
         "    ulimits:",
         f"      nofile: {{soft: {_q(_var('BATTLE_BALANCER_NOFILE'))}, "
         f"hard: {_q(_var('BATTLE_BALANCER_NOFILE'))}}}",

@@ -79,7 +79,7 @@ class Executor:
         load.update(scenario.load(raw))
         counted = purpose != WARMUP
         if counted and self.runtime.capabilities.connection_spread:
-            load["probe"] = server.connection_spread
+            load["read_spread"] = server.connection_spread
         before = self.db.counts() if counted else None
         drops = server.listen_drops() if counted else None
         # The machine's speed right before a counted repeat, on its idle CPUs.

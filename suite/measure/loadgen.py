@@ -29,10 +29,10 @@ from suite.measure.text import last_line
 SCRIPT = Path(__file__).parent / "wrk" / "report.lua"
 MARKER = "BATTLE_WRK "
 OHA_VERSION = "1.16.0"   # built by scripts/ensure-tools (cargo install --locked): keep equal
-Watch = dict[str, "int | Cgroup | None"]
+Watches = dict[str, int | Cgroup | None]   # role -> what its resources are read from
 # Called once half-way through an execution, with the seconds since it started: how the
 # connections sit on the server's workers then (suite.measure.connections.spread).
-Probe = Callable[[float], "Spread | None"]
+SpreadReader = Callable[[float], "Spread | None"]
 
 
 class GeneratorDied(Exception):
@@ -90,18 +90,19 @@ class Execution:
 
 
 @contextmanager
-def probing(probe: Probe | None, at_s: float) -> Iterator[list[Spread | None]]:
-    """While the block runs (one execution), `probe(at_s)` once in a thread, `at_s` after the
-    block starts; what it read lands in the list yielded (empty: not read, or no probe). A
-    probe not yet run when the block ends is cancelled."""
+def reading_spread(read_spread: SpreadReader | None,
+                   at_s: float) -> Iterator[list[Spread | None]]:
+    """While the block runs (one execution), `read_spread(at_s)` once in a thread, `at_s` after
+    the block starts; what it read lands in the list yielded (empty: not read, or no reader). A
+    reading not yet made when the block ends is cancelled."""
     found: list[Spread | None] = []
 
     def take() -> None:
         try:
-            found.append(probe(at_s))
+            found.append(read_spread(at_s))
         except Exception:   # a process that went away mid-read: no spread, not a failed repeat
             pass
-    timer = threading.Timer(at_s, take) if probe is not None else None
+    timer = threading.Timer(at_s, take) if read_spread is not None else None
     if timer is not None:
         timer.daemon = True
         timer.start()
@@ -113,12 +114,12 @@ def probing(probe: Probe | None, at_s: float) -> Iterator[list[Spread | None]]:
             timer.join(timeout=5)
 
 
-def execute(argv: list[str], *, limit_s: float, watch: Watch | None,
+def execute(argv: list[str], *, limit_s: float, watch: Watches | None,
             cpus: tuple[int, ...] = (), env: dict[str, str] | None = None,
-            probe: Probe | None = None, probe_at_s: float = 0.0) -> Execution:
+            read_spread: SpreadReader | None = None, spread_at_s: float = 0.0) -> Execution:
     """Run one load generator to its end. `watch` names what to sample while it runs (role ->
     process group id or container cgroup), CPU and memory, together with its own ("loadgen");
-    `probe` runs once, `probe_at_s` after the start."""
+    `read_spread` runs once, `spread_at_s` after the start."""
     # The generator is the only child reaped while it runs, so the change in RUSAGE_CHILDREN is
     # its CPU time, to its last tick (sampling /proc would miss the time after the last sample).
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -127,7 +128,7 @@ def execute(argv: list[str], *, limit_s: float, watch: Watch | None,
     monitor = Monitor({**(watch or {}), "loadgen": child.pid}).start() if watch is not None \
         else None
     try:
-        with probing(probe, probe_at_s) as probed:
+        with reading_spread(read_spread, spread_at_s) as spread_read:
             output = child.communicate(timeout=limit_s)
     except subprocess.TimeoutExpired:
         raise LoadGenError(f"{Path(argv[0]).name} did not finish within {limit_s:g} s") from None
@@ -138,7 +139,7 @@ def execute(argv: list[str], *, limit_s: float, watch: Watch | None,
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu_s = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         usage["loadgen"].cpu_cores = round(cpu_s / max(time.monotonic() - started, 1e-6), 3)
-    return Execution(output, child.returncode, usage, probed[0] if probed else None)
+    return Execution(output, child.returncode, usage, spread_read[0] if spread_read else None)
 
 
 @dataclass(frozen=True)
@@ -162,9 +163,9 @@ class Wrk:
                 "-d", f"{duration_s}s", "--timeout", f"{self.timeout_s}s", "-s", script, url]
 
     def run(self, url: str, connections: int, duration_s: int, raw_path: Path,
-            relative_to: Path, watch: Watch | None = None,
+            relative_to: Path, watch: Watches | None = None,
             expect_body: Path | None = None, write_ids: Path | None = None,
-            write_run: str = "", probe: Probe | None = None) -> Sample:
+            write_run: str = "", read_spread: SpreadReader | None = None) -> Sample:
         """One wrk execution. `expect_body`: a file with the bytes every response below 400
         must carry. `write_ids`: POST a small document per request instead, tagged `write_run`
         with a key unique within the execution, and write the ids of the acknowledged inserts
@@ -174,8 +175,8 @@ class Wrk:
                "BATTLE_EXPECT_BODY": str(expect_body or ""),
                "BATTLE_WRITE_IDS": str(write_ids or ""), "BATTLE_WRITE_RUN": write_run}
         done = execute([self.binary, *args], limit_s=duration_s + self.timeout_s + 30,
-                       watch=watch, cpus=self.cpus, env=env, probe=probe,
-                       probe_at_s=duration_s / 2)
+                       watch=watch, cpus=self.cpus, env=env, read_spread=read_spread,
+                       spread_at_s=duration_s / 2)
         raw_path.parent.mkdir(parents=True, exist_ok=True)
         raw_path.write_text(done.output)
         if done.returncode is not None and done.returncode < 0:
@@ -292,9 +293,9 @@ class Oha:
                 "--worker-threads", str(self.threads), url]
 
     def run(self, url: str, connections: int, duration_s: int, raw_path: Path,
-            relative_to: Path, watch: Watch | None = None,
+            relative_to: Path, watch: Watches | None = None,
             expect_body: Path | None = None, rate: float | None = None,
-            probe: Probe | None = None) -> Sample:
+            read_spread: SpreadReader | None = None) -> Sample:
         raw_path = raw_path.with_suffix(".json")
         raw_path.parent.mkdir(parents=True, exist_ok=True)
         db_path = raw_path.with_suffix(".sqlite")
@@ -302,8 +303,8 @@ class Oha:
         args = self.args(url, connections, duration_s, raw_path, db_path, rate)
         try:
             done = execute([self.binary, *args], limit_s=duration_s + self.timeout_s + 60,
-                           watch=watch, cpus=self.cpus, probe=probe,
-                           probe_at_s=duration_s / 2)
+                           watch=watch, cpus=self.cpus, read_spread=read_spread,
+                           spread_at_s=duration_s / 2)
             if done.returncode is not None and done.returncode < 0:
                 raise GeneratorDied(f"oha was killed by signal {-done.returncode} mid-run")
             if done.returncode != 0:

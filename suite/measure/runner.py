@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from suite import LOOPBACK
 from suite.measure import calibration, environment
 from suite.measure.bringup import start_verified
 from suite.measure.database import DB_QUIET_S, DependencyDied, RunDatabase
@@ -384,7 +385,7 @@ class Runner:
         name = f"[{variant.name}{label}]"
         port = self.options.port or free_port()
         if self.runtime.capabilities.local_ports and not port_is_free(port):
-            self._fail(variant_result, f"port {port} on 127.0.0.1 is already in use")
+            self._fail(variant_result, f"port {port} on {LOOPBACK} is already in use")
             return
         settings = variant_result.settings
         variant_result.command = self.runtime.command(variant, settings, port)

@@ -34,7 +34,7 @@ from suite.measure import command
 from suite.measure.command import CommandError
 from suite.measure.images import ImageError, build_loadgen, image_id
 from suite.measure.loadgen import (SCRIPT, Execution, LoadGenError, Oha, Wrk, find_oha, oha_rows,
-                                   parse_output, probing, wrk_description)
+                                   parse_output, reading_spread, wrk_description)
 from suite.measure.engine_readers import EngineCgroup, EngineMachine
 from suite.measure.placement import (EngineSocket, Host, Machine, PlacementError, PlacementRecord,
                                      check_engine, describe, machine_of, measure_link, ship,
@@ -267,7 +267,7 @@ class ClientExec:
         return self.placement.client
 
     def __call__(self, argv: list[str], env: dict[str, str], limit_s: float,
-                 watch=None, probe=None, probe_at_s: float = 0.0) -> Execution:
+                 watch=None, read_spread=None, spread_at_s: float = 0.0) -> Execution:
         client = self.client()
         pairs = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
         cgroup = EngineCgroup(client.cli, client.id, self.placement.cgroup_version("client"))
@@ -279,7 +279,7 @@ class ClientExec:
             if watch is not None else None
         child = Child([*client.cli, "exec", *pairs, client.id, *argv])
         try:
-            with probing(probe, probe_at_s) as probed:
+            with reading_spread(read_spread, spread_at_s) as spread_read:
                 output = child.communicate(timeout=limit_s)
         except subprocess.TimeoutExpired:
             raise LoadGenError(f"{self.tool} on the client host did not finish within "
@@ -287,7 +287,7 @@ class ClientExec:
         finally:
             usage = monitor.stop() if monitor else None
             child.stop(grace=2)
-        return Execution(output, child.returncode, usage, probed[0] if probed else None)
+        return Execution(output, child.returncode, usage, spread_read[0] if spread_read else None)
 
     def fetch(self, inside: str, local: Path) -> None:
         """A file the generator left in the client container, copied here (`dir/.`: what the
@@ -331,7 +331,7 @@ class PlacedWrk:
 
     def run(self, url: str, connections: int, duration_s: int, raw_path: Path,
             relative_to: Path, watch=None, expect_body: Path | None = None,
-            write_ids: Path | None = None, write_run: str = "", probe=None) -> Sample:
+            write_ids: Path | None = None, write_run: str = "", read_spread=None) -> Sample:
         body = self.placement.client_path(expect_body) if expect_body else ""
         ids = f"{CLIENT_IDS}/{write_ids.name}" if write_ids is not None else ""
         if write_ids is not None:
@@ -340,8 +340,8 @@ class PlacedWrk:
         done = self.execute(
             ["wrk", *args], {"BATTLE_CONNECTIONS": str(connections), "BATTLE_EXPECT_BODY": body,
                              "BATTLE_WRITE_IDS": ids, "BATTLE_WRITE_RUN": write_run},
-            limit_s=duration_s + self.timeout_s + 30, watch=watch, probe=probe,
-            probe_at_s=duration_s / 2)
+            limit_s=duration_s + self.timeout_s + 30, watch=watch, read_spread=read_spread,
+            spread_at_s=duration_s / 2)
         raw_path.parent.mkdir(parents=True, exist_ok=True)
         raw_path.write_text(done.output)
         if done.returncode != 0:
@@ -386,7 +386,7 @@ class PlacedOha:
 
     def run(self, url: str, connections: int, duration_s: int, raw_path: Path,
             relative_to: Path, watch=None, expect_body: Path | None = None,
-            rate: float | None = None, probe=None) -> Sample:
+            rate: float | None = None, read_spread=None) -> Sample:
         program = self.placement.client_program(Path(self.binary))
         raw_path = raw_path.with_suffix(".json")
         inside = f"{CLIENT_OUT}/{raw_path.name}"
@@ -395,7 +395,7 @@ class PlacedOha:
         args = oha.args(url, connections, duration_s, Path(inside),
                         Path(inside).with_suffix(".sqlite"), rate)
         done = self.execute([program, *args], {}, limit_s=duration_s + self.timeout_s + 60,
-                            watch=watch, probe=probe, probe_at_s=duration_s / 2)
+                            watch=watch, read_spread=read_spread, spread_at_s=duration_s / 2)
         if done.returncode != 0:
             raise LoadGenError(f"oha on the client host exited with {done.returncode}: "
                                f"{last_line(done.output)}")
