@@ -16,22 +16,28 @@ The hooks, in the order a run calls them (the base class does nothing in each):
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
 from contextlib import ExitStack
+from http.client import HTTPException
 from pathlib import Path
 
 from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import MongoClient
+from pymongo.errors import PyMongoError
 
 from suite.measure import progress
 from suite.measure.bringup import Check
 from suite.measure.database import RunDatabase, ignore_mongo_errors, mongo_call
 from suite.measure.loadgen import LoadGenError
-from suite.measure.verify import check_write
+from suite.measure.http import post
+from suite.measure.runtime import Server
+from suite.measure.verify import is_json
 from suite.record import documents, results, stats
 from suite.record.profiles import Profile, rate_spec
-from suite.record.results import Cell, DatabaseOps, Sample, VariantResult
+from suite.record.results import Cell, DatabaseOps, Sample, VariantResult, VerificationCheck
 
 
 class Scenario:
@@ -236,3 +242,48 @@ def count_writes(items, sample: Sample, ids_path: Path, run_tag: str) -> None:
     sample.errors["lost-write"] = sample.writes.lost + sample.writes.duplicated
     for path in files:
         path.unlink(missing_ok=True)
+
+
+# Not a JSON object, not JSON, an _id of its own, nothing, and one MongoDB could not store (a
+# server that passes it to the driver answers 500): each must be a 400 with nothing inserted.
+BAD_ITEMS = (b"[1, 2]", b"not json", b'{"_id": "x", "canonicalUrl": "x"}', b"",
+             b'{"canonicalUrl": "x", "n": 18446744073709551615}')
+
+
+def check_write(server: Server, items) -> VerificationCheck:
+    """POST /items: a JSON object is inserted as given and answered 201 with {"id": "<hex>"},
+    readable after under that id; a body that is not a JSON object without `_id` is answered 400
+    (JSON) and inserts nothing. `items`: the write collection (pymongo), read to check."""
+    item = {"key": f"verify-{secrets.token_hex(8)}", "canonicalUrl": "https://t.co/bttl"}
+    try:
+        before = items.count_documents({})
+        response = post(server.host, server.port, "/items", json.dumps(item).encode())
+        if response.status != 201 or not is_json(response.content_type):
+            return VerificationCheck("POST /items", False, f"status {response.status}, "
+                                     f"Content-Type {response.content_type!r}, expected 201 "
+                                     f"JSON: {response.body[:120]!r}")
+        # Exactly the bytes the load generator accepts (suite/measure/wrk/report.lua): compact JSON.
+        if not re.fullmatch(rb'\{"id":"[0-9a-f]{24}"\}', response.body):
+            return VerificationCheck("POST /items", False, f"answered {response.body[:120]!r}, "
+                                     'expected exactly {"id":"<24 hex digits>"}')
+        new_id = json.loads(response.body)["id"]
+        stored = items.find_one({"_id": ObjectId(new_id)})
+        if stored is None or {k: v for k, v in stored.items() if k != "_id"} != item:
+            return VerificationCheck("POST /items", False, f"document {new_id} stored as "
+                                     f"{stored!r}, expected {item!r}")
+        for bad in BAD_ITEMS:
+            refused = post(server.host, server.port, "/items", bad)
+            if refused.status != 400 or not is_json(refused.content_type):
+                return VerificationCheck("POST /items", False, f"body {bad!r} answered "
+                                         f"{refused.status}, expected 400 JSON")
+        inserted = items.count_documents({}) - before
+    except (OSError, HTTPException) as exc:
+        return VerificationCheck("POST /items", False, f"request failed: {exc}")
+    except PyMongoError as exc:
+        return VerificationCheck("POST /items", False, f"reading the collection failed: "
+                                 f"{type(exc).__name__}")
+    if inserted != 1:
+        return VerificationCheck("POST /items", False, f"{inserted} documents inserted by one "
+                                 f"good and {len(BAD_ITEMS)} refused posts, expected 1")
+    return VerificationCheck("POST /items", True, "201 with the id, stored as posted; "
+                             f"{len(BAD_ITEMS)} bad bodies refused with 400, nothing inserted")

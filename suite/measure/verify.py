@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
-import secrets
 import time
 from http.client import HTTPException
 
 from suite.record import documents
-from pymongo.errors import PyMongoError
 
-from suite.measure.http import get, post
+from suite.measure.http import get
 from suite.measure.procs import check_interrupted
 from suite.measure.toolchains import IMPLEMENTATIONS
 from suite.record.catalog import Variant
@@ -38,7 +35,7 @@ def wait_ready(server: Server, timeout_s: float) -> None:
     raise ServerFailed(f"not ready within {timeout_s:g} s ({last_error}): {server.exit_detail()}")
 
 
-def _is_json(content_type: str) -> bool:
+def is_json(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
@@ -50,7 +47,7 @@ def check_document(server: Server, name: str, expected: bytes) -> VerificationCh
     if response.status != 200:
         return VerificationCheck(f"/{name}", False, f"status {response.status}, expected 200: "
                      f"{response.body[:120]!r}")
-    if not _is_json(response.content_type):
+    if not is_json(response.content_type):
         return VerificationCheck(f"/{name}", False, f"Content-Type {response.content_type!r}, "
                      "expected application/json")
     if response.body != expected:
@@ -74,57 +71,10 @@ def check_plain(server: Server) -> VerificationCheck:
         body = json.loads(response.body)
     except ValueError:
         body = None
-    if response.status != 200 or not _is_json(response.content_type) or body != documents.PLAIN_BODY:
+    if response.status != 200 or not is_json(response.content_type) or body != documents.PLAIN_BODY:
         return VerificationCheck("/plain", False, f"status {response.status}, Content-Type "
                      f"{response.content_type!r}, body {response.body[:80]!r}")
     return VerificationCheck("/plain", True, f"{len(response.body)} B")
-
-
-# Not a JSON object, not JSON, an _id of its own, nothing, and one MongoDB could not store (a
-# server that passes it to the driver answers 500): each must be a 400 with nothing inserted.
-BAD_ITEMS = (b"[1, 2]", b"not json", b'{"_id": "x", "canonicalUrl": "x"}', b"",
-             b'{"canonicalUrl": "x", "n": 18446744073709551615}')
-
-
-def check_write(server: Server, items) -> VerificationCheck:
-    """POST /items: a JSON object is inserted as given and answered 201 with {"id": "<hex>"},
-    readable after under that id; a body that is not a JSON object without `_id` is answered 400
-    (JSON) and inserts nothing. `items`: the write collection (pymongo), read to check."""
-    import bson
-
-    item = {"key": f"verify-{secrets.token_hex(8)}", "canonicalUrl": "https://t.co/bttl"}
-    try:
-        before = items.count_documents({})
-        response = post(server.host, server.port, "/items", json.dumps(item).encode())
-        if response.status != 201 or not _is_json(response.content_type):
-            return VerificationCheck("POST /items", False, f"status {response.status}, "
-                                     f"Content-Type {response.content_type!r}, expected 201 "
-                                     f"JSON: {response.body[:120]!r}")
-        # Exactly the bytes the load generator accepts (suite/measure/wrk/report.lua): compact JSON.
-        if not re.fullmatch(rb'\{"id":"[0-9a-f]{24}"\}', response.body):
-            return VerificationCheck("POST /items", False, f"answered {response.body[:120]!r}, "
-                                     'expected exactly {"id":"<24 hex digits>"}')
-        new_id = json.loads(response.body)["id"]
-        stored = items.find_one({"_id": bson.ObjectId(new_id)})
-        if stored is None or {k: v for k, v in stored.items() if k != "_id"} != item:
-            return VerificationCheck("POST /items", False, f"document {new_id} stored as "
-                                     f"{stored!r}, expected {item!r}")
-        for bad in BAD_ITEMS:
-            refused = post(server.host, server.port, "/items", bad)
-            if refused.status != 400 or not _is_json(refused.content_type):
-                return VerificationCheck("POST /items", False, f"body {bad!r} answered "
-                                         f"{refused.status}, expected 400 JSON")
-        inserted = items.count_documents({}) - before
-    except (OSError, HTTPException) as exc:
-        return VerificationCheck("POST /items", False, f"request failed: {exc}")
-    except PyMongoError as exc:
-        return VerificationCheck("POST /items", False, f"reading the collection failed: "
-                                 f"{type(exc).__name__}")
-    if inserted != 1:
-        return VerificationCheck("POST /items", False, f"{inserted} documents inserted by one "
-                                 f"good and {len(BAD_ITEMS)} refused posts, expected 1")
-    return VerificationCheck("POST /items", True, "201 with the id, stored as posted; "
-                             f"{len(BAD_ITEMS)} bad bodies refused with 400, nothing inserted")
 
 
 # Reads of each document verification sends whose finds MongoDB must count, one each.

@@ -17,7 +17,8 @@ from suite.measure.http import get, post
 from suite.measure.mongo import DEFAULT_DATABASE, EmbeddedMongo, seed
 from suite.measure.procs import group_members
 from servers import common
-from suite.measure.verify import check_interpreter, check_write, verify, wait_ready
+from suite.measure.scenarios import check_write
+from suite.measure.verify import check_interpreter, verify, wait_ready
 from tests.conftest import start_variant
 
 CATALOG = load_catalog()
