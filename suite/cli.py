@@ -14,7 +14,7 @@ from pathlib import Path
 
 from suite import LOOPBACK, REPO_ROOT
 from suite.measure import (balancer, command, composefile, images, interpreters, lab, nginx,
-                           toolchains)
+                           scenarios, toolchains)
 from suite.measure.bringup import database_up, start_verified
 from suite.measure.database import DependencyDied
 from suite.measure.loadgen import GENERATORS, LoadGenError
@@ -108,9 +108,9 @@ def _add_run_options(run: argparse.ArgumentParser, profile: str = DEFAULT_PROFIL
     run.add_argument("--docs", type=_csv_docs,
                      help="e.g. small,large (reads), write (POST /items, counted in the "
                           "database after every repeat)")
-    run.add_argument("--write-concern", choices=["1", "majority"], default="1",
-                     help="write concern of the servers' inserts, a recorded setting "
-                          "(default 1)")
+    for option in scenarios.OPTIONS:
+        run.add_argument(option.flag, dest=option.dest, choices=list(option.choices),
+                         default=option.default, help=option.help)
     run.add_argument("--connections", type=_csv_ints, help="e.g. 200,1000,5000")
     run.add_argument("--db-latency", type=_db_latencies, dest="db_latency",
                      help="milliseconds every MongoDB find waits (a database far away), one "

@@ -248,4 +248,5 @@ def run_options(args: RunRequest, prior: results.RunResult | None = None) -> Run
     return RunOptions(variants=variants, plan=plan, runtime=runtime,
                       out_dir=args.out, mongo_url=args.mongo_url, database=args.database,
                       port=args.port, argv=("battle", *args.argv),
-                      loadgen=loadgen, crosscheck=crosscheck, write_concern=args.write_concern)
+                      loadgen=loadgen, crosscheck=crosscheck,
+                      scenario_options=dict(args.scenario_options))

@@ -9,6 +9,8 @@ import argparse
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from suite.measure import scenarios
+
 
 @dataclass(frozen=True)
 class RuntimeChoice:
@@ -47,7 +49,6 @@ class RunRequest:
     memory: tuple[str, ...]
     hosts: Path | None
     docs: tuple[str, ...] | None
-    write_concern: str
     connections: tuple[int, ...] | None
     db_latency: tuple[int, ...] | None
     duration: int | None
@@ -73,14 +74,17 @@ class RunRequest:
     rates_for: str
     set: tuple[str, ...]          # sweep: NAME=V1,V2,...
     argv: tuple[str, ...]         # the command line as given (recorded to reproduce the run)
+    # The scenarios' own options (suite.measure.scenarios.OPTIONS), dest -> value.
+    scenario_options: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> RunRequest:
         given = vars(args)
-        values = {f.name: given[f.name] for f in fields(cls)}
+        values = {f.name: given[f.name] for f in fields(cls) if f.name != "scenario_options"}
         for name in ("variants", "memory", "cpus", "set", "argv"):
             values[name] = tuple(values[name] or ())
-        return cls(**values)
+        return cls(**values,
+                   scenario_options=tuple((o.dest, given[o.dest]) for o in scenarios.OPTIONS))
 
     @property
     def runtime_choice(self) -> RuntimeChoice:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from suite.measure import environment
+from suite.measure.scenarios import OPTIONS
 from suite.record.results import ResultsError, RunResult, load
 
 
@@ -83,7 +84,8 @@ PLANNED = {"variants": "variants", "profile": "profile", "docs": "documents",
            "sequential": "order", "loadgen": "load generator", "crosscheck": "crosscheck",
            "runtime": "runtime", "cpus": "CPU pinning", "unpinned": "CPU pinning",
            "mongo_url": "MongoDB",
-           "database": "database", "write_concern": "write concern", "catalog": "catalog"}
+           "database": "database", "catalog": "catalog",
+           **{option.dest: option.what for option in OPTIONS}}
 
 
 def resumed_args(args: argparse.Namespace, parser: argparse.ArgumentParser

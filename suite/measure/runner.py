@@ -19,7 +19,7 @@ import secrets
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -72,7 +72,8 @@ class RunOptions:
     argv: tuple[str, ...] = ()
     loadgen: str = "wrk"               # the generator of every repeat
     crosscheck: str | None = None      # a second one, run right after each repeat
-    write_concern: str = "1"           # of the servers' inserts (cells of the `write` document)
+    # The scenarios' own options (scenarios.OPTIONS: dest -> value), e.g. the writes' concern.
+    scenario_options: dict[str, str] = field(default_factory=dict)
 
     @property
     def profile(self):
@@ -356,7 +357,7 @@ class Runner:
     def settings_of(self, variant: Variant) -> dict:
         settings = variant.resolve(cpus=self.runtime.server_cpus(),
                                    max_connections=max(self.profile.connections))
-        return self.scenarios.settings(settings, self.options.write_concern)
+        return self.scenarios.settings(settings, self.options.scenario_options)
 
     def _prepare(self, variant: Variant, variant_result: VariantResult) -> None:
         """Build what the variant needs (the docker runtime's image); a failure fails only it."""

@@ -4,8 +4,9 @@ fixed rate, with oha). A new scenario is a class here and what it needs of its g
 branches through the runner (docs/architecture.md lists the files each one touches).
 
 The hooks, in the order a run calls them (the base class does nothing in each):
+- options                   its command-line options (`battle run`), recorded with the run
 - refusal(generators)       before anything starts: a generator it cannot be measured with
-- settings(settings, ...)   each variant's settings for this run
+- settings(settings, ...)   each variant's settings for this run, given the options' values
 - fail_point_commands       the commands a database made slow delays
 - set_up(db, stack)         the database, once, before any server starts
 - checks()                  its own verification of every server started
@@ -20,6 +21,7 @@ import json
 import re
 import secrets
 from contextlib import ExitStack
+from dataclasses import dataclass
 from http.client import HTTPException
 from pathlib import Path
 
@@ -40,9 +42,23 @@ from suite.record.profiles import Profile, rate_spec
 from suite.record.results import Cell, DatabaseOps, Sample, VariantResult, VerificationCheck
 
 
+@dataclass(frozen=True)
+class Option:
+    """A scenario's own option of `battle run` (and `sweep`, `crosscheck`): the CLI adds it,
+    the request carries its value (RunRequest.scenario_options), a resume refuses another."""
+    dest: str
+    flag: str
+    choices: tuple[str, ...]
+    default: str
+    help: str
+    what: str          # how a refused --resume names it
+
+
 class Scenario:
     """Reads of a stored document, closed loop: every connection sends its next request when
     the last one is answered."""
+
+    options: tuple[Option, ...] = ()
 
     closed_loop = True    # warmed up and crosschecked; a failed repeat ends its cell
     rate_driven = False   # loaded by the run's open-loop generator, at rate()
@@ -51,7 +67,7 @@ class Scenario:
     def refusal(self, generators: set[str]) -> str | None:
         return None
 
-    def settings(self, settings: dict, write_concern: str) -> dict:
+    def settings(self, settings: dict, options: dict[str, str]) -> dict:
         return settings
 
     @property
@@ -99,6 +115,9 @@ class WriteScenario(Scenario):
     after every execution each acknowledged id is looked up and each key counted."""
 
     expects_body = False
+    options = (Option("write_concern", "--write-concern", ("1", "majority"), "1",
+                      "write concern of the servers' inserts, a recorded setting (default 1)",
+                      "write concern"),)
 
     def __init__(self) -> None:
         self.items = None   # the write collection (pymongo), once set up
@@ -110,10 +129,10 @@ class WriteScenario(Scenario):
                 "run, which oha cannot vary (no --loadgen oha, --crosscheck or --rate with "
                 "them)")
 
-    def settings(self, settings: dict, write_concern: str) -> dict:
+    def settings(self, settings: dict, options: dict[str, str]) -> dict:
         # A setting like any other: recorded with the variant, passed as
         # BATTLE_WRITE_CONCERN (servers/common.py).
-        return {**settings, "write_concern": write_concern}
+        return {**settings, "write_concern": options.get("write_concern", "1")}
 
     @property
     def fail_point_commands(self) -> tuple[str, ...]:
@@ -176,6 +195,11 @@ class OpenLoopScenario(Scenario):
         return progress.rate_line(position, title, number, sample, rate)
 
 
+# Every scenario's options, in the order `battle run --help` lists them.
+OPTIONS: tuple[Option, ...] = (*Scenario.options, *WriteScenario.options,
+                               *OpenLoopScenario.options)
+
+
 class RunScenarios:
     """The scenarios a profile's cells ask for, and each cell's."""
 
@@ -194,9 +218,9 @@ class RunScenarios:
     def refusal(self, generators: set[str]) -> str | None:
         return next((why for s in self.active if (why := s.refusal(generators))), None)
 
-    def settings(self, settings: dict, write_concern: str) -> dict:
+    def settings(self, settings: dict, options: dict[str, str]) -> dict:
         for scenario in self.active:
-            settings = scenario.settings(settings, write_concern)
+            settings = scenario.settings(settings, options)
         return settings
 
     @property
