@@ -14,7 +14,7 @@ from suite.read import fmt, significance
 from suite.read.analysis import ranking
 from suite.record import stats
 from suite.record.results import RunResult
-from suite.read.significance import ALPHA
+from suite.record.stats import ALPHA
 
 
 # What must match for two runs' numbers to be comparable at all.
