@@ -90,7 +90,8 @@ HUNG_LIMIT_S = 0.3
 @pytest.fixture
 def hung_tools(tmp_path, monkeypatch) -> Path:
     """docker, docker-compose, wrk and oha on PATH that never answer (a hung daemon, a stuck
-    generator), and every suite.command.run limit cut to HUNG_LIMIT_S: a timeout in seconds."""
+    generator), and every suite.measure.command.run limit cut to HUNG_LIMIT_S: a timeout in
+    seconds."""
     from suite.measure import command
 
     bin_dir = tmp_path / "hung-bin"

@@ -212,7 +212,7 @@ class DbLatencyCheck:
 class Sample:
     """One load-generator execution: what it counted, and how it was invoked."""
 
-    generator: str                     # "wrk" or "oha" (suite.loadgen.GENERATORS)
+    generator: str                     # "wrk" or "oha" (suite.measure.loadgen.GENERATORS)
     connections: int
     threads: int                       # generator threads (wrk -t)
     timeout_s: float | None            # a response slower than this is late
@@ -239,7 +239,7 @@ class Sample:
     # as lost; None for a closed loop.
     unsent: int | None = None
     # Seconds the suite waited, before this run, for the server to finish the previous load
-    # (suite.verify.wait_quiet); None: not waited (older versions, primers).
+    # (suite.measure.verify.wait_quiet); None: not waited (older versions, primers).
     quiet_wait_s: float | None = None
     # CPU and memory per role during the run: server, mongod, loadgen, and the machine.
     resources: dict[str, Usage] | None = None
@@ -493,8 +493,8 @@ class Deployment:
     @property
     def ejects_failed_instances(self) -> bool:
         """Whether nginx took an instance out of rotation after a failed request (its default
-        passive health check, max_fails=1 for 10 s), as configurations written before
-        2026-11-30 let it; later ones say max_fails=0 (suite/balancer.py)."""
+        passive health check, max_fails=1 for 10 s), as the suite's first configurations let it;
+        later ones say max_fails=0 on every instance."""
         return "max_fails=0" not in self.config
 
 
@@ -661,7 +661,7 @@ class RunResult:
     profile: Profile
     runtime: str
     argv: list[str]
-    environment: dict[str, Any]        # machine, versions, limits: see suite/environment.py
+    environment: dict[str, Any]        # machine, versions, limits: see suite/measure/environment.py
     mongo: MongoInfo
     loadgen: dict[str, Any]            # the generator of every repeat, and how it measured
     variants: list[VariantResult] = field(default_factory=list)
@@ -670,12 +670,13 @@ class RunResult:
     cpu_roles: dict[str, list[int]] = field(default_factory=dict)  # role -> CPUs it was pinned to
     order: str = "interleaved"         # interleaved: round r runs every variant once
     runtime_details: RuntimeDetails = field(default_factory=RuntimeDetails)
-    # How this run measured, in the words its report's methodology uses (suite.runner.method):
+    # How this run measured, in the words its report's methodology uses, as the run wrote them:
     # recorded, so a report regenerated later describes the run, not today's code.
     method: dict[str, str] = field(default_factory=dict)
     status: RunStatus = "running"
     finished_at: str | None = None
-    # The plan the run follows (suite.plan.Plan.to_dict), and each sitting that measured it.
+    # The plan the run follows (suite.record.plan.Plan.to_dict), and each sitting that
+    # measured it.
     plan: dict[str, Any] | None = None
     sittings: list[Sitting] = field(default_factory=list)
     # Per cell of the answer: the leader and every stack not separated from it beyond noise,
