@@ -22,6 +22,26 @@ def mongo_url(tmp_path_factory) -> str:
         yield mongod.url
 
 
+def published_results() -> list[Path]:
+    """The published runs' results files, oldest first: results/*.json as git holds them. A
+    user's own runs in results/, unpublished, are theirs, not the suite's test data."""
+    listed = subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files", ":(glob)results/*.json"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    return [REPO_ROOT / name for name in sorted(listed)]
+
+
+@pytest.fixture(scope="session")
+def published_results_dir(tmp_path_factory) -> Path:
+    """A results directory holding only the published runs: links to each results file git
+    holds and to its run's folder (logs, raw output), never a user's own run."""
+    linked = tmp_path_factory.mktemp("published")
+    for path in published_results():
+        (linked / path.name).symlink_to(path)
+        if path.with_suffix("").is_dir():
+            (linked / path.stem).symlink_to(path.with_suffix(""), target_is_directory=True)
+    return linked
+
+
 def start_variant(name: str, mongo_url: str, log_path: Path, max_connections: int = 100):
     """A catalog variant started by the local runtime on a free port (the caller stops it)."""
     from suite.record.catalog import load_catalog
@@ -90,7 +110,8 @@ HUNG_LIMIT_S = 0.3
 @pytest.fixture
 def hung_tools(tmp_path, monkeypatch) -> Path:
     """docker, docker-compose, wrk and oha on PATH that never answer (a hung daemon, a stuck
-    generator), and every suite.command.run limit cut to HUNG_LIMIT_S: a timeout in seconds."""
+    generator), and every suite.measure.command.run limit cut to HUNG_LIMIT_S: a timeout in
+    seconds."""
     from suite.measure import command
 
     bin_dir = tmp_path / "hung-bin"

@@ -12,7 +12,6 @@ from suite.read.report import blocks, published
 
 ROOT = Path(__file__).parents[1]
 PAGE = ROOT / "docs" / "published-runs.md"
-RESULTS = ROOT / "results"
 RUN_ID = r"\d{8}T\d{6}Z-[0-9a-f]{4}"
 
 
@@ -22,9 +21,10 @@ def page() -> str:
 
 
 @pytest.fixture(scope="module")
-def fresh(page) -> dict[tuple[int, int], str]:
-    """What every block of the page says now, computed once for the module."""
-    runs = published.Runs(RESULTS)
+def fresh(page, published_results_dir) -> dict[tuple[int, int], str]:
+    """What every block of the page says now (from the published runs alone), computed once
+    for the module."""
+    runs = published.Runs(published_results_dir)
     return {(b.start, b.end): published.body(b, runs) for b in blocks.find(page)}
 
 
@@ -74,16 +74,16 @@ def test_a_block_naming_an_unknown_kind_or_a_missing_run_is_a_one_line_error(tmp
         assert "line 7" in str(caught.value) and "\n" not in str(caught.value)
 
 
-def test_update_rewrites_a_stale_block_and_reports_it(tmp_path):
+def test_update_rewrites_a_stale_block_and_reports_it(tmp_path, published_results_dir):
     page = tmp_path / "page.md"
     page.write_text(_text("words", blocks.start_marker("run", ("20261123T082022Z-acc2", "facts")),
                           "- **Counted repeats**: 427.", blocks.end_marker("run"), "more words"))
-    changed = published.update(page, RESULTS)
+    changed = published.update(page, published_results_dir)
     assert [b.key for b in changed] == ["run: 20261123T082022Z-acc2 facts"]
     text = page.read_text()
     assert text.startswith("words\n") and text.endswith("more words\n") and "427" not in text
     assert "- **Counted repeats**: 3, 3 per cell" in text
-    assert published.update(page, RESULTS) == []
+    assert published.update(page, published_results_dir) == []
 
 
 # -- the page ----------------------------------------------------------------------------------
@@ -106,14 +106,15 @@ def test_a_number_edited_by_hand_inside_a_block_is_caught(page, fresh):
     assert [b.key for b in stale] == [block.key]
 
 
-def test_every_run_the_page_describes_has_its_record_and_a_results_file(page):
+def test_every_run_the_page_describes_has_its_record_and_a_results_file(page,
+                                                                         published_results_dir):
     found = blocks.find(page)
     with_facts = {b.args[0] for b in found if b.name == "run" and b.args[1:2] == ("facts",)}
     headings = {run for line in page.splitlines() if line.startswith("#")
                 for run in re.findall(RUN_ID, line)}
     assert headings and headings <= with_facts, sorted(headings - with_facts)
     named = {arg for b in found for arg in b.args if re.fullmatch(RUN_ID, arg)}
-    assert all((RESULTS / f"{run}.json").exists() for run in named)
+    assert all((published_results_dir / f"{run}.json").exists() for run in named)
 
 
 def _sections(page: str) -> list[tuple[str, str, str]]:

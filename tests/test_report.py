@@ -1,6 +1,6 @@
 from suite.read import report
 from suite.record import results
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, published_results
 
 
 def load():
@@ -204,15 +204,8 @@ def test_the_first_screen_is_the_answer():
 
 
 def published_and_fixture_runs():
-    """The fixtures and the published runs: the results files git holds (a user's own runs in
-    results/, unpublished, are theirs, not the suite's test data)."""
-    import subprocess
-    from pathlib import Path
-
-    root = Path(__file__).parents[1]
-    listed = subprocess.run(["git", "-C", str(root), "ls-files", ":(glob)results/*.json"],
-                            capture_output=True, text=True, check=True).stdout.split()
-    paths = [*sorted(FIXTURES.glob("results-v*.json")), *(root / name for name in sorted(listed))]
+    """The fixtures and the published runs (conftest.published_results: what git holds)."""
+    paths = [*sorted(FIXTURES.glob("results-v*.json")), *published_results()]
     return [results.load(path) for path in paths]
 
 

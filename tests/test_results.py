@@ -3,7 +3,7 @@ import json
 import pytest
 
 from suite.read import report
-from suite.record import results
+from suite.record import results, upgrades
 from suite.record.results import ResultsError
 from tests.conftest import FIXTURES
 
@@ -20,7 +20,7 @@ def test_round_trip_is_lossless(tmp_path):
 
 def test_version_2_files_read_as_version_3():
     original = json.loads((FIXTURES / "results-v2.json").read_text())
-    upgraded = results.upgrade_v2(original)
+    upgraded = upgrades.upgrade_v2(original)
     assert upgraded["version"] == 3 and upgraded["runtime_details"] == {"name": "local"}
     assert {k: v for k, v in upgraded.items() if k not in ("version", "runtime_details")} == \
         {k: v for k, v in original.items() if k != "version"}
@@ -135,7 +135,7 @@ def test_load_rejects_other_documents(tmp_path, change, message):
 
 def test_version_4_files_read_as_version_5():
     original = json.loads((FIXTURES / "results-v4.json").read_text())
-    upgraded = results.upgrade_v4(original)
+    upgraded = upgrades.upgrade_v4(original)
     assert upgraded["version"] == 5 and upgraded["profile"]["db_latencies_ms"] == [0]
     # The commit's "-dirty" becomes a field; the diff was not recorded then.
     assert original["environment"]["git_commit"] == "24ca888a894b-dirty"
@@ -174,7 +174,7 @@ def test_write_samples_carry_their_database_count_and_read_samples_no_lost_write
 def test_version_5_files_read_as_version_6():
     original = json.loads((FIXTURES / "results-v5.json").read_text())
     assert original["version"] == 5
-    upgraded = results.upgrade_v5(original)
+    upgraded = upgrades.upgrade_v5(original)
     assert upgraded == {**original, "version": 6}
     run = results.RunResult.from_dict(original)
     assert all(v.sweep is None and v.deployment is None for v in run.variants)
@@ -241,7 +241,7 @@ def test_version_7_files_read_as_version_8():
 def test_version_8_files_read_as_version_9():
     """Every v8 run placed its roles on one machine."""
     original = json.loads((FIXTURES / "results-v8.json").read_text())
-    upgraded = results.upgrade_v8(original)
+    upgraded = upgrades.upgrade_v8(original)
     assert upgraded["version"] == 9 and upgraded["runtime_details"]["placement"] is None
     run = results.RunResult.from_dict(original)
     assert run.version == results.VERSION and run.runtime_details.placement is None
@@ -250,7 +250,7 @@ def test_version_8_files_read_as_version_9():
 def test_version_9_files_read_as_version_10():
     """Nothing v10 adds was recorded before it: unknown, never guessed."""
     original = json.loads((FIXTURES / "results-v9.json").read_text())
-    upgraded = results.upgrade_v9(original)
+    upgraded = upgrades.upgrade_v9(original)
     assert upgraded["version"] == 10 and upgraded["top_groups"] == [] and upgraded["reason"] is None
     run = results.RunResult.from_dict(original)
     assert run.version == results.VERSION and run.top_groups == [] and run.reason is None

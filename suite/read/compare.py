@@ -8,12 +8,13 @@ chance of any false "different" below 0.05. The adjusted p decides; the raw one 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from suite.read import fmt, significance
 from suite.read.analysis import ranking
 from suite.record import stats
-from suite.record.results import RunResult, placement_key
-from suite.read.significance import ALPHA
+from suite.record.results import RunResult
+from suite.record.stats import ALPHA
 
 
 # What must match for two runs' numbers to be comparable at all.
@@ -24,6 +25,17 @@ def fingerprint_differences(a: dict, b: dict) -> list[str]:
     """Human-readable differences between two runs' machines (empty when they match)."""
     return [f"{key}: {a.get(key)!r} vs {b.get(key)!r}" for key in FINGERPRINT_KEYS
             if a.get(key) != b.get(key)]
+
+
+def placement_key(placement: dict[str, Any] | None) -> str:
+    """What two runs must share to be compared: "one engine", or each role's machine (engine
+    name, CPU model and count) and address (suite.measure.placement)."""
+    if not placement:
+        return "one engine"
+    hosts = placement.get("hosts", {})
+    return " ".join(f"{role}={hosts.get(role, {}).get('name')}/"
+                    f"{hosts.get(role, {}).get('cpu_model')}x{hosts.get(role, {}).get('cpus')}"
+                    f"@{hosts.get(role, {}).get('address')}" for role in ("client", "server", "db"))
 
 
 @dataclass(frozen=True)

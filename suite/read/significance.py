@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from suite.record import stats
+from suite.record.stats import ALPHA
 
-ALPHA = 0.05
 ONE_REPEAT = "one repeat"
 NO_SPREAD = "every repeat gave the same figure"
 

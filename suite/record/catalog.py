@@ -13,7 +13,7 @@ from typing import Any
 from suite import REPO_ROOT
 
 DEFAULT_CATALOG = REPO_ROOT / "servers" / "catalog.toml"
-# The largest connection level of a run unless it says otherwise (suite.profiles), which
+# The largest connection level of a run unless it says otherwise (suite.record.profiles), which
 # settings such as worker_connections are resolved for outside a run (list, serve, launch).
 DEFAULT_MAX_CONNECTIONS = 5000
 
@@ -46,12 +46,12 @@ class Variant:
     # framework), "reference" (another language's stack: Node.js, the JVM) and "ceiling" (a
     # compiled server: what this machine serves for the endpoint).
     classification: str = "framework"
-    # A variant of a sweep (suite.sweep): the catalog row it comes from, the settings it
+    # A variant of a sweep (suite.measure.sweep): the catalog row it comes from, the settings it
     # overrides (the rest as the catalog has them), and the catalog's own values of those.
     base: str | None = None
     overrides: dict[str, Setting] = field(default_factory=dict)
     originals: dict[str, Setting] = field(default_factory=dict)
-    # A deployment (suite.balancer): this many instances behind nginx with this strategy.
+    # A deployment (suite.measure.balancer): this many instances behind nginx with this strategy.
     instances: int = 1
     balancer: str | None = None
     # What runs the server: "default" (the servers' CPython, .venv-srv), "free-threaded"
