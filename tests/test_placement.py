@@ -10,7 +10,7 @@ from suite.measure.resources import Monitor, parse_proc_stat
 from suite.read import compare
 from suite.read.report import method
 from suite.record import results
-from suite.record.results import placement_key
+from suite.read.compare import placement_key
 from tests.conftest import FIXTURES
 
 HOSTS = """\

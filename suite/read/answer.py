@@ -19,7 +19,7 @@ import dataclasses
 import functools
 from dataclasses import dataclass, field
 
-from suite.read import fmt, significance
+from suite.read import fmt
 from suite.record import catalog, groups, stats
 from suite.read.analysis import CellSummary, model_family, rate_points, slo_capacity, summarize
 from suite.record.documents import WRITE
@@ -223,7 +223,7 @@ def answers(run: RunResult, summaries: dict | None = None) -> list[CellAnswer]:
     switches = [a for a in found if a.switch and a.switch.p is not None]
     for a, p_adj in zip(switches, stats.holm([a.switch.p for a in switches])):
         a.switch = dataclasses.replace(a.switch, p_adjusted=p_adj,
-                                       separated=p_adj < significance.ALPHA)
+                                       separated=p_adj < stats.ALPHA)
     return found
 
 

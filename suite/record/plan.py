@@ -182,10 +182,10 @@ class Plan:
         """Counted repeats per (variant, cell) in a results file; None for a cell that will not
         be measured again (failed, skipped, or its variant failed)."""
         found: dict[tuple[str, CellKey], int | None] = {}
-        for record in run.variants:
-            for cell in [*record.cells, *record.rate_cells]:
-                closed = cell.status in ("failed", "skipped") or record.status == "failed"
-                found[(record.name, CellKey.of(cell))] = None if closed else len(cell.repeats)
+        for variant in run.variants:
+            for cell in variant.all_cells():
+                closed = cell.status in ("failed", "skipped") or variant.status == "failed"
+                found[(variant.name, CellKey.of(cell))] = None if closed else len(cell.repeats)
         return found
 
     # -- counts and time ---------------------------------------------------------------------
@@ -356,13 +356,13 @@ def _by_label(steps: list[SessionRepeats]) -> Iterator[tuple[str, list[str]]]:
         yield current, names
 
 
-def noisy_cells(record: VariantResult, profile: Profile) -> dict[CellKey, float]:
+def noisy_cells(variant: VariantResult, profile: Profile) -> dict[CellKey, float]:
     """Closed-loop cells of a variant whose successful req/s varies more than the profile's
     target over their repeats and that may get another one: cell -> its CV."""
-    if record.status == "failed":
+    if variant.status == "failed":
         return {}
     found = {}
-    for cell in record.cells:
+    for cell in variant.cells:
         if cell.status != "measured" or len(cell.repeats) >= profile.repeat_cap:
             continue
         cv = stats.cv([s.ok_rps for s in cell.repeats])
@@ -396,14 +396,14 @@ def precision_round(run: RunResult, plan: Plan, round_no: int) -> list[Session]:
     if races(plan.profile, len(plan.variants)):
         return racing_round(run, plan, round_no)
     sessions = []
-    for record in run.variants:
-        if record.name not in plan.variants:
+    for variant in run.variants:
+        if variant.name not in plan.variants:
             continue
-        noisy = noisy_cells(record, plan.profile)
+        noisy = noisy_cells(variant, plan.profile)
         if noisy:
-            target = min(len(c.repeats) for c in record.cells if CellKey.of(c) in noisy) + 1
+            target = min(len(c.repeats) for c in variant.cells if CellKey.of(c) in noisy) + 1
             cells = tuple(sorted(noisy, key=lambda k: plan.cells().index(k)))
-            sessions.append((max(noisy.values()), Session(record.name, round_no, cells, target,
+            sessions.append((max(noisy.values()), Session(variant.name, round_no, cells, target,
                                                           precision=True)))
     return [s for _, s in sorted(sessions, key=lambda item: -item[0])]
 
@@ -422,13 +422,13 @@ def racing_round(run: RunResult, plan: Plan, round_no: int) -> list[Session]:
         for name in names:
             racing.setdefault(name, []).append(key)
     sessions = []
-    for record in run.variants:
-        keys = racing.get(record.name)
-        if not keys or record.name not in plan.variants or record.status == "failed":
+    for variant in run.variants:
+        keys = racing.get(variant.name)
+        if not keys or variant.name not in plan.variants or variant.status == "failed":
             continue
-        counts = [len(record.cell(k.doc, k.connections, k.db_latency_ms).repeats) for k in keys]
+        counts = [len(variant.cell(k.doc, k.connections, k.db_latency_ms).repeats) for k in keys]
         cells = tuple(sorted(keys, key=lambda k: plan.cells().index(k)))
-        sessions.append(Session(record.name, round_no, cells, min(counts) + 1, precision=True))
+        sessions.append(Session(variant.name, round_no, cells, min(counts) + 1, precision=True))
     return sessions
 
 
@@ -454,12 +454,12 @@ def capacity_sessions(plan: Plan, run: RunResult,
             chosen.setdefault(name, []).append(key)
     order = closed_keys(plan.profile)
     sessions = []
-    for record in run.variants:
-        keys = chosen.get(record.name)
-        if not keys or record.name not in plan.variants or record.status == "failed":
+    for variant in run.variants:
+        keys = chosen.get(variant.name)
+        if not keys or variant.name not in plan.variants or variant.status == "failed":
             continue
         closed = sorted((k for k in keys if k in order), key=order.index)
-        sessions.append(Session(record.name, 0, rate_keys(plan.profile, closed),
+        sessions.append(Session(variant.name, 0, rate_keys(plan.profile, closed),
                                 plan.profile.repeats, capacity=True))
     return sessions
 

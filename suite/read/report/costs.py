@@ -53,7 +53,7 @@ def db_latency_section(view: View) -> list[str]:
         if not ms:
             continue
         before = verified.get(ms)
-        at_cells = [c.added_ms for v in run.variants for cell in [*v.cells, *v.rate_cells]
+        at_cells = [c.added_ms for v in run.variants for cell in v.all_cells()
                     if cell.db_latency_ms == ms for c in cell.db_latency_checks]
         before_text = "–" if before is None else _probe(before)
         cells_text = (f"{stats.median(at_cells):.2f} ms ({min(at_cells):.2f}–"

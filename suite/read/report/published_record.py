@@ -74,7 +74,7 @@ def _cells_line(run: RunResult) -> str:
 
 
 def _repeats_line(run: RunResult, cells: dict) -> str:
-    counts = [len(c.repeats) for v in run.variants for c in [*v.cells, *v.rate_cells]
+    counts = [len(c.repeats) for v in run.variants for c in v.all_cells()
               if c.repeats]
     if not counts:
         return "none"

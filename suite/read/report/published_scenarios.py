@@ -144,7 +144,7 @@ def dblatency(run: RunResult, args: tuple[str, ...]) -> list[str]:
     for ms in run.profile.db_latencies_ms:
         if not ms:
             continue
-        checks_ = [c for v in run.variants for cell in [*v.cells, *v.rate_cells]
+        checks_ = [c for v in run.variants for cell in v.all_cells()
                    if cell.db_latency_ms == ms for c in cell.db_latency_checks]
         if not checks_:
             lines.append(f"- +{ms} ms: not measured at the cells.")

@@ -3,7 +3,6 @@ every failure with its reason."""
 
 from __future__ import annotations
 
-from suite.read import significance
 from suite.record import stats
 from suite.read.analysis import summarize
 from suite.read.checks import checks
@@ -117,14 +116,14 @@ def _crosscheck_sentences(run: RunResult, pairs: list[tuple]) -> list[str]:
         lines.append(f"- Over {len(points)} cells with several workers, {second} ÷ {tool} against "
                      f"how much more uneven {second}'s spread was than {tool}'s: Pearson r = "
                      f"{r:+.2f} (p = {p:.3f}), "
-                     + ("beyond noise." if p < significance.ALPHA else "not beyond noise."))
+                     + ("beyond noise." if p < stats.ALPHA else "not beyond noise."))
     return lines
 
 
 def failures_section(view: View) -> list[str]:
     run = view.run
     failed = [v for v in run.variants if v.status in ("failed", "interrupted")]
-    broken = [(v, c) for v in run.variants for c in [*v.cells, *v.rate_cells]
+    broken = [(v, c) for v in run.variants for c in v.all_cells()
               if c.status == "failed" or (c.reason and c.status == "measured")]
     if not failed and not broken:
         return []
