@@ -21,7 +21,6 @@ class RuntimeChoice:
     memory: tuple[str, ...]
     hosts: Path | None
     catalog: Path
-    runtime_given: bool    # --runtime on the command line (a placed run refuses local)
 
     @property
     def flag(self) -> str:
@@ -32,8 +31,7 @@ class RuntimeChoice:
     def of(cls, args: argparse.Namespace) -> RuntimeChoice:
         given = vars(args)
         return cls(runtime=given["runtime"], images=given["images"],
-                   memory=tuple(given["memory"]), hosts=given["hosts"], catalog=given["catalog"],
-                   runtime_given="--runtime" in given.get("argv", ()))
+                   memory=tuple(given["memory"]), hosts=given["hosts"], catalog=given["catalog"])
 
 
 @dataclass(frozen=True)
@@ -89,8 +87,7 @@ class RunRequest:
     @property
     def runtime_choice(self) -> RuntimeChoice:
         return RuntimeChoice(runtime=self.runtime, images=self.images, memory=self.memory,
-                             hosts=self.hosts, catalog=self.catalog,
-                             runtime_given="--runtime" in self.argv)
+                             hosts=self.hosts, catalog=self.catalog)
 
     @property
     def generators(self) -> tuple[str, str | None]:

@@ -20,20 +20,15 @@ from suite.record.results import VerificationCheck
 Check = Callable[[Server], VerificationCheck]
 
 
-def start_mongo(stack: ExitStack, runtime: Runtime, mongo_url: str | None, log_path: Path,
-                test_commands: bool = False) -> MongoEndpoint:
-    """The run's MongoDB: --mongo-url's server as it is, or one the runtime starts and the
-    stack stops."""
-    if mongo_url:
-        return MongoEndpoint(url=mongo_url, embedded=False)
-    return stack.enter_context(runtime.mongo(log_path, test_commands=test_commands))
-
-
 def database_up(stack: ExitStack, runtime: Runtime, mongo_url: str | None, database: str,
                 log_path: Path, test_commands: bool = False
                 ) -> tuple[MongoEndpoint, SeedInfo]:
-    """The run's MongoDB up (start_mongo) and its documents seeded in `database`."""
-    endpoint = start_mongo(stack, runtime, mongo_url, log_path, test_commands=test_commands)
+    """The run's MongoDB, --mongo-url's server as it is or one the runtime starts and the
+    stack stops, with its documents seeded in `database`."""
+    if mongo_url:
+        endpoint = MongoEndpoint(url=mongo_url, embedded=False)
+    else:
+        endpoint = stack.enter_context(runtime.mongo(log_path, test_commands=test_commands))
     return endpoint, seed(endpoint.url, database)
 
 

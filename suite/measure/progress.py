@@ -4,11 +4,10 @@ line is said."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from suite.record.plan import Plan, Session, duration, schedule
-from suite.record.results import RunResult, Sample
+from suite.record.results import DbLatencyCheck, RunResult, Sample
 
 Progress = Callable[[str], None]
 
@@ -19,18 +18,17 @@ class Counter:
     def __init__(self, plan: Plan, done: int):
         self.plan = plan
         self.done = self.total = done
-        self.started = time.monotonic()
 
     def plan_more(self, repeats: int) -> None:
         """`repeats` more are planned beyond those done (a sitting's steps, the capacity
         phase's)."""
         self.total = self.done + repeats
 
-    def tick(self, result: RunResult, capacity: list[Session]) -> str:
-        """"[k/N, elapsed, ~left]" for a progress line, after the k-th counted repeat."""
+    def tick(self, result: RunResult, capacity: list[Session], elapsed: float) -> str:
+        """"[k/N, elapsed, ~left]" for a progress line, after the k-th counted repeat
+        (`elapsed`: this sitting's seconds so far)."""
         self.done += 1
         self.total = max(self.total, self.done)
-        elapsed = time.monotonic() - self.started
         counts = self.plan.repeat_counts(result)
         left = self.plan.seconds(self.plan.steps(counts))
         if capacity:
@@ -61,3 +59,16 @@ def ms_text(us: float | None) -> str:
 def failures_text(sample: Sample) -> str:
     failed = {k: v for k, v in sample.errors.items() if v}
     return ", ".join(f"{v:,} {k}" for k, v in failed.items()) if failed else "no failure"
+
+
+def latency_line(check: DbLatencyCheck) -> str:
+    """A database latency as the fail point's check measured it, in words."""
+    if check.fail_point_cpu_us is None:
+        cost = "; mongod's CPU not readable (serverStatus has no extra_info times)"
+    else:
+        without, with_ = check.fail_point_cpu_us
+        cost = f"; mongod CPU per find {without:.0f} -> {with_:.0f} us (the fail point's own cost)"
+    return (f"database latency {check.requested_ms} ms: adds {check.added_ms:.2f} ms to a find "
+            f"({check.without_p50_ms:.2f} -> {check.with_p50_ms:.2f} ms at the median); "
+            f"{check.concurrent} concurrent finds blocked {check.concurrent_block_ms} ms each: "
+            f"{check.concurrent_wall_ms:.0f} ms in all" + cost)

@@ -32,7 +32,7 @@ from suite.measure.execution import (CROSSCHECK, WARMUP, Executor, Target, now,
 from suite.measure.loadgen import LoadGenError
 from suite.measure.mongo import DEFAULT_DATABASE, MongoError, free_port, port_is_free
 from suite.measure.procs import check_interrupted
-from suite.measure.progress import Counter, Progress
+from suite.measure.progress import Counter, Progress, latency_line
 from suite.measure.resources import SAMPLE_INTERVAL_S
 from suite.measure.runtime import Runtime, ServerFailed
 from suite.measure.scenarios import RunScenarios
@@ -44,7 +44,7 @@ from suite.record.catalog import Variant, evaluate
 from suite.record.groups import top_groups
 from suite.record.plan import (CellKey, Plan, Session, capacity_sessions, closed_keys, duration,
                                looks, precision_round, rate_keys, schedule)
-from suite.record.results import Cell, DbLatencyCheck, MongoInfo, RunResult, Sitting, VariantResult
+from suite.record.results import Cell, MongoInfo, RunResult, Sitting, VariantResult
 
 
 def new_run_id() -> str:
@@ -78,13 +78,6 @@ class RunOptions:
     @property
     def profile(self):
         return self.plan.profile
-
-
-def _model_cost(check: DbLatencyCheck) -> str:
-    if check.fail_point_cpu_us is None:
-        return "; mongod's CPU not readable (serverStatus has no extra_info times)"
-    without, with_ = check.fail_point_cpu_us
-    return f"; mongod CPU per find {without:.0f} -> {with_:.0f} us (the fail point's own cost)"
 
 
 def new_result(options: RunOptions, generators: dict[str, dict | None],
@@ -186,7 +179,7 @@ class Runner:
 
     def _position(self) -> str:
         """"[k/N, elapsed, ~left]" after the k-th counted repeat (progress.Counter)."""
-        return self.counter.tick(self.result, self.capacity)
+        return self.counter.tick(self.result, self.capacity, time.monotonic() - self.started)
 
     def run(self) -> RunResult:
         self.check_catalog()
@@ -340,12 +333,7 @@ class Runner:
         if any(latencies):
             checks = db.add_latency(stack, latencies, self.scenarios.fail_point_commands)
             for check in checks:
-                self.progress(
-                    f"database latency {check.requested_ms} ms: adds {check.added_ms:.2f} ms "
-                    f"to a find ({check.without_p50_ms:.2f} -> {check.with_p50_ms:.2f} ms at "
-                    f"the median); {check.concurrent} concurrent finds blocked "
-                    f"{check.concurrent_block_ms} ms each: {check.concurrent_wall_ms:.0f} ms in "
-                    "all" + _model_cost(check))
+                self.progress(latency_line(check))
             if not self.resumed:
                 self.result.mongo.fail_point = db.describe_fail_point(checks)
         self.scenarios.set_up(db, stack)
@@ -446,9 +434,9 @@ class Runner:
         """Fills connection pools, thread pools and lazy imports before anything is counted, at
         the session's lowest connection level (what the first cell will ask)."""
         doc = self.scenarios.primer_doc
-        server, executor = target.server, self.executor
+        executor = self.executor
         primer = self.loadgen.run(
-            f"http://{server.host}:{server.port}/{doc}", min(self.profile.connections),
+            target.url(doc), min(self.profile.connections),
             self.profile.primer_s,
             executor.raw_path(target.slug, f"primer-{len(variant_result.primers) + 1}"),
             self.options.out_dir, target.watch,

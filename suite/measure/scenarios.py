@@ -132,7 +132,8 @@ class WriteScenario(Scenario):
     def settings(self, settings: dict, options: dict[str, str]) -> dict:
         # A setting like any other: recorded with the variant, passed as
         # BATTLE_WRITE_CONCERN (servers/common.py).
-        return {**settings, "write_concern": options.get("write_concern", "1")}
+        [concern] = self.options
+        return {**settings, concern.dest: options.get(concern.dest, concern.default)}
 
     @property
     def fail_point_commands(self) -> tuple[str, ...]:
